@@ -1,0 +1,788 @@
+"""tests.support.specs: captured outbound requests are checked against the providers' official specs.
+
+Every request here is really sent through ``requests`` and captured by ``requests_mock``; each spec is
+shown to accept correct requests and to reject requests the real service would reject.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import requests_mock
+
+from tests.support import specs
+from tests.support.specs import SPEC_BASES, assert_valid_requests, validate_request
+
+JIRA_CLOUD = "https://example.atlassian.net"
+JIRA_DC = "https://jira.example.com/jira"  # a Data Center site with a context path
+SLACK = "https://slack.com/api"
+DISCORD = "https://discord.com/api/v10"
+
+CONNECT_JWT = {"Authorization": "JWT eyJhbGciOiJIUzI1NiJ9.e30.sig"}  # Atlassian Connect app → Jira Cloud
+DC_PAT = {"Authorization": "Bearer NjQ1NTc2OTI0"}  # Jira DC personal access token
+SLACK_BOT = {"Authorization": "Bearer xoxb-1-2-abc"}
+DISCORD_BOT = {"Authorization": "Bot test-bot-token"}
+
+ADF = {
+    "type": "doc",
+    "version": 1,
+    "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Occurs on all orders"}]}],
+}
+
+
+@pytest.fixture
+def mock():
+    with requests_mock.Mocker() as m:
+        m.register_uri(requests_mock.ANY, requests_mock.ANY, json={})
+        yield m
+
+
+def send(mock, method, url, **kwargs):
+    """Send a real request through requests and return what requests_mock captured."""
+    requests.request(method, url, timeout=5, **kwargs)
+    return mock.request_history[-1]
+
+
+def errors_of(spec, mock, method, url, **kwargs):
+    return validate_request(spec, send(mock, method, url, **kwargs))
+
+
+def only_error(errors, *fragments):
+    assert len(errors) == 1, errors
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+# ---------------------------------------- Jira Cloud (REST v3)
+
+
+def test_jira_cloud_valid_requests(mock):
+    assert (
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/transitions",
+            json={"transition": {"id": "31"}},
+            headers=CONNECT_JWT,
+        )
+        == []
+    )
+    assert (
+        errors_of("jira-cloud", mock, "GET", f"{JIRA_CLOUD}/rest/api/3/issue/APP-1", headers=CONNECT_JWT)
+        == []
+    )
+    assert (
+        errors_of(
+            "jira-cloud",
+            mock,
+            "PUT",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/assignee",
+            json={"accountId": "abc"},
+            headers=CONNECT_JWT,
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "jira-cloud",
+            mock,
+            "PUT",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/assignee",
+            json={"accountId": None},
+            auth=("me@example.com", "api-token"),
+        )
+        == []
+    )  # unassign, basic auth
+    assert (
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue",
+            headers=CONNECT_JWT,
+            json={
+                "fields": {
+                    "project": {"key": "APP"},
+                    "issuetype": {"name": "Bug"},
+                    "summary": "s",
+                    "description": ADF,
+                }
+            },
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/comment",
+            json={"body": ADF},
+            headers=CONNECT_JWT,
+        )
+        == []
+    )
+
+
+def test_jira_cloud_rejects_plain_string_where_adf_is_required(mock):
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue",
+            headers=CONNECT_JWT,
+            json={"fields": {"project": {"key": "APP"}, "summary": "s", "description": "plain"}},
+        ),
+        "body.fields.description",
+        "'plain' is not of type 'object'",
+    )
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/comment",
+            json={"body": "plain"},
+            headers=CONNECT_JWT,
+        ),
+        "body.body",
+    )
+
+
+def test_jira_cloud_rejects_unknown_path_and_wrong_method(mock):
+    only_error(
+        errors_of("jira-cloud", mock, "GET", f"{JIRA_CLOUD}/rest/api/3/issues/APP-1", headers=CONNECT_JWT),
+        "/rest/api/3/issues/APP-1 not in spec",
+    )
+    only_error(
+        errors_of(
+            "jira-cloud", mock, "PATCH", f"{JIRA_CLOUD}/rest/api/3/issue/APP-1", json={}, headers=CONNECT_JWT
+        ),
+        "method PATCH not in spec for /rest/api/3/issue/{issueIdOrKey}",
+        "DELETE, GET, PUT",
+    )
+    # v2 paths are not part of the v3 spec either
+    only_error(errors_of("jira-cloud", mock, "GET", f"{JIRA_CLOUD}/rest/api/2/issue/APP-1"), "not in spec")
+
+
+def test_jira_cloud_rejects_bad_bodies(mock):
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/transitions",
+            json={"transition": "31"},
+            headers=CONNECT_JWT,
+        ),
+        "body.transition",
+    )
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "POST",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/transitions",
+            data={"transition": "31"},
+            headers=CONNECT_JWT,
+        ),
+        "Content-Type 'application/x-www-form-urlencoded' not accepted",
+        "application/json",
+    )
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "PUT",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/assignee",
+            json={"accountId": 5},
+            headers=CONNECT_JWT,
+        ),
+        "body.accountId: 5 is not of type 'string'",
+    )
+    # null unassigns (see the module docstring); other nulls stay invalid
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "PUT",
+            f"{JIRA_CLOUD}/rest/api/3/issue/APP-1/assignee",
+            json={"accountId": None, "self": None},
+            headers=CONNECT_JWT,
+        ),
+        "body",
+    )
+
+
+def test_jira_cloud_user_email_needs_account_id_and_credentials(mock):
+    url = f"{JIRA_CLOUD}/rest/api/3/user/email"
+    assert (
+        errors_of(
+            "jira-cloud",
+            mock,
+            "GET",
+            url,
+            params={"accountId": "5b10a2844c20165700ede21g"},
+            headers=CONNECT_JWT,
+        )
+        == []
+    )
+    only_error(
+        errors_of("jira-cloud", mock, "GET", url, headers=CONNECT_JWT),
+        "missing required query parameter 'accountId'",
+    )
+    # this operation has no anonymous alternative: basic auth or a Connect JWT
+    only_error(
+        errors_of("jira-cloud", mock, "GET", url, params={"accountId": "abc"}),
+        "security",
+        "Authorization: Basic",
+        "Authorization: JWT",
+    )
+    only_error(
+        errors_of(
+            "jira-cloud",
+            mock,
+            "GET",
+            url,
+            params={"accountId": "abc"},
+            headers={"Authorization": "Token abc"},
+        ),
+        "security",
+    )
+
+
+def test_jira_cloud_oauth2_requirement_means_a_bearer_token(mock):
+    # /rest/api/3/myself: basicAuth, OAuth2 or Connect JWT (no anonymous access); 3LO tokens are bearer tokens
+    url = f"{JIRA_CLOUD}/rest/api/3/myself"
+    assert errors_of("jira-cloud", mock, "GET", url, headers={"Authorization": "Bearer at-123"}) == []
+    only_error(errors_of("jira-cloud", mock, "GET", url), "security", "OAuth2 (Authorization: Bearer ...)")
+
+
+# ---------------------------------------- Jira Data Center (REST v2 under /rest)
+
+
+def test_jira_dc_valid_requests(mock):
+    assert (
+        errors_of(
+            "jira-dc",
+            mock,
+            "POST",
+            f"{JIRA_DC}/rest/api/2/issue/APP-1/transitions",
+            json={"transition": {"id": "31"}},
+            headers=DC_PAT,
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "jira-dc",
+            mock,
+            "PUT",
+            f"{JIRA_DC}/rest/api/2/issue/APP-1/assignee",
+            json={"name": "jess"},
+            auth=("jess", "secret"),
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "jira-dc",
+            mock,
+            "PUT",
+            f"{JIRA_DC}/rest/api/2/issue/APP-1/assignee",
+            json={"name": None},
+            headers=DC_PAT,
+        )
+        == []
+    )  # unassign
+    assert (
+        errors_of(
+            "jira-dc",
+            mock,
+            "POST",
+            f"{JIRA_DC}/rest/api/2/issue",
+            headers=DC_PAT,
+            json={
+                "fields": {
+                    "project": {"key": "APP"},
+                    "issuetype": {"name": "Bug"},
+                    "summary": "s",
+                    "description": "plain text is fine on v2",
+                }
+            },
+        )
+        == []
+    )
+
+
+def test_jira_dc_rejects_bad_requests(mock):
+    only_error(
+        errors_of("jira-dc", mock, "GET", f"{JIRA_DC}/rest/api/2/issue/APP-1/nothing", headers=DC_PAT),
+        "/rest/api/2/issue/APP-1/nothing not in spec jira-dc",
+    )
+    only_error(
+        errors_of(
+            "jira-dc", mock, "PUT", f"{JIRA_DC}/rest/api/2/issue/APP-1/assignee", json={"name": "jess"}
+        ),
+        "security",
+        "Authorization: Basic",
+        "Authorization: Bearer",
+    )
+    only_error(
+        errors_of(
+            "jira-dc",
+            mock,
+            "PUT",
+            f"{JIRA_DC}/rest/api/2/issue/APP-1/assignee",
+            json={"name": 5},
+            headers=DC_PAT,
+        ),
+        "body.name",
+    )
+    only_error(
+        errors_of(
+            "jira-dc",
+            mock,
+            "POST",
+            f"{JIRA_DC}/rest/api/2/issue/APP-1/transitions",
+            json={"transition": "31"},
+            headers=DC_PAT,
+        ),
+        "body.transition",
+    )
+
+
+def test_jira_dc_webhooks_endpoint_is_absent_from_the_official_spec(mock):
+    """/rest/webhooks/1.0/webhook (Jira's webhook REST resource) is not in the DC 10.3 spec: an error unless
+    a test accepts it explicitly, and then only the listed templates (and methods) pass."""
+    assert not [p for p in specs._load("jira-dc").doc["paths"] if "webhook" in p.lower()]
+    create = send(
+        mock,
+        "POST",
+        f"{JIRA_DC}/rest/webhooks/1.0/webhook",
+        headers=DC_PAT,
+        json={"name": "hub", "url": "https://hub.example.com/x", "events": ["jira:issue_updated"]},
+    )
+    delete = send(mock, "DELETE", f"{JIRA_DC}/rest/webhooks/1.0/webhook/10", headers=DC_PAT)
+
+    only_error(
+        validate_request("jira-dc", create),
+        "/rest/webhooks/1.0/webhook not in spec jira-dc",
+        "allow_unlisted",
+    )
+    assert validate_request("jira-dc", create, allow_unlisted={"/rest/webhooks/1.0/webhook"}) == []
+    assert validate_request("jira-dc", delete, allow_unlisted={"/rest/webhooks/1.0/webhook/{id}"}) == []
+    assert validate_request("jira-dc", create, allow_unlisted={"POST /rest/webhooks/1.0/webhook"}) == []
+    only_error(
+        validate_request(
+            "jira-dc",
+            delete,
+            allow_unlisted={"POST /rest/webhooks/1.0/webhook", "PUT /rest/webhooks/1.0/webhook/{id}"},
+        ),
+        "not in spec",
+    )
+    # the allow-list never switches off validation of a path the spec has
+    bad = send(
+        mock,
+        "POST",
+        f"{JIRA_DC}/rest/api/2/issue/APP-1/transitions",
+        json={"transition": "31"},
+        headers=DC_PAT,
+    )
+    assert validate_request("jira-dc", bad, allow_unlisted={"/rest/api/2/issue/{issueIdOrKey}/transitions"})
+    with pytest.raises(TypeError):
+        validate_request("jira-dc", create, allow_unlisted="/rest/webhooks/1.0/webhook")
+
+    assert (
+        assert_valid_requests(
+            "jira-dc",
+            mock.request_history[:2],
+            JIRA_DC,
+            allow_unlisted={"/rest/webhooks/1.0/webhook", "/rest/webhooks/1.0/webhook/{id}"},
+        )
+        == 2
+    )
+    with pytest.raises(AssertionError, match="webhook"):
+        assert_valid_requests("jira-dc", mock.request_history[:2], JIRA_DC)
+
+
+# ---------------------------------------- Slack Web API
+
+
+def test_slack_chat_post_message(mock):
+    url = f"{SLACK}/chat.postMessage"
+    assert (
+        errors_of("slack", mock, "POST", url, json={"channel": "C1", "text": "hi"}, headers=SLACK_BOT) == []
+    )
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            headers=SLACK_BOT,
+            json={
+                "channel": "C1",
+                "text": "hi",
+                "unfurl_links": False,
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+            },
+        )
+        == []
+    )
+    # form-encoded works too (values are strings; blocks as a JSON string)
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            headers=SLACK_BOT,
+            data={"channel": "C1", "text": "hi", "blocks": json.dumps([{"type": "divider"}])},
+        )
+        == []
+    )
+
+    only_error(
+        errors_of("slack", mock, "POST", url, json={"text": "hi"}, headers=SLACK_BOT),
+        "'channel' is a required property",
+    )
+    only_error(
+        errors_of("slack", mock, "POST", url, json={"channel": "C1", "text": "hi"}),
+        "security",
+        "Authorization: Bearer",
+    )
+    only_error(
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            json={"channel": "C1", "text": "hi"},
+            headers={"Authorization": "xoxb-1-2-abc"},
+        ),
+        "security",
+    )
+    only_error(
+        errors_of(
+            "slack", mock, "POST", f"{SLACK}/chat.postMessages", json={"channel": "C1"}, headers=SLACK_BOT
+        ),
+        "/api/chat.postMessages not in spec slack",
+    )
+
+
+def test_slack_views_open_and_chat_update(mock):
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Link"}, "blocks": []}
+    url = f"{SLACK}/views.open"
+    assert (
+        errors_of(
+            "slack", mock, "POST", url, json={"trigger_id": "12.34.ab", "view": view}, headers=SLACK_BOT
+        )
+        == []
+    )  # slack_sdk: view as an object
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            json={"trigger_id": "12.34.ab", "view": json.dumps(view)},
+            headers=SLACK_BOT,
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            data={"trigger_id": "12.34.ab", "view": json.dumps(view)},
+            headers=SLACK_BOT,
+        )
+        == []
+    )
+    only_error(
+        errors_of("slack", mock, "POST", url, json={"view": view}, headers=SLACK_BOT),
+        "'trigger_id' is a required property",
+    )
+
+    url = f"{SLACK}/chat.update"
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            headers=SLACK_BOT,
+            json={"channel": "C1", "ts": "1700000000.000100", "text": "edited", "blocks": []},
+        )
+        == []
+    )
+    only_error(
+        errors_of("slack", mock, "POST", url, json={"channel": "C1", "text": "edited"}, headers=SLACK_BOT),
+        "'ts' is a required property",
+    )
+
+
+def test_slack_oauth_v2_access(mock):
+    url = f"{SLACK}/oauth.v2.access"
+    # the code exchange takes the app's client credentials, not a token: form fields ...
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            data={"client_id": "123.456", "client_secret": "s3cr3t", "code": "c0de"},
+        )
+        == []
+    )
+    # ... or HTTP Basic auth (what slack_sdk's oauth_v2_access sends)
+    assert (
+        errors_of(
+            "slack",
+            mock,
+            "POST",
+            url,
+            data={"code": "c0de", "redirect_uri": "https://hub/x"},
+            auth=("123.456", "s3cr3t"),
+        )
+        == []
+    )
+
+    only_error(errors_of("slack", mock, "POST", url, data={"code": "c0de"}), "client credentials")
+    only_error(
+        errors_of("slack", mock, "POST", url, data={"client_id": "123.456", "client_secret": "s3cr3t"}),
+        "'code' is a required property",
+    )
+    errors = errors_of("slack", mock, "POST", url, json={"client_id": "1", "client_secret": "s", "code": "c"})
+    assert any("Content-Type 'application/json' not accepted" in e for e in errors), errors
+
+
+# ---------------------------------------- Discord HTTP API v10
+
+
+def test_discord_messages_and_threads(mock):
+    url = f"{DISCORD}/channels/123456789012345678/messages"
+    assert errors_of("discord", mock, "POST", url, json={"content": "x"}, headers=DISCORD_BOT) == []
+    assert (
+        errors_of(
+            "discord",
+            mock,
+            "POST",
+            url,
+            headers=DISCORD_BOT,
+            json={
+                "embeds": [
+                    {"title": "APP-1", "url": "https://example.atlassian.net/browse/APP-1", "color": 5814783}
+                ],
+                "allowed_mentions": {"parse": []},
+            },
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "discord",
+            mock,
+            "POST",
+            f"{url}/223456789012345678/threads",
+            json={"name": "t"},
+            headers=DISCORD_BOT,
+        )
+        == []
+    )
+
+    only_error(
+        errors_of("discord", mock, "POST", url, json={"embeds": "x"}, headers=DISCORD_BOT),
+        "body.embeds",
+        "'x' is not of type 'array'",
+    )
+    only_error(
+        errors_of("discord", mock, "POST", url, json={"embeds": [{"color": "red"}]}, headers=DISCORD_BOT),
+        "body.embeds[0].color",
+    )
+    only_error(
+        errors_of("discord", mock, "POST", f"{url}/223456789012345678/threads", json={}, headers=DISCORD_BOT),
+        "'name' is a required property",
+    )
+    only_error(
+        errors_of(
+            "discord",
+            mock,
+            "POST",
+            f"{DISCORD}/channels/C1/messages",
+            json={"content": "x"},
+            headers=DISCORD_BOT,
+        ),
+        "path parameter 'channel_id'",
+    )
+
+
+def test_discord_credentials(mock):
+    url = f"{DISCORD}/channels/123/messages"
+    only_error(errors_of("discord", mock, "POST", url, json={"content": "x"}), "security", "Bot ...")
+    only_error(
+        errors_of(
+            "discord",
+            mock,
+            "POST",
+            url,
+            json={"content": "x"},
+            headers={"Authorization": DISCORD_BOT["Authorization"][4:]},
+        ),
+        "security",
+    )
+
+
+def test_discord_bulk_overwrite_commands(mock):
+    commands = [
+        {
+            "name": "hub",
+            "description": "Link this channel to the hub",
+            "type": 1,
+            "options": [{"type": 3, "name": "issue", "description": "Issue key", "required": True}],
+        }
+    ]
+    assert (
+        errors_of(
+            "discord",
+            mock,
+            "PUT",
+            f"{DISCORD}/applications/42/guilds/4242/commands",
+            json=commands,
+            headers=DISCORD_BOT,
+        )
+        == []
+    )
+    assert (
+        errors_of(
+            "discord", mock, "PUT", f"{DISCORD}/applications/42/commands", json=commands, headers=DISCORD_BOT
+        )
+        == []
+    )
+    only_error(
+        errors_of(
+            "discord",
+            mock,
+            "PUT",
+            f"{DISCORD}/applications/42/commands",
+            json=[{"description": "no name"}],
+            headers=DISCORD_BOT,
+        ),
+        "body[0]",
+        "'name'",
+    )
+    only_error(
+        errors_of("discord", mock, "PUT", f"{DISCORD}/applications/42/commands", headers=DISCORD_BOT),
+        "body is required",
+    )
+
+
+# ---------------------------------------- assert_valid_requests and mapping
+
+
+def test_assert_valid_requests_counts_and_filters_by_base_url(mock):
+    send(
+        mock,
+        "POST",
+        "http://slack.test/api/chat.postMessage",
+        json={"channel": "C1", "text": "hi"},
+        headers=SLACK_BOT,
+    )
+    send(
+        mock,
+        "POST",
+        "http://slack.test/api/views.open",
+        json={"trigger_id": "t", "view": {"type": "modal"}},
+        headers=SLACK_BOT,
+    )
+    send(mock, "GET", "http://elsewhere.test/api/chat.postMessage")  # another host: not counted
+    send(mock, "GET", "http://slack.test/apix/chat.postMessage")  # not under the base path either
+    assert assert_valid_requests("slack", mock.request_history, "http://slack.test/api") == 2
+    assert assert_valid_requests("slack", mock.request_history, "http://slack.test/api/") == 2
+    assert assert_valid_requests("slack", mock.request_history, "http://nothing.test/api") == 0
+
+
+def test_assert_valid_requests_lists_every_invalid_request(mock):
+    send(mock, "POST", f"{DISCORD}/channels/1/messages", json={"content": "ok"}, headers=DISCORD_BOT)
+    send(mock, "POST", f"{DISCORD}/channels/1/messages", json={"embeds": "x"}, headers=DISCORD_BOT)
+    send(mock, "GET", f"{DISCORD}/channels/1/nothing", headers=DISCORD_BOT)
+    with pytest.raises(AssertionError) as info:
+        assert_valid_requests("discord", mock.request_history, DISCORD)
+    message = str(info.value)
+    assert "2 of 3 request(s)" in message
+    assert "body.embeds" in message and "/api/v10/channels/1/nothing not in spec" in message
+    assert "'ok'" not in message
+
+
+def test_assert_valid_requests_maps_base_urls(mock):
+    # Jira DC with a context path; a Jira Cloud site; Discord at a bare host, with or without /api/v10
+    send(mock, "PUT", f"{JIRA_DC}/rest/api/2/issue/APP-1/assignee", json={"name": "jess"}, headers=DC_PAT)
+    assert assert_valid_requests("jira-dc", mock.request_history, JIRA_DC) == 1
+    send(mock, "GET", f"{JIRA_CLOUD}/rest/api/3/user/email?accountId=abc", headers=CONNECT_JWT)
+    assert assert_valid_requests("jira-cloud", mock.request_history, JIRA_CLOUD) == 1
+    send(mock, "POST", "http://discord.test/channels/1/messages", json={"content": "x"}, headers=DISCORD_BOT)
+    assert assert_valid_requests("discord", mock.request_history, "http://discord.test") == 1
+    send(
+        mock,
+        "POST",
+        "http://discord2.test/api/v10/channels/1/messages",
+        json={"content": "x"},
+        headers=DISCORD_BOT,
+    )
+    assert assert_valid_requests("discord", mock.request_history, "http://discord2.test") == 1
+
+    assert SPEC_BASES == {"jira-cloud": "", "jira-dc": "", "slack": "/api", "discord": "/api/v10"}
+    assert (
+        specs.spec_path_for("slack", "http://slack.test/api/chat.postMessage", "http://slack.test/api")
+        == "/api/chat.postMessage"
+    )
+    assert (
+        specs.spec_path_for("discord", f"{DISCORD}/channels/1/messages?x=1", DISCORD)
+        == "/api/v10/channels/1/messages"
+    )
+    assert specs.spec_path_for("jira-dc", f"{JIRA_DC}/rest/api/2/myself", JIRA_DC) == "/rest/api/2/myself"
+    assert specs.spec_path_for("jira-dc", "https://jira.example.com/rest/api/2/myself", JIRA_DC) is None
+
+
+def test_validate_request_without_base_url_strips_a_context_path(mock):
+    request = send(
+        mock, "PUT", f"{JIRA_DC}/rest/api/2/issue/APP-1/assignee", json={"name": "jess"}, headers=DC_PAT
+    )
+    assert validate_request("jira-dc", request) == []
+    assert validate_request("jira-dc", request, base_url=JIRA_DC) == []
+    # with an explicit base URL the mapping is exact: the wrong base leaves /jira in the path
+    only_error(
+        validate_request("jira-dc", request, base_url="https://jira.example.com"),
+        "/jira/rest/api/2/issue/APP-1/assignee not in spec",
+    )
+
+
+def test_accepts_prepared_requests_and_rejects_unknown_specs():
+    prepared = requests.Request(
+        "POST", f"{SLACK}/chat.postMessage", json={"channel": "C1", "text": "hi"}, headers=SLACK_BOT
+    ).prepare()
+    assert validate_request("slack", prepared) == []
+    assert validate_request(
+        "slack", requests.Request("POST", f"{SLACK}/chat.postMessage", json={"text": "x"}, headers=SLACK_BOT)
+    )
+    with pytest.raises(ValueError, match="unknown spec"):
+        validate_request("jira", prepared)
+
+
+def test_specs_are_derived_once_and_cached(monkeypatch, tmp_path):
+    first = specs._load("slack")
+    assert specs._load("slack") is first
+    for name in SPEC_BASES:
+        assert (specs._CACHE_DIR / f"{name}.json").is_file()
+    assert (specs._CACHE_DIR / ".stamp").read_text() == specs._stamp(specs.shared_dir())
+    monkeypatch.setenv("HUB_SHARED_DIR", str(tmp_path))
+    assert specs.shared_dir() == tmp_path.resolve()
+    monkeypatch.delenv("HUB_SHARED_DIR")
+    assert specs.shared_dir() == (specs._REPO / ".." / "shared").resolve()
