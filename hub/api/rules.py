@@ -1,0 +1,63 @@
+"""Alert rules of a project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from sqlalchemy import select
+
+from hub import models as m
+from hub.api import ApiAbort, authenticated, bp, get_org, get_project, parse_body
+from hub.api import schemas as s
+from hub.api.docs import doc
+from hub.extensions import db
+from hub.models.base import iso
+
+
+def rule_json(rule: m.AlertRule) -> dict[str, Any]:
+    return {"id": str(rule.id), "name": rule.name, "conditions": rule.conditions, "actions": rule.actions,
+            "dateCreated": iso(rule.date_created)}
+
+
+@bp.get("/projects/<org_slug>/<project_slug>/rules/")
+@doc("/api/0/projects/{org}/{project}/rules/", "get", "List alert rules", response=s.RuleOut, many=True)
+@authenticated
+def list_rules(org_slug: str, project_slug: str) -> Any:
+    project = get_project(get_org(org_slug), project_slug)
+    rules = db.session.scalars(select(m.AlertRule).where(m.AlertRule.project_id == project.id).order_by(m.AlertRule.id))
+    return jsonify([rule_json(r) for r in rules])
+
+
+@bp.post("/projects/<org_slug>/<project_slug>/rules/")
+@doc("/api/0/projects/{org}/{project}/rules/", "post", "Create an alert rule", body=s.RuleCreate,
+     response=s.RuleOut, status=201)
+@authenticated
+def create_rule(org_slug: str, project_slug: str) -> Any:
+    org = get_org(org_slug)
+    project = get_project(org, project_slug)
+    data = parse_body(s.RuleCreate())
+    installed = {
+        str(i) for i in db.session.scalars(select(m.OrganizationIntegration.integration_id).where(
+            m.OrganizationIntegration.organization_id == org.id, m.OrganizationIntegration.status != "disabled"))
+    }
+    bad = [a["integrationId"] for a in data["actions"] if a["integrationId"] not in installed]
+    if bad:
+        raise ApiAbort(400, "Unknown integration.", {"actions": [f"No integration {x} in this organization." for x in bad]})
+    rule = m.AlertRule(project_id=project.id, name=data["name"], conditions=data["conditions"], actions=data["actions"])
+    db.session.add(rule)
+    db.session.commit()
+    return jsonify(rule_json(rule)), 201
+
+
+@bp.delete("/projects/<org_slug>/<project_slug>/rules/<rule_id>/")
+@doc("/api/0/projects/{org}/{project}/rules/{rule_id}/", "delete", "Delete an alert rule", status=204)
+@authenticated
+def delete_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
+    project = get_project(get_org(org_slug), project_slug)
+    rule = db.session.get(m.AlertRule, int(rule_id)) if rule_id.isdigit() else None
+    if rule is None or rule.project_id != project.id:
+        raise ApiAbort(404, "The requested resource does not exist.")
+    db.session.delete(rule)
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,78 @@
+"""``create_app``: defaults → environment → the mapping given; extensions, doors, plugins."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from hub import config as hub_config
+from hub import errors_http, jobs, logs, queue
+from hub.extensions import db, migrate
+from hub.plugins import build_plugin_manager
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    hub_config.load_dotenv_file()
+    app = Flask("hub", instance_path=hub_config.instance_path_from_environ(), instance_relative_config=True)
+    settings = {**hub_config.DEFAULTS, **hub_config.from_environ(), **(config or {})}
+    app.config.update(hub_config.resolve(settings, app.instance_path))
+    app.config.update(
+        SECRET_KEY=app.config["HUB_SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=app.config["HUB_DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=None,  # the routes answer 413 themselves, as JSON
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_SORT_KEYS=False,
+    )
+    logs.configure(app.config["HUB_LOG_LEVEL"], app.config["HUB_LOG_JSON"])
+
+    import hub.models  # noqa: F401  (registers the tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), compare_type=True,
+                     render_as_batch=True)
+    queue.init_app(app)
+    jobs.init_app(app)
+    app.extensions["hub"] = build_plugin_manager(app.config)
+
+    from hub import webhooks
+    from hub.api import bp as api_bp
+    from hub.api.sdk import bp as sdk_bp
+    from hub.web import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(sdk_bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(web_bp)
+    errors_http.init_app(app)
+
+    @app.before_request
+    def _bind_request() -> None:
+        logs.clear()
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        logs.bind(request_id=g.request_id)
+
+    @app.after_request
+    def _request_id(response: Any) -> Any:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    from hub.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite enforces ON DELETE CASCADE only when asked, per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

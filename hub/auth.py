@@ -1,0 +1,30 @@
+"""Who is asking: a bearer API token, or the browser session of a logged-in user."""
+
+from __future__ import annotations
+
+from flask import g, request, session
+from hub import models as m
+from hub.extensions import db
+from hub.members import user_for_token
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def current_user() -> m.User | None:
+    """The authenticated user of this request (token first, then session), cached on ``g``."""
+    if "hub_user" in g:
+        return g.hub_user  # type: ignore[no-any-return]
+    user = None
+    token = bearer_token()
+    if token:
+        user = user_for_token(token)
+    elif session.get("user_id"):
+        user = db.session.get(m.User, session["user_id"])
+    g.hub_user = user
+    return user

@@ -1,0 +1,103 @@
+"""Configuration: ``HUB_*`` environment variables, and the only place that reads ``os.environ``.
+
+Order: built-in defaults → environment (and ``.env``) → the mapping passed to
+``create_app(config)``. Secret and encryption keys are generated once into the instance
+folder when neither the environment nor the mapping provides them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+DEFAULTS: dict[str, Any] = {
+    "HUB_DATABASE_URL": None,  # sqlite file under the instance folder
+    "HUB_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "HUB_SECRET_KEY": None,
+    "HUB_ENCRYPTION_KEY": None,
+    "HUB_BASE_URL": "http://127.0.0.1:5000",
+    "HUB_JIRA_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
+    "HUB_JIRA_APP_KEY": "io.integration-hub.jira",
+    "HUB_SLACK_API_URL": "https://slack.com/api",
+    "HUB_SLACK_SIGNING_SECRET": None,
+    "HUB_SLACK_CLIENT_ID": None,
+    "HUB_SLACK_CLIENT_SECRET": None,
+    "HUB_DISCORD_API_URL": "https://discord.com/api/v10",
+    "HUB_DISCORD_PUBLIC_KEY": None,
+    "HUB_DISCORD_APPLICATION_ID": None,
+    "HUB_DISCORD_BOT_TOKEN": None,
+    "HUB_DISCORD_CLIENT_SECRET": None,
+    "HUB_ASYNC": True,
+    "HUB_TRACE_PLUGINS": False,
+    "HUB_LOAD_ENTRYPOINTS": True,  # False: only built-in and explicitly given plugins (safe mode)
+    "HUB_PLUGINS": (),  # extra plugin objects or dotted module names, registered after entry points
+    "HUB_OUTBOX_MAX_ATTEMPTS": 8,
+    "HUB_OUTBOX_BACKOFF_BASE": 2.0,  # seconds; doubled each attempt, with jitter
+    "HUB_OUTBOX_BACKOFF_MAX": 3600.0,
+    "HUB_QUEUE_NAME": "hub",
+    "HUB_LOG_LEVEL": "INFO",
+    "HUB_LOG_JSON": True,
+}
+
+BOOLEAN_KEYS = {"HUB_ASYNC", "HUB_TRACE_PLUGINS", "HUB_LOAD_ENTRYPOINTS", "HUB_LOG_JSON"}
+NUMBER_KEYS = {"HUB_OUTBOX_MAX_ATTEMPTS": int, "HUB_OUTBOX_BACKOFF_BASE": float, "HUB_OUTBOX_BACKOFF_MAX": float}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    if key in BOOLEAN_KEYS and isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    if key in NUMBER_KEYS and isinstance(value, str):
+        return NUMBER_KEYS[key](value)
+    return value
+
+
+def from_environ(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``HUB_*`` settings found in the environment, typed."""
+    env = os.environ if environ is None else environ
+    return {k: _coerce(k, v) for k, v in env.items() if k.startswith("HUB_")}
+
+
+def load_dotenv_file() -> None:
+    """Read ``.env`` from the working directory when python-dotenv finds one (never overrides)."""
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # pragma: no cover - it is a dependency
+        return
+    load_dotenv(Path.cwd() / ".env", override=False)
+
+
+def instance_path_from_environ() -> str | None:
+    return os.environ.get("HUB_INSTANCE_PATH")
+
+
+def _persisted_key(instance_path: str, name: str, make: Any) -> str:
+    path = Path(instance_path) / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # Written once with owner-only permissions; a second process racing here reads ours.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+def resolve(settings: dict[str, Any], instance_path: str) -> dict[str, Any]:
+    """Fill what must be derived: database URL, generated keys."""
+    out = {k: _coerce(k, v) for k, v in settings.items()}
+    if not out.get("HUB_DATABASE_URL"):
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        out["HUB_DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'hub.sqlite'}"
+    if not out.get("HUB_SECRET_KEY"):
+        out["HUB_SECRET_KEY"] = _persisted_key(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
+    if not out.get("HUB_ENCRYPTION_KEY"):
+        out["HUB_ENCRYPTION_KEY"] = _persisted_key(
+            instance_path, "encryption_key", lambda: Fernet.generate_key().decode()
+        )
+    out["HUB_BASE_URL"] = str(out["HUB_BASE_URL"]).rstrip("/")
+    return out

@@ -1,0 +1,116 @@
+"""Errors the hub and its plugins raise.
+
+Plugins raise these from hooks; the core maps them to HTTP answers (request thread) or to
+retry / dead-letter decisions (RQ jobs). ``Api*Error`` come from :mod:`hub.http`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubError(Exception):
+    """Base class of every error the hub raises on purpose."""
+
+
+class ValidationError(HubError):
+    """Bad input: answered with 400 ``{"detail", "errors"}``."""
+
+    status_code = 400
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class NotFound(HubError):
+    status_code = 404
+
+
+class Conflict(ValidationError):
+    status_code = 409
+
+
+class PluginError(HubError):
+    """A permanent failure a plugin reports: recorded and shown, never retried.
+
+    Raised in a request (e.g. ``create_external_issue``) it becomes a 400 with the message.
+    """
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class InstallError(PluginError):
+    """The provider refused an install, or its credentials are unusable: 400, nothing stored."""
+
+
+class SyncSkipped(HubError):
+    """An outbound job had nothing to do for a known reason ("no mapping", "no transition").
+
+    The outbox row ends as ``skipped`` with the reason visible; nothing is retried.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryLater(HubError):
+    """Raise from an outbound hook to be retried after ``seconds`` (e.g. a provider's 429)."""
+
+    def __init__(self, seconds: float = 60.0, reason: str = "") -> None:
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        super().__init__(reason or f"retry in {seconds:g}s")
+        self.seconds = float(seconds)
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"RetryLater(seconds={self.seconds:g})"
+
+
+class ApiError(HubError):
+    """A provider answered with an error status; ``code`` is the HTTP status (0 when none)."""
+
+    def __init__(self, message: str, code: int = 0, body: Any = None, url: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.body = body
+        self.url = url
+
+    @property
+    def retryable(self) -> bool:
+        return self.code >= 500 or self.code in (408, 429)
+
+
+class ApiUnauthorized(ApiError):
+    """401/403: the integration's credentials no longer work; the org must act."""
+
+    retryable = False  # type: ignore[assignment]
+
+
+class ApiNotFound(ApiError):
+    retryable = False  # type: ignore[assignment]
+
+
+class ApiRateLimited(ApiError):
+    """429, carrying the provider's ``Retry-After`` in seconds."""
+
+    def __init__(self, message: str, retry_after: float, **kw: Any) -> None:
+        super().__init__(message, code=429, **kw)
+        self.retry_after = retry_after
+
+
+class ApiHostError(ApiError):
+    """The provider could not be reached (DNS, refused connection, TLS)."""
+
+    retryable = True  # type: ignore[assignment]
+
+
+class ApiTimeoutError(ApiHostError):
+    """The provider did not answer in time."""

@@ -1,0 +1,321 @@
+"""Integration Hub plugin API, version 1.
+
+A plugin is a module or package registered under the entry-point group ``hub.plugins``; the
+entry point's name is the provider key it owns (``jira = "plugins.jira"``). It implements any
+subset of the hooks below with ``from hub import hookimpl``.
+
+Rules every plugin author can rely on:
+
+- Hooks are called with keyword arguments only. An implementation may accept fewer
+  arguments than the spec names (pluggy's opt-in arguments), so a spec can grow without
+  breaking anyone. This API only ever *adds*: nothing here is renamed or removed in v1.
+- A hook that acts for one provider is called for every plugin: return ``None`` for an
+  ``integration`` whose ``provider`` is not yours.
+- ``firstresult`` hooks stop at the first non-``None`` result. For broadcast hooks, one
+  raising implementation stops the loop (pluggy), which is why the core runs every outbound
+  call as its own job per (work item, integration): a failing Slack never silences Discord.
+- Outbound hooks run in RQ jobs. Raise :class:`hub.RetryLater` to be retried after a delay,
+  let :class:`hub.http` ``Api*Error`` propagate (5xx, timeouts and 429 are retried with
+  backoff; 401/403 mark the integration as needing attention), raise :class:`hub.PluginError`
+  for a permanent failure, or :class:`hub.SyncSkipped` when there was nothing to do.
+- Objects handed in are the frozen values of :mod:`hub.types`; change hub state only through
+  :mod:`hub.services` or the inbound sync hooks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from hub.types import (
+        Activity,
+        Event,
+        ExternalIssue,
+        Group,
+        Integration,
+        InviteRequest,
+        Parent,
+        Rule,
+        User,
+        WebhookRequest,
+        WebhookResponse,
+    )
+
+PROJECT_NAME = "hub"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def provider_info() -> dict[str, Any]:  # type: ignore[empty-body]
+    """Describe the provider this plugin owns.
+
+    :returns: ``{"key": str, "name": str, "features": [str, ...]}``; ``key`` must equal the
+        entry-point name; features are taken from ``issue-sync``, ``status-sync``,
+        ``assignee-sync``, ``notifications``, ``chat-actions``. Return ``None`` from a plugin
+        that owns no provider (a helper or audit plugin).
+
+    **Called**: once, when the app is created; two plugins claiming one key stop the start-up.
+    **Result**: a list, one entry per plugin.
+    **Errors**: an exception stops the start-up.
+    **Since**: v1.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound: in the request thread
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def on_webhook(  # type: ignore[empty-body]
+    provider: str, endpoint: str, request: WebhookRequest
+) -> WebhookResponse | None:
+    """Answer a request that reached ``/extensions/{provider}/{endpoint}``.
+
+    Verify the request (signature, token, JWT) before parsing anything, then parse, record,
+    and hand slow work to jobs: a webhook answers in milliseconds and makes no provider HTTP
+    call unless the provider needs a synchronous answer (chat interactions, Connect lifecycle).
+
+    :param provider: the provider key from the URL; return ``None`` unless it is yours.
+    :param endpoint: the rest of the path, without leading slash, e.g. ``"issue-updated/"``.
+    :param request: the raw request; call ``request.already_processed()`` after verifying to
+        drop redeliveries.
+    :returns: a :class:`hub.WebhookResponse`, or ``None`` when not yours (404 if nobody answers).
+
+    **Called**: in the request thread, after the core logged the delivery and checked its size.
+    **Result**: ``firstresult``.
+    **Errors**: an exception becomes a 500 JSON error, logged and recorded on the delivery;
+    raise :class:`hub.errors.ValidationError` for a clean 400.
+    **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def sync_assignee_inbound(  # type: ignore[empty-body]
+    integration: Integration,
+    email: str | None,
+    external_issue_key: str,
+    assign: bool,
+    data: dict[str, Any] | None,
+) -> list[Group] | None:
+    """Apply an assignee change a provider reported to every hub issue linked to the ticket.
+
+    Plugins *call* this (``pm.hook.sync_assignee_inbound(...)`` via
+    :func:`hub.services.hook`); the core implements it (``hub.sync``): orgs whose
+    ``sync_assignee_inbound`` is on, the member of each issue's project with that email
+    (case-insensitive), never an unassign for an unknown email.
+
+    :param integration: the integration the change came from (it is not echoed back to it).
+    :param email: the new assignee's email; ``None`` with ``assign=False`` unassigns.
+    :param external_issue_key: the provider's ticket key, e.g. ``"APP-123"``.
+    :param assign: ``False`` to unassign.
+    :param data: ``{"timestamp": epoch ms}`` when the provider dates its event (an event older
+        than the last one applied to the ticket is dropped), else ``None``.
+    :returns: the issues that changed.
+
+    **Called**: by plugins, in the request thread or a job.
+    **Result**: ``firstresult``.
+    **Errors**: none expected.
+    **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def sync_status_inbound(  # type: ignore[empty-body]
+    integration: Integration, external_issue_key: str, data: dict[str, Any]
+) -> list[Group] | None:
+    """Apply a status change a provider reported to every hub issue linked to the ticket.
+
+    The core implements it (``hub.sync``) for orgs with ``sync_status_reverse``: the org's
+    explicit status mapping of the ticket's project first, else the status category.
+
+    :param integration: the integration the change came from.
+    :param external_issue_key: the ticket key.
+    :param data: ``{"changelog": {"from", "to", ...}, "issue": {...}, "timestamp"?: epoch ms,
+        "to_category"?: str, "from_category"?: str}``; ``issue.fields.project.id`` selects the
+        org's mapping; without one, the status categories decide (into ``done`` resolves, out of
+        it unresolves). The target's category is read from ``issue.fields.status`` when absent.
+    :returns: the issues that changed.
+
+    **Called**: by plugins. **Result**: ``firstresult``. **Errors**: none expected. **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def create_external_issue(  # type: ignore[empty-body]
+    integration: Integration, group: Group, fields: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Create a ticket at the provider for a hub issue.
+
+    :param fields: the form as the user sent it (e.g. ``title``, ``description``, ``project``,
+        ``issuetype``, ``labels``).
+    :returns: ``{"key", "title", "url", "description"?}``, or ``None`` when not yours.
+
+    **Called**: in the request thread of ``POST .../external-issues/`` (a synchronous answer).
+    **Result**: ``firstresult``.
+    **Errors**: :class:`hub.PluginError` (with ``errors`` per field) → 400, nothing stored.
+    **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def get_external_issue(  # type: ignore[empty-body]
+    integration: Integration, key: str
+) -> dict[str, Any] | None:
+    """Fetch a ticket to link it.
+
+    :returns: ``{"key", "title", "url", "description"?}``, or ``None`` when not yours.
+
+    **Called**: in the request thread of ``POST .../external-issues/`` with ``action: link``.
+    **Result**: ``firstresult``.
+    **Errors**: :class:`hub.PluginError` / ``ApiNotFound`` → 400 with the provider's message.
+    **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def install_integration(  # type: ignore[empty-body]
+    provider: str, external_id: str, name: str, metadata: dict[str, Any], organization_id: str
+) -> dict[str, Any] | None:
+    """Check and complete a manual install (``POST /api/0/organizations/{org}/integrations/``).
+
+    Validate the credentials in ``metadata`` and do what the provider needs at install
+    (register a webhook, register commands).
+
+    :returns: ``{"name"?: str, "metadata": {...}}`` — what to store (secrets are encrypted by
+        the core) — or ``None`` when the provider is not yours.
+
+    **Called**: in the request thread, before anything is stored.
+    **Result**: ``firstresult``.
+    **Errors**: :class:`hub.InstallError` → 400 with its message, nothing stored.
+    **Since**: v1.
+    """
+
+
+@hookspec
+def uninstall_integration(integration: Integration, organization_id: str) -> None:
+    """Undo at the provider what install did (e.g. delete the registered webhook).
+
+    **Called**: in the request thread of ``DELETE .../integrations/{id}/``, before the row is
+    disabled. **Result**: broadcast; return ``None``.
+    **Errors**: exceptions are logged and the uninstall still proceeds.
+    **Since**: v1.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbound: in RQ jobs, one integration at a time
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def sync_status_outbound(
+    integration: Integration, external_issue: ExternalIssue, is_resolved: bool, project_id: str
+) -> None:
+    """Move a linked ticket to the status mapped for the hub issue's new status.
+
+    Expected steps (FLOWS §6): read the ticket, find the org's mapping for its project
+    (none → raise ``SyncSkipped("no mapping")``), stop when it is already there, else apply
+    the transition that leads to the target.
+
+    :param is_resolved: the hub issue's new state.
+    :param project_id: the hub project's id.
+
+    **Called**: in an RQ job after a user-, API-, chat- or regression-made status change, once
+    per linked ticket whose org has ``sync_status_forward``; never for a change that came from
+    a provider. **Result**: broadcast; the return value is ignored.
+    **Errors**: ``RetryLater``, ``Api*Error``, ``PluginError``, ``SyncSkipped`` (see module doc).
+    **Since**: v1.
+    """
+
+
+@hookspec
+def sync_assignee_outbound(
+    integration: Integration, external_issue: ExternalIssue, user: User | None, assign: bool
+) -> None:
+    """Assign (or unassign, ``assign=False``) a linked ticket to match the hub issue.
+
+    Find the provider account by the user's email; none → ``SyncSkipped("target not found")``.
+
+    **Called**: in an RQ job after an assignee change, once per linked ticket whose org has
+    ``sync_assignee_outbound``, never to the integration the change came from.
+    **Result**: broadcast. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
+    """
+
+
+@hookspec
+def sync_comment_outbound(
+    integration: Integration, external_issue: ExternalIssue, activity: Activity, comment_id: str | None
+) -> str | None:
+    """Post (``comment_id`` is ``None``) or update a note of a hub issue as a ticket comment.
+
+    :param activity: the ``note`` activity; ``activity.data["text"]``, ``activity.user``.
+    :param comment_id: the provider comment id returned by an earlier call, for an edit.
+    :returns: the provider's comment id (stored for later edits), or ``None`` when not yours.
+
+    **Called**: in an RQ job when ``sync_comments`` is on. **Result**: broadcast; the first
+    non-``None`` value is stored. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications: in RQ jobs, one integration at a time
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def notify_issue_alert(  # type: ignore[empty-body]
+    integration: Integration,
+    group: Group,
+    event: Event,
+    channel_id: str,
+    rule: Rule,
+    parent: Parent | None,
+) -> dict[str, Any] | None:
+    """Post an issue alert to a channel.
+
+    :param channel_id: the channel the alert rule names.
+    :param parent: the issue's earlier alert in this channel, if any: post in its thread.
+    :returns: ``{"channelId", "messageId"}`` — stored as the parent of later thread replies —
+        or ``None`` when not yours.
+
+    **Called**: in an RQ job when an alert rule fires with an action for this integration.
+    **Result**: ``firstresult``. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
+    """
+
+
+@hookspec
+def notify_activity(
+    integration: Integration, activity: Activity, group: Group, parents: list[Parent]
+) -> None:
+    """Post a user's activity on an issue as a reply in each alert thread of the issue.
+
+    Post to every parent; log and go on when one parent fails, and raise at the end if any
+    failed with a retryable error. Activities without a user are never passed here.
+
+    :param parents: the issue's stored parent messages for this integration.
+
+    **Called**: in an RQ job per (activity, integration) with parents.
+    **Result**: broadcast. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
+    """
+
+
+@hookspec
+def notify_invite_request(integration: Integration, invite_request: InviteRequest, channel_id: str) -> None:
+    """Ask an org's admins (in chat) to approve or reject a member's invite request.
+
+    :param channel_id: the org's alert channel for this integration (the first alert rule
+        action that names this integration).
+
+    **Called**: in an RQ job per integration of the org with ``chat-actions`` when a member
+    files ``POST /api/0/organizations/{org}/invite-requests/``.
+    **Result**: broadcast. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
+    """

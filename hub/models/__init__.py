@@ -1,0 +1,36 @@
+"""The hub's data, by topic. Importing this package registers every table."""
+
+from hub.models.base import iso, utcnow
+from hub.models.deliveries import OutboxEntry, WebhookDelivery
+from hub.models.integrations import (
+    SYNC_CONFIG_KEYS,
+    ExternalIssue,
+    GroupLink,
+    Identity,
+    Integration,
+    IntegrationExternalProject,
+    OrganizationIntegration,
+)
+from hub.models.issues import STATUSES, Activity, Event, Group, GroupAssignee
+from hub.models.notifications import AlertRule, NotificationMessage
+from hub.models.orgs import (
+    ROLES,
+    ApiToken,
+    Environment,
+    InviteRequest,
+    Organization,
+    OrganizationMember,
+    Project,
+    ProjectKey,
+    Release,
+    User,
+    member_projects,
+)
+
+__all__ = [
+    "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
+    "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
+    "IntegrationExternalProject", "InviteRequest", "NotificationMessage", "Organization",
+    "OrganizationIntegration", "OrganizationMember", "OutboxEntry", "Project", "ProjectKey", "Release", "User",
+    "WebhookDelivery", "iso", "member_projects", "utcnow",
+]

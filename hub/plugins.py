@@ -1,0 +1,182 @@
+"""The plugin manager: entry points of ``hub.plugins``, the core's default plugins, validation.
+
+Built per app by :func:`build_plugin_manager` and kept in ``app.extensions["hub"]`` — never a
+module global, so two apps (or two tests) never share plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from hub import hookspecs
+
+logger = logging.getLogger("hub.plugins")
+
+ENTRYPOINT_GROUP = "hub.plugins"
+#: The core's own hook implementations, registered like any plugin (datasette's default_*.py).
+DEFAULT_PLUGINS = ("hub.sync",)
+FEATURES = frozenset({"issue-sync", "status-sync", "assignee-sync", "notifications", "chat-actions"})
+
+
+class PluginStartupError(RuntimeError):
+    """A plugin set that cannot run: a duplicate provider key, an unknown hook, a bad feature."""
+
+
+@dataclass
+class PluginRecord:
+    name: str
+    distribution: str
+    version: str
+    module: str
+    provider: dict[str, Any] | None = None
+    hooks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HubPlugins:
+    pm: pluggy.PluginManager
+    records: dict[str, PluginRecord]
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def register(self, plugin: Any, name: str | None = None) -> str:
+        """Register a plugin after start-up (tests, embedding apps); validated like the others."""
+        name = name or _plugin_name(plugin)
+        _register(self.pm, plugin, name)
+        self.records[name] = PluginRecord(name, "(registered)", "", getattr(plugin, "__name__", repr(plugin)))
+        try:
+            self.pm.check_pending()
+            _validate_providers(self.pm, self.records)
+        except Exception:
+            self.unregister(name)
+            raise
+        self.records[name].hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
+        return name
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self.records.pop(name, None)
+
+    def providers(self) -> dict[str, dict[str, Any]]:
+        """Provider key → ``provider_info()`` of every plugin that owns a provider."""
+        return {r.provider["key"]: r.provider for r in self.records.values() if r.provider}
+
+
+def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except ValueError as e:
+        raise PluginStartupError(f"plugin {name!r} is registered twice: {e}") from e
+
+
+def build_plugin_manager(config: dict[str, Any]) -> HubPlugins:
+    """Specs, then entry points (unless disabled), then default and extra plugins; validated."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    records: dict[str, PluginRecord] = {}
+
+    if config.get("HUB_LOAD_ENTRYPOINTS", True):
+        seen: dict[str, tuple[str, str]] = {}
+        for ep in entry_points(group=ENTRYPOINT_GROUP):
+            dist = ep.dist.name if ep.dist else "?"
+            if ep.name in seen:
+                if seen[ep.name] == (ep.value, dist):
+                    continue  # the same distribution visible twice on sys.path
+                raise PluginStartupError(
+                    f"provider key {ep.name!r} is claimed by {seen[ep.name][1]} ({seen[ep.name][0]}) "
+                    f"and by {dist} ({ep.value})"
+                )
+            seen[ep.name] = (ep.value, dist)
+            plugin = ep.load()
+            _register(pm, plugin, ep.name)
+            version = ep.dist.version if ep.dist else ""
+            records[ep.name] = PluginRecord(ep.name, dist, version, getattr(plugin, "__name__", ep.value))
+
+    for dotted in DEFAULT_PLUGINS:
+        module = importlib.import_module(dotted)
+        _register(pm, module, dotted)
+        records[dotted] = PluginRecord(dotted, "integration-hub", _own_version(), dotted)
+
+    for extra in config.get("HUB_PLUGINS") or ():
+        plugin = importlib.import_module(extra) if isinstance(extra, str) else extra
+        name = _plugin_name(plugin)
+        _register(pm, plugin, name)
+        records[name] = PluginRecord(name, "(registered)", "", getattr(plugin, "__name__", repr(plugin)))
+
+    pm.check_pending()
+    _validate_providers(pm, records)
+    for name, record in records.items():
+        plugin = pm.get_plugin(name)
+        record.hooks = sorted(c.name for c in pm.get_hookcallers(plugin) or ())
+    if config.get("HUB_TRACE_PLUGINS"):
+        pm.add_hookcall_monitoring(_trace_before, _trace_after)
+    return HubPlugins(pm=pm, records=records)
+
+
+def _plugin_name(plugin: Any) -> str:
+    if isinstance(plugin, ModuleType):
+        info = getattr(plugin, "provider_info", None)
+        if callable(info):
+            value = info()
+            if isinstance(value, dict) and value.get("key"):
+                return str(value["key"])
+        return plugin.__name__
+    return getattr(plugin, "name", None) or type(plugin).__name__
+
+
+def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecord]) -> None:
+    owners: dict[str, str] = {}
+    for record in records.values():
+        record.provider = None
+    for impl in pm.hook.provider_info.get_hookimpls():
+        info = impl.function()
+        if info is None:
+            continue
+        if not isinstance(info, dict) or not info.get("key") or not info.get("name"):
+            raise PluginStartupError(f"plugin {impl.plugin_name!r}: provider_info() must return key and name")
+        key = str(info["key"])
+        if key in owners:
+            raise PluginStartupError(f"provider key {key!r} is claimed by {owners[key]!r} and {impl.plugin_name!r}")
+        unknown = set(info.get("features", ())) - FEATURES
+        if unknown:
+            raise PluginStartupError(f"plugin {impl.plugin_name!r}: unknown features {sorted(unknown)}")
+        record = records.get(impl.plugin_name)
+        if record is not None and record.distribution not in ("(registered)", "integration-hub") and key != record.name:
+            raise PluginStartupError(
+                f"plugin {impl.plugin_name!r}: provider key {key!r} must equal its entry-point name"
+            )
+        owners[key] = impl.plugin_name
+        if record is not None:
+            record.provider = {"key": key, "name": info["name"], "features": list(info.get("features", ()))}
+
+
+def _own_version() -> str:
+    from hub import __version__
+
+    return __version__
+
+
+def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+    logger.info(
+        "plugin.hook-call",
+        extra={"hook": hook_name, "plugins": [i.plugin_name for i in hook_impls],
+               "arguments": {k: repr(v)[:500] for k, v in kwargs.items() if k != "request"}},
+    )
+
+
+def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+    exc = outcome.exception
+    logger.info(
+        "plugin.hook-result",
+        extra={"hook": hook_name, "result": repr(outcome.get_result())[:500] if exc is None else None,
+               "error": repr(exc) if exc else None},
+    )

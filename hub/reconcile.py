@@ -1,0 +1,66 @@
+"""``hub reconcile``: find linked tickets whose status drifted from their issues, and repair.
+
+Uses ``get_external_issue``; a plugin that returns ``status: {"id", "category"}`` and
+``projectId`` takes part. The ticket wins (as inbound sync would have decided), through the
+one state-change path, with the integration as origin so nothing is echoed back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import current_app
+from sqlalchemy import select
+
+from hub import issues, snapshots
+from hub import models as m
+from hub.errors import HubError
+from hub.extensions import db
+from hub.sync import _decide
+
+
+def reconcile(org_slug: str | None, *, dry_run: bool) -> Iterator[str]:
+    query = (
+        select(m.Group, m.ExternalIssue, m.OrganizationIntegration)
+        .join(m.GroupLink, m.GroupLink.group_id == m.Group.id)
+        .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
+        .join(m.OrganizationIntegration,
+              (m.OrganizationIntegration.integration_id == m.ExternalIssue.integration_id)
+              & (m.OrganizationIntegration.organization_id == m.ExternalIssue.organization_id))
+        .where(m.OrganizationIntegration.status != "disabled")
+        .order_by(m.ExternalIssue.id)
+    )
+    if org_slug:
+        query = query.join(m.Organization, m.Organization.id == m.Group.organization_id).where(
+            m.Organization.slug == org_slug)
+    hook = current_app.extensions["hub"].hook
+    tickets: dict[int, dict | None] = {}
+    checked = drifted = 0
+    for group, ext, oi in db.session.execute(query).tuples().all():
+        if not (oi.config or {}).get("sync_status_reverse") or oi.integration.status != "active":
+            continue
+        if ext.id not in tickets:
+            try:
+                tickets[ext.id] = hook.get_external_issue(integration=snapshots.integration(oi.integration, oi),
+                                                          key=ext.key)
+            except HubError as e:
+                tickets[ext.id] = None
+                yield f"{ext.key}: cannot read ({e})"
+        ticket = tickets[ext.id]
+        status = (ticket or {}).get("status") or {}
+        if not status.get("id"):
+            continue
+        checked += 1
+        mapping = db.session.scalar(select(m.IntegrationExternalProject).where(
+            m.IntegrationExternalProject.organization_integration_id == oi.id,
+            m.IntegrationExternalProject.external_id == str(ticket.get("projectId") or "")))
+        data = {"changelog": {"from": None, "to": status["id"]}, "to_category": status.get("category")}
+        target = _decide(data, mapping)
+        if target is None or target == group.status or (target == "resolved" and group.status == "ignored"):
+            continue
+        drifted += 1
+        yield f"{group.short_id} ({group.status}) <- {ext.key} ({status.get('name') or status['id']}): {target}"
+        if not dry_run:
+            issues.change_status([group], target, integration=oi.integration, sync_outbound=False)
+            db.session.commit()
+    yield f"checked {checked} linked ticket(s), {drifted} drifted{' (dry run)' if dry_run else ''}"

@@ -1,0 +1,397 @@
+"""What plugins may call to read and change hub state (plugin API v1, with the hooks).
+
+Plugins never import models or the session: they call these functions, which go through the
+same paths as the REST API (one state-change path, activities, outbox, echo guard) and commit.
+Every function works inside a request or a job (an app context).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import redis
+from flask import current_app, render_template_string
+from sqlalchemy import func, select
+
+from hub import issues, snapshots
+from hub import models as m
+from hub import types as t
+from hub.crypto import encrypt_json, sign, unsign
+from hub.errors import NotFound, ValidationError
+from hub.extensions import db
+
+logger = logging.getLogger("hub.services")
+
+__all__ = [
+    "hook", "config", "base_url", "sign", "unsign", "render",
+    "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
+    "disable_integration", "attach_integration", "organizations_of", "mark_needs_attention",
+    "status_mapping", "get_group", "group_for_integration", "project_members", "set_status", "assign",
+    "get_identity", "link_identity", "unlink_identity", "org_role", "get_user", "user_by_email",
+    "get_invite_request", "handle_invite_request", "update_parent", "cache_get", "cache_set",
+]
+
+
+# -- app ----------------------------------------------------------------------------------------
+
+
+def hook() -> Any:
+    """The hook relay (``hook().sync_status_inbound(...)``), for plugins reporting changes."""
+    return current_app.extensions["hub"].pm.hook
+
+
+def config(key: str, default: Any = None) -> Any:
+    """A ``HUB_*`` setting."""
+    return current_app.config.get(key, default)
+
+
+def base_url() -> str:
+    return str(current_app.config["HUB_BASE_URL"])
+
+
+def render(template: str, **context: Any) -> str:
+    """Render an HTML page (Jinja, autoescaped) inside the hub's page layout."""
+    body = render_template_string(template, **context)
+    return render_template_string(
+        "{% extends 'layout.html' %}{% block content %}{{ body|safe }}{% endblock %}",
+        body=body, title=context.get("title", "Integration Hub"),
+    )
+
+
+# -- integrations -------------------------------------------------------------------------------
+
+
+def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationIntegration | None:
+    if organization_id is None:
+        return None
+    return db.session.scalar(
+        select(m.OrganizationIntegration).where(
+            m.OrganizationIntegration.integration_id == integration_id,
+            m.OrganizationIntegration.organization_id == organization_id,
+        )
+    )
+
+
+def get_integration(provider: str, external_id: str, organization_id: str | None = None) -> t.Integration | None:
+    """The integration for a provider account (any status), or ``None``."""
+    row = db.session.scalar(
+        select(m.Integration).where(m.Integration.provider == provider, m.Integration.external_id == str(external_id))
+    )
+    if row is None:
+        return None
+    return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
+
+
+def get_integration_by_id(integration_id: str, organization_id: str | None = None) -> t.Integration | None:
+    row = db.session.get(m.Integration, int(integration_id))
+    if row is None:
+        return None
+    return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
+
+
+def save_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> t.Integration:
+    """Create or update (re-install) an integration; metadata is encrypted; status active."""
+    row = db.session.scalar(
+        select(m.Integration).where(m.Integration.provider == provider, m.Integration.external_id == str(external_id))
+    )
+    if row is None:
+        row = m.Integration(provider=provider, external_id=str(external_id))
+        db.session.add(row)
+    row.name = name or row.name or str(external_id)
+    row.metadata_encrypted = encrypt_json(metadata)
+    row.status = "active"
+    db.session.commit()
+    return snapshots.integration(row)
+
+
+def update_integration_metadata(integration_id: str, changes: dict[str, Any]) -> t.Integration:
+    """Merge ``changes`` into an integration's (encrypted) metadata."""
+    row = db.session.get(m.Integration, int(integration_id))
+    if row is None:
+        raise NotFound("integration not found")
+    current = snapshots.integration(row).metadata
+    row.metadata_encrypted = encrypt_json({**current, **changes})
+    db.session.commit()
+    return snapshots.integration(row)
+
+
+def disable_integration(integration_id: str) -> None:
+    """Uninstalled at the provider: disable it everywhere; history is kept, sync stops."""
+    row = db.session.get(m.Integration, int(integration_id))
+    if row is None:
+        return
+    row.status = "disabled"
+    for oi in db.session.scalars(select(m.OrganizationIntegration).where(m.OrganizationIntegration.integration_id == row.id)):
+        oi.status = "disabled"
+    db.session.commit()
+
+
+def attach_integration(integration_id: str, organization_slug: str, user_id: str) -> str:
+    """Attach an installed integration to an org, by one of that org's owners or admins.
+
+    Returns the organization id. Raises ``ValidationError`` when the user may not.
+    """
+    org = db.session.scalar(select(m.Organization).where(m.Organization.slug == organization_slug))
+    if org is None or org_role(user_id, str(org.id)) not in ("owner", "admin"):
+        raise ValidationError("Only an owner or admin of that organization can attach this integration.",
+                              {"organization": ["Not an organization you administer."]})
+    row = db.session.get(m.Integration, int(integration_id))
+    if row is None:
+        raise NotFound("integration not found")
+    oi = _oi(row.id, org.id)
+    if oi is None:
+        db.session.add(m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={}))
+    else:
+        oi.status, oi.error = "active", None
+    row.status = "active"
+    db.session.commit()
+    return str(org.id)
+
+
+def organizations_of(integration_id: str) -> list[dict[str, str]]:
+    """The orgs that have this integration installed: ``[{"id", "slug", "status"}]``."""
+    rows = db.session.execute(
+        select(m.Organization, m.OrganizationIntegration.status)
+        .join(m.OrganizationIntegration, m.OrganizationIntegration.organization_id == m.Organization.id)
+        .where(m.OrganizationIntegration.integration_id == int(integration_id))
+    ).all()
+    return [{"id": str(o.id), "slug": o.slug, "status": s} for o, s in rows]
+
+
+def mark_needs_attention(integration_id: str, organization_id: str | None, message: str) -> None:
+    """Show the org(s) that the provider refused this integration's credentials."""
+    query = select(m.OrganizationIntegration).where(m.OrganizationIntegration.integration_id == int(integration_id))
+    if organization_id:
+        query = query.where(m.OrganizationIntegration.organization_id == int(organization_id))
+    for oi in db.session.scalars(query):
+        if oi.status != "disabled":
+            oi.status, oi.error = "needs_attention", message
+    db.session.commit()
+
+
+def status_mapping(integration_id: str, organization_id: str, external_project_id: str) -> dict[str, str] | None:
+    """The org's status mapping for a provider project: ``{"resolved", "unresolved"}`` ids, or ``None``."""
+    row = db.session.scalar(
+        select(m.IntegrationExternalProject)
+        .join(m.OrganizationIntegration,
+              m.OrganizationIntegration.id == m.IntegrationExternalProject.organization_integration_id)
+        .where(
+            m.OrganizationIntegration.integration_id == int(integration_id),
+            m.OrganizationIntegration.organization_id == int(organization_id),
+            m.IntegrationExternalProject.external_id == str(external_project_id),
+        )
+    )
+    return {"resolved": row.resolved_status, "unresolved": row.unresolved_status} if row else None
+
+
+# -- issues -------------------------------------------------------------------------------------
+
+
+def get_group(group_id: str) -> t.Group | None:
+    row = _group_row(group_id)
+    return snapshots.group(row) if row else None
+
+
+def _group_row(group_id: Any) -> m.Group | None:
+    try:
+        return db.session.get(m.Group, int(group_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def group_for_integration(group_id: Any, integration_id: str) -> t.Group | None:
+    """The issue, only when its org has this integration installed (and active); else ``None``."""
+    row = _group_row(group_id)
+    if row is None:
+        return None
+    oi = _oi(int(integration_id), row.organization_id)
+    if oi is None or oi.status == "disabled":
+        return None
+    return snapshots.group(row)
+
+
+def project_members(group_id: str) -> list[t.User]:
+    """The users who can be assigned the issue (members of its project), by name."""
+    row = _group_row(group_id)
+    if row is None:
+        return []
+    users = db.session.scalars(
+        select(m.User)
+        .join(m.OrganizationMember, m.OrganizationMember.user_id == m.User.id)
+        .join(m.member_projects, m.member_projects.c.member_id == m.OrganizationMember.id)
+        .where(m.member_projects.c.project_id == row.project_id)
+        .order_by(func.lower(m.User.name), m.User.email)
+    ).all()
+    return [snapshots.user(u) for u in users if u is not None]  # type: ignore[misc]
+
+
+def _actor_and_origin(actor_user_id: str | None, integration_id: str | None) -> tuple[m.User | None, m.Integration | None]:
+    actor = db.session.get(m.User, int(actor_user_id)) if actor_user_id else None
+    origin = db.session.get(m.Integration, int(integration_id)) if integration_id else None
+    return actor, origin
+
+
+def set_status(
+    group_id: str, status: str, *, actor_user_id: str | None, integration_id: str | None,
+    status_details: dict[str, Any] | None = None,
+) -> t.Group:
+    """Change an issue's status as a user acting from a provider (chat buttons); commits.
+
+    Linked tickets and other threads follow; the origin integration is recorded in the activity.
+    """
+    row = _group_row(group_id)
+    if row is None:
+        raise NotFound("issue not found")
+    actor, origin = _actor_and_origin(actor_user_id, integration_id)
+    issues.change_status([row], status, actor=actor, integration=origin, status_details=status_details,
+                         sync_outbound=True)
+    db.session.commit()
+    return snapshots.group(row)
+
+
+def assign(group_id: str, user_id: str | None, *, actor_user_id: str | None, integration_id: str | None) -> t.Group:
+    """Assign an issue (``user_id=None`` unassigns) as a user acting from a provider; commits.
+
+    Raises ``ValidationError`` when the user is not a member of the issue's project.
+    """
+    row = _group_row(group_id)
+    if row is None:
+        raise NotFound("issue not found")
+    user = db.session.get(m.User, int(user_id)) if user_id else None
+    if user_id and user is None:
+        raise ValidationError("Unknown user.", {"assignedTo": ["Unknown user."]})
+    actor, origin = _actor_and_origin(actor_user_id, integration_id)
+    issues.change_assignee([row], user, actor=actor, integration=origin)
+    db.session.commit()
+    return snapshots.group(row)
+
+
+# -- people -------------------------------------------------------------------------------------
+
+
+def get_user(user_id: str) -> t.User | None:
+    return snapshots.user(db.session.get(m.User, int(user_id)))
+
+
+def user_by_email(email: str) -> t.User | None:
+    return snapshots.user(db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower())))
+
+
+def org_role(user_id: str | None, organization_id: str) -> str | None:
+    """The user's role in the org (``owner``, ``admin``, ``member``), or ``None``."""
+    if not user_id:
+        return None
+    return db.session.scalar(
+        select(m.OrganizationMember.role).where(
+            m.OrganizationMember.user_id == int(user_id), m.OrganizationMember.organization_id == int(organization_id)
+        )
+    )
+
+
+def get_identity(integration_id: str, external_user_id: str) -> t.User | None:
+    """The hub user linked to a chat account, or ``None``."""
+    row = db.session.scalar(
+        select(m.Identity).where(m.Identity.integration_id == int(integration_id),
+                                 m.Identity.external_id == str(external_user_id))
+    )
+    return snapshots.user(row.user) if row else None
+
+
+def link_identity(integration_id: str, external_user_id: str, user_id: str, data: dict[str, Any] | None = None) -> t.User:
+    """Link (or re-link) a chat account to a hub user; commits."""
+    row = db.session.scalar(
+        select(m.Identity).where(m.Identity.integration_id == int(integration_id),
+                                 m.Identity.external_id == str(external_user_id))
+    )
+    if row is None:
+        row = m.Identity(integration_id=int(integration_id), external_id=str(external_user_id))
+        db.session.add(row)
+    row.user_id = int(user_id)
+    row.data = data or {}
+    db.session.commit()
+    user = db.session.get(m.User, int(user_id))
+    assert user is not None
+    return snapshots.user(user)  # type: ignore[return-value]
+
+
+def unlink_identity(integration_id: str, external_user_id: str) -> bool:
+    """Remove a chat account's link; returns whether one existed; commits."""
+    row = db.session.scalar(
+        select(m.Identity).where(m.Identity.integration_id == int(integration_id),
+                                 m.Identity.external_id == str(external_user_id))
+    )
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.commit()
+    return True
+
+
+# -- invite requests ----------------------------------------------------------------------------
+
+
+def get_invite_request(invite_id: str) -> t.InviteRequest | None:
+    """A *pending* invite request, or ``None`` when it does not exist or was handled."""
+    row = db.session.get(m.InviteRequest, int(invite_id)) if str(invite_id).isdigit() else None
+    return snapshots.invite_request(row) if row and row.status == "pending" else None
+
+
+def handle_invite_request(invite_id: str, approve: bool, actor_user_id: str) -> t.InviteRequest:
+    """Approve (the member is created) or reject a pending invite, as an org owner/admin; commits.
+
+    Raises ``NotFound`` when it no longer exists, ``ValidationError`` when the actor may not.
+    """
+    from hub.members import add_member
+
+    row = db.session.get(m.InviteRequest, int(invite_id)) if str(invite_id).isdigit() else None
+    if row is None or row.status != "pending":
+        raise NotFound("This invite request no longer exists.")
+    if org_role(actor_user_id, str(row.organization_id)) not in ("owner", "admin"):
+        raise ValidationError("Only an owner or admin can handle invite requests.")
+    if approve:
+        add_member(row.organization, row.email, role=row.role, projects=[])
+    row.status = "approved" if approve else "rejected"
+    row.handled_by_id = int(actor_user_id)
+    db.session.commit()
+    return snapshots.invite_request(row)
+
+
+# -- notifications ------------------------------------------------------------------------------
+
+
+def update_parent(parent_id: str, data: dict[str, Any]) -> None:
+    """Merge plugin data (e.g. a thread id) into a stored parent message; commits."""
+    row = db.session.get(m.NotificationMessage, int(parent_id))
+    if row is not None:
+        row.data = {**(row.data or {}), **data}
+        db.session.commit()
+
+
+# -- cache --------------------------------------------------------------------------------------
+
+def _local_cache() -> dict[str, tuple[float, Any]]:
+    return current_app.extensions.setdefault("hub_local_cache", {})  # type: ignore[no-any-return]
+
+
+def cache_get(key: str) -> Any:
+    """A cached JSON value (Redis, shared by processes), or ``None``. Never raises."""
+    try:
+        raw = current_app.extensions["hub_queue"].redis.get(f"hub:cache:{key}")
+        if raw is not None:
+            return json.loads(raw)
+    except redis.RedisError:
+        pass
+    hit = _local_cache().get(key)
+    return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+def cache_set(key: str, value: Any, ttl: int = 3600) -> None:
+    """Cache a JSON value for ``ttl`` seconds; falls back to this process when Redis is down."""
+    _local_cache()[key] = (time.monotonic() + ttl, value)
+    try:
+        current_app.extensions["hub_queue"].redis.set(f"hub:cache:{key}", json.dumps(value), ex=ttl)
+    except redis.RedisError:
+        pass

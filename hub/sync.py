@@ -1,0 +1,177 @@
+"""Inbound sync: the core's own implementations of the inbound hooks (FLOWS §5).
+
+Registered as a default plugin, so a provider plugin reports a change with
+``hook.sync_assignee_inbound(...)`` / ``hook.sync_status_inbound(...)`` and never touches the
+database. Every function here uses a constant number of queries however many issues are
+linked to the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub import issues, snapshots
+from hub import models as m
+from hub import types as t
+from hub.extensions import db
+from hub.hookspecs import hookimpl
+
+logger = logging.getLogger("hub.sync")
+
+
+def where_should_sync(integration_id: int, key: str) -> list[m.OrganizationIntegration]:
+    """The org integrations of this integration that are installed, active and have ``key`` on."""
+    rows = db.session.scalars(
+        select(m.OrganizationIntegration)
+        .join(m.Integration, m.Integration.id == m.OrganizationIntegration.integration_id)
+        .where(
+            m.OrganizationIntegration.integration_id == integration_id,
+            m.OrganizationIntegration.status != "disabled",
+            m.Integration.status == "active",
+        )
+    ).all()
+    return [oi for oi in rows if (oi.config or {}).get(key)]
+
+
+def _linked(integration_id: int, key: str, org_ids: list[int]) -> list[tuple[m.Group, m.ExternalIssue]]:
+    if not org_ids:
+        return []
+    return list(
+        db.session.execute(
+            select(m.Group, m.ExternalIssue)
+            .join(m.GroupLink, m.GroupLink.group_id == m.Group.id)
+            .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
+            .where(
+                m.ExternalIssue.integration_id == integration_id,
+                m.ExternalIssue.key == key,
+                m.ExternalIssue.organization_id.in_(org_ids),
+            )
+            .order_by(m.Group.id)
+        ).tuples()
+    )
+
+
+def _timestamp(data: dict[str, Any] | None) -> float | None:
+    """The provider's event time in epoch milliseconds, when the payload says."""
+    if not data:
+        return None
+    value = data.get("timestamp")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _fresh(pairs: list[tuple[m.Group, m.ExternalIssue]], data: dict[str, Any] | None) -> list[tuple[m.Group, m.ExternalIssue]]:
+    """Drop what an older event would overwrite; remember the newest time applied."""
+    when = _timestamp(data)
+    if when is None:
+        return pairs
+    fresh = []
+    for group, ext in pairs:
+        if ext.last_inbound_at is not None and when < ext.last_inbound_at:
+            logger.info("sync.stale-event-dropped", extra={"external_issue": ext.key, "group_id": group.id})
+            continue
+        ext.last_inbound_at = when
+        fresh.append((group, ext))
+    return fresh
+
+
+def _integration_row(integration: t.Integration) -> m.Integration:
+    row = db.session.get(m.Integration, int(integration.id))
+    if row is None:
+        raise LookupError(f"integration {integration.id} does not exist")
+    return row
+
+
+@hookimpl
+def sync_assignee_inbound(
+    integration: t.Integration, email: str | None, external_issue_key: str, assign: bool, data: dict[str, Any] | None
+) -> list[t.Group]:
+    row = _integration_row(integration)
+    org_ids = [oi.organization_id for oi in where_should_sync(row.id, "sync_assignee_inbound")]
+    pairs = _fresh(_linked(row.id, external_issue_key, org_ids), data)
+    groups = [g for g, _ in pairs]
+    changed: list[m.Group] = []
+    if not groups:
+        db.session.commit()
+        return []
+    if not assign:
+        changed = issues.change_assignee(groups, None, integration=row)
+    elif email:
+        user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower()))
+        members = issues.project_member_ids([user.id], {g.project_id for g in groups}) if user else set()
+        eligible = [g for g in groups if user and (user.id, g.project_id) in members]
+        for group in groups:
+            if group not in eligible:
+                logger.warning(
+                    "sync.assignee-not-found",
+                    extra={"group_id": group.id, "external_issue": external_issue_key, "integration": row.id},
+                )
+        if user and eligible:
+            changed = issues.change_assignee(eligible, user, integration=row)
+    db.session.commit()
+    return [snapshots.group(g) for g in changed]
+
+
+def _category(value: Any) -> str | None:
+    return str(value).lower() if value else None
+
+
+def _decide(data: dict[str, Any], mapping: m.IntegrationExternalProject | None) -> str | None:
+    changelog = data.get("changelog") or {}
+    to_id, from_id = str(changelog.get("to") or ""), str(changelog.get("from") or "")
+    if mapping is not None:
+        if to_id == mapping.resolved_status:
+            return "resolved"
+        if to_id == mapping.unresolved_status:
+            return "unresolved"
+        return None
+    to_category = _category(data.get("to_category"))
+    if to_category is None:
+        status = ((data.get("issue") or {}).get("fields") or {}).get("status") or {}
+        if str(status.get("id", "")) == to_id:
+            to_category = _category((status.get("statusCategory") or {}).get("key"))
+    from_category = _category(data.get("from_category"))
+    if to_category is None:
+        return None
+    if to_category == "done":
+        return "resolved" if from_category != "done" else None
+    if from_category in ("done", None):
+        return "unresolved"
+    return None
+
+
+@hookimpl
+def sync_status_inbound(integration: t.Integration, external_issue_key: str, data: dict[str, Any]) -> list[t.Group]:
+    row = _integration_row(integration)
+    org_integrations = {oi.organization_id: oi for oi in where_should_sync(row.id, "sync_status_reverse")}
+    pairs = _fresh(_linked(row.id, external_issue_key, list(org_integrations)), data)
+    if not pairs:
+        db.session.commit()
+        return []
+    project_id = str((((data.get("issue") or {}).get("fields") or {}).get("project") or {}).get("id") or "")
+    mappings = {
+        mp.organization_integration_id: mp
+        for mp in db.session.scalars(
+            select(m.IntegrationExternalProject).where(
+                m.IntegrationExternalProject.organization_integration_id.in_([oi.id for oi in org_integrations.values()]),
+                m.IntegrationExternalProject.external_id == project_id,
+            )
+        )
+    }
+    by_target: dict[str, list[m.Group]] = {}
+    for group, ext in pairs:
+        target = _decide(data, mappings.get(org_integrations[ext.organization_id].id))
+        if target == "resolved" and group.status == "ignored":
+            continue  # an ignored issue stays ignored
+        if target:
+            by_target.setdefault(target, []).append(group)
+    changed: list[m.Group] = []
+    for target, groups in by_target.items():
+        changed += issues.change_status(groups, target, integration=row, sync_outbound=False)
+    db.session.commit()
+    return [snapshots.group(g) for g in changed]

