@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import request, session
 from hub import models as m
 from hub.extensions import db
 from hub.members import user_for_token
@@ -17,14 +17,18 @@ def bearer_token() -> str | None:
 
 
 def current_user() -> m.User | None:
-    """The authenticated user of this request (token first, then session), cached on ``g``."""
-    if "hub_user" in g:
-        return g.hub_user  # type: ignore[no-any-return]
+    """The authenticated user of this request (token first, then session), cached per request.
+
+    Cached in the WSGI environ, not on ``g``: ``g`` lives as long as the app context, which a
+    worker or a test may keep across many requests.
+    """
+    if "hub.user" in request.environ:
+        return request.environ["hub.user"]  # type: ignore[no-any-return]
     user = None
     token = bearer_token()
     if token:
         user = user_for_token(token)
     elif session.get("user_id"):
         user = db.session.get(m.User, session["user_id"])
-    g.hub_user = user
+    request.environ["hub.user"] = user
     return user

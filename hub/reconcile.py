@@ -36,7 +36,7 @@ def reconcile(org_slug: str | None, *, dry_run: bool) -> Iterator[str]:
     hook = current_app.extensions["hub"].hook
     tickets: dict[int, dict | None] = {}
     checked = drifted = 0
-    for group, ext, oi in db.session.execute(query).tuples().all():
+    for group, ext, oi in db.session.execute(query).all():
         if not (oi.config or {}).get("sync_status_reverse") or oi.integration.status != "active":
             continue
         if ext.id not in tickets:

@@ -50,7 +50,7 @@ def _linked(integration_id: int, key: str, org_ids: list[int]) -> list[tuple[m.G
                 m.ExternalIssue.organization_id.in_(org_ids),
             )
             .order_by(m.Group.id)
-        ).tuples()
+        )
     )
 
 

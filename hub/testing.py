@@ -107,7 +107,8 @@ def _base_config(database_url: str, redis_url: str, instance: str) -> dict[str, 
     }
 
 
-def _clean(app: Any) -> None:
+def _clean(app: Any, redis_url: str) -> None:
+    import redis
     from sqlalchemy import delete
 
     from hub.extensions import db
@@ -117,7 +118,7 @@ def _clean(app: Any) -> None:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(delete(table))
-        app.extensions["hub_queue"].redis.flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 @pytest.fixture
@@ -133,16 +134,17 @@ def make_app(hub_database_url: str, hub_redis_url: str, tmp_path: Any) -> Iterat
         made.append(app)
         return app
 
+    factory.redis_url = hub_redis_url  # type: ignore[attr-defined]
     yield factory
     if made:
-        _clean(made[0])
+        _clean(made[0], hub_redis_url)
 
 
 @pytest.fixture
 def app(make_app: Callable[..., Any]) -> Iterator[Any]:
     """The hub app with an app context pushed for the test."""
     application = make_app()
-    _clean(application)
+    _clean(application, make_app.redis_url)
     with application.app_context():
         yield application
         from hub.extensions import db

@@ -21,6 +21,7 @@ from hub.members import membership
 bp = Blueprint("api", __name__, url_prefix="/api/0")
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_BODY = 1024 * 1024
 
 
 class ApiAbort(Exception):
@@ -70,6 +71,8 @@ def get_project(org: m.Organization, slug: str) -> m.Project:
 
 def parse_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     """Validate the JSON body against a schema: 415 when not JSON, 400 with per-field errors."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise ApiAbort(413, "Request body too large (limit 1 MiB).")
     if request.mimetype != "application/json":
         raise ApiAbort(415, "Unsupported media type: send application/json.")
     data = request.get_json(silent=True)

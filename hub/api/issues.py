@@ -154,7 +154,7 @@ def _links_for(groups: list[m.Group]) -> dict[int, list[m.ExternalIssue]]:
             select(m.GroupLink.group_id, m.ExternalIssue)
             .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
             .where(m.GroupLink.group_id.in_(list(out))).order_by(m.GroupLink.id)
-        ).tuples():
+        ):
             out[group_id].append(ext)
     return out
 

@@ -1,0 +1,282 @@
+"""The REST API of CONTRACT §2: shapes, permissions, isolation and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub import models as m
+from hub.extensions import db
+from tests.hub.conftest import post_event
+
+
+def test_no_or_bad_token_is_401(client, env):
+    assert client.get("/api/0/organizations/acme/issues/").status_code == 401
+    r = client.get("/api/0/organizations/acme/issues/", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert set(r.json) == {"detail", "errors"}
+
+
+def test_members_and_projects(client, env):
+    h = env["headers"]
+    r = client.post("/api/0/organizations/acme/projects/", json={"name": "Web Front"}, headers=h)
+    assert r.status_code == 201 and r.json["slug"] == "web-front"
+    r = client.post("/api/0/organizations/acme/members/",
+                    json={"email": "New@Example.com", "role": "admin", "projects": ["web-front"]}, headers=h)
+    assert r.status_code == 201
+    assert r.json["email"] == "new@example.com" and r.json["role"] == "admin" and r.json["projects"] == ["web-front"]
+    assert set(r.json) >= {"id", "userId", "email", "role", "projects"}
+    again = client.post("/api/0/organizations/acme/members/", json={"email": "new@example.com"}, headers=h)
+    assert again.status_code == 409
+    bad = client.post("/api/0/organizations/acme/members/", json={"email": "x@example.com", "role": "king"}, headers=h)
+    assert bad.status_code == 400 and "role" in bad.json["errors"]
+    dup = client.post("/api/0/organizations/acme/projects/", json={"slug": "web-front"}, headers=h)
+    assert dup.status_code == 409
+
+
+def test_member_cannot_add_members(client, env, factories):
+    token = factories.token(env["member"])
+    r = client.post("/api/0/organizations/acme/members/", json={"email": "x@example.com"},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403
+
+
+def test_events_group_by_fingerprint_and_dedupe(client, env):
+    h = env["headers"]
+    first = post_event(client, h, event_id="a" * 32, culprit="app.views")
+    assert first["isNew"] is True
+    same = post_event(client, h, event_id="b" * 32, culprit="app.views")
+    assert same["groupId"] == first["groupId"] and same["isNew"] is False
+    repeat = post_event(client, h, event_id="b" * 32, culprit="app.views")
+    assert repeat["groupId"] == first["groupId"]
+    other = post_event(client, h, message="KeyError: 'x'", fingerprint=["custom"], release="1.0", environment="prod")
+    assert other["groupId"] != first["groupId"]
+    fp = post_event(client, h, message="another message", fingerprint=["custom"])
+    assert fp["groupId"] == other["groupId"]
+    issue = client.get(f"/api/0/organizations/acme/issues/{first['groupId']}/", headers=h).json
+    assert issue["count"] == 2  # the repeated event_id was not counted twice
+    assert issue["shortId"] == "BACKEND-1" and issue["culprit"] == "app.views"
+    assert set(issue) >= {"id", "shortId", "title", "culprit", "status", "project", "assignedTo", "externalIssues",
+                          "count", "firstSeen", "lastSeen"}
+    assert issue["firstSeen"].endswith("Z")
+    assert db.session.scalar(select(m.Release.version)) == "1.0"
+    assert db.session.scalar(select(m.Environment.name)) == "prod"
+
+
+def test_issue_list_order_filters_and_cursor_pages(client, env):
+    h = env["headers"]
+    ids = [post_event(client, h, message=f"error {i}")["groupId"] for i in range(5)]
+    r = client.get("/api/0/organizations/acme/issues/?limit=2", headers=h)
+    assert r.status_code == 200
+    assert [i["id"] for i in r.json] == [ids[4], ids[3]]
+    assert 'rel="next"; results="true"' in r.headers["Link"]
+    seen = [i["id"] for i in r.json]
+    while 'rel="next"; results="true"' in r.headers["Link"]:
+        cursor = r.headers["Link"].split('rel="next"; results="true"; cursor="')[1].split('"')[0]
+        r = client.get(f"/api/0/organizations/acme/issues/?limit=2&cursor={cursor}", headers=h)
+        seen += [i["id"] for i in r.json]
+    assert seen == list(reversed(ids))
+    client.put(f"/api/0/organizations/acme/issues/{ids[0]}/", json={"status": "resolved"}, headers=h)
+    resolved = client.get("/api/0/organizations/acme/issues/?status=resolved&project=backend", headers=h).json
+    assert [i["id"] for i in resolved] == [ids[0]]
+    assert client.get("/api/0/organizations/acme/issues/?status=nope", headers=h).status_code == 400
+    assert client.get("/api/0/organizations/acme/issues/?limit=0", headers=h).status_code == 400
+
+
+def test_update_status_and_assignee(client, env):
+    h = env["headers"]
+    gid = post_event(client, h)["groupId"]
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/",
+                   json={"status": "resolved", "assignedTo": "dev@example.com"}, headers=h)
+    assert r.status_code == 200
+    assert r.json["status"] == "resolved"
+    assert r.json["assignedTo"]["email"] == "dev@example.com" and r.json["assignedTo"]["type"] == "user"
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": f"user:{env['owner'].id}"},
+                   headers=h)
+    assert r.json["assignedTo"]["id"] == str(env["owner"].id)
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": None}, headers=h)
+    assert r.json["assignedTo"] is None
+    types = [a["type"] for a in client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=h).json]
+    assert types == ["unassigned", "assigned", "set_resolved", "assigned", "first_seen"]
+    activity = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=h).json[0]
+    assert activity["user"]["email"] == "owner@example.com" and activity["dateCreated"].endswith("Z")
+
+
+def test_assigning_a_non_member_changes_nothing(client, env, factories):
+    h = env["headers"]
+    factories.member(env["org"], "outsider@example.com", projects=[])  # in the org, not in the project
+    gid = post_event(client, h)["groupId"]
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/",
+                   json={"status": "resolved", "assignedTo": "outsider@example.com"}, headers=h)
+    assert r.status_code == 400 and "assignedTo" in r.json["errors"]
+    issue = client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=h).json
+    assert issue["status"] == "unresolved" and issue["assignedTo"] is None  # nothing half-applied
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "ghost@example.com"}, headers=h)
+    assert r.status_code == 400
+
+
+def test_bad_input_is_a_clear_4xx(client, env):
+    h = env["headers"]
+    gid = post_event(client, h)["groupId"]
+    url = f"/api/0/organizations/acme/issues/{gid}/"
+    cases = [
+        (client.put(url, json={"status": "fixed"}, headers=h), 400, "status"),
+        (client.put(url, json={"status": 3}, headers=h), 400, "status"),
+        (client.put(url, data="{not json", headers={**h, "Content-Type": "application/json"}), 400, "body"),
+        (client.put(url, data="status=resolved", headers={**h, "Content-Type": "text/plain"}), 415, None),
+        (client.post("/api/0/projects/acme/backend/events/", json={"level": "error"}, headers=h), 400, "message"),
+        (client.post("/api/0/projects/acme/backend/events/", json={"message": 5}, headers=h), 400, "message"),
+        (client.post("/api/0/projects/acme/backend/rules/", json={"name": "r", "conditions": [{"id": "x"}],
+                                                                  "actions": []}, headers=h), 400, "conditions"),
+    ]
+    for response, status, field in cases:
+        assert response.status_code == status, response.json
+        assert set(response.json) == {"detail", "errors"}
+        if field:
+            assert field in response.json["errors"]
+    big = client.post("/api/0/projects/acme/backend/events/", data=b"x" * (1024 * 1024 + 1),
+                      headers={**h, "Content-Type": "application/json"})
+    assert big.status_code == 413
+    assert client.get(url, headers=h).json["status"] == "unresolved"
+
+
+def test_other_orgs_objects_are_404(client, env, factories):
+    gid = post_event(client, env["headers"])["groupId"]
+    other = factories.setup(org_slug="globex", email="boss@globex.com")
+    h = other["headers"]
+    assert client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=h).status_code == 404
+    assert client.get(f"/api/0/organizations/globex/issues/{gid}/", headers=h).status_code == 404
+    assert client.put(f"/api/0/organizations/globex/issues/{gid}/", json={"status": "resolved"},
+                      headers=h).status_code == 404
+    assert client.get("/api/0/organizations/acme/integrations/", headers=h).status_code == 404
+    assert client.get("/api/0/organizations/globex/issues/", headers=h).json == []
+
+
+def test_integrations_api_never_returns_secrets(client, env):
+    h = env["headers"]
+    r = client.get("/api/0/organizations/acme/integrations/", headers=h)
+    assert r.status_code == 200
+    [item] = r.json
+    assert item["provider"] == "tracker" and item["externalId"] == "site-1" and item["status"] == "active"
+    assert "tracker-api-token" not in r.get_data(as_text=True)
+    stored = db.session.scalar(select(m.Integration.metadata_encrypted))
+    assert "tracker-api-token" not in stored  # Fernet-encrypted at rest
+    r = client.put(f"/api/0/organizations/acme/integrations/{item['id']}/",
+                   json={"config": {"sync_comments": False}}, headers=h)
+    assert r.status_code == 200 and r.json["config"]["sync_comments"] is False
+    assert r.json["config"]["sync_status_forward"] is True
+    bad = client.put(f"/api/0/organizations/acme/integrations/{item['id']}/",
+                     json={"config": {"sync_comments": "yes"}}, headers=h)
+    assert bad.status_code == 400
+
+
+def test_manual_install_conflict_and_uninstall(client, env, factories):
+    h = env["headers"]
+    r = client.post("/api/0/organizations/acme/integrations/",
+                    json={"provider": "tracker", "externalId": "site-2", "metadata": {"base_url": "https://t2"}},
+                    headers=h)
+    assert r.status_code == 201 and r.json["config"]["sync_status_forward"] is False
+    missing = client.post("/api/0/organizations/acme/integrations/",
+                          json={"provider": "tracker", "externalId": "site-3", "metadata": {}}, headers=h)
+    assert missing.status_code == 400 and db.session.scalar(
+        select(func.count()).select_from(m.Integration).where(m.Integration.external_id == "site-3")) == 0
+    assert client.post("/api/0/organizations/acme/integrations/",
+                       json={"provider": "nope", "externalId": "x"}, headers=h).status_code == 400
+    other = factories.setup(org_slug="globex", email="boss@globex.com")
+    stolen = client.post("/api/0/organizations/globex/integrations/",
+                         json={"provider": "tracker", "externalId": "site-2", "metadata": {"base_url": "https://evil"}},
+                         headers=other["headers"])
+    assert stolen.status_code == 409
+    assert client.delete(f"/api/0/organizations/acme/integrations/{r.json['id']}/", headers=h).status_code == 204
+    ids = [i["id"] for i in client.get("/api/0/organizations/acme/integrations/", headers=h).json]
+    assert r.json["id"] not in ids
+
+
+def test_external_projects_and_rules(client, env):
+    h = env["headers"]
+    iid = env["tracker"].id
+    r = client.post(f"/api/0/organizations/acme/integrations/{iid}/external-projects/",
+                    json={"externalId": "10100", "resolvedStatus": "10001", "unresolvedStatus": "3"}, headers=h)
+    assert r.status_code == 201 and r.json["resolvedStatus"] == "10001"
+    assert client.post(f"/api/0/organizations/acme/integrations/{iid}/external-projects/",
+                       json={"externalId": "10100"}, headers=h).status_code == 400
+    r = client.post("/api/0/projects/acme/backend/rules/",
+                    json={"name": "all", "conditions": [{"id": "first_seen_event"}],
+                          "actions": [{"integrationId": str(iid), "channelId": "C1"}]}, headers=h)
+    assert r.status_code == 201
+    bad = client.post("/api/0/projects/acme/backend/rules/",
+                      json={"name": "x", "conditions": [{"id": "every_event"}],
+                            "actions": [{"integrationId": "999", "channelId": "C1"}]}, headers=h)
+    assert bad.status_code == 400
+
+
+def test_keys_openapi_and_health(client, env):
+    keys = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
+    assert keys[0]["isActive"] is True and keys[0]["dsn"] == f"http://{keys[0]['public']}@hub.test/{env['project'].id}"
+    spec = client.get("/api/0/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert "/api/0/organizations/{org}/issues/{id}/" in spec["paths"]
+    put = spec["paths"]["/api/0/organizations/{org}/issues/{id}/"]["put"]
+    assert "requestBody" in put and "IssueUpdate" in str(put["requestBody"])
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_health_names_redis_when_down(make_app):
+    app = make_app(HUB_REDIS_URL="redis://127.0.0.1:1/0")
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503 and r.json["redis"] == "down" and r.json["database"] == "ok"
+
+
+def test_delete_project_removes_rules_and_parents(client, env, factories):
+    h = env["headers"]
+    group = factories.group(env["project"])
+    client.post("/api/0/projects/acme/backend/rules/", json={
+        "name": "r", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(env["tracker"].id), "channelId": "C1"}]}, headers=h)
+    factories.parent(group, env["tracker"], "C1", "m1")
+    assert client.delete("/api/0/projects/acme/backend/", headers=h).status_code == 204
+    assert db.session.scalar(select(func.count()).select_from(m.AlertRule)) == 0
+    assert db.session.scalar(select(func.count()).select_from(m.NotificationMessage)) == 0
+    assert db.session.scalar(select(func.count()).select_from(m.Group)) == 0
+
+
+def test_sentry_sdk_store_and_envelope(client, env):
+    key = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json[0]["public"]
+    pid = env["project"].id
+    event = {"event_id": "c" * 32, "level": "error", "transaction": "views.index", "release": "2.0",
+             "exception": {"values": [{"type": "ValueError", "value": "bad"}]}}
+    r = client.post(f"/api/{pid}/store/", json=event,
+                    headers={"X-Sentry-Auth": f"Sentry sentry_version=7, sentry_key={key}"})
+    assert r.status_code == 200 and r.json["id"] == "c" * 32
+    item = b'{"type":"event"}\n' + b'{"message":"from envelope","event_id":"' + b"d" * 32 + b'"}'
+    r = client.post(f"/api/{pid}/envelope/?sentry_key={key}", data=b'{"event_id":"' + b"d" * 32 + b'"}\n' + item)
+    assert r.status_code == 200
+    titles = sorted(i["title"] for i in client.get("/api/0/organizations/acme/issues/", headers=env["headers"]).json)
+    assert titles == ["ValueError: bad", "from envelope"]
+    assert client.post(f"/api/{pid}/store/", json=event, headers={"X-Sentry-Auth": "Sentry sentry_key=00"}
+                       ).status_code == 401
+
+
+def test_invite_request_is_recorded(client, env, factories):
+    token = factories.token(env["member"])
+    r = client.post("/api/0/organizations/acme/invite-requests/", json={"email": "friend@example.com"},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201 and r.json["status"] == "pending"
+    pending = client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json
+    assert [p["email"] for p in pending] == ["friend@example.com"]
+
+
+def test_comments(client, env):
+    h = env["headers"]
+    gid = post_event(client, h)["groupId"]
+    r = client.post(f"/api/0/organizations/acme/issues/{gid}/comments/", json={"text": "looking"}, headers=h)
+    assert r.status_code == 201 and r.json["type"] == "note" and r.json["data"]["text"] == "looking"
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/comments/{r.json['id']}/", json={"text": "fixed"},
+                   headers=h)
+    assert r.status_code == 200 and r.json["data"]["text"] == "fixed"
+
+
+def _ids(items: list[dict[str, Any]]) -> list[str]:
+    return [i["id"] for i in items]
