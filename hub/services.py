@@ -30,7 +30,7 @@ __all__ = [
     "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
     "disable_integration", "attach_integration", "organizations_of", "mark_needs_attention",
     "status_mapping", "get_group", "group_for_integration", "project_members", "set_status", "assign",
-    "get_identity", "link_identity", "unlink_identity", "org_role", "get_user", "user_by_email",
+    "get_identity", "link_identity", "unlink_identity", "org_role", "get_organization", "get_user", "user_by_email",
     "get_invite_request", "handle_invite_request", "update_parent", "cache_get", "cache_set",
 ]
 
@@ -278,6 +278,12 @@ def get_user(user_id: str) -> t.User | None:
 
 def user_by_email(email: str) -> t.User | None:
     return snapshots.user(db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower())))
+
+
+def get_organization(slug: str) -> dict[str, str] | None:
+    """An org by its slug: ``{"id", "slug", "name"}``, or ``None`` (e.g. to check a role with ``org_role``)."""
+    org = db.session.scalar(select(m.Organization).where(m.Organization.slug == str(slug)))
+    return {"id": str(org.id), "slug": org.slug, "name": org.name} if org else None
 
 
 def org_role(user_id: str | None, organization_id: str) -> str | None:
