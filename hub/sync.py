@@ -113,8 +113,9 @@ def sync_assignee_inbound(
                 )
         if user and eligible:
             changed = issues.change_assignee(eligible, user, integration=row)
+    result = [snapshots.group(g) for g in changed]  # before commit expires the rows: no query per issue
     db.session.commit()
-    return [snapshots.group(g) for g in changed]
+    return result
 
 
 def _category(value: Any) -> str | None:
@@ -173,5 +174,6 @@ def sync_status_inbound(integration: t.Integration, external_issue_key: str, dat
     changed: list[m.Group] = []
     for target, groups in by_target.items():
         changed += issues.change_status(groups, target, integration=row, sync_outbound=False)
+    result = [snapshots.group(g) for g in changed]  # before commit expires the rows: no query per issue
     db.session.commit()
-    return [snapshots.group(g) for g in changed]
+    return result
