@@ -30,7 +30,7 @@ __all__ = [
     "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
     "disable_integration", "attach_integration", "organizations_of", "mark_needs_attention",
     "status_mapping", "get_group", "group_for_integration", "project_members", "set_status", "assign",
-    "get_identity", "link_identity", "unlink_identity", "org_role", "get_organization", "get_user", "user_by_email",
+    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role", "get_organization", "get_user", "user_by_email",
     "get_invite_request", "handle_invite_request", "update_parent", "cache_get", "cache_set",
 ]
 
@@ -295,6 +295,22 @@ def org_role(user_id: str | None, organization_id: str) -> str | None:
             m.OrganizationMember.user_id == int(user_id), m.OrganizationMember.organization_id == int(organization_id)
         )
     )
+
+
+def organizations_for_user(user_id: str | None, roles: tuple[str, ...] = ("owner", "admin")) -> list[dict[str, str]]:
+    """The orgs where the user has one of ``roles``: ``[{"id", "slug", "name", "role"}]`` by slug.
+
+    For provider setup pages that let an owner/admin choose the org to attach an install to.
+    """
+    if not user_id:
+        return []
+    rows = db.session.execute(
+        select(m.Organization, m.OrganizationMember.role)
+        .join(m.OrganizationMember, m.OrganizationMember.organization_id == m.Organization.id)
+        .where(m.OrganizationMember.user_id == int(user_id), m.OrganizationMember.role.in_(roles))
+        .order_by(m.Organization.slug)
+    ).all()
+    return [{"id": str(o.id), "slug": o.slug, "name": o.name, "role": r} for o, r in rows]
 
 
 def get_identity(integration_id: str, external_user_id: str) -> t.User | None:
