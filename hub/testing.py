@@ -161,7 +161,7 @@ def client(app: Any) -> Any:
 def run_jobs(app: Any) -> Callable[..., int]:
     """Relay due outbox rows to RQ and run them with a real SimpleWorker until none is due.
 
-    ``run_jobs(now=True)`` first makes every waiting retry due. Returns how many jobs ran.
+    ``run_jobs(now=True)`` first makes every waiting retry due (once). Returns how many jobs ran.
     """
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
@@ -175,8 +175,8 @@ def run_jobs(app: Any) -> Callable[..., int]:
 
     def run(now: bool = False, max_rounds: int = 20) -> int:
         total = 0
-        for _ in range(max_rounds):
-            if now:
+        for round_ in range(max_rounds):
+            if now and round_ == 0:
                 db.session.execute(update(m.OutboxEntry).where(m.OutboxEntry.status == "pending")
                                    .values(next_attempt_at=utcnow()))
                 db.session.commit()
