@@ -1,14 +1,45 @@
-"""Discord plugin (in progress)."""
+"""Discord: issue alerts with buttons in a server's channels, and acting on issues from Discord."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub import hookimpl
+from hub import WebhookResponse, hookimpl
+from hub.types import Activity, Group, Integration, Parent, Rule, WebhookRequest
+from plugins.discord import install, notify, webhooks
 
 KEY = "discord"
 
 
 @hookimpl
 def provider_info() -> dict[str, Any]:
-    return {"key": KEY, "name": "Discord", "features": []}
+    return {"key": KEY, "name": "Discord", "features": ["notifications", "chat-actions"]}
+
+
+@hookimpl
+def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
+    if provider != KEY:
+        return None
+    return webhooks.dispatch(endpoint, request)
+
+
+@hookimpl
+def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    if provider != KEY:
+        return None
+    return install.install_integration(external_id, name, metadata)
+
+
+@hookimpl
+def notify_issue_alert(integration: Integration, group: Group, channel_id: str, rule: Rule,
+                       parent: Parent | None) -> dict[str, Any] | None:
+    if integration.provider != KEY:
+        return None
+    return notify.notify_issue_alert(group, channel_id, rule, parent)
+
+
+@hookimpl
+def notify_activity(integration: Integration, activity: Activity, group: Group, parents: list[Parent]) -> None:
+    if integration.provider != KEY:
+        return
+    notify.notify_activity(activity, group, parents)

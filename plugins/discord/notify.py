@@ -1,0 +1,80 @@
+"""Outbound notifications: issue alerts in a channel, then user activity in the alert's thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hub import PluginError, RetryLater, services
+from hub.errors import ApiError, ApiRateLimited, ApiUnauthorized
+from hub.types import Activity, Group, Parent, Rule
+from plugins.discord import messages as msg
+from plugins.discord.client import DiscordClient
+
+logger = logging.getLogger("hub.plugins.discord")
+
+THREAD_ALREADY_EXISTS = 160004  # https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
+POSTED_MEMORY = 20  # activity ids remembered per parent, so a retried job does not post twice
+
+
+def notify_issue_alert(group: Group, channel_id: str, rule: Rule, parent: Parent | None) -> dict[str, Any]:
+    """Post the alert (a reply to the issue's earlier alert in this channel, if any)."""
+    body = msg.alert_message(group, rule)
+    if parent is not None:
+        body["message_reference"] = {"message_id": parent.message_id, "channel_id": parent.channel_id,
+                                     "fail_if_not_exists": False}
+    message = DiscordClient.from_config().create_message(channel_id, body)
+    if not message.get("id"):
+        raise PluginError("Discord did not return the posted message's id.")
+    logger.info("discord.alert-posted", extra={"group": group.id, "channel": channel_id})
+    return {"channelId": str(message.get("channel_id") or channel_id), "messageId": str(message["id"])}
+
+
+def _thread_id(client: DiscordClient, parent: Parent, group: Group) -> str:
+    """The parent's thread, started on first use and remembered on the parent."""
+    known = parent.data.get("thread_id")
+    if known:
+        return str(known)
+    try:
+        thread = client.start_thread(parent.channel_id, parent.message_id, f"{group.short_id}: {group.title}")
+        thread_id = str(thread["id"])
+    except ApiError as e:
+        # A thread started from a message has the message's id (it exists already when we
+        # started it earlier but could not store it).
+        if not (isinstance(e.body, dict) and e.body.get("code") == THREAD_ALREADY_EXISTS):
+            raise
+        thread_id = parent.message_id
+    services.update_parent(parent.id, {"thread_id": thread_id})
+    return thread_id
+
+
+def notify_activity(activity: Activity, group: Group, parents: list[Parent]) -> None:
+    """Post the activity into each alert's thread; one failing parent does not stop the others."""
+    client = DiscordClient.from_config()
+    text = msg.activity_text(activity, group)
+    failures: list[ApiError] = []
+    for parent in parents:
+        posted = [str(x) for x in parent.data.get("posted_activities") or []]
+        if str(activity.id) in posted:
+            continue
+        try:
+            thread_id = _thread_id(client, parent, group)
+            client.create_message(thread_id, {"content": text, "allowed_mentions": {"parse": []}})
+        except ApiError as e:
+            logger.warning("discord.activity-failed",
+                           extra={"parent": parent.id, "status": e.code, "error": e.message})
+            failures.append(e)
+            continue
+        services.update_parent(parent.id, {"posted_activities": (posted + [str(activity.id)])[-POSTED_MEMORY:]})
+    if not failures:
+        return
+    for e in failures:
+        if isinstance(e, ApiUnauthorized):
+            raise e
+    limited = [e.retry_after for e in failures if isinstance(e, ApiRateLimited)]
+    if limited:
+        raise RetryLater(max(limited), reason="Discord rate limit")
+    for e in failures:
+        if e.retryable:
+            raise e
+    raise PluginError(f"{len(failures)} of {len(parents)} thread(s) could not be updated: {failures[0].message}")
