@@ -14,16 +14,14 @@ A Jira Server plugin subclasses :class:`JiraStyle` (``api_root="/rest/api/2"``,
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import jwt
 import requests
 
 from hub.http import BaseApiClient
 
-from .connect import query_string_hash
+from .connect import outbound_token
 
 
 class JiraStyle:
@@ -69,14 +67,8 @@ class JiraCloud(JiraStyle):
         context_path = urlsplit(client.base_url).path.rstrip("/")
         if context_path and path.startswith(context_path):
             path = path[len(context_path):]
-        now = int(time.time())
-        claims = {
-            "iss": self.app_key,
-            "iat": now,
-            "exp": now + self.ttl,
-            "qsh": query_string_hash(request.method or "GET", path, url.query),
-        }
-        token = jwt.encode(claims, self._shared_secret, algorithm="HS256")
+        token = outbound_token(self.app_key, self._shared_secret, request.method or "GET", path, url.query,
+                               ttl=self.ttl)
         request.headers["Authorization"] = f"JWT {token}"
         return request
 
@@ -181,3 +173,12 @@ class JiraClient(BaseApiClient):
 
     def get_statuses(self) -> list[dict[str, Any]]:
         return list(self.get(self._path(self.STATUSES_URL)) or [])
+
+
+def cloud_client(integration: Any) -> JiraClient:
+    """The client of one Jira Cloud site (its ``base_url`` and Connect shared secret)."""
+    from hub import services
+
+    metadata = integration.metadata
+    style = JiraCloud(str(services.config("HUB_JIRA_APP_KEY")), str(metadata["shared_secret"]))
+    return JiraClient(str(metadata["base_url"]), style)

@@ -1,0 +1,224 @@
+"""The Connect app's endpoints under ``/extensions/jira/`` (FLOWS §2).
+
+Each handler verifies before it reads the body, and answers 400 for anything a forger could
+send; ``route`` picks the handler for an endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from hub import InstallError, WebhookResponse, services
+from hub.errors import ValidationError
+from hub.types import WebhookRequest
+
+from .client import cloud_client
+from .connect import KEY, ConnectError, verify_connect_jwt, verify_install_jwt
+from .webhooks import handle_issue_updated, load_json
+
+logger = logging.getLogger("hub.plugins.jira")
+
+LINK_SALT = "jira-link"
+LINK_MAX_AGE = 15 * 60
+
+
+def route(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
+    """Dispatch ``/extensions/jira/<endpoint>``; ``None`` for an unknown endpoint (404)."""
+    parts = [p for p in endpoint.split("/") if p]
+    name = parts[0] if parts else ""
+    if name == "link" and len(parts) == 2:
+        if request.method not in ("GET", "POST"):
+            return _method_not_allowed()
+        return link_page(request, parts[1])
+    handler, method = ROUTES.get((name, len(parts)), (None, None))
+    if handler is None:
+        return None
+    if request.method != method:
+        return _method_not_allowed()
+    return handler(request)
+
+
+def _method_not_allowed() -> WebhookResponse:
+    return WebhookResponse(status=405, json={"detail": "Method not allowed.", "errors": {}})
+
+
+# -- descriptor and lifecycle -----------------------------------------------------------------
+
+
+def descriptor(request: WebhookRequest) -> WebhookResponse:
+    """``atlassian-connect.json``: what Jira installs."""
+    base = services.base_url().rstrip("/")
+    return WebhookResponse(status=200, json={
+        "key": services.config("HUB_JIRA_APP_KEY"),
+        "name": "Integration Hub",
+        "description": "Link hub issues to Jira tickets and keep status and assignee in sync.",
+        "vendor": {"name": "Integration Hub", "url": base},
+        "baseUrl": base,
+        "links": {"self": f"{base}/extensions/jira/descriptor/"},
+        "authentication": {"type": "jwt"},
+        "lifecycle": {"installed": "/extensions/jira/installed/", "uninstalled": "/extensions/jira/uninstalled/"},
+        "apiVersion": 1,
+        "apiMigrations": {"gdpr": True, "context-qsh": True, "signed-install": True},
+        "scopes": ["READ", "WRITE", "ACCESS_EMAIL_ADDRESSES"],
+        "modules": {
+            "webhooks": [{"event": "jira:issue_updated", "url": "/extensions/jira/issue-updated/",
+                          "excludeBody": False}],
+            "configurePage": {"key": "configure-integration-hub", "name": {"value": "Configure Integration Hub"},
+                              "url": "/extensions/jira/configure/"},
+        },
+    })
+
+
+def installed(request: WebhookRequest) -> WebhookResponse:
+    """Store (or, on a re-install, update) the site and its shared secret."""
+    claims = verify_install_jwt(request)
+    body = _lifecycle_body(request, claims)
+    if request.already_processed(_token_key(request)):
+        return WebhookResponse(status=200, json={"detail": "Already processed."})
+    missing = {k: ["Missing."] for k in ("sharedSecret", "baseUrl") if not body.get(k)}
+    if missing:
+        raise ValidationError("The install payload is incomplete.", missing)
+    base_url = str(body["baseUrl"]).rstrip("/")
+    integration = services.save_integration(KEY, str(body["clientKey"]), urlsplit(base_url).netloc or base_url, {
+        "base_url": base_url,
+        "shared_secret": str(body["sharedSecret"]),
+        "client_key": str(body["clientKey"]),
+        "display_url": str(body.get("displayUrl") or base_url),
+        "server_version": str(body.get("serverVersion") or ""),
+        "product_type": str(body.get("productType") or "jira"),
+    })
+    logger.info("jira.installed", extra={"integration": integration.id, "site": integration.name})
+    return WebhookResponse(status=200, json={"detail": "Installed."})
+
+
+def uninstalled(request: WebhookRequest) -> WebhookResponse:
+    """Disable the site everywhere; history stays, sync stops."""
+    claims = verify_install_jwt(request)
+    body = _lifecycle_body(request, claims)
+    if request.already_processed(_token_key(request)):
+        return WebhookResponse(status=200, json={"detail": "Already processed."})
+    integration = services.get_integration(KEY, str(body["clientKey"]))
+    if integration is None:
+        raise ConnectError("Unknown clientKey: this Jira site has not installed the app.")
+    services.disable_integration(integration.id)
+    logger.info("jira.uninstalled", extra={"integration": integration.id})
+    return WebhookResponse(status=200, json={"detail": "Uninstalled."})
+
+
+def _lifecycle_body(request: WebhookRequest, claims: dict[str, Any]) -> dict[str, Any]:
+    body = load_json(request) if request.body else None
+    if not isinstance(body, dict) or not body.get("clientKey"):
+        raise ValidationError("The lifecycle payload needs a clientKey.", {"clientKey": ["Missing."]})
+    if str(claims.get("iss")) != str(body["clientKey"]):
+        raise ConnectError("The install JWT was issued for another clientKey.")
+    return body
+
+
+def _token_key(request: WebhookRequest) -> str:
+    import hashlib
+
+    return "jira-lifecycle:" + hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+
+
+# -- webhook ----------------------------------------------------------------------------------
+
+
+def issue_updated(request: WebhookRequest) -> WebhookResponse:
+    integration = verify_connect_jwt(request)
+    if request.already_processed():
+        return WebhookResponse(status=200, json={"detail": "Already processed."})
+    return handle_issue_updated(integration, load_json(request), lambda: cloud_client(integration))
+
+
+# -- configure page and the org link ----------------------------------------------------------
+
+CONFIGURE_PAGE = """
+<h1>Integration Hub for {{ site }}</h1>
+{% if orgs %}<p>Connected to: {% for o in orgs %}<strong>{{ o.slug }}</strong>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
+<p>To sync this Jira site with an organization, an owner or admin of that organization opens
+<a href="{{ link }}" target="_blank" rel="noopener">this link</a> (valid for {{ minutes }} minutes).</p>
+"""
+
+LINK_PAGE = """
+<h1>Connect {{ site }}</h1>
+{% if done %}<p>{{ site }} is now connected to <strong>{{ done }}</strong>.</p>
+{% else %}<form method="post">
+  <label for="organization">Organization</label>
+  <select id="organization" name="organization">
+  {% for o in orgs %}<option value="{{ o.slug }}">{{ o.name }} ({{ o.slug }})</option>{% endfor %}
+  </select>
+  <button type="submit">Connect</button>
+</form>{% endif %}
+"""
+
+
+def configure(request: WebhookRequest) -> WebhookResponse:
+    """The page Jira shows in its iframe: a signed, expiring link to attach the site to an org."""
+    integration = verify_connect_jwt(request, page=True)
+    signed = services.sign({"integration_id": integration.id}, salt=LINK_SALT)
+    link = f"{services.base_url().rstrip('/')}/extensions/jira/link/{signed}/"
+    html = services.render(CONFIGURE_PAGE, title="Integration Hub", site=integration.name, link=link,
+                           minutes=LINK_MAX_AGE // 60, orgs=services.organizations_of(integration.id))
+    return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
+    """Let an owner/admin choose the org to attach the Jira site to (GET form, POST attach)."""
+    payload = services.unsign(signed, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+    integration = services.get_integration_by_id(str(payload.get("integration_id") or "0"))
+    if integration is None or integration.provider != KEY or integration.status == "disabled":
+        raise ValidationError("This link names no installed Jira site.")
+    user = request.user
+    if user is None:
+        if request.method == "GET":
+            return WebhookResponse(status=302, headers={"Location": f"/login?next={quote(request.path)}"})
+        return WebhookResponse(status=401, json={"detail": "Log in to connect this Jira site.", "errors": {}})
+    orgs = services.organizations_for_user(user.id)
+    if not orgs:
+        return WebhookResponse(status=403, json={
+            "detail": "Only an owner or admin of an organization can connect this Jira site.", "errors": {}})
+    done = None
+    if request.method == "POST":
+        slug = str(request.form.get("organization") or "")
+        if slug not in {o["slug"] for o in orgs}:
+            return WebhookResponse(status=403, json={
+                "detail": "Only an owner or admin of that organization can connect this Jira site.",
+                "errors": {"organization": ["Not an organization you administer."]}})
+        services.attach_integration(integration.id, slug, user.id)
+        logger.info("jira.attached", extra={"integration": integration.id, "organization": slug})
+        done = slug
+    html = services.render(LINK_PAGE, title="Connect Jira", site=integration.name, orgs=orgs, done=done)
+    return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+ROUTES = {
+    ("descriptor", 1): (descriptor, "GET"),
+    ("installed", 1): (installed, "POST"),
+    ("uninstalled", 1): (uninstalled, "POST"),
+    ("issue-updated", 1): (issue_updated, "POST"),
+    ("configure", 1): (configure, "GET"),
+}
+
+
+# -- manual install (POST /api/0/organizations/{org}/integrations/) ---------------------------
+
+
+def manual_install(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Check the metadata of a site installed by hand (``base_url``, ``shared_secret``).
+
+    :raises InstallError: a required key is missing or the base URL is not http(s).
+    """
+    errors = {key: ["This field is required."] for key in ("base_url", "shared_secret") if not metadata.get(key)}
+    if errors:
+        raise InstallError("Jira Cloud needs base_url and shared_secret.", errors)
+    base_url = str(metadata["base_url"]).rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+        raise InstallError("base_url must be the site's URL, e.g. https://example.atlassian.net.",
+                           {"base_url": ["Not an http(s) URL."]})
+    return {
+        "name": name or urlsplit(base_url).netloc,
+        "metadata": {**metadata, "base_url": base_url, "shared_secret": str(metadata["shared_secret"]),
+                     "client_key": str(metadata.get("client_key") or external_id)},
+    }
