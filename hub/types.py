@@ -156,6 +156,7 @@ class WebhookRequest:
         self.replayed = replayed
         self.user = user
         self.dedupe_key: str | None = None
+        self.duplicate = False
         self._dedupe = dedupe
 
     def json(self) -> Any:
@@ -173,7 +174,8 @@ class WebhookRequest:
         self.dedupe_key = key or hashlib.sha256(self.body).hexdigest()
         if self.replayed or self._dedupe is None:
             return False
-        return self._dedupe(self.dedupe_key)
+        self.duplicate = self._dedupe(self.dedupe_key)
+        return self.duplicate
 
 
 @dataclass

@@ -113,7 +113,7 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
         delivery.error = error
         if result.outcome:
             delivery.outcome = result.outcome
-        elif hub_request.dedupe_key and result.status < 300 and _is_duplicate(provider, hub_request.dedupe_key):
+        elif hub_request.duplicate:
             delivery.outcome = "duplicate"
         elif response.status_code >= 500:
             delivery.outcome = "error"

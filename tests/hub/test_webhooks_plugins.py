@@ -1,0 +1,144 @@
+"""The /extensions route, the plugin manager and the pip-installed third-party plugin."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub import WebhookResponse, hookimpl
+from hub import models as m
+from hub.extensions import db
+from hub.plugins import PluginStartupError, build_plugin_manager
+from tests.hub.conftest import tracker_webhook
+
+
+def test_unknown_provider_is_404(client, env):
+    r = client.post("/extensions/nope/hook/", json={})
+    assert r.status_code == 404 and r.json["detail"]
+
+
+def test_body_over_one_mib_is_413(client, env):
+    r = client.post("/extensions/tracker/hook/", data=b"x" * (1024 * 1024 + 1))
+    assert r.status_code == 413
+
+
+def test_plugin_exception_is_a_recorded_500_without_trace(client, env, caplog):
+    with caplog.at_level(logging.ERROR):
+        r = client.post("/extensions/tracker/boom/", data=b"{}", headers={"Authorization": "Bearer secret-x"})
+    assert r.status_code == 500 and "Traceback" not in r.get_data(as_text=True)
+    assert r.json["detail"].startswith("Internal error")
+    delivery = db.session.scalar(select(m.WebhookDelivery))
+    assert delivery.outcome == "error" and "tracker plugin bug" in delivery.error
+    assert delivery.headers["Authorization"] == "[redacted]"  # stored without the secret
+    assert any(r.getMessage() == "webhook.plugin-error" for r in caplog.records)
+
+
+def test_bad_token_rejected_and_recorded(client, env):
+    r = tracker_webhook(client, {"key": "TR-1"}, token="wrong")
+    assert r.status_code == 401
+    assert db.session.scalar(select(m.WebhookDelivery.outcome)) == "rejected"
+    runner = client.application.test_cli_runner()
+    out = runner.invoke(args=["deliveries", "--failed"])
+    assert "tracker" in out.output and "rejected" in out.output
+
+
+def test_replay_reprocesses_a_stored_delivery(client, env, factories):
+    group = factories.group(env["project"])
+    factories.link(group, env["tracker"], "TR-1")
+    tracker_webhook(client, {"key": "TR-1", "status": "closed", "category": "done"})
+    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"])
+    delivery_id = db.session.scalar(select(m.WebhookDelivery.id))
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+    assert out.output.startswith("200"), out.output
+    db.session.expire_all()
+    assert db.session.get(m.Group, group.id).status == "resolved"
+    copy = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc())).first()
+    assert copy.replay_of == delivery_id and copy.outcome == "processed"
+
+
+def test_third_party_plugin_is_listed_with_its_hooks(app):
+    out = app.test_cli_runner().invoke(args=["plugins", "--json"])
+    rows = {json.loads(line)["key"]: json.loads(line) for line in out.output.splitlines()}
+    tracker = rows["tracker"]
+    assert tracker["distribution"] == "hub-tracker" and tracker["version"] == "0.3.0"
+    assert {"on_webhook", "sync_status_outbound", "notify_activity"} <= set(tracker["hooks"])
+    assert {"jira", "jira_server", "slack", "discord"} <= set(rows)
+    assert app.extensions["hub"].providers()["tracker"]["name"] == "Tracker"
+
+
+class Duplicate:
+    @hookimpl
+    def provider_info(self) -> dict[str, Any]:
+        return {"key": "tracker", "name": "Another tracker", "features": []}
+
+
+class Misspelled:
+    @hookimpl
+    def on_webhok(self, provider: str) -> None:  # not a hook of the spec
+        return None
+
+
+class Echo:
+    name = "echo"
+
+    @hookimpl
+    def provider_info(self) -> dict[str, Any]:
+        return {"key": "echo", "name": "Echo", "features": ["notifications"]}
+
+    @hookimpl
+    def on_webhook(self, provider: str, endpoint: str, request: Any) -> WebhookResponse | None:
+        if provider != "echo":
+            return None
+        return WebhookResponse(status=202, json={"endpoint": endpoint, "method": request.method,
+                                                 "query": request.query.get("a")})
+
+
+def test_two_plugins_claiming_one_provider_are_refused():
+    with pytest.raises(PluginStartupError, match="tracker"):
+        build_plugin_manager({"HUB_PLUGINS": [Duplicate()]})
+
+
+def test_unknown_hook_is_refused_at_start():
+    from pluggy import PluginValidationError
+
+    with pytest.raises(PluginValidationError):
+        build_plugin_manager({"HUB_PLUGINS": [Misspelled()]})
+
+
+def test_registered_plugin_answers_its_endpoint(client, register_plugin):
+    register_plugin(Echo())
+    r = client.get("/extensions/echo/some/path/?a=1")
+    assert r.status_code == 202 and r.json == {"endpoint": "some/path/", "method": "GET", "query": "1"}
+
+
+def test_plugin_managers_are_per_app(make_app, register_plugin):
+    register_plugin(Echo())
+    other = make_app()
+    assert "echo" not in other.extensions["hub"].providers()
+
+
+def test_trace_plugins_logs_hook_calls(make_app, caplog):
+    app = make_app(HUB_TRACE_PLUGINS=True)
+    with caplog.at_level(logging.INFO, logger="hub.plugins"):
+        app.test_client().post("/extensions/tracker/hook/", data=b"{}")
+    calls = [r for r in caplog.records if r.getMessage() == "plugin.hook-call"]
+    assert calls and calls[0].hook == "on_webhook"
+    assert any(r.getMessage() == "plugin.hook-result" for r in caplog.records)
+
+
+def test_every_hook_is_documented():
+    import inspect
+
+    from hub import hookspecs
+
+    doc = open("docs/plugin_hooks.md").read()
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction):
+        if not hasattr(fn, "hub_spec"):
+            continue
+        assert fn.__doc__ and "**Called**" in fn.__doc__ and "**Result**" in fn.__doc__, name
+        signature = f"{name}({', '.join(inspect.signature(fn).parameters)})"
+        assert signature in doc, f"docs/plugin_hooks.md lacks {signature}"
