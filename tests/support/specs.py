@@ -44,6 +44,10 @@ Corrections applied on top of the derived copies (in memory, see ``_OVERLAYS``; 
 * jira-cloud: every operation carries ``x-atlassian-connect-scope``, i.e. Atlassian Connect apps may call it
   with ``Authorization: JWT <token>``; the spec's ``securitySchemes`` omit that, so it is added as an
   alternative;
+* jira-dc: Jira Server/DC also authenticates REST calls with OAuth 1.0a (application links, RSA-SHA1:
+  ``Authorization: OAuth oauth_consumer_key=..., oauth_signature_method="RSA-SHA1", ...``); the spec only
+  declares basic (and patch_specs adds bearer for personal access tokens), so an ``oauth1`` scheme is added as
+  an alternative wherever basic is accepted (the scheme only; tests verify the signature themselves);
 * jira-cloud and jira-dc: ``PUT .../issue/{issueIdOrKey}/assignee`` with ``{"accountId": null}`` (Cloud) or
   ``{"name": null}`` (DC) unassigns the issue - the Cloud operation's own description says so, as do Jira's
   Server/DC REST docs - but the body schemas do not allow the null; exactly that body is added as an
@@ -200,6 +204,17 @@ def _allow_null_assignee(doc: dict, path: str, key: str) -> None:
 
 def _overlay_jira_dc(doc: dict) -> None:
     _allow_null_assignee(doc, "/rest/api/2/issue/{issueIdOrKey}/assignee", "name")
+    # Jira Server/DC REST also accepts OAuth 1.0a (application links, RSA-SHA1): Atlassian's "OAuth for REST
+    # APIs" DC docs; the spec's securitySchemes only declare basic. Added as an alternative wherever basic is.
+    doc["components"]["securitySchemes"]["oauth1"] = {
+        "type": "http",
+        "scheme": "oauth",
+        "description": "OAuth 1.0a RSA-SHA1 (Jira application links; added by tests/support/specs.py)",
+    }
+    for _, _, op in _operations(doc):
+        sec = op.get("security")
+        if sec and {"basic": []} in sec and {"oauth1": []} not in sec:
+            op["security"] = [*sec, {"oauth1": []}]
 
 
 def _overlay_jira_cloud(doc: dict) -> None:
@@ -384,7 +399,7 @@ class _Spec:
         typ = s.get("type")
         if typ == "http":
             scheme = str(s.get("scheme", ""))
-            scheme = scheme.upper() if scheme.lower() == "jwt" else scheme.capitalize()
+            scheme = {"jwt": "JWT", "oauth": "OAuth"}.get(scheme.lower(), scheme.capitalize())
             return f"{name} (Authorization: {scheme} ...)"
         if typ in ("oauth2", "openIdConnect"):
             return f"{name} (Authorization: Bearer ...)"

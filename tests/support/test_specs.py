@@ -356,6 +356,28 @@ def test_jira_dc_rejects_bad_requests(mock):
     )
 
 
+def test_jira_dc_accepts_oauth1_application_link_signatures(mock):
+    """Jira Server/DC REST takes OAuth 1.0a (RSA-SHA1) from application links: the scheme is accepted as an
+    alternative to basic and bearer, and still nothing without credentials."""
+    oauth = {"Authorization": 'OAuth oauth_consumer_key="hub", oauth_signature_method="RSA-SHA1", '
+                              'oauth_signature="c2ln", oauth_token="t", oauth_nonce="n", oauth_timestamp="1"'}
+    url = f"{JIRA_DC}/rest/api/2/issue/APP-1/transitions"
+    assert errors_of("jira-dc", mock, "POST", url, json={"transition": {"id": "31"}}, headers=oauth) == []
+    only_error(
+        errors_of("jira-dc", mock, "POST", url, json={"transition": {"id": "31"}}),
+        "security",
+        "Authorization: OAuth",
+    )
+    only_error(  # the body is still validated with OAuth1 credentials
+        errors_of("jira-dc", mock, "POST", url, json={"transition": "31"}, headers=oauth),
+        "body.transition",
+    )
+    # Jira Cloud's spec is untouched: OAuth1 is not a Cloud scheme
+    only_error(
+        errors_of("jira-cloud", mock, "GET", f"{JIRA_CLOUD}/rest/api/3/myself", headers=oauth), "security"
+    )
+
+
 def test_jira_dc_webhooks_endpoint_is_absent_from_the_official_spec(mock):
     """/rest/webhooks/1.0/webhook (Jira's webhook REST resource) is not in the DC 10.3 spec: an error unless
     a test accepts it explicitly, and then only the listed templates (and methods) pass."""
