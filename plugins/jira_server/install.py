@@ -1,0 +1,118 @@
+"""Installing a Jira Server: check the credentials, register the hub's webhook, and undo it.
+
+Both ways in end here: the manual API install (``install_integration`` hook, the core stores
+what :func:`install` returns) and the guided OAuth flow (:mod:`plugins.jira_server.setup`,
+which stores through :mod:`hub.services`). Jira is called *before* anything is stored, so an
+unreachable or refusing Jira leaves nothing half-installed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from hub import InstallError, services
+from hub.errors import ApiError, ApiHostError, ApiNotFound, ApiUnauthorized
+from hub.types import Integration
+from plugins.jira_server.client import WEBHOOK_PATH, client_for, check_private_key, normalize_base_url
+from plugins.jira_server.webhooks import KEY, new_webhook_secret, webhook_url
+
+logger = logging.getLogger("hub.plugins.jira_server")
+
+REQUIRED = ("base_url", "consumer_key", "private_key", "access_token", "access_token_secret")
+EVENTS = ["jira:issue_created", "jira:issue_updated"]
+
+
+def external_id_for(base_url: str, consumer_key: str) -> str:
+    """A stable id of one Jira instance as the hub knows it: host (and context path) + consumer key."""
+    parts = urlsplit(base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}:{consumer_key}"
+
+
+def _as_bool(value: Any, default: bool = True) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "off")
+    return bool(value)
+
+
+def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The credentials, checked: every field present, a usable RSA key, an http(s) base URL."""
+    missing = {f: ["This field is required."] for f in REQUIRED if not str(metadata.get(f) or "").strip()}
+    if missing:
+        raise InstallError(f"Missing Jira Server credentials: {', '.join(sorted(missing))}.", missing)
+    return {
+        "base_url": normalize_base_url(metadata["base_url"]),
+        "consumer_key": str(metadata["consumer_key"]).strip(),
+        "private_key": check_private_key(metadata["private_key"]),
+        "access_token": str(metadata["access_token"]).strip(),
+        "access_token_secret": str(metadata["access_token_secret"]).strip(),
+        "verify_ssl": _as_bool(metadata.get("verify_ssl")),
+    }
+
+
+def _install_error(e: ApiError, doing: str) -> InstallError:
+    if isinstance(e, ApiHostError):
+        message = f"Jira could not be reached while {doing} ({e.message}). Check the base URL and that the hub can reach it."
+    elif isinstance(e, ApiUnauthorized):
+        message = (f"Jira refused the OAuth credentials while {doing} ({e.message}). Check the application link, "
+                   "the consumer key, the private key and the access token.")
+    else:
+        message = f"Jira answered an error while {doing}: {e.message}"
+    return InstallError(message, {"metadata": [message]})
+
+
+def connect(metadata: Mapping[str, Any], external_id: str, name: str = "") -> dict[str, Any]:
+    """Check the credentials against Jira and register the hub's webhook; the metadata to store."""
+    client = client_for(metadata)
+    try:
+        client.get("/rest/api/2/myself")
+    except ApiError as e:
+        raise _install_error(e, "checking the credentials") from e
+    secret = new_webhook_secret()
+    body = {"name": f"Integration Hub ({name or external_id})", "url": webhook_url(external_id, secret),
+            "events": EVENTS, "excludeBody": False}
+    try:
+        answer = client.post(WEBHOOK_PATH, json=body)
+    except ApiError as e:
+        raise _install_error(e, "registering the webhook (the access token's user must be a Jira administrator)") from e
+    answer = answer if isinstance(answer, dict) else {}
+    webhook_self = str(answer.get("self") or "")
+    webhook_id = str(answer.get("id") or webhook_self.rstrip("/").rsplit("/", 1)[-1] or "")
+    logger.info("jira_server.webhook-registered", extra={"external_id": external_id, "webhook_id": webhook_id})
+    return {**metadata, "webhook_secret": secret, "webhook_id": webhook_id, "webhook_self": webhook_self}
+
+
+def install(external_id: str, name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """The manual install: what the core stores, or ``InstallError`` (400, nothing stored)."""
+    cleaned = clean_metadata(metadata)
+    previous = services.get_integration(KEY, external_id)
+    stored = connect(cleaned, external_id, name)
+    if previous is not None and previous.metadata.get("webhook_id"):
+        remove_webhook(previous)  # its secret is gone with the re-install: the old hook would only 400
+    host = urlsplit(cleaned["base_url"]).netloc
+    return {"name": name or f"Jira Server ({host})", "metadata": stored}
+
+
+def remove_webhook(integration: Integration) -> None:
+    """Delete the webhook registered at install; a webhook Jira no longer has is fine."""
+    metadata = integration.metadata
+    webhook_id = metadata.get("webhook_id")
+    if not webhook_id or not metadata.get("base_url"):
+        return
+    try:
+        client_for(metadata).delete(f"{WEBHOOK_PATH}/{webhook_id}")
+    except ApiNotFound:
+        pass
+    logger.info("jira_server.webhook-removed", extra={"integration": integration.id, "webhook_id": webhook_id})
+
+
+def uninstall(integration: Integration, organization_id: str) -> None:
+    """Remove the webhook once no other org uses this Jira (they share the one webhook)."""
+    others = [o for o in services.organizations_of(integration.id)
+              if o["id"] != str(organization_id) and o["status"] != "disabled"]
+    if not others:
+        remove_webhook(integration)
