@@ -1,0 +1,156 @@
+"""Every Slack request is verified before it is parsed; bad input gets a clear 4xx and changes nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from hub.webhooks import replay
+from tests.plugins.slack.helpers import (
+    SLACK_USER,
+    activities,
+    block_actions,
+    form_body,
+    issue,
+    load,
+    signed_headers,
+)
+
+
+def test_url_verification_answers_the_challenge(slack):
+    r = slack.event(load("url_verification.json"))
+    assert r.status_code == 200
+    assert r.json == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+
+def test_bad_signature_is_401_and_changes_nothing(client, env, factories, requests_mock):
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    body = form_body(block_actions(env["group"].id))
+    r = client.post("/extensions/slack/action/", data=body, content_type="application/x-www-form-urlencoded",
+                    headers=signed_headers(body, secret="not-the-secret"))
+    assert r.status_code == 401
+    assert r.json["detail"] == "Invalid Slack signature."
+    assert issue(client, env, env["group"].id)["status"] == "unresolved"
+    assert requests_mock.request_history == []
+
+
+def test_body_changed_after_signing_is_401(client, env, factories):
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    body = form_body(block_actions(env["group"].id))
+    headers = signed_headers(body)
+    tampered = body.replace(b"resolved", b"unresolved")
+    r = client.post("/extensions/slack/action/", data=tampered, content_type="application/x-www-form-urlencoded",
+                    headers=headers)
+    assert r.status_code == 401
+
+
+def test_missing_signature_headers_is_401(client):
+    r = client.post("/extensions/slack/event/", json=load("url_verification.json"))
+    assert r.status_code == 401
+    assert r.json["detail"] == "Missing or malformed Slack signature headers."
+
+
+def test_stale_timestamp_is_401(client, env, factories, slack):
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    r = slack.action(block_actions(env["group"].id), timestamp=int(time.time()) - 6 * 60)
+    assert r.status_code == 401
+    assert "too old" in r.json["detail"]
+    assert issue(client, env, env["group"].id)["status"] == "unresolved"
+
+
+def test_redelivered_body_has_no_second_effect(client, env, factories, slack, requests_mock):
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    requests_mock.post("https://hooks.slack.com/actions/T0001/1/abc", text="ok")
+    payload = block_actions(env["group"].id)
+    assert slack.action(payload).status_code == 200
+    # the user reopens it in the hub, then Slack redelivers the very same click
+    client.put(f"/api/0/organizations/acme/issues/{env['group'].id}/", json={"status": "unresolved"},
+               headers=env["headers"])
+    r = slack.action(payload)
+    assert r.status_code == 200
+    assert issue(client, env, env["group"].id)["status"] == "unresolved"
+    assert [a["type"] for a in activities(client, env, env["group"].id)] == [
+        "set_unresolved", "set_resolved", "first_seen"]
+    assert len(requests_mock.request_history) == 1
+
+
+def test_replay_skips_only_the_time_window(app, client, env, factories, requests_mock):
+    """``hub replay`` re-runs an old delivery: its signature still counts, its age does not."""
+    from hub import models as m
+    from hub.extensions import db
+
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    requests_mock.post("https://hooks.slack.com/actions/T0001/1/abc", text="ok")
+    body = form_body(block_actions(env["group"].id))
+    old = int(time.time()) - 3600
+    r = client.post("/extensions/slack/action/", data=body, content_type="application/x-www-form-urlencoded",
+                    headers=signed_headers(body, timestamp=old))
+    assert r.status_code == 401  # stale when it arrived
+    delivery_id = db.session.scalar(db.select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()))
+    with app.test_request_context():
+        replayed = replay(delivery_id)
+    assert replayed.status_code == 200
+    assert issue(client, env, env["group"].id)["status"] == "resolved"
+
+
+def test_replay_with_a_forged_signature_is_still_refused(app, client, env, factories):
+    from hub import models as m
+    from hub.extensions import db
+
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    body = form_body(block_actions(env["group"].id))
+    client.post("/extensions/slack/action/", data=body, content_type="application/x-www-form-urlencoded",
+                headers=signed_headers(body, timestamp=int(time.time()) - 3600, secret="forged"))
+    delivery_id = db.session.scalar(db.select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()))
+    with app.test_request_context():
+        assert replay(delivery_id).status_code == 401
+    assert issue(client, env, env["group"].id)["status"] == "unresolved"
+
+
+def test_unknown_team_is_403(client, env, factories, slack):
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    r = slack.action(block_actions(env["group"].id, team="T9999"))
+    assert r.status_code == 403
+    assert r.json["detail"] == "This Slack workspace is not connected to Integration Hub."
+    assert issue(client, env, env["group"].id)["status"] == "unresolved"
+
+
+def test_missing_payload_is_400(slack, env):
+    r = slack.post("action/", b"token=abc&team_id=T0001")
+    assert r.status_code == 400
+    assert r.json == {"detail": "Missing payload.", "errors": {"payload": ["This field is required."]}}
+
+
+def test_payload_that_is_not_json_is_400(slack, env):
+    r = slack.post("action/", b"payload=%7Bnot-json")
+    assert r.status_code == 400
+    assert r.json["detail"] == "The payload is not valid JSON."
+
+
+def test_event_for_unknown_team_is_403(slack, env):
+    r = slack.event({"type": "event_callback", "team_id": "T9999", "event_id": "Ev1",
+                     "event": {"type": "app_mention", "text": "hi"}})
+    assert r.status_code == 403
+
+
+def test_app_uninstalled_event_disables_the_integration(client, slack, env):
+    r = slack.event({"type": "event_callback", "team_id": "T0001", "event_id": "Ev2",
+                     "event": {"type": "app_uninstalled"}})
+    assert r.status_code == 200
+    listed = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json
+    assert [(i["provider"], i["status"]) for i in listed] == [("slack", "disabled")]
+
+
+def test_unknown_endpoint_is_404(client):
+    assert client.post("/extensions/slack/nope/").status_code == 404
+
+
+def test_event_body_is_verified_before_it_is_parsed(client):
+    body = b"{not json"
+    r = client.post("/extensions/slack/event/", data=body, content_type="application/json",
+                    headers=signed_headers(body, secret="wrong"))
+    assert r.status_code == 401
+    r = client.post("/extensions/slack/event/", data=body, content_type="application/json",
+                    headers=signed_headers(body))
+    assert r.status_code == 400
+    assert json.loads(r.data)["detail"] == "The body is not valid JSON."
