@@ -6,6 +6,7 @@ send; ``route`` picks the handler for an endpoint.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -117,9 +118,9 @@ def _lifecycle_body(request: WebhookRequest, claims: dict[str, Any]) -> dict[str
 
 
 def _token_key(request: WebhookRequest) -> str:
-    import hashlib
-
-    return "jira-lifecycle:" + hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
+    # A redelivery repeats both the token and the body; a re-install later has a new token.
+    digest = hashlib.sha256(request.headers.get("Authorization", "").encode() + b"\n" + request.body)
+    return "jira-lifecycle:" + digest.hexdigest()
 
 
 # -- webhook ----------------------------------------------------------------------------------
