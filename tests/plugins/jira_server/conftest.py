@@ -97,3 +97,42 @@ def install(client: Any, headers: dict[str, str], metadata: dict[str, Any], exte
     return client.post("/api/0/organizations/acme/integrations/", headers=headers,
                        json={"provider": "jira_server", "externalId": external_id, "name": "Jira DC",
                              "metadata": metadata})
+
+
+@pytest.fixture
+def installed(client: Any, factories: Any, requests_mock: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    """acme with a project, its owner, and a Jira Server installed through the API (webhook URL captured)."""
+    s = factories.setup()
+    mock_install(requests_mock)
+    r = install(client, s["headers"], metadata)
+    assert r.status_code == 201, r.json
+    register = next(q for q in requests_mock.request_history if q.url.endswith("/rest/webhooks/1.0/webhook"))
+    webhook_url = register.json()["url"]
+    requests_mock.reset_mock()
+    return {**s, "integration_id": r.json["id"], "webhook_url": webhook_url,
+            "webhook_path": webhook_url[len("http://hub.test"):]}
+
+
+def configure(client: Any, s: dict[str, Any], **config: bool) -> None:
+    r = client.put(f"/api/0/organizations/acme/integrations/{s['integration_id']}/", headers=s["headers"],
+                   json={"config": config})
+    assert r.status_code == 200, r.json
+
+
+def new_issue(client: Any, s: dict[str, Any], message: str = "KeyError: 'user'") -> str:
+    r = client.post("/api/0/projects/acme/backend/events/", headers=s["headers"],
+                    json={"message": message, "culprit": "app.views.profile"})
+    assert r.status_code == 201, r.json
+    return str(r.json["groupId"])
+
+
+def link(client: Any, s: dict[str, Any], requests_mock: Any, group_id: str, key: str = "APP-1") -> Any:
+    requests_mock.get(f"{BASE_URL}/rest/api/2/issue/{key}", json={
+        "id": "10200", "key": key, "fields": {
+            "summary": "KeyError: 'user'", "description": "plain text",
+            "status": {"id": "10101", "name": "In Progress", "statusCategory": {"key": "indeterminate"}},
+            "project": {"id": "10000", "key": "APP"}}})
+    r = client.post(f"/api/0/organizations/acme/issues/{group_id}/external-issues/", headers=s["headers"],
+                    json={"integrationId": s["integration_id"], "action": "link", "externalIssue": key})
+    assert r.status_code == 201, r.json
+    return r

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import jwt
+import pytest
 import requests
 from hub import services
 
 from tests.plugins.jira_server.conftest import (
     BASE_URL,
     EXTERNAL_ID,
+    _pem_pair,
     assert_all_signed_and_valid,
     assert_oauth1_signed,
     install,
@@ -149,3 +151,17 @@ def test_provider_info_features(app):
     infos = app.extensions["hub"].hook.provider_info()
     mine = next(i for i in infos if i and i["key"] == "jira_server")
     assert set(mine["features"]) == {"issue-sync", "status-sync", "assignee-sync"}
+
+
+def test_signature_check_detects_tampering_and_other_keys(client, factories, requests_mock, metadata, rsa_keys):
+    """The tests' OAuth1 verification is real: another key or a changed URL fails it."""
+    s = factories.setup()
+    mock_install(requests_mock)
+    install(client, s["headers"], metadata)
+    myself = requests_mock.request_history[0]
+    assert_oauth1_signed(myself, rsa_keys[1])
+    with pytest.raises(AssertionError, match="bad RSA-SHA1 signature"):
+        assert_oauth1_signed(myself, _pem_pair()[1])
+    myself.url = myself.url + "?expand=groups"
+    with pytest.raises(AssertionError, match="bad RSA-SHA1 signature"):
+        assert_oauth1_signed(myself, rsa_keys[1])

@@ -1,0 +1,165 @@
+"""POST /extensions/jira_server/issue-updated/<token>/: the token is the proof, then FLOWS §4."""
+
+from __future__ import annotations
+
+import json
+
+import jwt
+import pytest
+from hub import services
+
+from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, link, load_payload, new_issue
+
+
+def post(client, path, payload):
+    body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    return client.post(path, data=body, headers={"Content-Type": "application/json"})
+
+
+def issue(client, s, group_id):
+    return client.get(f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"]).json
+
+
+@pytest.fixture
+def linked(client, factories, installed, requests_mock):
+    """APP-1 linked to an issue of acme; bob@example.org is a member of the issue's project."""
+    s = installed
+    factories.member(s["org"], "Bob@Example.org", projects=[s["project"]], name="Bob")
+    configure(client, s, sync_assignee_inbound=True, sync_status_reverse=True)
+    group_id = new_issue(client, s)
+    link(client, s, requests_mock, group_id)
+    requests_mock.reset_mock()
+    return {**s, "group_id": group_id}
+
+
+def test_assignee_set_from_fixture_payload(client, linked, requests_mock):
+    r = post(client, linked["webhook_path"], load_payload("issue_updated_assignee.json"))
+
+    assert r.status_code == 200, r.json
+    assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == "bob@example.org"
+    activities = client.get(f"/api/0/organizations/acme/issues/{linked['group_id']}/activities/",
+                            headers=linked["headers"]).json
+    assert activities[0]["type"] == "assigned"
+    assert activities[0]["data"].get("provider") == "jira_server"
+    assert requests_mock.request_history == []  # no provider call in the request
+
+
+def test_redelivery_has_no_second_effect(client, linked):
+    payload = load_payload("issue_updated_assignee.json")
+    assert post(client, linked["webhook_path"], payload).status_code == 200
+    client.put(f"/api/0/organizations/acme/issues/{linked['group_id']}/", headers=linked["headers"],
+               json={"assignedTo": None})
+
+    again = post(client, linked["webhook_path"], payload)
+
+    assert again.status_code == 200
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+
+
+def test_unassign(client, linked):
+    assert post(client, linked["webhook_path"], load_payload("issue_updated_assignee.json")).status_code == 200
+    payload = load_payload("issue_updated_assignee.json")
+    payload["issue"]["fields"]["assignee"] = None
+    payload["timestamp"] += 1000
+    payload["changelog"]["items"][0].update({"from": "bob", "to": None})
+
+    assert post(client, linked["webhook_path"], payload).status_code == 200
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+
+
+def test_unknown_email_changes_nothing(client, linked):
+    payload = load_payload("issue_updated_assignee.json")
+    payload["issue"]["fields"]["assignee"]["emailAddress"] = "stranger@example.org"
+
+    assert post(client, linked["webhook_path"], payload).status_code == 200
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+
+
+def test_status_done_resolves(client, linked, requests_mock):
+    payload = load_payload("issue_updated_assignee.json")
+    payload["issue"]["fields"]["status"] = {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}
+    payload["changelog"]["items"] = [{"field": "status", "fieldtype": "jira", "from": "10101",
+                                      "fromString": "In Progress", "to": "10102", "toString": "Done"}]
+    requests_mock.get("https://jira.example.org/rest/api/2/status", json=[
+        {"id": "10101", "name": "In Progress", "statusCategory": {"key": "indeterminate"}},
+        {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}])
+
+    r = post(client, linked["webhook_path"], payload)
+
+    assert r.status_code == 200, r.json
+    assert issue(client, linked, linked["group_id"])["status"] == "resolved"
+
+
+def test_missing_changelog_is_a_noop(client, linked):
+    payload = load_payload("issue_updated_assignee.json")
+    del payload["changelog"]
+
+    r = post(client, linked["webhook_path"], payload)
+
+    assert r.status_code == 200
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda p: p.pop("issue"),
+    lambda p: p["issue"].pop("key"),
+], ids=["no-issue", "no-issue-key"])
+def test_payload_missing_fields_is_400(client, linked, mutate):
+    payload = load_payload("issue_updated_assignee.json")
+    mutate(payload)
+
+    r = post(client, linked["webhook_path"], payload)
+
+    assert r.status_code == 400
+    assert r.json["detail"]
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+
+
+def test_body_not_json_is_400(client, linked):
+    r = post(client, linked["webhook_path"], b"{not json")
+    assert r.status_code == 400
+    assert "JSON" in r.json["detail"]
+
+
+# -- the token ------------------------------------------------------------------------------------
+
+
+def _assert_rejected(r):
+    assert r.status_code == 400
+    assert r.json["detail"] == "Invalid webhook token."
+
+
+def test_empty_token_is_400(client, linked):
+    _assert_rejected(post(client, "/extensions/jira_server/issue-updated//", load_payload("issue_updated_assignee.json")))
+    _assert_rejected(post(client, "/extensions/jira_server/issue-updated/", load_payload("issue_updated_assignee.json")))
+
+
+def test_garbage_token_is_400_before_the_body_is_read(client, linked):
+    # the body is not even JSON: a 400 about the token proves nothing else was read
+    _assert_rejected(post(client, "/extensions/jira_server/issue-updated/garbage.not.jwt/", b"{not json"))
+
+
+def test_unknown_integration_token_is_400(client, linked):
+    token = jwt.encode({"id": "jira.other.org:someone"}, "whatever", algorithm="HS256")
+    _assert_rejected(post(client, f"/extensions/jira_server/issue-updated/{token}/", b"{not json"))
+
+
+def test_token_signed_with_another_key_is_400(client, linked):
+    token = jwt.encode({"id": EXTERNAL_ID}, "not-the-integration-key", algorithm="HS256")
+    r = post(client, f"/extensions/jira_server/issue-updated/{token}/", load_payload("issue_updated_assignee.json"))
+    _assert_rejected(r)
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+
+
+def test_token_with_other_algorithm_is_400(client, linked):
+    token = jwt.encode({"id": EXTERNAL_ID}, None, algorithm="none")
+    _assert_rejected(post(client, f"/extensions/jira_server/issue-updated/{token}/", b"{}"))
+
+
+def test_token_of_uninstalled_integration_is_400(client, linked, requests_mock):
+    requests_mock.delete("https://jira.example.org/rest/webhooks/1.0/webhook/7", status_code=204)
+    assert client.delete(f"/api/0/organizations/acme/integrations/{linked['integration_id']}/",
+                         headers=linked["headers"]).status_code == 204
+    assert services.get_integration("jira_server", EXTERNAL_ID).status == "disabled"
+
+    _assert_rejected(post(client, linked["webhook_path"], load_payload("issue_updated_assignee.json")))
