@@ -324,3 +324,15 @@ def test_non_json_body_is_a_400(client):
     r = client.post(URL, data=body, headers={"X-Signature-Ed25519": sign(body, ts), "X-Signature-Timestamp": ts})
     assert r.status_code == 400
 
+
+
+def test_replayed_delivery_skips_only_the_age_check(app, client):
+    from sqlalchemy import select
+
+    from hub import models as m
+    from hub.extensions import db
+
+    assert post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 3600)).status_code == 401
+    delivery_id = db.session.scalar(select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()).limit(1))
+    result = app.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+    assert result.output.startswith('200 {"type": 1}'), result.output

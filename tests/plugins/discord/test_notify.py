@@ -1,0 +1,181 @@
+"""Issue alerts in a channel, and user activity in the alert's thread (full flows through the REST API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.plugins.discord.conftest import API, BOT_TOKEN, CHANNEL_ID, GUILD_ID
+from tests.support.specs import assert_valid_requests
+
+MESSAGES_URL = f"{API}/channels/{CHANNEL_ID}/messages"
+ALERT_ID = "1200000000000000001"
+THREAD_ID = "1300000000000000001"
+THREAD_URL = f"{API}/channels/{CHANNEL_ID}/messages/{ALERT_ID}/threads"
+THREAD_MESSAGES_URL = f"{API}/channels/{THREAD_ID}/messages"
+
+
+@pytest.fixture
+def hub(client, factories):
+    s = factories.setup()
+    integration = factories.integration(s["org"], "discord", GUILD_ID, name="Acme Server")
+    r = client.post("/api/0/projects/acme/backend/rules/", headers=s["headers"], json={
+        "name": "Page the team", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(integration.id), "channelId": CHANNEL_ID}]})
+    assert r.status_code == 201, r.json
+    return {**s, "integration": integration, "integration_id": integration.id}
+
+
+def send_event(client, hub, **event):
+    r = client.post("/api/0/projects/acme/backend/events/", headers=hub["headers"],
+                    json={"message": "ZeroDivisionError: division by zero", "culprit": "app.views.divide", **event})
+    assert r.status_code == 201, r.json
+    return r.json["groupId"]
+
+
+def calls(requests_mock, method, url):
+    return [r for r in requests_mock.request_history if r.method == method and r.url == url]
+
+
+def outbox(kind):
+    from sqlalchemy import select
+
+    from hub import models as m
+    from hub.extensions import db
+
+    db.session.expire_all()
+    return db.session.scalars(select(m.OutboxEntry).where(m.OutboxEntry.kind == kind)).all()
+
+
+def test_alert_then_thread_replies(client, hub, run_jobs, requests_mock):
+    requests_mock.post(MESSAGES_URL, json={"id": ALERT_ID, "channel_id": CHANNEL_ID})
+    requests_mock.post(THREAD_URL, json={"id": THREAD_ID, "name": "x", "type": 11})
+    requests_mock.post(THREAD_MESSAGES_URL, json={"id": "1300000000000000009", "channel_id": THREAD_ID})
+
+    gid = send_event(client, hub, level="warning")
+    run_jobs()
+    issue = client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=hub["headers"]).json
+    [alert] = calls(requests_mock, "POST", MESSAGES_URL)
+    assert alert.headers["Authorization"] == f"Bot {BOT_TOKEN}"
+    assert alert.json() == {
+        "embeds": [{
+            "title": "ZeroDivisionError: division by zero",
+            "url": f"http://hub.test/organizations/acme/issues/{gid}/",
+            "color": 0xF5B000,
+            "footer": {"text": f"{issue['shortId']} via Page the team"},
+            "description": "app.views.divide",
+        }],
+        "components": [{"type": 1, "components": [
+            {"type": 2, "style": 2, "label": "Resolve", "custom_id": f"resolve:{gid}"},
+            {"type": 2, "style": 2, "label": "Archive", "custom_id": f"archive:{gid}"},
+            {"type": 2, "style": 2, "label": "Assign…", "custom_id": f"assign_dialog:{gid}"},
+        ]}],
+    }
+
+    # A second alert for the same issue replies to the stored parent message.
+    send_event(client, hub)
+    run_jobs()
+    second = calls(requests_mock, "POST", MESSAGES_URL)[1].json()
+    assert second["message_reference"] == {"message_id": ALERT_ID, "channel_id": CHANNEL_ID,
+                                           "fail_if_not_exists": False}
+
+    # A user's resolve starts the thread once; later activity goes into it.
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=hub["headers"])
+    assert r.status_code == 200
+    run_jobs()
+    [thread] = calls(requests_mock, "POST", THREAD_URL)
+    assert thread.json() == {"name": f"{issue['shortId']}: ZeroDivisionError: division by zero",
+                             "auto_archive_duration": 10080}
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "owner@example.com"},
+                   headers=hub["headers"])
+    assert r.status_code == 200
+    run_jobs()
+    assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
+    replies = [r.json() for r in calls(requests_mock, "POST", THREAD_MESSAGES_URL)]
+    assert replies == [
+        {"content": f"Owner resolved {issue['shortId']}", "allowed_mentions": {"parse": []}},
+        {"content": f"Owner assigned {issue['shortId']} to owner@example.com", "allowed_mentions": {"parse": []}},
+    ]
+    assert all(e.status == "done" for e in outbox("notify_activity"))
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == 5
+
+
+def test_rate_limited_alert_is_retried_after_retry_after(client, hub, run_jobs, requests_mock):
+    requests_mock.post(MESSAGES_URL, [
+        {"status_code": 429, "headers": {"Retry-After": "3"},
+         "json": {"message": "You are being rate limited.", "retry_after": 2.5, "global": False}},
+        {"json": {"id": ALERT_ID, "channel_id": CHANNEL_ID}},
+    ])
+    send_event(client, hub)
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    run_jobs()
+    [entry] = outbox("notify_issue_alert")
+    assert entry.status == "pending"
+    assert "rate limited" in entry.last_error
+    wait = (entry.next_attempt_at.replace(tzinfo=None) - started).total_seconds()
+    assert 2.0 <= wait <= 4.0
+    run_jobs(now=True)
+    [entry] = outbox("notify_issue_alert")
+    assert entry.status == "done"
+    assert len(requests_mock.request_history) == 2
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == 2
+
+
+def test_unauthorized_bot_marks_the_integration(client, hub, run_jobs, requests_mock):
+    requests_mock.post(MESSAGES_URL, status_code=403, json={"message": "Missing Permissions", "code": 50013})
+    send_event(client, hub)
+    run_jobs()
+    r = client.get(f"/api/0/organizations/acme/integrations/{hub['integration_id']}/", headers=hub["headers"])
+    assert r.json["status"] == "needs_attention"
+    assert "Missing Permissions" in r.json["error"]
+    assert outbox("notify_issue_alert")[0].status == "failed"
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == 1
+
+
+def test_one_failing_thread_does_not_block_the_others(client, factories, run_jobs, requests_mock):
+    s = factories.setup()
+    integration = factories.integration(s["org"], "discord", GUILD_ID)
+    group = factories.group(s["project"])
+    factories.parent(group, integration, CHANNEL_ID, ALERT_ID)
+    factories.parent(group, integration, "1100000000000000077", "1200000000000000077",
+                     data={"thread_id": "1300000000000000077"})
+    failing_url = f"{API}/channels/1300000000000000077/messages"
+    requests_mock.post(THREAD_URL, json={"id": THREAD_ID})
+    requests_mock.post(THREAD_MESSAGES_URL, json={"id": "1300000000000000009"})
+    requests_mock.post(failing_url, [{"status_code": 502, "json": {"message": "Bad Gateway"}},
+                                     {"json": {"id": "1300000000000000078"}}])
+    group_id = group.id
+    r = client.put(f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "ignored"}, headers=s["headers"])
+    assert r.status_code == 200
+    run_jobs()
+    assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 1
+    [entry] = outbox("notify_activity")
+    assert entry.status == "pending" and "502" in entry.last_error
+    run_jobs(now=True)
+    assert outbox("notify_activity")[0].status == "done"
+    assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 1  # not posted twice
+    assert len(calls(requests_mock, "POST", failing_url)) == 2
+    assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == 4
+
+
+def test_existing_thread_on_the_message_is_reused(client, factories, run_jobs, requests_mock):
+    s = factories.setup()
+    integration = factories.integration(s["org"], "discord", GUILD_ID)
+    group = factories.group(s["project"])
+    factories.parent(group, integration, CHANNEL_ID, ALERT_ID)
+    group_id = group.id
+    requests_mock.post(THREAD_URL, status_code=400,
+                       json={"message": "A thread has already been created for this message", "code": 160004})
+    by_message_id = f"{API}/channels/{ALERT_ID}/messages"
+    requests_mock.post(by_message_id, json={"id": "1300000000000000009"})
+    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=s["headers"])
+    run_jobs()
+    assert len(calls(requests_mock, "POST", by_message_id)) == 1
+    assert outbox("notify_activity")[0].status == "done"
+    client.put(f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "unresolved"}, headers=s["headers"])
+    run_jobs()
+    assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
+    assert len(calls(requests_mock, "POST", by_message_id)) == 2
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == 3
