@@ -24,22 +24,27 @@ def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> Webhook
 
 
 @hookimpl
-def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
     if provider != KEY:
         return None
     return install.install_integration(external_id, name, metadata)
 
 
 @hookimpl
-def notify_issue_alert(integration: Integration, group: Group, channel_id: str, rule: Rule,
-                       parent: Parent | None) -> dict[str, Any] | None:
+def notify_issue_alert(
+    integration: Integration, group: Group, channel_id: str, rule: Rule, parent: Parent | None
+) -> dict[str, Any] | None:
     if integration.provider != KEY:
         return None
     return notify.notify_issue_alert(group, channel_id, rule, parent)
 
 
 @hookimpl
-def notify_activity(integration: Integration, activity: Activity, group: Group, parents: list[Parent]) -> None:
+def notify_activity(
+    integration: Integration, activity: Activity, group: Group, parents: list[Parent]
+) -> None:
     if integration.provider != KEY:
         return
     notify.notify_activity(activity, group, parents)

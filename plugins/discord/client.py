@@ -29,7 +29,9 @@ class DiscordClient(BaseApiClient):
     TOKEN_URL = "/oauth2/token"
 
     def __init__(self, bot_token: str, base_url: str | None = None, **kw: Any) -> None:
-        super().__init__(base_url or services.config("HUB_DISCORD_API_URL", "https://discord.com/api/v10"), **kw)
+        super().__init__(
+            base_url or services.config("HUB_DISCORD_API_URL", "https://discord.com/api/v10"), **kw
+        )
         self._bot_token = bot_token
 
     @classmethod
@@ -57,21 +59,34 @@ class DiscordClient(BaseApiClient):
 
     def set_guild_commands(self, application_id: str, guild_id: str, commands: list[dict[str, Any]]) -> Any:
         """Bulk-overwrite the app's commands in one guild (idempotent: safe on re-install)."""
-        return self.put(self.COMMANDS_URL.format(application_id=application_id, guild_id=guild_id), json=commands)
+        return self.put(
+            self.COMMANDS_URL.format(application_id=application_id, guild_id=guild_id), json=commands
+        )
 
     def create_message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.post(self.MESSAGES_URL.format(channel_id=channel_id), json=body) or {}
 
     def start_thread(self, channel_id: str, message_id: str, name: str) -> dict[str, Any]:
-        return self.post(
-            self.THREAD_FROM_MESSAGE_URL.format(channel_id=channel_id, message_id=message_id),
-            json={"name": name[:100] or "Issue", "auto_archive_duration": 10080},
-        ) or {}
+        return (
+            self.post(
+                self.THREAD_FROM_MESSAGE_URL.format(channel_id=channel_id, message_id=message_id),
+                json={"name": name[:100] or "Issue", "auto_archive_duration": 10080},
+            )
+            or {}
+        )
 
-    def exchange_code(self, code: str, redirect_uri: str, client_id: str, client_secret: str) -> dict[str, Any]:
+    def exchange_code(
+        self, code: str, redirect_uri: str, client_id: str, client_secret: str
+    ) -> dict[str, Any]:
         """Trade the OAuth ``code`` for a token; for a bot install the answer names the guild."""
-        return self.post(
-            self.TOKEN_URL,
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-            headers={"Authorization": "Basic " + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()},
-        ) or {}
+        return (
+            self.post(
+                self.TOKEN_URL,
+                data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+                headers={
+                    "Authorization": "Basic "
+                    + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+                },
+            )
+            or {}
+        )

@@ -25,7 +25,9 @@ PAGE = """
 <h1>{{ heading }}</h1>
 {% if error %}<p class="error">{{ error }}</p>{% endif %}
 {% if message %}<p>{{ message }}</p>{% endif %}
-{% if login_url %}<p><a href="{{ login_url }}">Log in to Integration Hub</a>, then open this link again.</p>{% endif %}
+{% if login_url %}
+<p><a href="{{ login_url }}">Log in to Integration Hub</a>, then open this link again.</p>
+{% endif %}
 {% if confirm %}
 <p>Link the Discord account <strong>{{ discord_name }}</strong> (server <strong>{{ guild }}</strong>)
 to the Integration Hub account <strong>{{ email }}</strong>?</p>
@@ -60,26 +62,46 @@ def handle_link_identity(request: WebhookRequest, signed: str) -> WebhookRespons
     try:
         payload = services.unsign(signed, SALT, max_age=MAX_AGE)
     except ValidationError as e:
-        return _page(400, "Link your Discord account", error=f"{e.detail} Run /link in Discord for a new one.")
+        return _page(
+            400, "Link your Discord account", error=f"{e.detail} Run /link in Discord for a new one."
+        )
     integration = services.get_integration_by_id(str(payload.get("integration_id") or "0"))
     discord_user_id = str(payload.get("discord_user_id") or "")
-    if integration is None or integration.provider != "discord" or integration.status == "disabled" \
-            or not discord_user_id:
-        return _page(400, "Link your Discord account", error="This link is not valid. Run /link in Discord again.")
+    if (
+        integration is None
+        or integration.provider != "discord"
+        or integration.status == "disabled"
+        or not discord_user_id
+    ):
+        return _page(
+            400, "Link your Discord account", error="This link is not valid. Run /link in Discord again."
+        )
     user = request.user
     if user is None:
-        return _page(401, "Log in to link your Discord account", login_url=f"/login?next={quote(request.path)}")
+        return _page(
+            401, "Log in to link your Discord account", login_url=f"/login?next={quote(request.path)}"
+        )
     orgs = [o for o in services.organizations_of(integration.id) if o["status"] != "disabled"]
     if not any(services.org_role(user.id, o["id"]) for o in orgs):
-        return _page(403, "Link your Discord account",
-                     error=f"{user.email} is not a member of an organization that uses this Discord server.")
-    context = {"discord_name": payload.get("discord_name") or discord_user_id, "guild": integration.name,
-               "email": user.email}
+        return _page(
+            403,
+            "Link your Discord account",
+            error=f"{user.email} is not a member of an organization that uses this Discord server.",
+        )
+    context = {
+        "discord_name": payload.get("discord_name") or discord_user_id,
+        "guild": integration.name,
+        "email": user.email,
+    }
     if request.method == "GET":
         return _page(200, "Link your Discord account", confirm=True, **context)
-    services.link_identity(integration.id, discord_user_id, user.id,
-                           data={"discord_name": context["discord_name"]})
+    services.link_identity(
+        integration.id, discord_user_id, user.id, data={"discord_name": context["discord_name"]}
+    )
     logger.info("discord.identity-linked", extra={"integration": integration.id, "user": user.id})
-    return _page(200, "Discord account linked",
-                 message=f"Your Discord account {context['discord_name']} is now linked to {user.email}. "
-                         "You can go back to Discord.")
+    return _page(
+        200,
+        "Discord account linked",
+        message=f"Your Discord account {context['discord_name']} is now linked to {user.email}. "
+        "You can go back to Discord.",
+    )

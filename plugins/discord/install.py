@@ -30,12 +30,22 @@ EMBED_LINKS = 1 << 14
 READ_MESSAGE_HISTORY = 1 << 16
 CREATE_PUBLIC_THREADS = 1 << 35
 SEND_MESSAGES_IN_THREADS = 1 << 38
-BOT_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY | CREATE_PUBLIC_THREADS
-                   | SEND_MESSAGES_IN_THREADS)
+BOT_PERMISSIONS = (
+    VIEW_CHANNEL
+    | SEND_MESSAGES
+    | EMBED_LINKS
+    | READ_MESSAGE_HISTORY
+    | CREATE_PUBLIC_THREADS
+    | SEND_MESSAGES_IN_THREADS
+)
 
 CHAT_INPUT = 1
 COMMANDS: list[dict[str, Any]] = [
-    {"name": "link", "description": "Link your Discord account to your Integration Hub account", "type": CHAT_INPUT},
+    {
+        "name": "link",
+        "description": "Link your Discord account to your Integration Hub account",
+        "type": CHAT_INPUT,
+    },
     {"name": "unlink", "description": "Unlink your Discord account from Integration Hub", "type": CHAT_INPUT},
     {"name": "help", "description": "What the Integration Hub bot can do", "type": CHAT_INPUT},
 ]
@@ -51,11 +61,15 @@ def setup_guild(guild_id: str, name: str = "") -> dict[str, Any]:
     Raises :class:`hub.InstallError` with a message an admin can act on.
     """
     if not str(guild_id).isdigit():
-        raise InstallError("A Discord server id is a number (enable Developer Mode, then Copy Server ID).",
-                           {"externalId": ["Not a Discord server id."]})
+        raise InstallError(
+            "A Discord server id is a number (enable Developer Mode, then Copy Server ID).",
+            {"externalId": ["Not a Discord server id."]},
+        )
     application_id = services.config("HUB_DISCORD_APPLICATION_ID")
     if not application_id or not services.config("HUB_DISCORD_BOT_TOKEN"):
-        raise InstallError("Discord is not configured: set HUB_DISCORD_APPLICATION_ID and HUB_DISCORD_BOT_TOKEN.")
+        raise InstallError(
+            "Discord is not configured: set HUB_DISCORD_APPLICATION_ID and HUB_DISCORD_BOT_TOKEN."
+        )
     client = DiscordClient.from_config()
     try:
         guild = client.get_guild(guild_id)
@@ -81,8 +95,9 @@ def install_integration(external_id: str, name: str, metadata: dict[str, Any]) -
 
 
 def _page(status: int, heading: str, text: str) -> WebhookResponse:
-    html = services.render("<h1>{{ heading }}</h1><p>{{ text }}</p>", heading=heading, text=text,
-                           title=f"Discord: {heading}")
+    html = services.render(
+        "<h1>{{ heading }}</h1><p>{{ text }}</p>", heading=heading, text=text, title=f"Discord: {heading}"
+    )
     return WebhookResponse(status=status, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -112,14 +127,16 @@ def _start(request: WebhookRequest) -> WebhookResponse:
     if not application_id:
         return _page(400, "Add Discord", "Discord is not configured (HUB_DISCORD_APPLICATION_ID).")
     state = services.sign({"organization": slug, "user_id": request.user.id}, STATE_SALT)
-    query = urlencode({
-        "client_id": application_id,
-        "permissions": str(BOT_PERMISSIONS),
-        "scope": "bot applications.commands",
-        "response_type": "code",
-        "redirect_uri": redirect_uri(),
-        "state": state,
-    })
+    query = urlencode(
+        {
+            "client_id": application_id,
+            "permissions": str(BOT_PERMISSIONS),
+            "scope": "bot applications.commands",
+            "response_type": "code",
+            "redirect_uri": redirect_uri(),
+            "state": state,
+        }
+    )
     return WebhookResponse(status=302, headers={"Location": f"{AUTHORIZE_URL}?{query}"})
 
 
@@ -140,9 +157,12 @@ def _finish(request: WebhookRequest) -> WebhookResponse:
     try:
         _check_code(code, guild_id)
         existing = services.get_integration("discord", guild_id)
-        if existing is not None and any(o["slug"] != slug and o["status"] != "disabled"
-                                        for o in services.organizations_of(existing.id)):
-            return _page(409, "Discord install failed", "This Discord server is connected to another organization.")
+        if existing is not None and any(
+            o["slug"] != slug and o["status"] != "disabled" for o in services.organizations_of(existing.id)
+        ):
+            return _page(
+                409, "Discord install failed", "This Discord server is connected to another organization."
+            )
         result = setup_guild(guild_id)
     except InstallError as e:
         return _page(400, "Discord install failed", e.message)
@@ -155,9 +175,12 @@ def _finish(request: WebhookRequest) -> WebhookResponse:
             services.disable_integration(integration.id)  # nobody may own it: keep nothing active
         return _page(403, "Discord install failed", e.detail)
     logger.info("discord.installed", extra={"integration": integration.id, "guild": guild_id})
-    return _page(200, "Discord connected",
-                 f"The Discord server {result['name']} is now connected to {slug}. "
-                 "Add a Discord action (its channel id) to an alert rule to get alerts there.")
+    return _page(
+        200,
+        "Discord connected",
+        f"The Discord server {result['name']} is now connected to {slug}. "
+        "Add a Discord action (its channel id) to an alert rule to get alerts there.",
+    )
 
 
 def _check_code(code: str, guild_id: str) -> None:
@@ -167,8 +190,9 @@ def _check_code(code: str, guild_id: str) -> None:
         return
     client = DiscordClient.from_config()
     try:
-        token = client.exchange_code(code, redirect_uri(), str(services.config("HUB_DISCORD_APPLICATION_ID")),
-                                     str(secret))
+        token = client.exchange_code(
+            code, redirect_uri(), str(services.config("HUB_DISCORD_APPLICATION_ID")), str(secret)
+        )
     except ApiError as e:
         raise InstallError(f"Discord refused the authorization code: {e.message}") from e
     guild = token.get("guild") if isinstance(token, dict) else None

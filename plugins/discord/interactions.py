@@ -118,7 +118,11 @@ def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[
     if handler is None:
         return msg.ephemeral(msg.UNKNOWN_ACTION)
     discord_user = _discord_user(payload)
-    user = services.get_identity(integration.id, str(discord_user.get("id") or "")) if discord_user.get("id") else None
+    user = (
+        services.get_identity(integration.id, str(discord_user.get("id") or ""))
+        if discord_user.get("id")
+        else None
+    )
     if user is None:
         return msg.link_prompt(identity.link_url(integration, discord_user))
     group = services.group_for_integration(issue_id, integration.id) if issue_id.isdigit() else None
@@ -136,10 +140,12 @@ def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[
     return answer
 
 
-def _set_status(integration: Integration, user: User, group: Group, status: str,
-                details: dict[str, Any] | None = None) -> Group:
-    return services.set_status(group.id, status, actor_user_id=user.id, integration_id=integration.id,
-                               status_details=details)
+def _set_status(
+    integration: Integration, user: User, group: Group, status: str, details: dict[str, Any] | None = None
+) -> Group:
+    return services.set_status(
+        group.id, status, actor_user_id=user.id, integration_id=integration.id, status_details=details
+    )
 
 
 def _resolve(integration: Integration, user: User, group: Group, values: list[str] | None) -> dict[str, Any]:
@@ -165,11 +171,15 @@ def _status_action(status: str, text: str) -> Callable[..., dict[str, Any]]:
     return act
 
 
-def _resolve_dialog(integration: Integration, user: User, group: Group, values: list[str] | None) -> dict[str, Any]:
+def _resolve_dialog(
+    integration: Integration, user: User, group: Group, values: list[str] | None
+) -> dict[str, Any]:
     return msg.resolve_dialog(group)
 
 
-def _assign_dialog(integration: Integration, user: User, group: Group, values: list[str] | None) -> dict[str, Any]:
+def _assign_dialog(
+    integration: Integration, user: User, group: Group, values: list[str] | None
+) -> dict[str, Any]:
     return msg.assign_dialog(group, services.project_members(group.id))
 
 

@@ -47,7 +47,8 @@ NOT_A_MEMBER = (
 NO_SELECTION = "Please choose an option first; nothing was changed."
 HELP = (
     "Integration Hub commands:\n"
-    "`/link` — link your Discord account to your Integration Hub account, so the buttons on alerts act as you.\n"
+    "`/link` — link your Discord account to your Integration Hub account,"
+    " so the buttons on alerts act as you.\n"
     "`/unlink` — remove that link.\n"
     "`/help` — show this message.\n"
     "On an alert, use Resolve, Archive and Assign… to act on the issue."
@@ -72,8 +73,14 @@ def update_message(content: str, components: list[dict[str, Any]]) -> dict[str, 
 
 def link_prompt(url: str) -> dict[str, Any]:
     return ephemeral(
-        f"Link your Discord account to your Integration Hub account first: {url}\n(The link expires in 10 minutes.)",
-        [{"type": ACTION_ROW, "components": [{"type": BUTTON, "style": LINK, "label": "Link account", "url": url}]}],
+        f"Link your Discord account to your Integration Hub account first: {url}\n"
+        "(The link expires in 10 minutes.)",
+        [
+            {
+                "type": ACTION_ROW,
+                "components": [{"type": BUTTON, "style": LINK, "label": "Link account", "url": url}],
+            }
+        ],
     )
 
 
@@ -87,11 +94,19 @@ def button(label: str, custom_id: str, style: int = SECONDARY) -> dict[str, Any]
 def alert_components(group: Group, status: str | None = None) -> list[dict[str, Any]]:
     """The action row under an alert; it reflects the issue's status (after a change too)."""
     status = status or group.status
-    first = button("Unresolve", f"unresolve:{group.id}") if status == "resolved" else button(
-        "Resolve", f"resolve:{group.id}")
-    second = button("Mark as Ongoing", f"mark_ongoing:{group.id}") if status == "ignored" else button(
-        "Archive", f"archive:{group.id}")
-    return [{"type": ACTION_ROW, "components": [first, second, button("Assign…", f"assign_dialog:{group.id}")]}]
+    first = (
+        button("Unresolve", f"unresolve:{group.id}")
+        if status == "resolved"
+        else button("Resolve", f"resolve:{group.id}")
+    )
+    second = (
+        button("Mark as Ongoing", f"mark_ongoing:{group.id}")
+        if status == "ignored"
+        else button("Archive", f"archive:{group.id}")
+    )
+    return [
+        {"type": ACTION_ROW, "components": [first, second, button("Assign…", f"assign_dialog:{group.id}")]}
+    ]
 
 
 def alert_message(group: Group, rule: Rule) -> dict[str, Any]:
@@ -115,10 +130,22 @@ def assign_dialog(group: Group, members: list[User]) -> dict[str, Any]:
     current = group.assignee.id if group.assignee else None
     options = [{"label": "No one (unassign)", "value": "none", "default": current is None}]
     for user in members[: SELECT_LIMIT - 1]:
-        options.append({"label": (user.name or user.email)[:100], "value": f"user:{user.id}",
-                        "description": user.email[:100], "default": user.id == current})
-    select = {"type": STRING_SELECT, "custom_id": f"assign:{group.id}", "placeholder": "Select Assignee...",
-              "options": options, "min_values": 1, "max_values": 1}
+        options.append(
+            {
+                "label": (user.name or user.email)[:100],
+                "value": f"user:{user.id}",
+                "description": user.email[:100],
+                "default": user.id == current,
+            }
+        )
+    select = {
+        "type": STRING_SELECT,
+        "custom_id": f"assign:{group.id}",
+        "placeholder": "Select Assignee...",
+        "options": options,
+        "min_values": 1,
+        "max_values": 1,
+    }
     return ephemeral(f"Assign {group.short_id} to:", [{"type": ACTION_ROW, "components": [select]}])
 
 
@@ -127,8 +154,14 @@ def resolve_dialog(group: Group) -> dict[str, Any]:
         {"label": "Immediately", "value": "immediately"},
         {"label": "In the next release", "value": "inNextRelease"},
     ]
-    select = {"type": STRING_SELECT, "custom_id": f"resolve:{group.id}", "placeholder": "Resolve...",
-              "options": options, "min_values": 1, "max_values": 1}
+    select = {
+        "type": STRING_SELECT,
+        "custom_id": f"resolve:{group.id}",
+        "placeholder": "Resolve...",
+        "options": options,
+        "min_values": 1,
+        "max_values": 1,
+    }
     return ephemeral(f"Resolve {group.short_id}:", [{"type": ACTION_ROW, "components": [select]}])
 
 

@@ -21,8 +21,11 @@ def notify_issue_alert(group: Group, channel_id: str, rule: Rule, parent: Parent
     """Post the alert (a reply to the issue's earlier alert in this channel, if any)."""
     body = msg.alert_message(group, rule)
     if parent is not None:
-        body["message_reference"] = {"message_id": parent.message_id, "channel_id": parent.channel_id,
-                                     "fail_if_not_exists": False}
+        body["message_reference"] = {
+            "message_id": parent.message_id,
+            "channel_id": parent.channel_id,
+            "fail_if_not_exists": False,
+        }
     message = DiscordClient.from_config().create_message(channel_id, body)
     if not message.get("id"):
         raise PluginError("Discord did not return the posted message's id.")
@@ -61,20 +64,27 @@ def notify_activity(activity: Activity, group: Group, parents: list[Parent]) -> 
             thread_id = _thread_id(client, parent, group)
             client.create_message(thread_id, {"content": text, "allowed_mentions": {"parse": []}})
         except ApiError as e:
-            logger.warning("discord.activity-failed",
-                           extra={"parent": parent.id, "status": e.code, "error": e.message})
+            logger.warning(
+                "discord.activity-failed", extra={"parent": parent.id, "status": e.code, "error": e.message}
+            )
             failures.append(e)
             continue
-        services.update_parent(parent.id, {"posted_activities": (posted + [str(activity.id)])[-POSTED_MEMORY:]})
-    if not failures:
-        return
-    for e in failures:
-        if isinstance(e, ApiUnauthorized):
-            raise e
-    limited = [e.retry_after for e in failures if isinstance(e, ApiRateLimited)]
+        services.update_parent(
+            parent.id, {"posted_activities": (posted + [str(activity.id)])[-POSTED_MEMORY:]}
+        )
+    if failures:
+        raise _worst(failures, len(parents))
+
+
+def _worst(failures: list[ApiError], total: int) -> Exception:
+    """The error that settles the job: bad credentials, then a rate limit, then a retryable one."""
+    unauthorized = [f for f in failures if isinstance(f, ApiUnauthorized)]
+    if unauthorized:
+        return unauthorized[0]
+    limited = [f.retry_after for f in failures if isinstance(f, ApiRateLimited)]
     if limited:
-        raise RetryLater(max(limited), reason="Discord rate limit")
-    for e in failures:
-        if e.retryable:
-            raise e
-    raise PluginError(f"{len(failures)} of {len(parents)} thread(s) could not be updated: {failures[0].message}")
+        return RetryLater(max(limited), reason="Discord rate limit")
+    retryable = [f for f in failures if f.retryable]
+    if retryable:
+        return retryable[0]
+    return PluginError(f"{len(failures)} of {total} thread(s) could not be updated: {failures[0].message}")

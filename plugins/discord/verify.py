@@ -17,8 +17,15 @@ class InvalidSignature(Exception):
     """The request is not from Discord (or too old to trust); answered with 401."""
 
 
-def verify_request(public_key_hex: str | None, signature_hex: str | None, timestamp: str | None, body: bytes,
-                   *, check_age: bool = True, now: float | None = None) -> None:
+def verify_request(
+    public_key_hex: str | None,
+    signature_hex: str | None,
+    timestamp: str | None,
+    body: bytes,
+    *,
+    check_age: bool = True,
+    now: float | None = None,
+) -> None:
     """Raise :class:`InvalidSignature` unless Discord signed exactly this body recently."""
     if not signature_hex or not timestamp:
         raise InvalidSignature("Missing X-Signature-Ed25519 or X-Signature-Timestamp header.")

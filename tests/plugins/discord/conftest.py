@@ -45,18 +45,28 @@ def sign(body: bytes, timestamp: str, key: SigningKey = SIGNING_KEY) -> str:
     return key.sign(timestamp.encode() + body).signature.hex()
 
 
-def post_interaction(client: Any, data: dict[str, Any], *, timestamp: str | None = None,
-                     key: SigningKey = SIGNING_KEY) -> Any:
+def post_interaction(
+    client: Any, data: dict[str, Any], *, timestamp: str | None = None, key: SigningKey = SIGNING_KEY
+) -> Any:
     """POST an interaction exactly as Discord sends it: Ed25519 over timestamp + raw body."""
     body = json.dumps(data).encode()
     ts = timestamp or str(int(time.time()))
-    headers = {"X-Signature-Ed25519": sign(body, ts, key), "X-Signature-Timestamp": ts,
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Signature-Ed25519": sign(body, ts, key),
+        "X-Signature-Timestamp": ts,
+        "Content-Type": "application/json",
+    }
     return client.post("/extensions/discord/interactions/", data=body, headers=headers)
 
 
-def component(custom_id: str, values: list[str] | None = None, *, user_id: str = DISCORD_USER_ID,
-              guild_id: str = GUILD_ID, interaction_id: str = "1176543210987654399") -> dict[str, Any]:
+def component(
+    custom_id: str,
+    values: list[str] | None = None,
+    *,
+    user_id: str = DISCORD_USER_ID,
+    guild_id: str = GUILD_ID,
+    interaction_id: str = "1176543210987654399",
+) -> dict[str, Any]:
     """A message-component interaction: a button click, or a select with ``values``."""
     data = payload("component_assign.json", id=interaction_id, guild_id=guild_id)
     data["member"]["user"]["id"] = user_id
@@ -66,8 +76,13 @@ def component(custom_id: str, values: list[str] | None = None, *, user_id: str =
     return data
 
 
-def command(name: str, *, user_id: str = DISCORD_USER_ID, guild_id: str = GUILD_ID,
-            interaction_id: str = "1176543210987654400") -> dict[str, Any]:
+def command(
+    name: str,
+    *,
+    user_id: str = DISCORD_USER_ID,
+    guild_id: str = GUILD_ID,
+    interaction_id: str = "1176543210987654400",
+) -> dict[str, Any]:
     """A slash command interaction (type 2), shaped like the component fixture."""
     data = payload("component_assign.json", id=interaction_id, type=2, guild_id=guild_id)
     data["member"]["user"]["id"] = user_id
@@ -80,7 +95,8 @@ def command(name: str, *, user_id: str = DISCORD_USER_ID, guild_id: str = GUILD_
 def discord(factories: Any) -> dict[str, Any]:
     """acme (owner@example.com) with the Discord guild installed, one issue, the owner linked."""
     s = factories.setup()
-    integration = factories.integration(s["org"], "discord", GUILD_ID, metadata={"guild_id": GUILD_ID},
-                                        name="Acme Server")
+    integration = factories.integration(
+        s["org"], "discord", GUILD_ID, metadata={"guild_id": GUILD_ID}, name="Acme Server"
+    )
     group = factories.group(s["project"], "ZeroDivisionError: division by zero", culprit="app.views.divide")
     return {**s, "integration": integration, "group": group}

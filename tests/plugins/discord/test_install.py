@@ -15,9 +15,13 @@ GUILD_URL = f"{API}/guilds/{GUILD_ID}"
 
 
 def mock_guild(requests_mock, status=200):
-    requests_mock.get(GUILD_URL, status_code=status,
-                      json={"id": GUILD_ID, "name": "Acme Server"} if status == 200
-                      else {"message": "Missing Access", "code": 50001})
+    requests_mock.get(
+        GUILD_URL,
+        status_code=status,
+        json={"id": GUILD_ID, "name": "Acme Server"}
+        if status == 200
+        else {"message": "Missing Access", "code": 50001},
+    )
     requests_mock.put(COMMANDS_URL, json=[{"id": "1", "name": c["name"]} for c in COMMANDS])
 
 
@@ -34,8 +38,11 @@ def assert_commands_registered(requests_mock):
 def test_manual_install_registers_commands(client, factories, requests_mock):
     s = factories.setup()
     mock_guild(requests_mock)
-    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
-                    json={"provider": "discord", "externalId": GUILD_ID})
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        headers=s["headers"],
+        json={"provider": "discord", "externalId": GUILD_ID},
+    )
     assert r.status_code == 201, r.json
     assert r.json["externalId"] == GUILD_ID
     assert r.json["name"] == "Acme Server"
@@ -46,8 +53,11 @@ def test_manual_install_registers_commands(client, factories, requests_mock):
 def test_manual_install_fails_clearly_when_the_bot_is_not_in_the_server(client, factories, requests_mock):
     s = factories.setup()
     mock_guild(requests_mock, status=403)
-    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
-                    json={"provider": "discord", "externalId": GUILD_ID})
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        headers=s["headers"],
+        json={"provider": "discord", "externalId": GUILD_ID},
+    )
     assert r.status_code == 400
     assert "Is the bot a member of that server" in r.json["detail"]
     assert "Missing Access" in r.json["detail"]
@@ -57,8 +67,11 @@ def test_manual_install_fails_clearly_when_the_bot_is_not_in_the_server(client, 
 
 def test_manual_install_rejects_a_non_numeric_guild_id(client, factories, requests_mock):
     s = factories.setup()
-    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
-                    json={"provider": "discord", "externalId": "my-server"})
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        headers=s["headers"],
+        json={"provider": "discord", "externalId": "my-server"},
+    )
     assert r.status_code == 400
     assert "Discord server id" in r.json["detail"]
     assert requests_mock.request_history == []
@@ -93,19 +106,24 @@ def test_oauth_callback_saves_and_attaches_the_guild(client, factories, requests
     s = factories.setup()
     _, query = _start(client, s["headers"])
     mock_guild(requests_mock)
-    r = client.get(f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}&permissions=1",
-                   headers=s["headers"])
+    r = client.get(
+        f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}&permissions=1",
+        headers=s["headers"],
+    )
     assert r.status_code == 200, r.data
     assert b"now connected to acme" in r.data
     installed = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
     assert [(i["provider"], i["externalId"], i["name"], i["status"]) for i in installed] == [
-        ("discord", GUILD_ID, "Acme Server", "active")]
+        ("discord", GUILD_ID, "Acme Server", "active")
+    ]
     assert_commands_registered(requests_mock)
 
 
 def test_oauth_callback_with_a_forged_state_changes_nothing(client, factories, requests_mock):
     s = factories.setup()
-    r = client.get(f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state=forged", headers=s["headers"])
+    r = client.get(
+        f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state=forged", headers=s["headers"]
+    )
     assert r.status_code == 400
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
     assert requests_mock.request_history == []
@@ -117,7 +135,9 @@ def test_oauth_callback_by_a_plain_member_attaches_nothing(client, factories, re
     headers = {"Authorization": f"Bearer {factories.token(member)}"}
     _, query = _start(client, headers)
     mock_guild(requests_mock)
-    r = client.get(f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}", headers=headers)
+    r = client.get(
+        f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}", headers=headers
+    )
     assert r.status_code == 403
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
 
@@ -127,31 +147,40 @@ def test_oauth_callback_refuses_a_guild_of_another_org(client, factories, reques
     factories.integration(other["org"], "discord", GUILD_ID)
     s = factories.setup()
     _, query = _start(client, s["headers"])
-    r = client.get(f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}",
-                   headers=s["headers"])
+    r = client.get(
+        f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}",
+        headers=s["headers"],
+    )
     assert r.status_code == 409
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
 
 
 @pytest.mark.parametrize("token_guild, status", [(GUILD_ID, 200), ("1199999999999999999", 400)])
-def test_oauth_callback_checks_the_code_when_a_client_secret_is_set(factories, requests_mock,
-                                                                    token_guild, status, app):
+def test_oauth_callback_checks_the_code_when_a_client_secret_is_set(
+    factories, requests_mock, token_guild, status, app
+):
     app.config["HUB_DISCORD_CLIENT_SECRET"] = "client-secret"
     client = app.test_client()
     s = factories.setup()
     _, query = _start(client, s["headers"])
     mock_guild(requests_mock)
     requests_mock.post(f"{API}/oauth2/token", json={"access_token": "x", "guild": {"id": token_guild}})
-    r = client.get(f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}",
-                   headers=s["headers"])
+    r = client.get(
+        f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}",
+        headers=s["headers"],
+    )
     assert r.status_code == status
     token_call = requests_mock.request_history[0]
     assert token_call.url == f"{API}/oauth2/token"
-    assert parse_qs(token_call.text) == {"grant_type": ["authorization_code"], "code": ["abc"],
-                                         "redirect_uri": ["http://hub.test/extensions/discord/oauth/"]}
+    assert parse_qs(token_call.text) == {
+        "grant_type": ["authorization_code"],
+        "code": ["abc"],
+        "redirect_uri": ["http://hub.test/extensions/discord/oauth/"],
+    }
     assert token_call.headers["Authorization"].startswith("Basic ")
     installed = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
     assert len(installed) == (1 if status == 200 else 0)
-    assert_valid = assert_valid_requests("discord", requests_mock.request_history, API,
-                                         allow_unlisted={"POST /api/v10/oauth2/token"})
+    assert_valid = assert_valid_requests(
+        "discord", requests_mock.request_history, API, allow_unlisted={"POST /api/v10/oauth2/token"}
+    )
     assert assert_valid == len(requests_mock.request_history)

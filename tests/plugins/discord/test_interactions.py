@@ -71,7 +71,9 @@ def test_bad_signature_is_refused(client):
     body = json.dumps(payload("ping.json")).encode()
     ts = str(int(time.time()))
     tampered = body.replace(b'"type": 1', b'"type": 2')
-    r = client.post(URL, data=tampered, headers={"X-Signature-Ed25519": sign(body, ts), "X-Signature-Timestamp": ts})
+    r = client.post(
+        URL, data=tampered, headers={"X-Signature-Ed25519": sign(body, ts), "X-Signature-Timestamp": ts}
+    )
     assert r.status_code == 401
     r = client.post(URL, data=body, headers={"X-Signature-Ed25519": "not-hex", "X-Signature-Timestamp": ts})
     assert r.status_code == 401
@@ -81,7 +83,10 @@ def test_stale_timestamp_is_refused(client):
     r = post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 301))
     assert r.status_code == 401
     assert "too old" in r.json["detail"]
-    assert post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 200)).status_code == 200
+    assert (
+        post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 200)).status_code
+        == 200
+    )
 
 
 def test_unknown_interaction_type_is_a_400(client, discord):
@@ -133,7 +138,9 @@ def test_link_command_then_link_page_links_the_identity(client, discord):
 
 
 def test_link_page_refuses_a_forged_token_and_outsiders(client, discord, factories):
-    assert client.get("/extensions/discord/link-identity/forged/", headers=discord["headers"]).status_code == 400
+    assert (
+        client.get("/extensions/discord/link-identity/forged/", headers=discord["headers"]).status_code == 400
+    )
     r = post_interaction(client, command("link"))
     path = _link_url(r.json["data"]["content"])
     other = factories.setup(org_slug="other", email="stranger@example.com")
@@ -146,8 +153,13 @@ def test_link_page_refuses_a_forged_token_and_outsiders(client, discord, factori
 def test_unlink_and_help_commands(client, discord, factories):
     link(factories, discord)
     r = post_interaction(client, command("unlink"))
-    assert r.json == {"type": 4, "data": {"content": "Your Discord account has been unlinked from Integration Hub.",
-                                          "flags": EPHEMERAL}}
+    assert r.json == {
+        "type": 4,
+        "data": {
+            "content": "Your Discord account has been unlinked from Integration Hub.",
+            "flags": EPHEMERAL,
+        },
+    }
     r = post_interaction(client, command("unlink", interaction_id="1176543210987654401"))
     assert r.json["data"]["content"] == "Your Discord account is not linked to Integration Hub."
     r = post_interaction(client, command("help", interaction_id="1176543210987654402"))
@@ -180,7 +192,9 @@ def test_redelivered_component_has_no_second_effect(client, discord, factories):
     gid = discord["group"].id
     data = component(f"resolve:{gid}")
     assert post_interaction(client, data).json["type"] == 7
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"}, headers=discord["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"}, headers=discord["headers"]
+    )
     r = post_interaction(client, data)
     assert r.json["data"]["content"] == "This interaction was already handled."
     assert issue(client, discord, gid)["status"] == "unresolved"
@@ -211,8 +225,10 @@ def test_resolve_dialog_and_resolve_in_next_release(client, discord, factories):
     assert select["custom_id"] == f"resolve:{gid}"
     assert [o["value"] for o in select["options"]] == ["immediately", "inNextRelease"]
     r = post_interaction(client, component(f"resolve:{gid}", ["inNextRelease"], interaction_id="2"))
-    assert r.json == {"type": 7, "data": {"content": "The issue will be resolved in the next release.",
-                                          "components": []}}
+    assert r.json == {
+        "type": 7,
+        "data": {"content": "The issue will be resolved in the next release.", "components": []},
+    }
     body = issue(client, discord, gid)
     assert body["status"] == "resolved" and body["statusDetails"] == {"inNextRelease": True}
 
@@ -266,8 +282,11 @@ def test_assign_dialog_offers_the_project_members(client, discord, factories):
     link(factories, discord)
     gid = discord["group"].id
     jess = factories.member(discord["org"], "jess@example.com", projects=[discord["project"]], name="Jess")
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "jess@example.com"},
-               headers=discord["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{gid}/",
+        json={"assignedTo": "jess@example.com"},
+        headers=discord["headers"],
+    )
     r = post_interaction(client, component(f"assign_dialog:{gid}"))
     assert r.json["type"] == 4 and r.json["data"]["flags"] == EPHEMERAL
     select = r.json["data"]["components"][0]["components"][0]
@@ -301,7 +320,10 @@ def test_assign_outside_the_project_is_refused(client, discord, factories):
     gid = discord["group"].id
     outsider = factories.member(discord["org"], "out@example.com", projects=[])
     r = post_interaction(client, component(f"assign:{gid}", [f"user:{outsider.id}"]))
-    assert r.json["data"] == {"content": "The user is not a member of the issue's project.", "flags": EPHEMERAL}
+    assert r.json["data"] == {
+        "content": "The user is not a member of the issue's project.",
+        "flags": EPHEMERAL,
+    }
     assert issue(client, discord, gid)["assignedTo"] is None
 
 
@@ -309,8 +331,10 @@ def test_select_without_values_changes_nothing(client, discord, factories):
     link(factories, discord)
     gid = discord["group"].id
     r = post_interaction(client, component(f"assign:{gid}", []))
-    assert r.json == {"type": 4, "data": {"content": "Select an assignee first; nothing was changed.",
-                                          "flags": EPHEMERAL}}
+    assert r.json == {
+        "type": 4,
+        "data": {"content": "Select an assignee first; nothing was changed.", "flags": EPHEMERAL},
+    }
     r = post_interaction(client, component(f"resolve:{gid}", [], interaction_id="2"))
     assert r.json["data"]["flags"] == EPHEMERAL and "nothing was changed" in r.json["data"]["content"]
     body = issue(client, discord, gid)
@@ -321,9 +345,10 @@ def test_select_without_values_changes_nothing(client, discord, factories):
 def test_non_json_body_is_a_400(client):
     body = b"not json"
     ts = str(int(time.time()))
-    r = client.post(URL, data=body, headers={"X-Signature-Ed25519": sign(body, ts), "X-Signature-Timestamp": ts})
+    r = client.post(
+        URL, data=body, headers={"X-Signature-Ed25519": sign(body, ts), "X-Signature-Timestamp": ts}
+    )
     assert r.status_code == 400
-
 
 
 def test_replayed_delivery_skips_only_the_age_check(app, client):
@@ -332,7 +357,12 @@ def test_replayed_delivery_skips_only_the_age_check(app, client):
     from hub import models as m
     from hub.extensions import db
 
-    assert post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 3600)).status_code == 401
-    delivery_id = db.session.scalar(select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()).limit(1))
+    assert (
+        post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 3600)).status_code
+        == 401
+    )
+    delivery_id = db.session.scalar(
+        select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()).limit(1)
+    )
     result = app.test_cli_runner().invoke(args=["replay", str(delivery_id)])
     assert result.output.startswith('200 {"type": 1}'), result.output

@@ -20,16 +20,25 @@ THREAD_MESSAGES_URL = f"{API}/channels/{THREAD_ID}/messages"
 def hub(client, factories):
     s = factories.setup()
     integration = factories.integration(s["org"], "discord", GUILD_ID, name="Acme Server")
-    r = client.post("/api/0/projects/acme/backend/rules/", headers=s["headers"], json={
-        "name": "Page the team", "conditions": [{"id": "every_event"}],
-        "actions": [{"integrationId": str(integration.id), "channelId": CHANNEL_ID}]})
+    r = client.post(
+        "/api/0/projects/acme/backend/rules/",
+        headers=s["headers"],
+        json={
+            "name": "Page the team",
+            "conditions": [{"id": "every_event"}],
+            "actions": [{"integrationId": str(integration.id), "channelId": CHANNEL_ID}],
+        },
+    )
     assert r.status_code == 201, r.json
     return {**s, "integration": integration, "integration_id": integration.id}
 
 
 def send_event(client, hub, **event):
-    r = client.post("/api/0/projects/acme/backend/events/", headers=hub["headers"],
-                    json={"message": "ZeroDivisionError: division by zero", "culprit": "app.views.divide", **event})
+    r = client.post(
+        "/api/0/projects/acme/backend/events/",
+        headers=hub["headers"],
+        json={"message": "ZeroDivisionError: division by zero", "culprit": "app.views.divide", **event},
+    )
     assert r.status_code == 201, r.json
     return r.json["groupId"]
 
@@ -59,56 +68,82 @@ def test_alert_then_thread_replies(client, hub, run_jobs, requests_mock):
     [alert] = calls(requests_mock, "POST", MESSAGES_URL)
     assert alert.headers["Authorization"] == f"Bot {BOT_TOKEN}"
     assert alert.json() == {
-        "embeds": [{
-            "title": "ZeroDivisionError: division by zero",
-            "url": f"http://hub.test/organizations/acme/issues/{gid}/",
-            "color": 0xF5B000,
-            "footer": {"text": f"{issue['shortId']} via Page the team"},
-            "description": "app.views.divide",
-        }],
-        "components": [{"type": 1, "components": [
-            {"type": 2, "style": 2, "label": "Resolve", "custom_id": f"resolve:{gid}"},
-            {"type": 2, "style": 2, "label": "Archive", "custom_id": f"archive:{gid}"},
-            {"type": 2, "style": 2, "label": "Assign…", "custom_id": f"assign_dialog:{gid}"},
-        ]}],
+        "embeds": [
+            {
+                "title": "ZeroDivisionError: division by zero",
+                "url": f"http://hub.test/organizations/acme/issues/{gid}/",
+                "color": 0xF5B000,
+                "footer": {"text": f"{issue['shortId']} via Page the team"},
+                "description": "app.views.divide",
+            }
+        ],
+        "components": [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 2, "label": "Resolve", "custom_id": f"resolve:{gid}"},
+                    {"type": 2, "style": 2, "label": "Archive", "custom_id": f"archive:{gid}"},
+                    {"type": 2, "style": 2, "label": "Assign…", "custom_id": f"assign_dialog:{gid}"},
+                ],
+            }
+        ],
     }
 
     # A second alert for the same issue replies to the stored parent message.
     send_event(client, hub)
     run_jobs()
     second = calls(requests_mock, "POST", MESSAGES_URL)[1].json()
-    assert second["message_reference"] == {"message_id": ALERT_ID, "channel_id": CHANNEL_ID,
-                                           "fail_if_not_exists": False}
+    assert second["message_reference"] == {
+        "message_id": ALERT_ID,
+        "channel_id": CHANNEL_ID,
+        "fail_if_not_exists": False,
+    }
 
     # A user's resolve starts the thread once; later activity goes into it.
-    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=hub["headers"])
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=hub["headers"]
+    )
     assert r.status_code == 200
     run_jobs()
     [thread] = calls(requests_mock, "POST", THREAD_URL)
-    assert thread.json() == {"name": f"{issue['shortId']}: ZeroDivisionError: division by zero",
-                             "auto_archive_duration": 10080}
-    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "owner@example.com"},
-                   headers=hub["headers"])
+    assert thread.json() == {
+        "name": f"{issue['shortId']}: ZeroDivisionError: division by zero",
+        "auto_archive_duration": 10080,
+    }
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{gid}/",
+        json={"assignedTo": "owner@example.com"},
+        headers=hub["headers"],
+    )
     assert r.status_code == 200
     run_jobs()
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
     replies = [r.json() for r in calls(requests_mock, "POST", THREAD_MESSAGES_URL)]
     assert replies == [
         {"content": f"Owner resolved {issue['shortId']}", "allowed_mentions": {"parse": []}},
-        {"content": f"Owner assigned {issue['shortId']} to owner@example.com", "allowed_mentions": {"parse": []}},
+        {
+            "content": f"Owner assigned {issue['shortId']} to owner@example.com",
+            "allowed_mentions": {"parse": []},
+        },
     ]
     assert all(e.status == "done" for e in outbox("notify_activity"))
     assert assert_valid_requests("discord", requests_mock.request_history, API) == 5
 
 
 def test_rate_limited_alert_is_retried_after_retry_after(client, hub, run_jobs, requests_mock):
-    requests_mock.post(MESSAGES_URL, [
-        {"status_code": 429, "headers": {"Retry-After": "3"},
-         "json": {"message": "You are being rate limited.", "retry_after": 2.5, "global": False}},
-        {"json": {"id": ALERT_ID, "channel_id": CHANNEL_ID}},
-    ])
+    requests_mock.post(
+        MESSAGES_URL,
+        [
+            {
+                "status_code": 429,
+                "headers": {"Retry-After": "3"},
+                "json": {"message": "You are being rate limited.", "retry_after": 2.5, "global": False},
+            },
+            {"json": {"id": ALERT_ID, "channel_id": CHANNEL_ID}},
+        ],
+    )
     send_event(client, hub)
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_jobs()
     [entry] = outbox("notify_issue_alert")
     assert entry.status == "pending"
@@ -138,15 +173,24 @@ def test_one_failing_thread_does_not_block_the_others(client, factories, run_job
     integration = factories.integration(s["org"], "discord", GUILD_ID)
     group = factories.group(s["project"])
     factories.parent(group, integration, CHANNEL_ID, ALERT_ID)
-    factories.parent(group, integration, "1100000000000000077", "1200000000000000077",
-                     data={"thread_id": "1300000000000000077"})
+    factories.parent(
+        group,
+        integration,
+        "1100000000000000077",
+        "1200000000000000077",
+        data={"thread_id": "1300000000000000077"},
+    )
     failing_url = f"{API}/channels/1300000000000000077/messages"
     requests_mock.post(THREAD_URL, json={"id": THREAD_ID})
     requests_mock.post(THREAD_MESSAGES_URL, json={"id": "1300000000000000009"})
-    requests_mock.post(failing_url, [{"status_code": 502, "json": {"message": "Bad Gateway"}},
-                                     {"json": {"id": "1300000000000000078"}}])
+    requests_mock.post(
+        failing_url,
+        [{"status_code": 502, "json": {"message": "Bad Gateway"}}, {"json": {"id": "1300000000000000078"}}],
+    )
     group_id = group.id
-    r = client.put(f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "ignored"}, headers=s["headers"])
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "ignored"}, headers=s["headers"]
+    )
     assert r.status_code == 200
     run_jobs()
     assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 1
@@ -166,15 +210,22 @@ def test_existing_thread_on_the_message_is_reused(client, factories, run_jobs, r
     group = factories.group(s["project"])
     factories.parent(group, integration, CHANNEL_ID, ALERT_ID)
     group_id = group.id
-    requests_mock.post(THREAD_URL, status_code=400,
-                       json={"message": "A thread has already been created for this message", "code": 160004})
+    requests_mock.post(
+        THREAD_URL,
+        status_code=400,
+        json={"message": "A thread has already been created for this message", "code": 160004},
+    )
     by_message_id = f"{API}/channels/{ALERT_ID}/messages"
     requests_mock.post(by_message_id, json={"id": "1300000000000000009"})
-    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=s["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=s["headers"]
+    )
     run_jobs()
     assert len(calls(requests_mock, "POST", by_message_id)) == 1
     assert outbox("notify_activity")[0].status == "done"
-    client.put(f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "unresolved"}, headers=s["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "unresolved"}, headers=s["headers"]
+    )
     run_jobs()
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
     assert len(calls(requests_mock, "POST", by_message_id)) == 2
