@@ -54,11 +54,12 @@ def oauth_params(request: Any) -> dict[str, str]:
     return {k: utils.unescape(v) for k, v in utils.parse_authorization_header(header) if k.startswith("oauth_")}
 
 
-def assert_oauth1_signed(request: Any, public_key: str, *, token: str | None = "access-token-1") -> dict[str, str]:
+def assert_oauth1_signed(request: Any, public_key: str, *, token: str | None = "access-token-1",
+                         consumer_key: str = CONSUMER_KEY) -> dict[str, str]:
     """Verify a captured request's RSA-SHA1 signature exactly as Jira does (oauthlib's server side)."""
     params = oauth_params(request)
     assert params["oauth_signature_method"] == "RSA-SHA1"
-    assert params["oauth_consumer_key"] == CONSUMER_KEY
+    assert params["oauth_consumer_key"] == consumer_key
     if token is not None:
         assert params.get("oauth_token") == token
     from oauthlib.common import Request
