@@ -230,3 +230,30 @@ def test_existing_thread_on_the_message_is_reused(client, factories, run_jobs, r
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
     assert len(calls(requests_mock, "POST", by_message_id)) == 2
     assert assert_valid_requests("discord", requests_mock.request_history, API) == 3
+
+
+def test_rate_limited_thread_reply_waits_for_retry_after(client, factories, run_jobs, requests_mock):
+    s = factories.setup()
+    integration = factories.integration(s["org"], "discord", GUILD_ID)
+    group = factories.group(s["project"])
+    factories.parent(group, integration, CHANNEL_ID, ALERT_ID, data={"thread_id": THREAD_ID})
+    group_id = group.id
+    requests_mock.post(
+        THREAD_MESSAGES_URL,
+        [
+            {"status_code": 429, "json": {"message": "You are being rate limited.", "retry_after": 7.0}},
+            {"json": {"id": "1300000000000000009"}},
+        ],
+    )
+    client.put(
+        f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "resolved"}, headers=s["headers"]
+    )
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run_jobs()
+    [entry] = outbox("notify_activity")
+    assert entry.status == "pending" and entry.last_error == "RetryLater(seconds=7)"
+    assert 6.0 <= (entry.next_attempt_at.replace(tzinfo=None) - started).total_seconds() <= 8.0
+    run_jobs(now=True)
+    assert outbox("notify_activity")[0].status == "done"
+    assert len(calls(requests_mock, "POST", THREAD_URL)) == 0
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == 2
