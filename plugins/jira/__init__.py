@@ -30,7 +30,9 @@ def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> Webhook
 
 
 @hookimpl
-def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
     if provider != KEY:
         return None
     return endpoints.manual_install(external_id, name, metadata)
@@ -45,8 +47,9 @@ def sync_status_outbound(integration: Integration, external_issue: ExternalIssue
 
 
 @hookimpl
-def sync_assignee_outbound(integration: Integration, external_issue: ExternalIssue, user: User | None,
-                           assign: bool) -> None:
+def sync_assignee_outbound(
+    integration: Integration, external_issue: ExternalIssue, user: User | None, assign: bool
+) -> None:
     if integration.provider != KEY:
         return None
     outbound.sync_assignee_outbound(cloud_client(integration), integration, external_issue, user, assign)
@@ -54,15 +57,18 @@ def sync_assignee_outbound(integration: Integration, external_issue: ExternalIss
 
 
 @hookimpl
-def sync_comment_outbound(integration: Integration, external_issue: ExternalIssue, activity: Activity,
-                          comment_id: str | None) -> str | None:
+def sync_comment_outbound(
+    integration: Integration, external_issue: ExternalIssue, activity: Activity, comment_id: str | None
+) -> str | None:
     if integration.provider != KEY:
         return None
     return outbound.sync_comment_outbound(cloud_client(integration), external_issue, activity, comment_id)
 
 
 @hookimpl
-def create_external_issue(integration: Integration, group: Group, fields: dict[str, Any]) -> dict[str, Any] | None:
+def create_external_issue(
+    integration: Integration, group: Group, fields: dict[str, Any]
+) -> dict[str, Any] | None:
     if integration.provider != KEY:
         return None
     return outbound.create_external_issue(cloud_client(integration), group, fields)

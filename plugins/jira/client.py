@@ -66,9 +66,10 @@ class JiraCloud(JiraStyle):
         path = url.path
         context_path = urlsplit(client.base_url).path.rstrip("/")
         if context_path and path.startswith(context_path):
-            path = path[len(context_path):]
-        token = outbound_token(self.app_key, self._shared_secret, request.method or "GET", path, url.query,
-                               ttl=self.ttl)
+            path = path[len(context_path) :]
+        token = outbound_token(
+            self.app_key, self._shared_secret, request.method or "GET", path, url.query, ttl=self.ttl
+        )
         request.headers["Authorization"] = f"JWT {token}"
         return request
 
@@ -123,8 +124,14 @@ class JiraClient(BaseApiClient):
     STATUSES_URL: ClassVar[str] = "{root}/status"
     EMAIL_URL: ClassVar[str] = "/rest/api/3/user/email"
 
-    def __init__(self, base_url: str, style: JiraStyle, *, verify_ssl: bool = True,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        style: JiraStyle,
+        *,
+        verify_ssl: bool = True,
+        session: requests.Session | None = None,
+    ) -> None:
         super().__init__(base_url, verify_ssl=verify_ssl, session=session)
         self.style = style
 
@@ -154,12 +161,16 @@ class JiraClient(BaseApiClient):
         self.put(self._path(self.ASSIGNEE_URL, key=key), json=self.style.user_ref(user_id))
 
     def add_comment(self, key: str, body: str) -> dict[str, Any]:
-        return self.post(self._path(self.COMMENTS_URL, key=key),  # type: ignore[no-any-return]
-                         json={"body": self.style.text(body)})
+        return self.post(
+            self._path(self.COMMENTS_URL, key=key),  # type: ignore[no-any-return]
+            json={"body": self.style.text(body)},
+        )
 
     def update_comment(self, key: str, comment_id: str, body: str) -> dict[str, Any]:
-        return self.put(self._path(self.COMMENT_URL, key=key, id=str(comment_id)),  # type: ignore[no-any-return]
-                        json={"body": self.style.text(body)})
+        return self.put(
+            self._path(self.COMMENT_URL, key=key, id=str(comment_id)),  # type: ignore[no-any-return]
+            json={"body": self.style.text(body)},
+        )
 
     # -- users and statuses --------------------------------------------------------------------
     def search_users(self, email: str) -> list[dict[str, Any]]:

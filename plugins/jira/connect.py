@@ -36,7 +36,9 @@ def canonical_query(query: str | Mapping[str, Iterable[str]] | Iterable[tuple[st
     if isinstance(query, str):
         pairs = parse_qsl(query, keep_blank_values=True)
     elif isinstance(query, Mapping):
-        pairs = [(k, v) for k, values in query.items() for v in ([values] if isinstance(values, str) else values)]
+        pairs = [
+            (k, v) for k, values in query.items() for v in ([values] if isinstance(values, str) else values)
+        ]
     else:
         pairs = list(query)
     grouped: dict[str, list[str]] = {}
@@ -47,7 +49,9 @@ def canonical_query(query: str | Mapping[str, Iterable[str]] | Iterable[tuple[st
     return "&".join(f"{key}={','.join(sorted(values))}" for key, values in sorted(grouped.items()))
 
 
-def canonical_request(method: str, path: str, query: str | Mapping[str, Iterable[str]] | Iterable[tuple[str, str]]) -> str:
+def canonical_request(
+    method: str, path: str, query: str | Mapping[str, Iterable[str]] | Iterable[tuple[str, str]]
+) -> str:
     """``METHOD&path&query``: path without trailing slash ("/" when empty), ``&`` in it escaped."""
     path = path or "/"
     if len(path) > 1:
@@ -57,12 +61,15 @@ def canonical_request(method: str, path: str, query: str | Mapping[str, Iterable
     return f"{method.upper()}&{path.replace('&', '%26')}&{canonical_query(query)}"
 
 
-def query_string_hash(method: str, path: str, query: str | Mapping[str, Iterable[str]] | Iterable[tuple[str, str]] = "") -> str:
+def query_string_hash(
+    method: str, path: str, query: str | Mapping[str, Iterable[str]] | Iterable[tuple[str, str]] = ""
+) -> str:
     """The Connect ``qsh`` claim: SHA-256 hex of the canonical request."""
     return hashlib.sha256(canonical_request(method, path, query).encode("utf-8")).hexdigest()
 
 
 # -- JWTs from Jira -------------------------------------------------------------------------
+
 
 class ConnectError(ValidationError):
     """A request claiming to come from Jira failed verification: 400, nothing read or stored."""
@@ -82,12 +89,13 @@ def app_path(request: WebhookRequest) -> str:
     """The request path relative to the app's ``baseUrl`` (what Jira hashed into ``qsh``)."""
     prefix = urlsplit(request.base_url or services.base_url()).path.rstrip("/")
     path = request.path
-    return path[len(prefix):] if prefix and path.startswith(prefix) else path
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else path
 
 
 def expected_qsh(request: WebhookRequest) -> str:
-    return query_string_hash(request.method, app_path(request),
-                             [(k, v) for k, values in request.query.lists() for v in values])
+    return query_string_hash(
+        request.method, app_path(request), [(k, v) for k, values in request.query.lists() for v in values]
+    )
 
 
 def verify_connect_jwt(request: WebhookRequest, *, page: bool = False) -> Integration:
@@ -111,8 +119,15 @@ def verify_connect_jwt(request: WebhookRequest, *, page: bool = False) -> Integr
         raise ConnectError("This Jira site uninstalled the app.")
     try:
         claims = jwt.decode(
-            token, integration.metadata["shared_secret"], algorithms=["HS256"], leeway=LEEWAY,
-            options={"require": ["iss", "exp", "qsh"], "verify_aud": False, "verify_exp": not request.replayed},
+            token,
+            integration.metadata["shared_secret"],
+            algorithms=["HS256"],
+            leeway=LEEWAY,
+            options={
+                "require": ["iss", "exp", "qsh"],
+                "verify_aud": False,
+                "verify_exp": not request.replayed,
+            },
         )
     except jwt.ExpiredSignatureError as e:
         raise ConnectError("The Connect JWT has expired.") from e
@@ -173,7 +188,11 @@ def verify_install_jwt(request: WebhookRequest) -> dict[str, object]:
     base = services.base_url().rstrip("/")
     try:
         claims = jwt.decode(
-            token, public_key, algorithms=["RS256"], audience=[base, base + "/"], leeway=LEEWAY,
+            token,
+            public_key,
+            algorithms=["RS256"],
+            audience=[base, base + "/"],
+            leeway=LEEWAY,
             options={"require": ["iss", "exp", "qsh", "aud"], "verify_exp": not request.replayed},
         )
     except jwt.ExpiredSignatureError as e:
@@ -186,8 +205,15 @@ def verify_install_jwt(request: WebhookRequest) -> dict[str, object]:
     return claims
 
 
-def outbound_token(app_key: str, shared_secret: str, method: str, path: str, query: str = "",
-                   ttl: int = 180, now: int | None = None) -> str:
+def outbound_token(
+    app_key: str,
+    shared_secret: str,
+    method: str,
+    path: str,
+    query: str = "",
+    ttl: int = 180,
+    now: int | None = None,
+) -> str:
     """A Connect JWT for one call to Jira: ``iss`` = app key, ``exp`` = ``iat`` + 180 s, its ``qsh``."""
     iat = int(time.time()) if now is None else now
     claims = {"iss": app_key, "iat": iat, "exp": iat + ttl, "qsh": query_string_hash(method, path, query)}

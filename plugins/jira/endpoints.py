@@ -51,25 +51,39 @@ def _method_not_allowed() -> WebhookResponse:
 def descriptor(request: WebhookRequest) -> WebhookResponse:
     """``atlassian-connect.json``: what Jira installs."""
     base = services.base_url().rstrip("/")
-    return WebhookResponse(status=200, json={
-        "key": services.config("HUB_JIRA_APP_KEY"),
-        "name": "Integration Hub",
-        "description": "Link hub issues to Jira tickets and keep status and assignee in sync.",
-        "vendor": {"name": "Integration Hub", "url": base},
-        "baseUrl": base,
-        "links": {"self": f"{base}/extensions/jira/descriptor/"},
-        "authentication": {"type": "jwt"},
-        "lifecycle": {"installed": "/extensions/jira/installed/", "uninstalled": "/extensions/jira/uninstalled/"},
-        "apiVersion": 1,
-        "apiMigrations": {"gdpr": True, "context-qsh": True, "signed-install": True},
-        "scopes": ["READ", "WRITE", "ACCESS_EMAIL_ADDRESSES"],
-        "modules": {
-            "webhooks": [{"event": "jira:issue_updated", "url": "/extensions/jira/issue-updated/",
-                          "excludeBody": False}],
-            "configurePage": {"key": "configure-integration-hub", "name": {"value": "Configure Integration Hub"},
-                              "url": "/extensions/jira/configure/"},
+    return WebhookResponse(
+        status=200,
+        json={
+            "key": services.config("HUB_JIRA_APP_KEY"),
+            "name": "Integration Hub",
+            "description": "Link hub issues to Jira tickets and keep status and assignee in sync.",
+            "vendor": {"name": "Integration Hub", "url": base},
+            "baseUrl": base,
+            "links": {"self": f"{base}/extensions/jira/descriptor/"},
+            "authentication": {"type": "jwt"},
+            "lifecycle": {
+                "installed": "/extensions/jira/installed/",
+                "uninstalled": "/extensions/jira/uninstalled/",
+            },
+            "apiVersion": 1,
+            "apiMigrations": {"gdpr": True, "context-qsh": True, "signed-install": True},
+            "scopes": ["READ", "WRITE", "ACCESS_EMAIL_ADDRESSES"],
+            "modules": {
+                "webhooks": [
+                    {
+                        "event": "jira:issue_updated",
+                        "url": "/extensions/jira/issue-updated/",
+                        "excludeBody": False,
+                    }
+                ],
+                "configurePage": {
+                    "key": "configure-integration-hub",
+                    "name": {"value": "Configure Integration Hub"},
+                    "url": "/extensions/jira/configure/",
+                },
+            },
         },
-    })
+    )
 
 
 def installed(request: WebhookRequest) -> WebhookResponse:
@@ -82,14 +96,19 @@ def installed(request: WebhookRequest) -> WebhookResponse:
     if missing:
         raise ValidationError("The install payload is incomplete.", missing)
     base_url = str(body["baseUrl"]).rstrip("/")
-    integration = services.save_integration(KEY, str(body["clientKey"]), urlsplit(base_url).netloc or base_url, {
-        "base_url": base_url,
-        "shared_secret": str(body["sharedSecret"]),
-        "client_key": str(body["clientKey"]),
-        "display_url": str(body.get("displayUrl") or base_url),
-        "server_version": str(body.get("serverVersion") or ""),
-        "product_type": str(body.get("productType") or "jira"),
-    })
+    integration = services.save_integration(
+        KEY,
+        str(body["clientKey"]),
+        urlsplit(base_url).netloc or base_url,
+        {
+            "base_url": base_url,
+            "shared_secret": str(body["sharedSecret"]),
+            "client_key": str(body["clientKey"]),
+            "display_url": str(body.get("displayUrl") or base_url),
+            "server_version": str(body.get("serverVersion") or ""),
+            "product_type": str(body.get("productType") or "jira"),
+        },
+    )
     logger.info("jira.installed", extra={"integration": integration.id, "site": integration.name})
     return WebhookResponse(status=200, json={"detail": "Installed."})
 
@@ -137,7 +156,9 @@ def issue_updated(request: WebhookRequest) -> WebhookResponse:
 
 CONFIGURE_PAGE = """
 <h1>Integration Hub for {{ site }}</h1>
-{% if orgs %}<p>Connected to: {% for o in orgs %}<strong>{{ o.slug }}</strong>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
+{% if orgs %}<p>Connected to:
+  {% for o in orgs %}<strong>{{ o.slug }}</strong>{% if not loop.last %}, {% endif %}{% endfor %}.
+</p>{% endif %}
 <p>To sync this Jira site with an organization, an owner or admin of that organization opens
 <a href="{{ link }}" target="_blank" rel="noopener">this link</a> (valid for {{ minutes }} minutes).</p>
 """
@@ -160,8 +181,14 @@ def configure(request: WebhookRequest) -> WebhookResponse:
     integration = verify_connect_jwt(request, page=True)
     signed = services.sign({"integration_id": integration.id}, salt=LINK_SALT)
     link = f"{services.base_url().rstrip('/')}/extensions/jira/link/{signed}/"
-    html = services.render(CONFIGURE_PAGE, title="Integration Hub", site=integration.name, link=link,
-                           minutes=LINK_MAX_AGE // 60, orgs=services.organizations_of(integration.id))
+    html = services.render(
+        CONFIGURE_PAGE,
+        title="Integration Hub",
+        site=integration.name,
+        link=link,
+        minutes=LINK_MAX_AGE // 60,
+        orgs=services.organizations_of(integration.id),
+    )
     return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -178,15 +205,24 @@ def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
         return WebhookResponse(status=401, json={"detail": "Log in to connect this Jira site.", "errors": {}})
     orgs = services.organizations_for_user(user.id)
     if not orgs:
-        return WebhookResponse(status=403, json={
-            "detail": "Only an owner or admin of an organization can connect this Jira site.", "errors": {}})
+        return WebhookResponse(
+            status=403,
+            json={
+                "detail": "Only an owner or admin of an organization can connect this Jira site.",
+                "errors": {},
+            },
+        )
     done = None
     if request.method == "POST":
         slug = str(request.form.get("organization") or "")
         if slug not in {o["slug"] for o in orgs}:
-            return WebhookResponse(status=403, json={
-                "detail": "Only an owner or admin of that organization can connect this Jira site.",
-                "errors": {"organization": ["Not an organization you administer."]}})
+            return WebhookResponse(
+                status=403,
+                json={
+                    "detail": "Only an owner or admin of that organization can connect this Jira site.",
+                    "errors": {"organization": ["Not an organization you administer."]},
+                },
+            )
         services.attach_integration(integration.id, slug, user.id)
         logger.info("jira.attached", extra={"integration": integration.id, "organization": slug})
         done = slug
@@ -211,15 +247,23 @@ def manual_install(external_id: str, name: str, metadata: dict[str, Any]) -> dic
 
     :raises InstallError: a required key is missing or the base URL is not http(s).
     """
-    errors = {key: ["This field is required."] for key in ("base_url", "shared_secret") if not metadata.get(key)}
+    errors = {
+        key: ["This field is required."] for key in ("base_url", "shared_secret") if not metadata.get(key)
+    }
     if errors:
         raise InstallError("Jira Cloud needs base_url and shared_secret.", errors)
     base_url = str(metadata["base_url"]).rstrip("/")
     if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
-        raise InstallError("base_url must be the site's URL, e.g. https://example.atlassian.net.",
-                           {"base_url": ["Not an http(s) URL."]})
+        raise InstallError(
+            "base_url must be the site's URL, e.g. https://example.atlassian.net.",
+            {"base_url": ["Not an http(s) URL."]},
+        )
     return {
         "name": name or urlsplit(base_url).netloc,
-        "metadata": {**metadata, "base_url": base_url, "shared_secret": str(metadata["shared_secret"]),
-                     "client_key": str(metadata.get("client_key") or external_id)},
+        "metadata": {
+            **metadata,
+            "base_url": base_url,
+            "shared_secret": str(metadata["shared_secret"]),
+            "client_key": str(metadata.get("client_key") or external_id),
+        },
     }

@@ -24,8 +24,9 @@ MAX_TRANSITION_PATH = 3
 # -- status (FLOWS §6) ------------------------------------------------------------------------
 
 
-def sync_status_outbound(client: JiraClient, integration: Integration, external_issue: ExternalIssue,
-                         is_resolved: bool) -> str:
+def sync_status_outbound(
+    client: JiraClient, integration: Integration, external_issue: ExternalIssue, is_resolved: bool
+) -> str:
     """Move the ticket to the org's mapped status for its project; returns what was done.
 
     :raises SyncSkipped: "no mapping", "already in target status", "no transition".
@@ -34,7 +35,9 @@ def sync_status_outbound(client: JiraClient, integration: Integration, external_
     fields = issue.get("fields") or {}
     project_id = str((fields.get("project") or {}).get("id") or "")
     organization_id = integration.organization_id or external_issue.organization_id
-    mapping = services.status_mapping(integration.id, str(organization_id), project_id) if project_id else None
+    mapping = (
+        services.status_mapping(integration.id, str(organization_id), project_id) if project_id else None
+    )
     if not mapping:
         raise SyncSkipped("no mapping")
     target = mapping["resolved" if is_resolved else "unresolved"]
@@ -68,14 +71,22 @@ def walk_transitions(client: JiraClient, key: str, current: str, target: str) ->
             return hop + 1
         if hop == MAX_TRANSITION_PATH - 1:
             break
-        waypoint = next((t for t in transitions if _to_id(t) not in visited and _to_id(t)
-                         and _to_category(t) == "indeterminate"), None)
+        waypoint = next(
+            (
+                t
+                for t in transitions
+                if _to_id(t) not in visited and _to_id(t) and _to_category(t) == "indeterminate"
+            ),
+            None,
+        )
         if waypoint is None:
             break
         client.transition(key, str(waypoint["id"]))
         visited.add(_to_id(waypoint))
     logger.info("jira.no-transition", extra={"key": key, "target": target, "hops": len(visited) - 1})
-    raise SyncSkipped("no transition" if len(visited) == 1 else f"no transition (stopped after {len(visited) - 1})")
+    raise SyncSkipped(
+        "no transition" if len(visited) == 1 else f"no transition (stopped after {len(visited) - 1})"
+    )
 
 
 def _to_id(transition: dict[str, Any]) -> str:
@@ -89,8 +100,13 @@ def _to_category(transition: dict[str, Any]) -> str:
 # -- assignee (FLOWS §7) ----------------------------------------------------------------------
 
 
-def sync_assignee_outbound(client: JiraClient, integration: Integration, external_issue: ExternalIssue,
-                           user: User | None, assign: bool) -> str:
+def sync_assignee_outbound(
+    client: JiraClient,
+    integration: Integration,
+    external_issue: ExternalIssue,
+    user: User | None,
+    assign: bool,
+) -> str:
     """Assign the ticket to the Jira user with the hub user's email, or unassign it.
 
     :raises SyncSkipped: "target not found" when no Jira user has that email.
@@ -102,7 +118,9 @@ def sync_assignee_outbound(client: JiraClient, integration: Integration, externa
         raise SyncSkipped("target not found")
     user_id = find_user_id(client, integration, user.email)
     if user_id is None:
-        logger.info("jira.assignee-not-found", extra={"key": external_issue.key, "integration": integration.id})
+        logger.info(
+            "jira.assignee-not-found", extra={"key": external_issue.key, "integration": integration.id}
+        )
         raise SyncSkipped("target not found")
     client.assign(external_issue.key, user_id)
     return f"assigned {user_id}"
@@ -138,8 +156,9 @@ def _cached_email(client: JiraClient, integration: Integration, account_id: str)
 # -- comments (FLOWS §8) ----------------------------------------------------------------------
 
 
-def sync_comment_outbound(client: JiraClient, external_issue: ExternalIssue, activity: Activity,
-                          comment_id: str | None) -> str:
+def sync_comment_outbound(
+    client: JiraClient, external_issue: ExternalIssue, activity: Activity, comment_id: str | None
+) -> str:
     """Post (or edit) "<author> wrote: <text>" on the ticket; returns the comment id."""
     author = (activity.user.name or activity.user.email) if activity.user else "Integration Hub"
     body = f"{author} wrote: {activity.data.get('text') or ''}"
@@ -164,7 +183,9 @@ def default_description(group: Group) -> str:
 
 def build_fields(client: JiraClient, group: Group, form: dict[str, Any]) -> dict[str, Any]:
     """Turn the create form into Jira ``fields``; raises ``PluginError`` per missing field."""
-    errors = {name: ["This field is required."] for name in ("project", "issuetype") if not _value(form.get(name))}
+    errors = {
+        name: ["This field is required."] for name in ("project", "issuetype") if not _value(form.get(name))
+    }
     if errors:
         raise PluginError("Jira needs a project and an issue type.", errors)
     description = form.get("description") or default_description(group)
@@ -184,7 +205,9 @@ def build_fields(client: JiraClient, group: Group, form: dict[str, Any]) -> dict
     if form.get("priority"):
         fields["priority"] = {"id": str(_value(form["priority"]))}
     if form.get("components"):
-        items = form["components"] if isinstance(form["components"], list) else str(form["components"]).split(",")
+        items = (
+            form["components"] if isinstance(form["components"], list) else str(form["components"]).split(",")
+        )
         fields["components"] = [{"id": str(c).strip()} for c in items if str(c).strip()]
     for name, value in form.items():
         if name.startswith("customfield_"):

@@ -149,14 +149,25 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
             item = ChangeItemSchema().load(raw)
         except SchemaError as e:
             raise ValidationError("The changelog is malformed.", _flatten(e.messages)) from e  # type: ignore[arg-type]
-        items.append(ChangeItem(field=item.get("field") or item.get("fieldId") or "",
-                                from_id=_text(item.get("from_")), to_id=_text(item.get("to")), raw=dict(raw)))
+        items.append(
+            ChangeItem(
+                field=item.get("field") or item.get("fieldId") or "",
+                from_id=_text(item.get("from_")),
+                to_id=_text(item.get("to")),
+                raw=dict(raw),
+            )
+        )
     return IssueUpdated(
         key=issue["key"],
         timestamp=data.get("timestamp") or _epoch_ms(issue_fields.get("updated")),
-        assignee=JiraUser(account_id=assignee.get("accountId"), name=assignee.get("name"),
-                          email=(assignee.get("emailAddress") or None), display_name=assignee.get("displayName"))
-        if assignee else None,
+        assignee=JiraUser(
+            account_id=assignee.get("accountId"),
+            name=assignee.get("name"),
+            email=(assignee.get("emailAddress") or None),
+            display_name=assignee.get("displayName"),
+        )
+        if assignee
+        else None,
         status_id=_text(status.get("id")),
         status_category=_text((status.get("statusCategory") or {}).get("key")),
         project_id=_text((issue_fields.get("project") or {}).get("id")),

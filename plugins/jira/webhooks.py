@@ -35,7 +35,9 @@ def load_json(request: WebhookRequest) -> Any:
         raise ValidationError("The body is not valid JSON.") from e
 
 
-def handle_issue_updated(integration: Integration, payload: Any, client_factory: ClientFactory) -> WebhookResponse:
+def handle_issue_updated(
+    integration: Integration, payload: Any, client_factory: ClientFactory
+) -> WebhookResponse:
     """Apply an issue-updated delivery: assignee and status changes, nothing else.
 
     :param integration: the (verified) integration the delivery came from.
@@ -58,22 +60,33 @@ def handle_issue_updated(integration: Integration, payload: Any, client_factory:
         try:
             email = assignee_email(integration, event.assignee, client_factory)
         except ApiError as e:
-            logger.warning("jira.email-lookup-failed",
-                           extra={"integration": integration.id, "key": event.key, "status": e.code})
-            return WebhookResponse(status=200, json={
-                "detail": "not processed", "error_message": f"Could not look up the assignee's email: {e.message}"})
+            logger.warning(
+                "jira.email-lookup-failed",
+                extra={"integration": integration.id, "key": event.key, "status": e.code},
+            )
+            return WebhookResponse(
+                status=200,
+                json={
+                    "detail": "not processed",
+                    "error_message": f"Could not look up the assignee's email: {e.message}",
+                },
+            )
 
     if assignee_items:
         if event.assignee is None:
-            changed = hook.sync_assignee_inbound(integration=integration, email=None, external_issue_key=event.key,
-                                                 assign=False, data=timing)
+            changed = hook.sync_assignee_inbound(
+                integration=integration, email=None, external_issue_key=event.key, assign=False, data=timing
+            )
             result["assignee"] = len(changed or [])
         elif email:
-            changed = hook.sync_assignee_inbound(integration=integration, email=email, external_issue_key=event.key,
-                                                 assign=True, data=timing)
+            changed = hook.sync_assignee_inbound(
+                integration=integration, email=email, external_issue_key=event.key, assign=True, data=timing
+            )
             result["assignee"] = len(changed or [])
         else:  # never unassign for an email we cannot see
-            logger.info("jira.assignee-email-unknown", extra={"integration": integration.id, "key": event.key})
+            logger.info(
+                "jira.assignee-email-unknown", extra={"integration": integration.id, "key": event.key}
+            )
             result["assignee"] = 0
 
     status_items = event.changed("status")
@@ -116,14 +129,20 @@ def status_categories(integration: Integration, client_factory: ClientFactory) -
     statuses = client_factory().get_statuses()
     categories = {
         str(s.get("id")): str((s.get("statusCategory") or {}).get("key"))
-        for s in statuses if s.get("id") is not None and (s.get("statusCategory") or {}).get("key")
+        for s in statuses
+        if s.get("id") is not None and (s.get("statusCategory") or {}).get("key")
     }
     services.cache_set(cache_key, categories, ttl=STATUS_TTL)
     return categories
 
 
-def _categories(integration: Integration, event: IssueUpdated, from_id: str | None, to_id: str | None,
-                client_factory: ClientFactory) -> dict[str, str]:
+def _categories(
+    integration: Integration,
+    event: IssueUpdated,
+    from_id: str | None,
+    to_id: str | None,
+    client_factory: ClientFactory,
+) -> dict[str, str]:
     known: dict[str, str] = {}
     if event.status_id and event.status_id == to_id and event.status_category:
         known["to_category"] = event.status_category

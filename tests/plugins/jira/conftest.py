@@ -25,8 +25,13 @@ APP_KEY = "io.integration-hub.jira"
 KEYS_URL = "https://connect-install-keys.atlassian.com"
 KID = "0e50fccb-239d-4991-a5db-dc850ba3f236"
 BASE = "http://hub.test"
-ALL_SYNC = {"sync_status_forward": True, "sync_status_reverse": True, "sync_assignee_outbound": True,
-            "sync_assignee_inbound": True, "sync_comments": True}
+ALL_SYNC = {
+    "sync_status_forward": True,
+    "sync_status_reverse": True,
+    "sync_assignee_outbound": True,
+    "sync_assignee_inbound": True,
+    "sync_comments": True,
+}
 
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
@@ -43,8 +48,11 @@ def rsa_key() -> Any:
 @pytest.fixture
 def install_keys(requests_mock: Any, rsa_key: Any) -> Any:
     """Atlassian's key CDN: serves our public key under KID, 404 for any other kid."""
-    pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        rsa_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     requests_mock.get(f"{KEYS_URL}/{KID}", text=pem)
     requests_mock.get(requests_mock_any_key(), status_code=404, text="Not Found")
     return pem
@@ -56,35 +64,71 @@ def requests_mock_any_key() -> Any:
     return re.compile(rf"^{re.escape(KEYS_URL)}/(?!{KID}$).*")
 
 
-def install_token(rsa_key: Any, path: str, *, iss: str = CLIENT_KEY, kid: str | None = KID, aud: str = BASE,
-                  exp_in: int = 180, qsh_path: str | None = None, key: Any = None) -> str:
+def install_token(
+    rsa_key: Any,
+    path: str,
+    *,
+    iss: str = CLIENT_KEY,
+    kid: str | None = KID,
+    aud: str = BASE,
+    exp_in: int = 180,
+    qsh_path: str | None = None,
+    key: Any = None,
+) -> str:
     now = int(time.time())
-    claims = {"iss": iss, "aud": aud, "iat": now, "exp": now + exp_in,
-              "qsh": query_string_hash("POST", qsh_path or path), "sub": "557058:abc"}
+    claims = {
+        "iss": iss,
+        "aud": aud,
+        "iat": now,
+        "exp": now + exp_in,
+        "qsh": query_string_hash("POST", qsh_path or path),
+        "sub": "557058:abc",
+    }
     headers = {"kid": kid} if kid else {}
     return jwt.encode(claims, key or rsa_key, algorithm="RS256", headers=headers)
 
 
-def connect_token(method: str, path: str, query: str = "", *, iss: str = CLIENT_KEY, secret: str = SECRET,
-                  exp_in: int = 180, qsh: str | None = None) -> str:
+def connect_token(
+    method: str,
+    path: str,
+    query: str = "",
+    *,
+    iss: str = CLIENT_KEY,
+    secret: str = SECRET,
+    exp_in: int = 180,
+    qsh: str | None = None,
+) -> str:
     now = int(time.time())
-    claims = {"iss": iss, "iat": now, "exp": now + exp_in, "sub": "557058:abc",
-              "qsh": qsh or query_string_hash(method, path, query)}
+    claims = {
+        "iss": iss,
+        "iat": now,
+        "exp": now + exp_in,
+        "sub": "557058:abc",
+        "qsh": qsh or query_string_hash(method, path, query),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def lifecycle(client: Any, rsa_key: Any, event: str, body: Any = None, **token_kw: Any) -> Any:
     path = f"/extensions/jira/{event}/"
     token = install_token(rsa_key, path, **token_kw)
-    data = json.dumps(body if body is not None else payload("installed", eventType=event)) if body != b"" else b""
-    return client.post(path, data=data, content_type="application/json", headers={"Authorization": f"JWT {token}"})
+    data = (
+        json.dumps(body if body is not None else payload("installed", eventType=event))
+        if body != b""
+        else b""
+    )
+    return client.post(
+        path, data=data, content_type="application/json", headers={"Authorization": f"JWT {token}"}
+    )
 
 
 def send_webhook(client: Any, body: dict[str, Any] | bytes, **token_kw: Any) -> Any:
     path = "/extensions/jira/issue-updated/"
     token = connect_token("POST", path, **token_kw)
     data = body if isinstance(body, bytes) else json.dumps(body)
-    return client.post(path, data=data, content_type="application/json", headers={"Authorization": f"JWT {token}"})
+    return client.post(
+        path, data=data, content_type="application/json", headers={"Authorization": f"JWT {token}"}
+    )
 
 
 def decode_outbound(request: Any) -> dict[str, Any]:
@@ -105,34 +149,69 @@ def env(factories: Any) -> dict[str, Any]:
     s = factories.setup()
     s["jess"] = factories.member(s["org"], "jess@example.com", projects=[s["project"]], name="Jess")
     s["jira"] = factories.integration(
-        s["org"], "jira", CLIENT_KEY, {"base_url": SITE, "shared_secret": SECRET, "client_key": CLIENT_KEY},
-        config=ALL_SYNC, name="example.atlassian.net")
+        s["org"],
+        "jira",
+        CLIENT_KEY,
+        {"base_url": SITE, "shared_secret": SECRET, "client_key": CLIENT_KEY},
+        config=ALL_SYNC,
+        name="example.atlassian.net",
+    )
     return s
 
 
-def new_issue(client: Any, headers: dict[str, str], message: str = "ZeroDivisionError: division by zero") -> str:
-    r = client.post("/api/0/projects/acme/backend/events/", json={"message": message, "culprit": "app.views.div"},
-                    headers=headers)
+def new_issue(
+    client: Any, headers: dict[str, str], message: str = "ZeroDivisionError: division by zero"
+) -> str:
+    r = client.post(
+        "/api/0/projects/acme/backend/events/",
+        json={"message": message, "culprit": "app.views.div"},
+        headers=headers,
+    )
     assert r.status_code == 201, r.json
     return str(r.json["groupId"])
 
 
-def jira_issue(key: str = "APP-123", status_id: str = "10000", category: str = "new",
-               summary: str = "ZeroDivisionError: division by zero") -> dict[str, Any]:
-    return {"id": "10042", "key": key, "self": f"{SITE}/rest/api/3/issue/10042",
-            "fields": {"summary": summary, "project": {"id": "10100", "key": "APP"},
-                       "status": {"id": status_id, "name": {"new": "To Do", "done": "Done"}.get(category, "In Progress"),
-                                  "statusCategory": {"key": category}},
-                       "description": {"type": "doc", "version": 1, "content": [
-                           {"type": "paragraph", "content": [{"type": "text", "text": "Boom"}]}]}}}
+def jira_issue(
+    key: str = "APP-123",
+    status_id: str = "10000",
+    category: str = "new",
+    summary: str = "ZeroDivisionError: division by zero",
+) -> dict[str, Any]:
+    return {
+        "id": "10042",
+        "key": key,
+        "self": f"{SITE}/rest/api/3/issue/10042",
+        "fields": {
+            "summary": summary,
+            "project": {"id": "10100", "key": "APP"},
+            "status": {
+                "id": status_id,
+                "name": {"new": "To Do", "done": "Done"}.get(category, "In Progress"),
+                "statusCategory": {"key": category},
+            },
+            "description": {
+                "type": "doc",
+                "version": 1,
+                "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Boom"}]}],
+            },
+        },
+    }
 
 
-def link(client: Any, headers: dict[str, str], gid: str, integration_id: Any, requests_mock: Any,
-         key: str = "APP-123") -> Any:
+def link(
+    client: Any,
+    headers: dict[str, str],
+    gid: str,
+    integration_id: Any,
+    requests_mock: Any,
+    key: str = "APP-123",
+) -> Any:
     requests_mock.get(f"{SITE}/rest/api/3/issue/{key}", json=jira_issue(key))
-    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                    json={"integrationId": str(integration_id), "action": "link", "externalIssue": key},
-                    headers=headers)
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={"integrationId": str(integration_id), "action": "link", "externalIssue": key},
+        headers=headers,
+    )
     assert r.status_code == 201, r.json
     requests_mock.reset_mock()
     return r.json

@@ -12,17 +12,28 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hub import services
 from plugins.jira.connect import canonical_request, query_string_hash
 from tests.plugins.jira.conftest import (
-    BASE, CLIENT_KEY, KID, KEYS_URL, SECRET, SITE, connect_token, install_token, lifecycle, payload,
+    BASE,
+    CLIENT_KEY,
+    KEYS_URL,
+    KID,
+    SECRET,
+    SITE,
+    connect_token,
+    install_token,
+    lifecycle,
+    payload,
     send_webhook,
 )
 
 
 def test_qsh_test_vector():
     assert query_string_hash("GET", "/extensions/jira/configure", "a=1&b=2&c=3&test=pass") == (
-        "36f43b88d6a8cdf89bb8f744e2378bb0ceb6378e80ab0b513082a8b72396bccc")
+        "36f43b88d6a8cdf89bb8f744e2378bb0ceb6378e80ab0b513082a8b72396bccc"
+    )
     # Trailing slash, key order and the jwt parameter change nothing.
     assert query_string_hash("get", "/extensions/jira/configure/", "test=pass&jwt=x.y.z&c=3&a=1&b=2") == (
-        "36f43b88d6a8cdf89bb8f744e2378bb0ceb6378e80ab0b513082a8b72396bccc")
+        "36f43b88d6a8cdf89bb8f744e2378bb0ceb6378e80ab0b513082a8b72396bccc"
+    )
 
 
 def test_canonical_request_encoding_and_repeated_values():
@@ -36,11 +47,15 @@ def test_descriptor(client):
     d = r.json
     assert d["key"] == "io.integration-hub.jira" and d["baseUrl"] == BASE
     assert d["authentication"] == {"type": "jwt"}
-    assert d["lifecycle"] == {"installed": "/extensions/jira/installed/", "uninstalled": "/extensions/jira/uninstalled/"}
+    assert d["lifecycle"] == {
+        "installed": "/extensions/jira/installed/",
+        "uninstalled": "/extensions/jira/uninstalled/",
+    }
     assert d["apiMigrations"] == {"gdpr": True, "context-qsh": True, "signed-install": True}
     assert set(d["scopes"]) == {"READ", "WRITE", "ACCESS_EMAIL_ADDRESSES"}
-    assert d["modules"]["webhooks"] == [{"event": "jira:issue_updated", "url": "/extensions/jira/issue-updated/",
-                                         "excludeBody": False}]
+    assert d["modules"]["webhooks"] == [
+        {"event": "jira:issue_updated", "url": "/extensions/jira/issue-updated/", "excludeBody": False}
+    ]
     assert d["modules"]["configurePage"]["url"] == "/extensions/jira/configure/"
     assert client.post("/extensions/jira/descriptor/").status_code == 405
 
@@ -54,7 +69,9 @@ def test_install_reinstall_uninstall(client, app, rsa_key, install_keys, request
     # The public key was fetched once, then cached.
     r = lifecycle(client, rsa_key, "installed", payload("installed", sharedSecret="a-new-secret-" + "x" * 24))
     assert r.status_code == 200
-    assert services.get_integration("jira", CLIENT_KEY).metadata["shared_secret"] == "a-new-secret-" + "x" * 24
+    assert (
+        services.get_integration("jira", CLIENT_KEY).metadata["shared_secret"] == "a-new-secret-" + "x" * 24
+    )
     assert [h.url for h in requests_mock.request_history] == [f"{KEYS_URL}/{KID}"]
     r = lifecycle(client, rsa_key, "uninstalled", payload("installed", eventType="uninstalled"))
     assert r.status_code == 200
@@ -64,8 +81,15 @@ def test_install_reinstall_uninstall(client, app, rsa_key, install_keys, request
 def test_redelivered_install_is_processed_once(client, rsa_key, install_keys):
     token = install_token(rsa_key, "/extensions/jira/installed/")
     body = json.dumps(payload("installed"))
-    sent = [client.post("/extensions/jira/installed/", data=body, content_type="application/json",
-                        headers={"Authorization": f"JWT {token}"}) for _ in range(2)]
+    sent = [
+        client.post(
+            "/extensions/jira/installed/",
+            data=body,
+            content_type="application/json",
+            headers={"Authorization": f"JWT {token}"},
+        )
+        for _ in range(2)
+    ]
     assert [r.status_code for r in sent] == [200, 200]
     assert sent[0].json == {"detail": "Installed."} and sent[1].json == {"detail": "Already processed."}
 
@@ -102,11 +126,23 @@ def test_install_with_wrong_audience_expired_or_wrong_qsh_is_400(client, rsa_key
 
 def test_install_hs256_or_unsigned_is_400(client, install_keys):
     now = int(time.time())
-    forged = jwt.encode({"iss": CLIENT_KEY, "aud": BASE, "exp": now + 60,
-                         "qsh": query_string_hash("POST", "/extensions/jira/installed")}, SECRET,
-                        algorithm="HS256", headers={"kid": KID})
+    forged = jwt.encode(
+        {
+            "iss": CLIENT_KEY,
+            "aud": BASE,
+            "exp": now + 60,
+            "qsh": query_string_hash("POST", "/extensions/jira/installed"),
+        },
+        SECRET,
+        algorithm="HS256",
+        headers={"kid": KID},
+    )
     for token in (forged, "", "not-a-jwt"):
-        r = client.post("/extensions/jira/installed/", json=payload("installed"), headers={"Authorization": f"JWT {token}"})
+        r = client.post(
+            "/extensions/jira/installed/",
+            json=payload("installed"),
+            headers={"Authorization": f"JWT {token}"},
+        )
         assert r.status_code == 400
     assert client.post("/extensions/jira/installed/", json=payload("installed")).status_code == 400
     assert _nothing_stored()
@@ -117,13 +153,18 @@ def test_lifecycle_without_body_or_mismatched_client_key_is_400(client, rsa_key,
     assert r.status_code == 400 and "clientKey" in r.json["errors"]
     r = lifecycle(client, rsa_key, "installed", payload("installed", clientKey="someone-else"))
     assert r.status_code == 400
-    r = lifecycle(client, rsa_key, "installed", {k: v for k, v in payload("installed").items() if k != "sharedSecret"})
+    r = lifecycle(
+        client, rsa_key, "installed", {k: v for k, v in payload("installed").items() if k != "sharedSecret"}
+    )
     assert r.status_code == 400 and "sharedSecret" in r.json["errors"]
     assert _nothing_stored()
 
 
 def test_uninstall_of_unknown_site_is_400(client, rsa_key, install_keys):
-    assert lifecycle(client, rsa_key, "uninstalled", payload("installed", eventType="uninstalled")).status_code == 400
+    assert (
+        lifecycle(client, rsa_key, "uninstalled", payload("installed", eventType="uninstalled")).status_code
+        == 400
+    )
 
 
 # -- Connect JWTs on the webhook ---------------------------------------------------------------
@@ -143,8 +184,12 @@ def test_webhook_jwt_checks(client, env):
     unknown = send_webhook(client, body, iss="unknown-client-key")
     assert unknown.status_code == 400 and "clientKey" in unknown.json["detail"]
     assert client.post("/extensions/jira/issue-updated/", json=body).status_code == 400  # no JWT at all
-    assert client.post("/extensions/jira/issue-updated/", json=body,
-                       headers={"Authorization": "JWT garbage"}).status_code == 400
+    assert (
+        client.post(
+            "/extensions/jira/issue-updated/", json=body, headers={"Authorization": "JWT garbage"}
+        ).status_code
+        == 400
+    )
 
 
 def test_webhook_from_uninstalled_site_is_400(client, env, rsa_key, install_keys):
@@ -181,7 +226,9 @@ def test_owner_attaches_the_site_through_the_link(client, factories, rsa_key, in
     path = _link_path(_configure(client).get_data(as_text=True))
 
     anonymous = client.get(path)
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login?next=/extensions/jira/link/")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith(
+        "/login?next=/extensions/jira/link/"
+    )
     assert client.post(path, data={"organization": "acme"}).status_code == 401
 
     page = client.get(path, headers=s["headers"])
@@ -215,17 +262,31 @@ def test_forged_link_is_400(client, env):
 
 def test_manual_install_validates_metadata(client, factories):
     s = factories.setup()
-    r = client.post("/api/0/organizations/acme/integrations/",
-                    json={"provider": "jira", "externalId": "site-x", "metadata": {"base_url": SITE}},
-                    headers=s["headers"])
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        json={"provider": "jira", "externalId": "site-x", "metadata": {"base_url": SITE}},
+        headers=s["headers"],
+    )
     assert r.status_code == 400 and "shared_secret" in r.json["errors"]
-    r = client.post("/api/0/organizations/acme/integrations/",
-                    json={"provider": "jira", "externalId": "site-x",
-                          "metadata": {"base_url": "ftp://x", "shared_secret": SECRET}}, headers=s["headers"])
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        json={
+            "provider": "jira",
+            "externalId": "site-x",
+            "metadata": {"base_url": "ftp://x", "shared_secret": SECRET},
+        },
+        headers=s["headers"],
+    )
     assert r.status_code == 400 and "base_url" in r.json["errors"]
-    r = client.post("/api/0/organizations/acme/integrations/",
-                    json={"provider": "jira", "externalId": "site-x",
-                          "metadata": {"base_url": SITE + "/", "shared_secret": SECRET}}, headers=s["headers"])
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        json={
+            "provider": "jira",
+            "externalId": "site-x",
+            "metadata": {"base_url": SITE + "/", "shared_secret": SECRET},
+        },
+        headers=s["headers"],
+    )
     assert r.status_code == 201, r.json
     stored = services.get_integration("jira", "site-x")
     assert stored.metadata["base_url"] == SITE and stored.metadata["client_key"] == "site-x"

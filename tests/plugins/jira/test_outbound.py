@@ -15,11 +15,13 @@ from tests.support.specs import assert_valid_requests
 
 ISSUE_URL = f"{SITE}/rest/api/3/issue/APP-123"
 TRANSITIONS_URL = f"{ISSUE_URL}/transitions"
-TRANSITIONS = {"transitions": [
-    {"id": "11", "name": "To Do", "to": {"id": "10000", "statusCategory": {"key": "new"}}},
-    {"id": "21", "name": "Start", "to": {"id": "3", "statusCategory": {"key": "indeterminate"}}},
-    {"id": "31", "name": "Done", "to": {"id": "10001", "statusCategory": {"key": "done"}}},
-]}
+TRANSITIONS = {
+    "transitions": [
+        {"id": "11", "name": "To Do", "to": {"id": "10000", "statusCategory": {"key": "new"}}},
+        {"id": "21", "name": "Start", "to": {"id": "3", "statusCategory": {"key": "indeterminate"}}},
+        {"id": "31", "name": "Done", "to": {"id": "10001", "statusCategory": {"key": "done"}}},
+    ]
+}
 
 
 def _jira_calls(requests_mock):
@@ -33,19 +35,24 @@ def _jira_calls(requests_mock):
 
 def _outbox(kind):
     db.session.expire_all()
-    return db.session.scalars(select(m.OutboxEntry).where(m.OutboxEntry.kind == kind)
-                              .order_by(m.OutboxEntry.date_created)).all()
+    return db.session.scalars(
+        select(m.OutboxEntry).where(m.OutboxEntry.kind == kind).order_by(m.OutboxEntry.date_created)
+    ).all()
 
 
 def _map(client, env, resolved="10001", unresolved="10000"):
-    r = client.post(f"/api/0/organizations/acme/integrations/{env['jira'].id}/external-projects/",
-                    json={"externalId": "10100", "resolvedStatus": resolved, "unresolvedStatus": unresolved},
-                    headers=env["headers"])
+    r = client.post(
+        f"/api/0/organizations/acme/integrations/{env['jira'].id}/external-projects/",
+        json={"externalId": "10100", "resolvedStatus": resolved, "unresolvedStatus": unresolved},
+        headers=env["headers"],
+    )
     assert r.status_code == 201, r.json
 
 
 def _resolve(client, env, gid, status="resolved"):
-    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": status}, headers=env["headers"])
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"status": status}, headers=env["headers"]
+    )
     assert r.status_code == 200, r.json
 
 
@@ -62,16 +69,20 @@ def linked(client, env, requests_mock):
 def test_link_reads_the_ticket(client, env, requests_mock):
     gid = new_issue(client, env["headers"])
     requests_mock.get(ISSUE_URL, json=jira_issue())
-    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                    json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-123"},
-                    headers=env["headers"])
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-123"},
+        headers=env["headers"],
+    )
     assert r.status_code == 201, r.json
     assert r.json["key"] == "APP-123" and r.json["url"] == f"{SITE}/browse/APP-123"
     assert r.json["title"] == "ZeroDivisionError: division by zero"
     assert _jira_calls(requests_mock) == [("GET", "/rest/api/3/issue/APP-123")]
-    again = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                        json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-123"},
-                        headers=env["headers"])
+    again = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-123"},
+        headers=env["headers"],
+    )
     assert again.status_code == 400 and again.json["detail"] == "That issue is already linked"
 
 
@@ -88,34 +99,58 @@ def test_get_external_issue_reports_status_and_project(app, env, requests_mock):
 
 def test_link_unknown_key_is_400_with_jiras_message(client, env, requests_mock):
     gid = new_issue(client, env["headers"])
-    requests_mock.get(f"{SITE}/rest/api/3/issue/APP-999", status_code=404,
-                      json={"errorMessages": ["Issue does not exist or you do not have permission to see it."],
-                            "errors": {}})
-    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                    json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-999"},
-                    headers=env["headers"])
-    assert r.status_code == 400 and r.json["detail"] == "Issue does not exist or you do not have permission to see it."
+    requests_mock.get(
+        f"{SITE}/rest/api/3/issue/APP-999",
+        status_code=404,
+        json={
+            "errorMessages": ["Issue does not exist or you do not have permission to see it."],
+            "errors": {},
+        },
+    )
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-999"},
+        headers=env["headers"],
+    )
+    assert (
+        r.status_code == 400
+        and r.json["detail"] == "Issue does not exist or you do not have permission to see it."
+    )
     assert db.session.scalar(select(m.ExternalIssue)) is None
 
 
 def test_create_requires_project_and_issuetype(client, env, requests_mock):
     gid = new_issue(client, env["headers"])
-    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                    json={"integrationId": str(env["jira"].id), "action": "create", "fields": {"title": "x"}},
-                    headers=env["headers"])
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={"integrationId": str(env["jira"].id), "action": "create", "fields": {"title": "x"}},
+        headers=env["headers"],
+    )
     assert r.status_code == 400 and set(r.json["errors"]) == {"project", "issuetype"}
     assert requests_mock.request_history == []
 
 
 def test_create_sends_v3_fields_with_an_adf_description(client, env, requests_mock):
     gid = new_issue(client, env["headers"])
-    requests_mock.post(f"{SITE}/rest/api/3/issue", status_code=201,
-                       json={"id": "10050", "key": "APP-124", "self": f"{SITE}/rest/api/3/issue/10050"})
-    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                    json={"integrationId": str(env["jira"].id), "action": "create",
-                          "fields": {"project": "10100", "issuetype": "10004", "labels": "hub, backend ,",
-                                     "assignee": "5b10ac8d82e05b22cc7d4ef5"}},
-                    headers=env["headers"])
+    requests_mock.post(
+        f"{SITE}/rest/api/3/issue",
+        status_code=201,
+        json={"id": "10050", "key": "APP-124", "self": f"{SITE}/rest/api/3/issue/10050"},
+    )
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={
+            "integrationId": str(env["jira"].id),
+            "action": "create",
+            "fields": {
+                "project": "10100",
+                "issuetype": "10004",
+                "labels": "hub, backend ,",
+                "assignee": "5b10ac8d82e05b22cc7d4ef5",
+            },
+        },
+        headers=env["headers"],
+    )
     assert r.status_code == 201, r.json
     assert r.json["key"] == "APP-124" and r.json["url"] == f"{SITE}/browse/APP-124"
     assert _jira_calls(requests_mock) == [("POST", "/rest/api/3/issue")]
@@ -123,23 +158,36 @@ def test_create_sends_v3_fields_with_an_adf_description(client, env, requests_mo
     issue = client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=env["headers"]).json
     assert sent["summary"] == "ZeroDivisionError: division by zero"
     assert sent["project"] == {"id": "10100"} and sent["issuetype"] == {"id": "10004"}
-    assert sent["labels"] == ["hub", "backend"] and sent["assignee"] == {"accountId": "5b10ac8d82e05b22cc7d4ef5"}
+    assert sent["labels"] == ["hub", "backend"] and sent["assignee"] == {
+        "accountId": "5b10ac8d82e05b22cc7d4ef5"
+    }
     description = sent["description"]
     assert description["type"] == "doc" and description["version"] == 1
     texts = [node["text"] for p in description["content"] for node in p.get("content", [])]
     assert texts[:2] == ["ZeroDivisionError: division by zero", "app.views.div"]
     link_node = description["content"][-1]["content"][-1]
-    assert link_node["marks"] == [{"type": "link", "attrs": {"href": f"http://hub.test/organizations/acme/issues/{gid}/"}}]
+    assert link_node["marks"] == [
+        {"type": "link", "attrs": {"href": f"http://hub.test/organizations/acme/issues/{gid}/"}}
+    ]
     assert r.json["title"] == issue["title"]
 
 
 def test_create_refused_by_jira_is_400_per_field(client, env, requests_mock):
     gid = new_issue(client, env["headers"])
-    requests_mock.post(f"{SITE}/rest/api/3/issue", status_code=400,
-                       json={"errorMessages": [], "errors": {"issuetype": "Specify a valid issue type"}})
-    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
-                    json={"integrationId": str(env["jira"].id), "action": "create",
-                          "fields": {"project": "10100", "issuetype": "1"}}, headers=env["headers"])
+    requests_mock.post(
+        f"{SITE}/rest/api/3/issue",
+        status_code=400,
+        json={"errorMessages": [], "errors": {"issuetype": "Specify a valid issue type"}},
+    )
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+        json={
+            "integrationId": str(env["jira"].id),
+            "action": "create",
+            "fields": {"project": "10100", "issuetype": "1"},
+        },
+        headers=env["headers"],
+    )
     assert r.status_code == 400 and r.json["errors"] == {"issuetype": ["Specify a valid issue type"]}
     assert db.session.scalar(select(m.ExternalIssue)) is None
 
@@ -149,13 +197,17 @@ def test_create_refused_by_jira_is_400_per_field(client, env, requests_mock):
 
 def test_full_flow_resolve_transitions_the_ticket(client, factories, requests_mock, run_jobs):
     s = factories.setup()
-    jira = factories.integration(s["org"], "jira", CLIENT_KEY,
-                                 {"base_url": SITE, "shared_secret": SECRET, "client_key": CLIENT_KEY})
+    jira = factories.integration(
+        s["org"], "jira", CLIENT_KEY, {"base_url": SITE, "shared_secret": SECRET, "client_key": CLIENT_KEY}
+    )
     env = {**s, "jira": jira}
     gid = new_issue(client, s["headers"])
     link(client, s["headers"], gid, jira.id, requests_mock)
-    r = client.put(f"/api/0/organizations/acme/integrations/{jira.id}/",
-                   json={"config": {"sync_status_forward": True}}, headers=s["headers"])
+    r = client.put(
+        f"/api/0/organizations/acme/integrations/{jira.id}/",
+        json={"config": {"sync_status_forward": True}},
+        headers=s["headers"],
+    )
     assert r.status_code == 200 and r.json["config"]["sync_status_forward"] is True
     _map(client, env)
     requests_mock.get(ISSUE_URL, json=jira_issue())
@@ -198,8 +250,10 @@ def test_missing_transition_is_skipped_visibly(client, env, linked, requests_moc
     requests_mock.get(TRANSITIONS_URL, json={"transitions": [TRANSITIONS["transitions"][0]]})
     _resolve(client, env, linked)
     run_jobs()
-    assert _jira_calls(requests_mock) == [("GET", "/rest/api/3/issue/APP-123"),
-                                          ("GET", "/rest/api/3/issue/APP-123/transitions")]
+    assert _jira_calls(requests_mock) == [
+        ("GET", "/rest/api/3/issue/APP-123"),
+        ("GET", "/rest/api/3/issue/APP-123/transitions"),
+    ]
     [entry] = _outbox("sync_status_outbound")
     assert (entry.status, entry.outcome) == ("skipped", "no transition")
 
@@ -208,15 +262,19 @@ def test_transition_path_through_in_progress(client, env, linked, requests_mock,
     _map(client, env)
     requests_mock.get(ISSUE_URL, json=jira_issue())
     todo, start, done = TRANSITIONS["transitions"]
-    requests_mock.get(TRANSITIONS_URL, [{"json": {"transitions": [start]}}, {"json": {"transitions": [todo, done]}}])
+    requests_mock.get(
+        TRANSITIONS_URL, [{"json": {"transitions": [start]}}, {"json": {"transitions": [todo, done]}}]
+    )
     requests_mock.post(TRANSITIONS_URL, status_code=204)
     _resolve(client, env, linked)
     run_jobs()
-    assert _jira_calls(requests_mock) == [("GET", "/rest/api/3/issue/APP-123"),
-                                          ("GET", "/rest/api/3/issue/APP-123/transitions"),
-                                          ("POST", "/rest/api/3/issue/APP-123/transitions"),
-                                          ("GET", "/rest/api/3/issue/APP-123/transitions"),
-                                          ("POST", "/rest/api/3/issue/APP-123/transitions")]
+    assert _jira_calls(requests_mock) == [
+        ("GET", "/rest/api/3/issue/APP-123"),
+        ("GET", "/rest/api/3/issue/APP-123/transitions"),
+        ("POST", "/rest/api/3/issue/APP-123/transitions"),
+        ("GET", "/rest/api/3/issue/APP-123/transitions"),
+        ("POST", "/rest/api/3/issue/APP-123/transitions"),
+    ]
     posted = [h.json() for h in requests_mock.request_history if h.method == "POST"]
     assert posted == [{"transition": {"id": "21"}}, {"transition": {"id": "31"}}]
     assert _outbox("sync_status_outbound")[0].status == "done"
@@ -235,8 +293,11 @@ def test_unresolve_moves_back_to_the_unresolved_status(client, env, linked, requ
 
 
 def test_forward_sync_off_sends_nothing(client, env, linked, requests_mock, run_jobs):
-    client.put(f"/api/0/organizations/acme/integrations/{env['jira'].id}/",
-               json={"config": {"sync_status_forward": False}}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/integrations/{env['jira'].id}/",
+        json={"config": {"sync_status_forward": False}},
+        headers=env["headers"],
+    )
     _resolve(client, env, linked)
     run_jobs()
     assert requests_mock.request_history == [] and _outbox("sync_status_outbound") == []
@@ -254,7 +315,9 @@ def test_jira_400_fails_the_job(client, env, linked, requests_mock, run_jobs):
     _map(client, env)
     requests_mock.get(ISSUE_URL, json=jira_issue())
     requests_mock.get(TRANSITIONS_URL, json=TRANSITIONS)
-    requests_mock.post(TRANSITIONS_URL, status_code=400, json={"errorMessages": ["Field 'resolution' is required"]})
+    requests_mock.post(
+        TRANSITIONS_URL, status_code=400, json={"errorMessages": ["Field 'resolution' is required"]}
+    )
     _resolve(client, env, linked)
     run_jobs()
     [entry] = _outbox("sync_status_outbound")
@@ -283,15 +346,16 @@ def test_jira_404_fails_without_retry(client, env, linked, requests_mock, run_jo
 
 def test_jira_429_is_retried_after_retry_after(client, env, linked, requests_mock, run_jobs):
     _map(client, env)
-    requests_mock.get(ISSUE_URL, [{"status_code": 429, "headers": {"Retry-After": "120"}},
-                                  {"json": jira_issue()}])
+    requests_mock.get(
+        ISSUE_URL, [{"status_code": 429, "headers": {"Retry-After": "120"}}, {"json": jira_issue()}]
+    )
     requests_mock.get(TRANSITIONS_URL, json=TRANSITIONS)
     requests_mock.post(TRANSITIONS_URL, status_code=204)
     _resolve(client, env, linked)
     run_jobs()
     [entry] = _outbox("sync_status_outbound")
     assert entry.status == "pending" and "rate limited" in entry.last_error
-    wait = entry.next_attempt_at.replace(tzinfo=dt.timezone.utc) - dt.datetime.now(dt.timezone.utc)
+    wait = entry.next_attempt_at.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)
     assert dt.timedelta(seconds=100) < wait <= dt.timedelta(seconds=120)
     run_jobs(now=True)
     [entry] = _outbox("sync_status_outbound")
@@ -311,21 +375,29 @@ def test_jira_503_is_retried_with_backoff(client, env, linked, requests_mock, ru
 
 
 def _assign(client, env, gid, who):
-    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": who}, headers=env["headers"])
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": who}, headers=env["headers"]
+    )
     assert r.status_code == 200, r.json
 
 
 def test_assign_and_unassign_outbound(client, env, linked, requests_mock, run_jobs):
-    requests_mock.get(f"{SITE}/rest/api/3/user/search", json=[
-        {"accountId": "other", "emailAddress": "jess@elsewhere.com"},
-        {"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": "JESS@example.com"}])
+    requests_mock.get(
+        f"{SITE}/rest/api/3/user/search",
+        json=[
+            {"accountId": "other", "emailAddress": "jess@elsewhere.com"},
+            {"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": "JESS@example.com"},
+        ],
+    )
     requests_mock.put(f"{ISSUE_URL}/assignee", status_code=204)
     _assign(client, env, linked, "jess@example.com")
     _assign(client, env, linked, None)
     run_jobs()
-    assert _jira_calls(requests_mock) == [("GET", "/rest/api/3/user/search?query=jess%40example.com"),
-                                          ("PUT", "/rest/api/3/issue/APP-123/assignee"),
-                                          ("PUT", "/rest/api/3/issue/APP-123/assignee")]
+    assert _jira_calls(requests_mock) == [
+        ("GET", "/rest/api/3/user/search?query=jess%40example.com"),
+        ("PUT", "/rest/api/3/issue/APP-123/assignee"),
+        ("PUT", "/rest/api/3/issue/APP-123/assignee"),
+    ]
     bodies = [h.json() for h in requests_mock.request_history if h.method == "PUT"]
     assert bodies == [{"accountId": "5b10ac8d82e05b22cc7d4ef5"}, {"accountId": None}]
     assert [e.status for e in _outbox("sync_assignee_outbound")] == ["done", "done"]
@@ -333,19 +405,24 @@ def test_assign_and_unassign_outbound(client, env, linked, requests_mock, run_jo
 
 def test_assign_to_a_user_whose_email_jira_hides(client, env, linked, requests_mock, run_jobs):
     requests_mock.get(f"{SITE}/rest/api/3/user/search", json=[{"accountId": "5b10ac8d82e05b22cc7d4ef5"}])
-    requests_mock.get(f"{SITE}/rest/api/3/user/email", json={"accountId": "5b10ac8d82e05b22cc7d4ef5",
-                                                             "email": "jess@example.com"})
+    requests_mock.get(
+        f"{SITE}/rest/api/3/user/email",
+        json={"accountId": "5b10ac8d82e05b22cc7d4ef5", "email": "jess@example.com"},
+    )
     requests_mock.put(f"{ISSUE_URL}/assignee", status_code=204)
     _assign(client, env, linked, "jess@example.com")
     run_jobs()
     assert _jira_calls(requests_mock) == [
         ("GET", "/rest/api/3/user/search?query=jess%40example.com"),
         ("GET", "/rest/api/3/user/email?accountId=5b10ac8d82e05b22cc7d4ef5"),
-        ("PUT", "/rest/api/3/issue/APP-123/assignee")]
+        ("PUT", "/rest/api/3/issue/APP-123/assignee"),
+    ]
 
 
 def test_assignee_not_in_jira_is_skipped(client, env, linked, requests_mock, run_jobs):
-    requests_mock.get(f"{SITE}/rest/api/3/user/search", json=[{"accountId": "x", "emailAddress": "x@example.com"}])
+    requests_mock.get(
+        f"{SITE}/rest/api/3/user/search", json=[{"accountId": "x", "emailAddress": "x@example.com"}]
+    )
     _assign(client, env, linked, "jess@example.com")
     run_jobs()
     [entry] = _outbox("sync_assignee_outbound")
@@ -359,17 +436,30 @@ def test_assignee_not_in_jira_is_skipped(client, env, linked, requests_mock, run
 def test_note_is_posted_then_edited(client, env, linked, requests_mock, run_jobs):
     requests_mock.post(f"{ISSUE_URL}/comment", status_code=201, json={"id": "10200"})
     requests_mock.put(f"{ISSUE_URL}/comment/10200", json={"id": "10200"})
-    r = client.post(f"/api/0/organizations/acme/issues/{linked}/comments/", json={"text": "Looking into it"},
-                    headers=env["headers"])
+    r = client.post(
+        f"/api/0/organizations/acme/issues/{linked}/comments/",
+        json={"text": "Looking into it"},
+        headers=env["headers"],
+    )
     assert r.status_code == 201
     run_jobs()
-    r = client.put(f"/api/0/organizations/acme/issues/{linked}/comments/{r.json['id']}/", json={"text": "Fixed"},
-                   headers=env["headers"])
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{linked}/comments/{r.json['id']}/",
+        json={"text": "Fixed"},
+        headers=env["headers"],
+    )
     assert r.status_code == 200, r.json
     run_jobs()
-    assert _jira_calls(requests_mock) == [("POST", "/rest/api/3/issue/APP-123/comment"),
-                                          ("PUT", "/rest/api/3/issue/APP-123/comment/10200")]
+    assert _jira_calls(requests_mock) == [
+        ("POST", "/rest/api/3/issue/APP-123/comment"),
+        ("PUT", "/rest/api/3/issue/APP-123/comment/10200"),
+    ]
     first, second = (h.json()["body"] for h in requests_mock.request_history)
-    assert first == {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": "Owner wrote: Looking into it"}]}]}
+    assert first == {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Owner wrote: Looking into it"}]}
+        ],
+    }
     assert second["content"][0]["content"][0]["text"] == "Owner wrote: Fixed"

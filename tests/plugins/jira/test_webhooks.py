@@ -1,4 +1,4 @@
-"""Inbound: Jira's issue-updated webhook drives status and assignee of the linked hub issues (FLOWS §4, §5, §9)."""
+"""Inbound: Jira's issue-updated webhook drives linked hub issues (FLOWS §4, §5, §9)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ def _issue(client, headers, gid):
 
 
 def _activity_types(client, headers, gid):
-    return [a["type"] for a in client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=headers).json]
+    return [
+        a["type"]
+        for a in client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=headers).json
+    ]
 
 
 def _linked(client, env, requests_mock):
@@ -42,7 +45,9 @@ def test_status_done_resolves_the_issue_and_is_not_echoed(client, env, requests_
     assert r.status_code == 200 and r.json["status"] == 1
     issue = _issue(client, env["headers"], gid)
     assert issue["status"] == "resolved"
-    activity = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=env["headers"]).json[0]
+    activity = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=env["headers"]).json[
+        0
+    ]
     assert activity["type"] == "set_resolved" and activity["data"]["provider"] == "jira"
     run_jobs()
     calls = _check_calls(requests_mock)
@@ -67,10 +72,16 @@ def test_status_lookup_failure_falls_back_on_the_payload(client, env, requests_m
 
 def test_moving_between_open_statuses_changes_nothing(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=env["headers"]
+    )
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
     body = payload("issue_updated_status_done")
-    body["issue"]["fields"]["status"] = {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}}
+    body["issue"]["fields"]["status"] = {
+        "id": "3",
+        "name": "In Progress",
+        "statusCategory": {"key": "indeterminate"},
+    }
     body["changelog"]["items"][0].update({"from": "10000", "to": "3"})
     assert send_webhook(client, body).status_code == 200
     assert _issue(client, env["headers"], gid)["status"] == "resolved"  # To Do -> In Progress: not a reopen
@@ -78,8 +89,11 @@ def test_moving_between_open_statuses_changes_nothing(client, env, requests_mock
 
 def test_status_ignored_when_reverse_sync_is_off(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
-    client.put(f"/api/0/organizations/acme/integrations/{env['jira'].id}/",
-               json={"config": {"sync_status_reverse": False}}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/integrations/{env['jira'].id}/",
+        json={"config": {"sync_status_reverse": False}},
+        headers=env["headers"],
+    )
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
     assert send_webhook(client, payload("issue_updated_status_done")).status_code == 200
     assert _issue(client, env["headers"], gid)["status"] == "unresolved"
@@ -96,8 +110,11 @@ def test_assignee_email_of_a_project_member_assigns(client, env, requests_mock, 
 
 def test_assignee_who_is_not_a_project_member_changes_nothing(client, env, factories, requests_mock):
     gid = _linked(client, env, requests_mock)
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "owner@example.com"},
-               headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{gid}/",
+        json={"assignedTo": "owner@example.com"},
+        headers=env["headers"],
+    )
     factories.member(env["org"], "outsider@example.com", projects=[])
     for email in ("outsider@example.com", "nobody@example.com"):
         body = payload("issue_updated_assignee")
@@ -119,14 +136,17 @@ def test_unassigned_in_jira_unassigns(client, env, requests_mock):
 
 def test_hidden_email_is_looked_up_and_cached(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
-    requests_mock.get(f"{SITE}/rest/api/3/user/email", json={"accountId": "5b10ac8d82e05b22cc7d4ef5",
-                                                             "email": "Jess@Example.com"})
+    requests_mock.get(
+        f"{SITE}/rest/api/3/user/email",
+        json={"accountId": "5b10ac8d82e05b22cc7d4ef5", "email": "Jess@Example.com"},
+    )
     r = send_webhook(client, payload("issue_updated_assignee_hidden_email"))
     assert r.status_code == 200 and r.json["assignee"] == 1
     assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
     calls = _check_calls(requests_mock)
     assert [(c.method, c.path, c.qs) for c in calls] == [
-        ("GET", "/rest/api/3/user/email", {"accountid": ["5b10ac8d82e05b22cc7d4ef5"]})]
+        ("GET", "/rest/api/3/user/email", {"accountid": ["5b10ac8d82e05b22cc7d4ef5"]})
+    ]
     send_webhook(client, payload("issue_updated_assignee_hidden_email", timestamp=1763633799000))
     assert len(requests_mock.request_history) == 1  # cached
 
@@ -141,7 +161,9 @@ def test_hidden_email_lookup_failure_changes_nothing(client, env, requests_mock)
 
 def test_stale_event_is_dropped(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
-    assert send_webhook(client, payload("issue_updated_unassigned", timestamp=1763633990000)).status_code == 200
+    assert (
+        send_webhook(client, payload("issue_updated_unassigned", timestamp=1763633990000)).status_code == 200
+    )
     # Delivered late: the assignment happened before the unassignment that was already applied.
     r = send_webhook(client, payload("issue_updated_assignee"))
     assert r.status_code == 200 and r.json["assignee"] == 0
