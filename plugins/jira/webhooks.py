@@ -70,6 +70,7 @@ def handle_issue_updated(
                     "detail": "not processed",
                     "error_message": f"Could not look up the assignee's email: {e.message}",
                 },
+                outcome="lookup-failed",  # not "processed": a redelivery is handled again
             )
 
     if assignee_items:

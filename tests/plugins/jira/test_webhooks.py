@@ -154,9 +154,14 @@ def test_hidden_email_is_looked_up_and_cached(client, env, requests_mock):
 def test_hidden_email_lookup_failure_changes_nothing(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/user/email", status_code=403, json={"errorMessages": ["Forbidden"]})
-    r = send_webhook(client, payload("issue_updated_assignee_hidden_email"))
-    assert r.status_code == 200 and "error_message" in r.json
+    body = payload("issue_updated_assignee_hidden_email")
+    r = send_webhook(client, body)
+    assert r.status_code == 200 and "Forbidden" in r.json["error_message"]
     assert _issue(client, env["headers"], gid)["assignedTo"] is None
+    # Jira redelivers once the lookup works again: this time it is applied.
+    requests_mock.get(f"{SITE}/rest/api/3/user/email", json={"accountId": "x", "email": "jess@example.com"})
+    assert send_webhook(client, body).json["assignee"] == 1
+    assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
 
 
 def test_stale_event_is_dropped(client, env, requests_mock):
