@@ -22,6 +22,9 @@ def env(factories: Any) -> dict[str, Any]:
                                                                           "bot_user_id": "U0BOT"}, name="Acme Slack")
     jess = factories.member(s["org"], "jess@example.com", role="member", projects=[s["project"]], name="Jess")
     group = factories.group(s["project"], "ZeroDivisionError: division by zero", culprit="app.views.divide")
-    return {**s, "integration": integration, "jess": jess, "group": group}
+    return {**s, "integration": integration, "jess": jess, "group": group,
+            # plain values: still readable after run_jobs() ends the session that loaded the rows
+            "integration_id": str(integration.id), "jess_id": str(jess.id), "owner_id": str(s["owner"].id),
+            "group_id": str(group.id), "short_id": group.short_id}
 
 
