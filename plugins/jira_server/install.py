@@ -54,12 +54,12 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _install_error(e: ApiError, doing: str) -> InstallError:
+def _install_error(e: ApiError, doing: str, refused_hint: str = "") -> InstallError:
     if isinstance(e, ApiHostError):
         message = f"Jira could not be reached while {doing} ({e.message}). Check the base URL and that the hub can reach it."
     elif isinstance(e, ApiUnauthorized):
-        message = (f"Jira refused the OAuth credentials while {doing} ({e.message}). Check the application link, "
-                   "the consumer key, the private key and the access token.")
+        message = f"Jira refused the OAuth credentials while {doing} ({e.message}). " + (
+            refused_hint or "Check the application link, the consumer key, the private key and the access token.")
     else:
         message = f"Jira answered an error while {doing}: {e.message}"
     return InstallError(message, {"metadata": [message]})
@@ -78,7 +78,8 @@ def connect(metadata: Mapping[str, Any], external_id: str, name: str = "") -> di
     try:
         answer = client.post(WEBHOOK_PATH, json=body)
     except ApiError as e:
-        raise _install_error(e, "registering the webhook (the access token's user must be a Jira administrator)") from e
+        raise _install_error(e, "registering the webhook",
+                             "The access token's user must be a Jira administrator to register webhooks.") from e
     answer = answer if isinstance(answer, dict) else {}
     webhook_self = str(answer.get("self") or "")
     webhook_id = str(answer.get("id") or webhook_self.rstrip("/").rsplit("/", 1)[-1] or "")

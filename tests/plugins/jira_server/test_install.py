@@ -128,6 +128,7 @@ def test_webhook_registration_refused_is_400_and_nothing_stored(client, factorie
 
     assert r.status_code == 400
     assert "registering the webhook" in r.json["detail"]
+    assert "must be a Jira administrator" in r.json["detail"]
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
 
 

@@ -140,12 +140,12 @@ def test_garbage_token_is_400_before_the_body_is_read(client, linked):
 
 
 def test_unknown_integration_token_is_400(client, linked):
-    token = jwt.encode({"id": "jira.other.org:someone"}, "whatever", algorithm="HS256")
+    token = jwt.encode({"id": "jira.other.org:someone"}, "an-unrelated-key-of-at-least-32-bytes", algorithm="HS256")
     _assert_rejected(post(client, f"/extensions/jira_server/issue-updated/{token}/", b"{not json"))
 
 
 def test_token_signed_with_another_key_is_400(client, linked):
-    token = jwt.encode({"id": EXTERNAL_ID}, "not-the-integration-key", algorithm="HS256")
+    token = jwt.encode({"id": EXTERNAL_ID}, "not-the-integration-key-but-32-bytes-long", algorithm="HS256")
     r = post(client, f"/extensions/jira_server/issue-updated/{token}/", load_payload("issue_updated_assignee.json"))
     _assert_rejected(r)
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
