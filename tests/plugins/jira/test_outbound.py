@@ -463,3 +463,15 @@ def test_note_is_posted_then_edited(client, env, linked, requests_mock, run_jobs
         ],
     }
     assert second["content"][0]["content"][0]["text"] == "Owner wrote: Fixed"
+
+
+def test_reconcile_uses_the_tickets_status(client, env, linked, requests_mock, run_jobs):
+    from hub.reconcile import reconcile
+
+    requests_mock.get(ISSUE_URL, json=jira_issue(status_id="10001", category="done"))
+    lines = list(reconcile("acme", dry_run=False))
+    assert lines[0].endswith("<- APP-123 (Done): resolved") and "1 drifted" in lines[-1]
+    issue = client.get(f"/api/0/organizations/acme/issues/{linked}/", headers=env["headers"]).json
+    assert issue["status"] == "resolved"
+    run_jobs()
+    assert _jira_calls(requests_mock) == [("GET", "/rest/api/3/issue/APP-123")]  # nothing echoed back
