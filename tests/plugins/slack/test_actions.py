@@ -1,0 +1,313 @@
+"""Slack group actions: buttons, the assignee select and dialogs, as a linked org member."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.plugins.slack.helpers import (
+    API,
+    RESPONSE_URL,
+    SLACK_USER,
+    activities,
+    block_actions,
+    issue,
+    load,
+    select_action,
+)
+from tests.support.specs import assert_valid_requests
+
+
+def _link(factories, env, user=None):
+    factories.identity(env["integration"], SLACK_USER, user or env["jess"])
+
+
+def _response_posts(requests_mock):
+    return [r for r in requests_mock.request_history if r.url == RESPONSE_URL]
+
+
+def test_resolve_button_resolves_and_updates_the_message(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, text="ok")
+    r = slack.action(block_actions(env["group_id"]))
+    assert r.status_code == 200
+    assert r.data == b""
+    data = issue(client, env, env["group_id"])
+    assert data["status"] == "resolved"
+    latest = activities(client, env, env["group_id"])[0]
+    assert latest["type"] == "set_resolved"
+    assert latest["user"]["email"] == "jess@example.com"
+    assert latest["data"]["integration"] == "slack"
+    assert latest["data"]["integration_id"] == env["integration_id"]
+
+    (update,) = _response_posts(requests_mock)
+    body = update.json()
+    assert body["replace_original"] is True
+    assert body["text"] == f"[backend] {env['short_id']}: ZeroDivisionError: division by zero"
+    assert json.loads(body["blocks"][0]["block_id"]) == {"issue": int(env["group_id"]), "rule": 7}
+    outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
+    assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"
+    buttons = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
+    assert [(e["action_id"], e.get("value"), e["text"]["text"]) for e in buttons[:2]] == [
+        ("status", "unresolved", "Unresolve"), ("archive_dialog", "archive_dialog", "Archive")]
+    assert "Authorization" not in update.headers  # the bot token never goes to response_url hosts
+
+
+def test_unlinked_user_gets_a_link_prompt_and_nothing_changes(client, env, slack, requests_mock):
+    r = slack.action(block_actions(env["group_id"]))
+    assert r.status_code == 200
+    assert r.json["response_type"] == "ephemeral"
+    assert r.json["replace_original"] is False
+    assert re.search(r"<http://hub\.test/extensions/slack/link-identity/[^/|>]+/\|Link identity>", r.json["text"])
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
+    assert [a["type"] for a in activities(client, env, env["group_id"])] == ["first_seen"]
+    assert requests_mock.request_history == []
+
+
+def test_link_page_then_the_action_works(client, env, slack, requests_mock):
+    requests_mock.post(RESPONSE_URL, text="ok")
+    prompt = slack.action(block_actions(env["group_id"])).json["text"]
+    path = re.search(r"<http://hub\.test(/extensions/slack/link-identity/[^|>]+)\|", prompt).group(1)
+
+    # not logged in: a page asking to log in (a browser), or 401 JSON (an API client)
+    r = client.get(path)
+    assert r.status_code == 401
+    assert b"/login?next=%2Fextensions%2Fslack%2Flink-identity%2F" in r.data
+    assert client.post(path, headers={"Accept": "application/json"}).status_code == 401
+
+    with client.session_transaction() as session:
+        session["user_id"] = int(env["jess_id"])
+    r = client.get(path)
+    assert r.status_code == 200
+    page = r.data.decode()
+    assert f"Link the Slack account &lt;@{SLACK_USER}&gt; of Acme Slack to your account jess@example.com?" in page
+    confirm = re.search(r'name="confirm" value="([^"]+)"', page).group(1)
+    assert client.post(path, data={}).status_code == 400  # a browser POST needs the page's confirmation
+    r = client.post(path, data={"confirm": confirm})
+    assert r.status_code == 200
+    assert b"Your Slack identity is now linked to jess@example.com" in r.data
+    (notice,) = _response_posts(requests_mock)
+    assert notice.json() == {"response_type": "ephemeral", "replace_original": False,
+                             "text": "Your Slack identity is now linked to jess@example.com. Try your action again."}
+
+    with client.session_transaction() as session:
+        session.clear()
+    again = block_actions(env["group_id"], action={"action_ts": "1763634200.000001"})  # a new click
+    r = slack.action(again)
+    assert r.status_code == 200
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
+    assert activities(client, env, env["group_id"])[0]["user"]["email"] == "jess@example.com"
+
+
+def test_link_by_bearer_token(client, env, factories, slack):
+    prompt = slack.action(block_actions(env["group_id"])).json["text"]
+    path = re.search(r"<http://hub\.test(/extensions/slack/link-identity/[^|>]+)\|", prompt).group(1)
+    r = client.post(path, headers=env["headers"])
+    assert r.status_code == 200
+    assert r.json["linked"] is True
+    assert r.json["user"]["email"] == "owner@example.com"
+
+
+def test_forged_link_token_is_refused(client, env):
+    r = client.post("/extensions/slack/link-identity/not-a-token/", headers=env["headers"])
+    assert r.status_code == 400
+    assert r.json["detail"] == "This link is not valid."
+
+
+def test_linked_user_outside_the_org_gets_an_unlink_link(client, env, factories, slack, requests_mock):
+    other = factories.org("globex")
+    outsider = factories.member(other, "eve@globex.test", role="owner")
+    _link(factories, env, outsider)
+    r = slack.action(block_actions(env["group_id"]))
+    assert r.status_code == 200
+    assert r.json["response_type"] == "ephemeral"
+    assert "not a member of this issue's organization" in r.json["text"]
+    assert "/extensions/slack/unlink-identity/" in r.json["text"]
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
+    assert requests_mock.request_history == []
+
+
+def test_issue_of_another_org_is_403(client, env, factories, slack):
+    other = factories.org("globex")
+    project = factories.project(other, "web")
+    owner = factories.member(other, "eve@globex.test", role="owner", projects=[project])
+    foreign = factories.group(project, "Globex boom")
+    foreign_id = foreign.id
+    _link(factories, env)
+    r = slack.action(block_actions(foreign_id))
+    assert r.status_code == 403
+    assert r.json["detail"] == "This issue does not belong to an organization that uses this Slack workspace."
+    token = factories.token(owner)
+    r = client.get(f"/api/0/organizations/globex/issues/{foreign_id}/", headers={"Authorization": f"Bearer {token}"})
+    assert r.json["status"] == "unresolved"
+
+
+def test_action_that_is_not_ours_is_400(client, env, factories, slack):
+    _link(factories, env)
+    r = slack.action(block_actions(env["group_id"], action={"value": "deleted"}))
+    assert r.status_code == 400
+    assert r.json["detail"] == "Unknown action."
+    r = slack.action(block_actions(env["group_id"], action=select_action("team:3")))
+    assert r.status_code == 400
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
+    assert issue(client, env, env["group_id"])["assignedTo"] is None
+
+
+def test_message_without_issue_is_400(env, factories, slack):
+    _link(factories, env)
+    payload = block_actions(env["group_id"])
+    payload["message"]["blocks"][0]["block_id"] = "title"
+    r = slack.action(payload)
+    assert r.status_code == 400
+    assert r.json["detail"] == "The message does not name an issue."
+
+
+def test_assign_select_assigns_and_says_who(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, text="ok")
+    r = slack.action(block_actions(env["group_id"], action=select_action(f"user:{env['owner_id']}")))
+    assert r.status_code == 200
+    assert issue(client, env, env["group_id"])["assignedTo"]["email"] == "owner@example.com"
+    latest = activities(client, env, env["group_id"])[0]
+    assert (latest["type"], latest["data"]["integration"]) == ("assigned", "slack")
+    body = _response_posts(requests_mock)[0].json()
+    outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
+    assert outcome["elements"][0]["text"] == f"Issue assigned to Owner by <@{SLACK_USER}>"
+    select = next(b for b in body["blocks"] if b["type"] == "actions")["elements"][2]
+    assert select["initial_option"]["value"] == f"user:{env['owner_id']}"
+    assert select["options"][-1]["value"] == "none"
+
+    r = slack.action(block_actions(env["group_id"], action=select_action("none")))
+    assert r.status_code == 200
+    assert issue(client, env, env["group_id"])["assignedTo"] is None
+    body = _response_posts(requests_mock)[1].json()
+    assert next(b for b in body["blocks"] if b["block_id"] == "outcome")["elements"][0]["text"] == (
+        f"Issue unassigned by <@{SLACK_USER}>")
+
+
+def test_assigning_someone_outside_the_project_is_refused(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    stranger = factories.member(env["org"], "new@example.com", role="member", projects=[])
+    r = slack.action(block_actions(env["group_id"], action=select_action(f"user:{stranger.id}")))
+    assert r.status_code == 200
+    assert r.json["text"] == "That user cannot be assigned to this issue."
+    assert issue(client, env, env["group_id"])["assignedTo"] is None
+    assert requests_mock.request_history == []
+
+
+def test_archive_dialog_opens_a_modal_then_the_submission_archives(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(f"{API}/views.open", json={"ok": True, "view": {"id": "V0001"}})
+    requests_mock.post(RESPONSE_URL, text="ok")
+    r = slack.action(block_actions(env["group_id"], action={"action_id": "archive_dialog", "value": "archive_dialog"}))
+    assert r.status_code == 200
+    assert r.data == b""
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"  # nothing until submitted
+    (opened,) = requests_mock.request_history
+    sent = opened.json()
+    assert sent["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
+    assert sent["view"]["callback_id"] == "archive_dialog"
+    assert json.loads(sent["view"]["private_metadata"]) == {
+        "issue": int(env["group_id"]), "orig_response_url": RESPONSE_URL, "channel_id": "C0ALERTS", "rule": "7"}
+    assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
+
+    submission = load("view_submission_resolve.json")
+    submission["view"]["callback_id"] = "archive_dialog"
+    submission["view"]["private_metadata"] = sent["view"]["private_metadata"]
+    submission["view"]["state"]["values"] = {"archive_type": {"archive_type": {
+        "type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "Forever"},
+                                                     "value": "ignored"}}}}
+    r = slack.action(submission)
+    assert r.status_code == 200
+    assert r.data == b""
+    assert issue(client, env, env["group_id"])["status"] == "ignored"
+    latest = activities(client, env, env["group_id"])[0]
+    assert (latest["type"], latest["data"]["integration"]) == ("set_ignored", "slack")
+    body = _response_posts(requests_mock)[0].json()
+    assert next(b for b in body["blocks"] if b["block_id"] == "outcome")["elements"][0]["text"] == (
+        f"Issue archived by <@{SLACK_USER}>")
+
+
+def test_resolve_submission_in_the_next_release(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, text="ok")
+    submission = load("view_submission_resolve.json")
+    meta = json.loads(submission["view"]["private_metadata"])
+    submission["view"]["private_metadata"] = json.dumps({**meta, "issue": int(env["group_id"])})
+    submission["view"]["state"]["values"]["resolve_type"]["resolve_type"]["selected_option"]["value"] = (
+        "resolved:inNextRelease")
+    r = slack.action(submission)
+    assert r.status_code == 200
+    data = issue(client, env, env["group_id"])
+    assert (data["status"], data["statusDetails"]) == ("resolved", {"inNextRelease": True})
+
+
+def test_submission_without_a_choice_answers_errors(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    submission = load("view_submission_resolve.json")
+    meta = json.loads(submission["view"]["private_metadata"])
+    submission["view"]["private_metadata"] = json.dumps({**meta, "issue": int(env["group_id"])})
+    submission["view"]["state"]["values"] = {}
+    r = slack.action(submission)
+    assert r.status_code == 200
+    assert r.json == {"response_action": "errors", "errors": {"resolve_type": "Choose an option."}}
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
+    assert requests_mock.request_history == []
+
+
+def test_slack_api_error_on_open_becomes_an_ephemeral_message(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(f"{API}/views.open", json={"ok": False, "error": "expired_trigger_id"})
+    r = slack.action(block_actions(env["group_id"], action={"action_id": "resolve_dialog", "value": "resolve_dialog"}))
+    assert r.status_code == 200
+    assert r.json == {"response_type": "ephemeral", "replace_original": False,
+                      "text": "Slack could not open the dialog (slack: expired_trigger_id)."}
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
+
+
+def test_legacy_interactive_message_button(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, text="ok")
+    payload = {
+        "type": "interactive_message", "callback_id": json.dumps({"issue": int(env["group_id"])}),
+        "team": {"id": "T0001", "domain": "acme"}, "user": {"id": SLACK_USER, "name": "jess"},
+        "channel": {"id": "C0ALERTS", "name": "alerts"}, "action_ts": "1763634100.123456",
+        "message_ts": "1763634090.000100", "attachment_id": "1", "token": "legacy-verification-token",
+        "actions": [{"name": "status", "type": "button", "value": "resolved"}],
+        "original_message": {"text": "", "attachments": [{"callback_id": "x", "text": "ZeroDivisionError"}]},
+        "response_url": RESPONSE_URL, "trigger_id": "1.2.3",
+    }
+    r = slack.action(payload)
+    assert r.status_code == 200
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
+    assert _response_posts(requests_mock)[0].json()["replace_original"] is True
+
+
+def test_legacy_dialog_submission(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, text="ok")
+    payload = {
+        "type": "dialog_submission", "token": "legacy", "action_ts": "1.2", "team": {"id": "T0001"},
+        "user": {"id": SLACK_USER}, "channel": {"id": "C0ALERTS"},
+        "callback_id": json.dumps({"issue": int(env["group_id"]), "dialog": "resolve_dialog",
+                                   "orig_response_url": RESPONSE_URL}),
+        "submission": {"resolve_type": "resolved"}, "response_url": RESPONSE_URL,
+    }
+    r = slack.action(payload)
+    assert r.status_code == 200
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
+    payload["submission"] = {}
+    r = slack.action(payload)
+    assert r.json == {"errors": [{"name": "resolve_type", "error": "Choose an option."}]}
+
+
+def test_response_url_that_is_not_slack_is_never_called(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    payload = block_actions(env["group_id"])
+    payload["response_url"] = "https://attacker.example/collect"
+    r = slack.action(payload)
+    assert r.status_code == 200
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
+    assert r.json["text"] == (f"Issue resolved by <@{SLACK_USER}>, but Slack did not let us update the message "
+                              "(slack: response_url is not a Slack URL).")
+    assert requests_mock.request_history == []
