@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from hub import InstallError, services
 from hub.errors import ApiError, ApiHostError, ApiNotFound, ApiUnauthorized
 from hub.types import Integration
-from plugins.jira_server.client import WEBHOOK_PATH, client_for, check_private_key, normalize_base_url
+from plugins.jira_server.client import WEBHOOK_PATH, check_private_key, client_for, normalize_base_url
 from plugins.jira_server.webhooks import KEY, new_webhook_secret, webhook_url
 
 logger = logging.getLogger("hub.plugins.jira_server")
@@ -93,7 +93,11 @@ def install(external_id: str, name: str, metadata: Mapping[str, Any]) -> dict[st
     previous = services.get_integration(KEY, external_id)
     stored = connect(cleaned, external_id, name)
     if previous is not None and previous.metadata.get("webhook_id"):
-        remove_webhook(previous)  # its secret is gone with the re-install: the old hook would only 400
+        try:  # its secret is replaced by the re-install: the old hook would only get 400s
+            remove_webhook(previous)
+        except ApiError as e:  # best effort: the new webhook is in place
+            logger.warning("jira_server.old-webhook-not-removed",
+                           extra={"integration": previous.id, "status": e.code})
     host = urlsplit(cleaned["base_url"]).netloc
     return {"name": name or f"Jira Server ({host})", "metadata": stored}
 

@@ -23,7 +23,13 @@ from urllib.parse import quote, urlencode
 from hub import InstallError, WebhookResponse, services
 from hub.errors import ApiError, ValidationError
 from hub.types import User, WebhookRequest
-from plugins.jira_server.client import access_token, authorize_url, generate_key_pair, normalize_base_url, request_token
+from plugins.jira_server.client import (
+    access_token,
+    authorize_url,
+    generate_key_pair,
+    normalize_base_url,
+    request_token,
+)
 from plugins.jira_server.install import connect, external_id_for
 from plugins.jira_server.webhooks import KEY
 
@@ -223,7 +229,7 @@ def oauth_callback(request: WebhookRequest) -> WebhookResponse:
         message = getattr(e, "message", str(e))
         return _message(400, "Jira Server not installed", message)
     services.cache_set(TOKEN_PREFIX + token, None, ttl=1)  # the callback works once
-    services.cache_set(FLOW_PREFIX + flow_id, None, ttl=1)
+    services.cache_set(FLOW_PREFIX + str(flow_id), None, ttl=1)
     integration = services.save_integration(KEY, external_id, name, stored)
     services.attach_integration(integration.id, org["slug"], user.id)
     logger.info("jira_server.installed", extra={"integration": integration.id, "organization": org["slug"]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+
 import jwt
 
 from hub import WebhookResponse, services

@@ -5,8 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 import requests
-from hub import services
 
+from hub import services
 from tests.plugins.jira_server.conftest import (
     BASE_URL,
     EXTERNAL_ID,
@@ -166,3 +166,23 @@ def test_signature_check_detects_tampering_and_other_keys(client, factories, req
     myself.url = myself.url + "?expand=groups"
     with pytest.raises(AssertionError, match="bad RSA-SHA1 signature"):
         assert_oauth1_signed(myself, rsa_keys[1])
+
+
+def test_reinstall_replaces_the_webhook(client, factories, requests_mock, metadata, rsa_keys):
+    s = factories.setup()
+    mock_install(requests_mock)
+    assert install(client, s["headers"], metadata).status_code == 201
+    first_secret = services.get_integration("jira_server", EXTERNAL_ID).metadata["webhook_secret"]
+    mock_install(requests_mock, webhook_id=8)
+    requests_mock.delete(f"{BASE_URL}/rest/webhooks/1.0/webhook/7", status_code=204)
+
+    r = install(client, s["headers"], {**metadata, "access_token": "access-token-2"})
+
+    assert r.status_code == 200, r.json
+    stored = services.get_integration("jira_server", EXTERNAL_ID).metadata
+    assert stored["webhook_id"] == "8" and stored["access_token"] == "access-token-2"
+    assert stored["webhook_secret"] != first_secret
+    assert [(q.method, q.url.rsplit("/rest/", 1)[1]) for q in requests_mock.request_history[2:]] == [
+        ("GET", "api/2/myself"), ("POST", "webhooks/1.0/webhook"), ("DELETE", "webhooks/1.0/webhook/7")]
+    assert_oauth1_signed(requests_mock.request_history[-1], rsa_keys[1], token="access-token-1")
+    assert_all_signed_and_valid(requests_mock.request_history, rsa_keys[1])

@@ -6,10 +6,10 @@ key of the application link) and against the Jira DC spec.
 
 from __future__ import annotations
 
-from hub.extensions import db
-from hub.models import OutboxEntry
 from sqlalchemy import select
 
+from hub.extensions import db
+from hub.models import OutboxEntry
 from tests.plugins.jira_server.conftest import (
     BASE_URL,
     assert_all_signed_and_valid,

@@ -7,8 +7,8 @@ import re
 
 import pytest
 import requests
-from hub import services
 
+from hub import services
 from tests.plugins.jira_server.conftest import BASE_URL, WEBHOOK_PATHS, assert_oauth1_signed, mock_install
 from tests.support.specs import assert_valid_requests
 

@@ -6,8 +6,8 @@ import json
 
 import jwt
 import pytest
-from hub import services
 
+from hub import services
 from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, link, load_payload, new_issue
 
 
