@@ -10,8 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from hub import hookimpl
-from hub.types import Activity, Event, Group, Integration, InviteRequest, Parent, Rule, WebhookRequest, WebhookResponse
-
+from hub.types import (
+    Activity,
+    Event,
+    Group,
+    Integration,
+    InviteRequest,
+    Parent,
+    Rule,
+    WebhookRequest,
+    WebhookResponse,
+)
 from plugins.slack import notifications, oauth, webhooks
 
 KEY = "slack"
@@ -30,22 +39,27 @@ def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> Webhook
 
 
 @hookimpl
-def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
     if provider != KEY:
         return None
     return oauth.install_by_hand(external_id, name, metadata)
 
 
 @hookimpl
-def notify_issue_alert(integration: Integration, group: Group, event: Event, channel_id: str, rule: Rule,
-                       parent: Parent | None) -> dict[str, Any] | None:
+def notify_issue_alert(
+    integration: Integration, group: Group, event: Event, channel_id: str, rule: Rule, parent: Parent | None
+) -> dict[str, Any] | None:
     if integration.provider != KEY:
         return None
     return notifications.post_issue_alert(integration, group, event, channel_id, rule, parent)
 
 
 @hookimpl
-def notify_activity(integration: Integration, activity: Activity, group: Group, parents: list[Parent]) -> None:
+def notify_activity(
+    integration: Integration, activity: Activity, group: Group, parents: list[Parent]
+) -> None:
     if integration.provider != KEY:
         return None
     notifications.post_activity(integration, activity, group, parents)

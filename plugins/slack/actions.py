@@ -17,15 +17,19 @@ from typing import Any
 from hub import WebhookResponse, services
 from hub.errors import ApiError, NotFound, ValidationError
 from hub.types import Group, Integration, User, WebhookRequest
-
 from plugins.slack import messages
 from plugins.slack.client import client_for, is_slack_url
 from plugins.slack.identity import identity_url
-from plugins.slack.webhooks import error, integration_for_team, parse_payload, unknown_team
+from plugins.slack.webhooks import error, integration_for_team, obj, parse_payload, unknown_team
 
 logger = logging.getLogger("hub.plugins.slack")
 
-STATUS_VALUES = {"resolved": "resolved", "unresolved": "unresolved", "ignored": "ignored", "archive": "ignored"}
+STATUS_VALUES = {
+    "resolved": "resolved",
+    "unresolved": "unresolved",
+    "ignored": "ignored",
+    "archive": "ignored",
+}
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def handle(request: WebhookRequest) -> WebhookResponse:
     payload = parse_payload(request)
     if isinstance(payload, WebhookResponse):
         return payload
-    team_id = (payload.get("team") or {}).get("id") if isinstance(payload.get("team"), dict) else None
+    team_id = obj(payload.get("team")).get("id")
     integration = integration_for_team(team_id)
     if integration is None:
         return unknown_team(team_id)
@@ -75,10 +79,16 @@ def handle(request: WebhookRequest) -> WebhookResponse:
     return handler(integration, payload)
 
 
-def _interaction(integration: Integration, payload: dict[str, Any], response_url: str | None = None,
-                 channel_id: str | None = None, rule_id: str | None = None, modal: bool = False) -> Interaction:
-    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+def _interaction(
+    integration: Integration,
+    payload: dict[str, Any],
+    response_url: str | None = None,
+    channel_id: str | None = None,
+    rule_id: str | None = None,
+    modal: bool = False,
+) -> Interaction:
+    channel = obj(payload.get("channel"))
+    container = obj(payload.get("container"))
     return Interaction(
         integration=integration,
         slack_user_id=str((payload.get("user") or {}).get("id") or ""),
@@ -104,11 +114,15 @@ def _block_actions(integration: Integration, payload: dict[str, Any]) -> Webhook
         value = action["selected_option"].get("value")
     if action_id in (messages.APPROVE_MEMBER, messages.REJECT_MEMBER):
         return _invite_action(_interaction(integration, payload), action_id == messages.APPROVE_MEMBER, value)
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
-    issue = messages.block_id_data([*(message.get("blocks") or []), {"block_id": action.get("block_id")}], "issue")
+    message = obj(payload.get("message"))
+    issue = messages.block_id_data(
+        [*(message.get("blocks") or []), {"block_id": action.get("block_id")}], "issue"
+    )
     intent = parse_intent(action_id, value)
     if intent is None:
-        return error(400, "Unknown action.", {"actions": [f"{action_id!r} with this value is not an action of ours."]})
+        return error(
+            400, "Unknown action.", {"actions": [f"{action_id!r} with this value is not an action of ours."]}
+        )
     return _issue_action(_interaction(integration, payload, rule_id=_rule(issue)), issue, intent)
 
 
@@ -130,23 +144,30 @@ def _interactive_message(integration: Integration, payload: dict[str, Any]) -> W
 
 
 def _view_submission(integration: Integration, payload: dict[str, Any]) -> WebhookResponse:
-    view = payload.get("view") if isinstance(payload.get("view"), dict) else {}
+    view = obj(payload.get("view"))
     callback_id = view.get("callback_id")
-    block = {messages.RESOLVE_DIALOG: messages.RESOLVE_TYPE, messages.ARCHIVE_DIALOG: messages.ARCHIVE_TYPE}.get(
-        str(callback_id))
+    block = {
+        messages.RESOLVE_DIALOG: messages.RESOLVE_TYPE,
+        messages.ARCHIVE_DIALOG: messages.ARCHIVE_TYPE,
+    }.get(str(callback_id))
     if block is None:
         return error(400, "Unknown dialog.", {"callback_id": ["Not a dialog of ours."]})
     metadata = _json_object(view.get("private_metadata"))
     if metadata is None:
         return error(400, "The dialog does not name an issue.", {"private_metadata": ["Not valid JSON."]})
-    values = ((view.get("state") or {}).get("values") or {}) if isinstance(view.get("state"), dict) else {}
-    selected = ((values.get(block) or {}).get(block) or {}).get("selected_option") if isinstance(values, dict) else None
-    choice = selected.get("value") if isinstance(selected, dict) else None
+    values = obj(obj(view.get("state")).get("values"))
+    choice = obj(obj(obj(values.get(block)).get(block)).get("selected_option")).get("value")
     intent = _dialog_intent(str(callback_id), choice)
     if intent is None:
         return ok({"response_action": "errors", "errors": {block: "Choose an option."}})
-    interaction = _interaction(integration, payload, response_url=str(metadata.get("orig_response_url") or ""),
-                               channel_id=metadata.get("channel_id"), rule_id=_rule(metadata), modal=True)
+    interaction = _interaction(
+        integration,
+        payload,
+        response_url=str(metadata.get("orig_response_url") or ""),
+        channel_id=metadata.get("channel_id"),
+        rule_id=_rule(metadata),
+        modal=True,
+    )
 
     def refuse(message: dict[str, Any]) -> WebhookResponse:
         return ok({"response_action": "errors", "errors": {block: message["text"]}})
@@ -160,12 +181,17 @@ def _dialog_submission(integration: Integration, payload: dict[str, Any]) -> Web
     if state is None or state.get("dialog") not in (messages.RESOLVE_DIALOG, messages.ARCHIVE_DIALOG):
         return error(400, "Unknown dialog.", {"callback_id": ["Not a dialog of ours."]})
     block = messages.RESOLVE_TYPE if state["dialog"] == messages.RESOLVE_DIALOG else messages.ARCHIVE_TYPE
-    submission = payload.get("submission") if isinstance(payload.get("submission"), dict) else {}
+    submission = obj(payload.get("submission"))
     intent = _dialog_intent(state["dialog"], submission.get(block))
     if intent is None:
         return ok({"errors": [{"name": block, "error": "Choose an option."}]})
-    interaction = _interaction(integration, payload, response_url=str(state.get("orig_response_url") or ""),
-                               rule_id=_rule(state), modal=True)
+    interaction = _interaction(
+        integration,
+        payload,
+        response_url=str(state.get("orig_response_url") or ""),
+        rule_id=_rule(state),
+        modal=True,
+    )
 
     def refuse(message: dict[str, Any]) -> WebhookResponse:
         return ok({"errors": [{"name": block, "error": message["text"]}]})
@@ -217,8 +243,9 @@ def _rule(data: dict[str, Any] | None) -> str | None:
 # -- applying ---------------------------------------------------------------------------------------
 
 
-def _issue_action(interaction: Interaction, issue: dict[str, Any] | None, intent: Intent,
-                  refuse: Any = None) -> WebhookResponse:
+def _issue_action(
+    interaction: Interaction, issue: dict[str, Any] | None, intent: Intent, refuse: Any = None
+) -> WebhookResponse:
     """Check issue, identity and membership, then apply ``intent`` and redraw the message."""
     refuse = refuse or ok
     integration = interaction.integration
@@ -226,8 +253,10 @@ def _issue_action(interaction: Interaction, issue: dict[str, Any] | None, intent
         return error(400, "The message does not name an issue.", {"blocks": ["No block names an issue."]})
     group = services.group_for_integration(issue["issue"], integration.id)
     if group is None:
-        logger.warning("slack.issue-not-installed", extra={"integration": integration.id,
-                                                          "group": str(issue["issue"])[:32]})
+        logger.warning(
+            "slack.issue-not-installed",
+            extra={"integration": integration.id, "group": str(issue["issue"])[:32]},
+        )
         return error(403, "This issue does not belong to an organization that uses this Slack workspace.")
     user, refusal = _member(interaction, group.organization_id)
     if user is None:
@@ -237,8 +266,13 @@ def _issue_action(interaction: Interaction, issue: dict[str, Any] | None, intent
             return _open_dialog(interaction, group, intent)
         if intent.kind == "status":
             assert intent.value is not None
-            group = services.set_status(group.id, intent.value, actor_user_id=user.id, integration_id=integration.id,
-                                        status_details=intent.details)
+            group = services.set_status(
+                group.id,
+                intent.value,
+                actor_user_id=user.id,
+                integration_id=integration.id,
+                status_details=intent.details,
+            )
             outcome = messages.status_outcome(intent.value, interaction.slack_user_id)
         else:
             assignee = None
@@ -246,12 +280,21 @@ def _issue_action(interaction: Interaction, issue: dict[str, Any] | None, intent
                 assignee = next((u for u in services.project_members(group.id) if u.id == intent.value), None)
                 if assignee is None:
                     return refuse(messages.ephemeral("That user cannot be assigned to this issue."))
-            group = services.assign(group.id, intent.value, actor_user_id=user.id, integration_id=integration.id)
+            group = services.assign(
+                group.id, intent.value, actor_user_id=user.id, integration_id=integration.id
+            )
             outcome = messages.assign_outcome(assignee, interaction.slack_user_id)
     except (ValidationError, NotFound) as e:
         return refuse(messages.ephemeral(getattr(e, "detail", None) or str(e)))
-    logger.info("slack.action-applied", extra={"integration": integration.id, "group": group.id,
-                                               "action": intent.kind, "value": intent.value})
+    logger.info(
+        "slack.action-applied",
+        extra={
+            "integration": integration.id,
+            "group": group.id,
+            "action": intent.kind,
+            "value": intent.value,
+        },
+    )
     return _redraw(interaction, group, outcome)
 
 
@@ -259,26 +302,45 @@ def _member(interaction: Interaction, organization_id: str) -> tuple[User | None
     """The hub user behind the Slack user, if linked and a member of the org; else the ephemeral why not."""
     user = services.get_identity(interaction.integration.id, interaction.slack_user_id)
     if user is None:
-        url = identity_url("link-identity", interaction.integration.id, interaction.slack_user_id,
-                           interaction.channel_id, interaction.response_url)
+        url = identity_url(
+            "link-identity",
+            interaction.integration.id,
+            interaction.slack_user_id,
+            interaction.channel_id,
+            interaction.response_url,
+        )
         return None, messages.link_prompt(url)
     if services.org_role(user.id, organization_id) is None:
-        url = identity_url("unlink-identity", interaction.integration.id, interaction.slack_user_id,
-                           interaction.channel_id, interaction.response_url)
+        url = identity_url(
+            "unlink-identity",
+            interaction.integration.id,
+            interaction.slack_user_id,
+            interaction.channel_id,
+            interaction.response_url,
+        )
         return None, messages.not_member(url)
     return user, {}
 
 
 def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> WebhookResponse:
-    metadata = {"issue": int(group.id) if group.id.isdigit() else group.id,
-                "orig_response_url": interaction.response_url, "channel_id": interaction.channel_id}
+    metadata = {
+        "issue": int(group.id) if group.id.isdigit() else group.id,
+        "orig_response_url": interaction.response_url,
+        "channel_id": interaction.channel_id,
+    }
     if interaction.rule_id is not None:
         metadata["rule"] = interaction.rule_id
-    view = messages.resolve_modal(metadata) if intent.value == messages.RESOLVE_DIALOG else messages.archive_modal(metadata)
+    view = (
+        messages.resolve_modal(metadata)
+        if intent.value == messages.RESOLVE_DIALOG
+        else messages.archive_modal(metadata)
+    )
     try:
         client_for(interaction.integration).open_view(interaction.trigger_id, view)
     except ApiError as e:
-        logger.warning("slack.open-view-failed", extra={"integration": interaction.integration.id, "error": e.message})
+        logger.warning(
+            "slack.open-view-failed", extra={"integration": interaction.integration.id, "error": e.message}
+        )
         return ok(messages.ephemeral(f"Slack could not open the dialog ({e.message})."))
     return WebhookResponse(status=200)
 
@@ -287,16 +349,23 @@ def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResp
     """Replace the original message: buttons for the new state and who did it."""
     if not interaction.response_url:
         return WebhookResponse(status=200)
-    message = messages.alert_message(group, services.project_members(group.id), rule_id=interaction.rule_id,
-                                     outcome=outcome)
+    message = messages.alert_message(
+        group, services.project_members(group.id), rule_id=interaction.rule_id, outcome=outcome
+    )
     try:
-        client_for(interaction.integration).respond(interaction.response_url, {"replace_original": True, **message})
+        client_for(interaction.integration).respond(
+            interaction.response_url, {"replace_original": True, **message}
+        )
     except ApiError as e:
-        logger.warning("slack.update-message-failed", extra={"integration": interaction.integration.id,
-                                                              "error": e.message})
+        logger.warning(
+            "slack.update-message-failed",
+            extra={"integration": interaction.integration.id, "error": e.message},
+        )
         if interaction.modal:
             return WebhookResponse(status=200)
-        return ok(messages.ephemeral(f"{outcome}, but Slack did not let us update the message ({e.message})."))
+        return ok(
+            messages.ephemeral(f"{outcome}, but Slack did not let us update the message ({e.message}).")
+        )
     return WebhookResponse(status=200)
 
 
@@ -311,14 +380,22 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
     invite = services.get_invite_request(str(invite_id))
     if invite is None:
         return gone
-    orgs = {o["id"] for o in services.organizations_of(interaction.integration.id) if o["status"] != "disabled"}
+    orgs = {
+        o["id"] for o in services.organizations_of(interaction.integration.id) if o["status"] != "disabled"
+    }
     if invite.organization_id not in orgs:
-        return error(403, "This invite request does not belong to an organization that uses this Slack workspace.")
+        return error(
+            403, "This invite request does not belong to an organization that uses this Slack workspace."
+        )
     user, refusal = _member(interaction, invite.organization_id)
     if user is None:
         return ok(refusal)
     if services.org_role(user.id, invite.organization_id) not in ("owner", "admin"):
-        return ok(messages.ephemeral("Only an owner or admin of the organization can approve or reject invite requests."))
+        return ok(
+            messages.ephemeral(
+                "Only an owner or admin of the organization can approve or reject invite requests."
+            )
+        )
     try:
         invite = services.handle_invite_request(invite.id, approve, user.id)
     except NotFound:
@@ -329,10 +406,16 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
     message = messages.invite_message(invite, outcome=f"{verb} by <@{interaction.slack_user_id}>")
     if interaction.response_url and is_slack_url(interaction.response_url):
         try:
-            client_for(interaction.integration).respond(interaction.response_url, {"replace_original": True, **message})
+            client_for(interaction.integration).respond(
+                interaction.response_url, {"replace_original": True, **message}
+            )
         except ApiError as e:
-            logger.warning("slack.update-message-failed", extra={"integration": interaction.integration.id,
-                                                                  "error": e.message})
-    logger.info("slack.invite-request-handled", extra={"integration": interaction.integration.id,
-                                                       "invite_request": invite.id, "approved": approve})
+            logger.warning(
+                "slack.update-message-failed",
+                extra={"integration": interaction.integration.id, "error": e.message},
+            )
+    logger.info(
+        "slack.invite-request-handled",
+        extra={"integration": interaction.integration.id, "invite_request": invite.id, "approved": approve},
+    )
     return WebhookResponse(status=200)

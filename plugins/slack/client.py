@@ -18,11 +18,22 @@ from hub.errors import ApiError, ApiUnauthorized
 from hub.http import BaseApiClient
 
 #: Slack errors that go away by themselves: the job is retried.
-RETRYABLE_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",
-                              "service_unavailable", "request_timeout"})
+RETRYABLE_ERRORS = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 #: Slack errors that mean the bot token no longer works: the org must re-install.
-UNAUTHORIZED_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed",
-                                 "token_expired", "no_permission", "missing_scope", "org_login_required"})
+UNAUTHORIZED_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "token_revoked",
+        "account_inactive",
+        "not_authed",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "org_login_required",
+    }
+)
 
 
 class SlackClient(BaseApiClient):
@@ -75,12 +86,15 @@ class SlackClient(BaseApiClient):
 
     def oauth_access(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """``oauth.v2.access``: exchange an install's code for the bot token (form-encoded)."""
-        return self.post(self.OAUTH_ACCESS, data={  # type: ignore[no-any-return]
-            "client_id": services.config("HUB_SLACK_CLIENT_ID") or "",
-            "client_secret": services.config("HUB_SLACK_CLIENT_SECRET") or "",
-            "code": code,
-            "redirect_uri": redirect_uri,
-        })
+        return self.post(
+            self.OAUTH_ACCESS,
+            data={  # type: ignore[no-any-return]
+                "client_id": services.config("HUB_SLACK_CLIENT_ID") or "",
+                "client_secret": services.config("HUB_SLACK_CLIENT_SECRET") or "",
+                "code": code,
+                "redirect_uri": redirect_uri,
+            },
+        )
 
     def respond(self, response_url: str, message: dict[str, Any]) -> Any:
         """POST to an interaction's ``response_url`` (replace the message, or say something ephemeral)."""

@@ -6,7 +6,6 @@ import logging
 
 from hub import WebhookResponse, services
 from hub.types import WebhookRequest
-
 from plugins.slack import messages
 from plugins.slack.identity import identity_url
 from plugins.slack.webhooks import error, integration_for_team, unknown_team
@@ -26,17 +25,27 @@ def handle(request: WebhookRequest) -> WebhookResponse:
     words = (form.get("text") or "").strip().lower().split()
     command = words[0] if words else "help"
     linked = services.get_identity(integration.id, slack_user_id)
-    url_args = (integration.id, slack_user_id, str(form.get("channel_id") or ""), str(form.get("response_url") or ""))
+    url_args = (
+        integration.id,
+        slack_user_id,
+        str(form.get("channel_id") or ""),
+        str(form.get("response_url") or ""),
+    )
     if command == "link":
         if linked is not None:
-            text = f"You are already linked as {messages.escape(linked.email)}. Use `/hub unlink` first to change it."
+            text = (
+                f"You are already linked as {messages.escape(linked.email)}. "
+                "Use `/hub unlink` first to change it."
+            )
         else:
-            text = f"<{identity_url('link-identity', *url_args)}|Link your Slack identity> to your Integration Hub account."
+            url = identity_url("link-identity", *url_args)
+            text = f"<{url}|Link your Slack identity> to your Integration Hub account."
     elif command == "unlink":
         if linked is None:
             text = "Your Slack identity is not linked to an Integration Hub account."
         else:
-            text = f"<{identity_url('unlink-identity', *url_args)}|Unlink your Slack identity> ({messages.escape(linked.email)})."
+            url = identity_url("unlink-identity", *url_args)
+            text = f"<{url}|Unlink your Slack identity> ({messages.escape(linked.email)})."
     elif command == "help":
         text = messages.HELP_TEXT
     else:

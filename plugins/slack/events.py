@@ -6,8 +6,7 @@ import logging
 
 from hub import WebhookResponse, services
 from hub.types import WebhookRequest
-
-from plugins.slack.webhooks import error, integration_for_team, unknown_team
+from plugins.slack.webhooks import error, integration_for_team, obj, unknown_team
 
 logger = logging.getLogger("hub.plugins.slack")
 
@@ -25,16 +24,20 @@ def handle(request: WebhookRequest) -> WebhookResponse:
     if body.get("type") == "url_verification":
         return WebhookResponse(status=200, json={"challenge": str(body.get("challenge") or "")})
     if body.get("type") != "event_callback":
-        return error(400, "Unsupported event envelope.", {"type": ["Expected event_callback or url_verification."]})
+        return error(
+            400, "Unsupported event envelope.", {"type": ["Expected event_callback or url_verification."]}
+        )
     integration = integration_for_team(body.get("team_id"))
     if integration is None:
         return unknown_team(body.get("team_id"))
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = obj(body.get("event"))
     kind = str(event.get("type") or "")
     if kind in UNINSTALL_EVENTS:
         services.disable_integration(integration.id)
         logger.info("slack.uninstalled", extra={"integration": integration.id})
-    elif kind == "tokens_revoked" and (event.get("tokens") or {}).get("bot"):
-        services.mark_needs_attention(integration.id, None, "Slack revoked the bot token: re-install the app.")
+    elif kind == "tokens_revoked" and obj(event.get("tokens")).get("bot"):
+        services.mark_needs_attention(
+            integration.id, None, "Slack revoked the bot token: re-install the app."
+        )
         logger.info("slack.tokens-revoked", extra={"integration": integration.id})
     return WebhookResponse(status=200)

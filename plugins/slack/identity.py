@@ -16,7 +16,6 @@ from urllib.parse import quote
 from hub import WebhookResponse, services
 from hub.errors import ApiError, ValidationError
 from hub.types import Integration, User, WebhookRequest
-
 from plugins.slack import messages
 from plugins.slack.client import client_for, is_slack_url
 
@@ -40,21 +39,36 @@ PAGE = """
 """
 
 
-def identity_url(kind: str, integration_id: str, slack_user_id: str, channel_id: str, response_url: str) -> str:
+def identity_url(
+    kind: str, integration_id: str, slack_user_id: str, channel_id: str, response_url: str
+) -> str:
     """The signed, expiring page URL a Slack user follows to (un)link their identity."""
-    token = services.sign({"integration_id": str(integration_id), "slack_user_id": slack_user_id,
-                           "channel_id": channel_id, "response_url": response_url}, salt=f"slack-{kind}")
+    token = services.sign(
+        {
+            "integration_id": str(integration_id),
+            "slack_user_id": slack_user_id,
+            "channel_id": channel_id,
+            "response_url": response_url,
+        },
+        salt=f"slack-{kind}",
+    )
     return f"{services.base_url()}/extensions/slack/{kind}/{token}/"
 
 
 def _wants_json(request: WebhookRequest) -> bool:
     accept = request.headers.get("Accept") or ""
-    return bool(request.headers.get("Authorization")) or ("application/json" in accept and "text/html" not in accept)
+    return bool(request.headers.get("Authorization")) or (
+        "application/json" in accept and "text/html" not in accept
+    )
 
 
-def _page(request: WebhookRequest, status: int, heading: str, *, detail: str | None = None, **context: Any) -> WebhookResponse:
+def _page(
+    request: WebhookRequest, status: int, heading: str, *, detail: str | None = None, **context: Any
+) -> WebhookResponse:
     if _wants_json(request):
-        body: dict[str, Any] = {"detail": detail or heading, "errors": {}} if status >= 400 else {"detail": detail or heading}
+        body: dict[str, Any] = (
+            {"detail": detail or heading, "errors": {}} if status >= 400 else {"detail": detail or heading}
+        )
         body.update({k: v for k, v in context.items() if k in ("linked", "unlinked", "slackUserId", "user")})
         return WebhookResponse(status=status, json=body)
     html = services.render(PAGE, title=heading, heading=heading, **context)
@@ -84,42 +98,73 @@ def handle(kind: str, token: str, request: WebhookRequest) -> WebhookResponse:
         return _page(request, 400, "This link cannot be used", error=e.detail, detail=e.detail)
     integration = services.get_integration_by_id(str(data.get("integration_id") or "0"))
     slack_user_id = str(data.get("slack_user_id") or "")
-    if integration is None or integration.provider != "slack" or integration.status == "disabled" or not slack_user_id:
+    if (
+        integration is None
+        or integration.provider != "slack"
+        or integration.status == "disabled"
+        or not slack_user_id
+    ):
         return _page(request, 404, "This Slack workspace is no longer connected")
     user = request.user
     if user is None:
         login_url = f"/login?next={quote(request.path, safe='')}"
-        return _page(request, 401, "Log in to continue", login_url=login_url,
-                     detail="Authentication required: log in or send an API token.")
+        return _page(
+            request,
+            401,
+            "Log in to continue",
+            login_url=login_url,
+            detail="Authentication required: log in or send an API token.",
+        )
     orgs = [o for o in services.organizations_of(integration.id) if o["status"] != "disabled"]
     if not any(services.org_role(user.id, o["id"]) for o in orgs):
-        return _page(request, 403, "Not allowed",
-                     error="Your account is not a member of an organization that uses this Slack workspace.",
-                     detail="Your account is not a member of an organization that uses this Slack workspace.")
+        return _page(
+            request,
+            403,
+            "Not allowed",
+            error="Your account is not a member of an organization that uses this Slack workspace.",
+            detail="Your account is not a member of an organization that uses this Slack workspace.",
+        )
     linking = kind == "link-identity"
     if request.method == "GET":
-        what = (f"Link the Slack account <@{slack_user_id}> of {integration.name} to your account {user.email}?"
-                if linking else
-                f"Unlink the Slack account <@{slack_user_id}> of {integration.name} from Integration Hub?")
-        return _page(request, 200, "Link your Slack identity" if linking else "Unlink your Slack identity",
-                     message=what, confirm=_confirm_token(token, user), action=request.path,
-                     button="Link" if linking else "Unlink", slackUserId=slack_user_id)
+        what = (
+            f"Link the Slack account <@{slack_user_id}> of {integration.name} to your account {user.email}?"
+            if linking
+            else f"Unlink the Slack account <@{slack_user_id}> of {integration.name} from Integration Hub?"
+        )
+        return _page(
+            request,
+            200,
+            "Link your Slack identity" if linking else "Unlink your Slack identity",
+            message=what,
+            confirm=_confirm_token(token, user),
+            action=request.path,
+            button="Link" if linking else "Unlink",
+            slackUserId=slack_user_id,
+        )
     bearer = (request.headers.get("Authorization") or "").lower().startswith("bearer ")
     if not bearer and not _confirmed(token, user, request.form.get("confirm")):
-        return _page(request, 400, "Please confirm on the link page",
-                     error="Open the link from Slack again and press the button.",
-                     detail="Missing or invalid confirmation: open the link page and confirm.")
+        return _page(
+            request,
+            400,
+            "Please confirm on the link page",
+            error="Open the link from Slack again and press the button.",
+            detail="Missing or invalid confirmation: open the link page and confirm.",
+        )
     if linking:
         services.link_identity(integration.id, slack_user_id, user.id, {"channel_id": data.get("channel_id")})
         text = f"Your Slack identity is now linked to {user.email}. Try your action again."
     else:
         services.unlink_identity(integration.id, slack_user_id)
         text = "Your Slack identity has been unlinked from Integration Hub."
-    logger.info(f"slack.identity-{'linked' if linking else 'unlinked'}",
-                extra={"integration": integration.id, "user": user.id})
+    logger.info(
+        f"slack.identity-{'linked' if linking else 'unlinked'}",
+        extra={"integration": integration.id, "user": user.id},
+    )
     _tell(integration, str(data.get("response_url") or ""), text)
     done = {"linked": True} if linking else {"unlinked": True}
-    return _page(request, 200, "Done", message=text, detail=text, user={"id": user.id, "email": user.email}, **done)
+    return _page(
+        request, 200, "Done", message=text, detail=text, user={"id": user.id, "email": user.email}, **done
+    )
 
 
 def _tell(integration: Integration, response_url: str, text: str) -> None:

@@ -91,8 +91,9 @@ def alert_text(group: Group) -> str:
     return f"[{group.project_slug}] {group.short_id}: {group.title}"
 
 
-def alert_blocks(group: Group, members: Sequence[User], *, rule_id: str | None = None,
-                 outcome: str | None = None) -> list[dict[str, Any]]:
+def alert_blocks(
+    group: Group, members: Sequence[User], *, rule_id: str | None = None, outcome: str | None = None
+) -> list[dict[str, Any]]:
     """An issue alert: title linked to the hub, culprit, facts, and the action buttons.
 
     ``outcome`` ("Issue resolved by <@U1>") is added under the facts after a chat action.
@@ -101,18 +102,30 @@ def alert_blocks(group: Group, members: Sequence[User], *, rule_id: str | None =
     if group.culprit:
         title += f"\n{escape(group.culprit)}"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "block_id": issue_block_id(group.id, rule_id), "text": {"type": "mrkdwn", "text": title}},
-        {"type": "context", "block_id": "details", "elements": [
-            {"type": "mrkdwn", "text": f"*Project:* {escape(group.project_slug)}"},
-            {"type": "mrkdwn", "text": f"*Level:* {escape(group.level)}"},
-            {"type": "mrkdwn", "text": f"*Events:* {group.count}"},
-            {"type": "mrkdwn", "text": f"*First seen:* {_first_seen(group.first_seen)}"},
-            {"type": "mrkdwn", "text": f"*Status:* {escape(group.status)}"},
-        ]},
+        {
+            "type": "section",
+            "block_id": issue_block_id(group.id, rule_id),
+            "text": {"type": "mrkdwn", "text": title},
+        },
+        {
+            "type": "context",
+            "block_id": "details",
+            "elements": [
+                {"type": "mrkdwn", "text": f"*Project:* {escape(group.project_slug)}"},
+                {"type": "mrkdwn", "text": f"*Level:* {escape(group.level)}"},
+                {"type": "mrkdwn", "text": f"*Events:* {group.count}"},
+                {"type": "mrkdwn", "text": f"*First seen:* {_first_seen(group.first_seen)}"},
+                {"type": "mrkdwn", "text": f"*Status:* {escape(group.status)}"},
+            ],
+        },
     ]
     if outcome:
-        blocks.append({"type": "context", "block_id": "outcome", "elements": [{"type": "mrkdwn", "text": outcome}]})
-    blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": action_elements(group, members)})
+        blocks.append(
+            {"type": "context", "block_id": "outcome", "elements": [{"type": "mrkdwn", "text": outcome}]}
+        )
+    blocks.append(
+        {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": action_elements(group, members)}
+    )
     return blocks
 
 
@@ -120,33 +133,60 @@ def action_elements(group: Group, members: Sequence[User]) -> list[dict[str, Any
     """Resolve/Unresolve, Archive/Unarchive, and the assignee select: they reflect the state."""
     elements: list[dict[str, Any]] = []
     if group.status == "resolved":
-        elements.append({"type": "button", "action_id": "status", "text": _plain("Unresolve"), "value": "unresolved"})
+        elements.append(
+            {"type": "button", "action_id": "status", "text": _plain("Unresolve"), "value": "unresolved"}
+        )
     else:
-        elements.append({"type": "button", "action_id": "status", "text": _plain("Resolve"), "value": "resolved",
-                         "style": "primary"})
+        elements.append(
+            {
+                "type": "button",
+                "action_id": "status",
+                "text": _plain("Resolve"),
+                "value": "resolved",
+                "style": "primary",
+            }
+        )
     if group.status == "ignored":
-        elements.append({"type": "button", "action_id": "status", "text": _plain("Unarchive"), "value": "unresolved"})
+        elements.append(
+            {"type": "button", "action_id": "status", "text": _plain("Unarchive"), "value": "unresolved"}
+        )
     else:
-        elements.append({"type": "button", "action_id": ARCHIVE_DIALOG, "text": _plain("Archive"),
-                         "value": ARCHIVE_DIALOG})
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ARCHIVE_DIALOG,
+                "text": _plain("Archive"),
+                "value": ARCHIVE_DIALOG,
+            }
+        )
     options = [{"text": _plain(user_label(u)), "value": f"user:{u.id}"} for u in members]
     if group.assignee is not None:
         options = options[: MAX_OPTIONS - 1] + [{"text": _plain("Unassign"), "value": "none"}]
     options = options[:MAX_OPTIONS]
     if options:
-        select: dict[str, Any] = {"type": "static_select", "action_id": "assign",
-                                  "placeholder": _plain("Select Assignee..."), "options": options}
-        current = next((o for o in options if group.assignee and o["value"] == f"user:{group.assignee.id}"), None)
+        select: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": "assign",
+            "placeholder": _plain("Select Assignee..."),
+            "options": options,
+        }
+        current = next(
+            (o for o in options if group.assignee and o["value"] == f"user:{group.assignee.id}"), None
+        )
         if current is not None:
             select["initial_option"] = current
         elements.append(select)
     return elements
 
 
-def alert_message(group: Group, members: Sequence[User], *, rule_id: str | None = None,
-                  outcome: str | None = None) -> dict[str, Any]:
+def alert_message(
+    group: Group, members: Sequence[User], *, rule_id: str | None = None, outcome: str | None = None
+) -> dict[str, Any]:
     """The ``text`` + ``blocks`` of an alert (for ``chat.postMessage`` or a ``response_url`` update)."""
-    return {"text": alert_text(group), "blocks": alert_blocks(group, members, rule_id=rule_id, outcome=outcome)}
+    return {
+        "text": alert_text(group),
+        "blocks": alert_blocks(group, members, rule_id=rule_id, outcome=outcome),
+    }
 
 
 def activity_text(activity: Activity, group: Group) -> str | None:
@@ -198,7 +238,9 @@ def ephemeral(text: str) -> dict[str, Any]:
 
 
 def link_prompt(url: str) -> dict[str, Any]:
-    return ephemeral(f"You need to link your Slack identity to your Integration Hub account first: <{url}|Link identity>.")
+    return ephemeral(
+        f"You need to link your Slack identity to your Integration Hub account first: <{url}|Link identity>."
+    )
 
 
 def not_member(unlink_url: str) -> dict[str, Any]:
@@ -219,8 +261,9 @@ HELP_TEXT = (
 # -- modals ----------------------------------------------------------------------------------------
 
 
-def _modal(callback_id: str, title: str, block_id: str, label: str, choices: dict[str, str],
-           metadata: dict[str, Any]) -> dict[str, Any]:
+def _modal(
+    callback_id: str, title: str, block_id: str, label: str, choices: dict[str, str], metadata: dict[str, Any]
+) -> dict[str, Any]:
     options = [{"text": _plain(text), "value": value} for value, text in choices.items()]
     return {
         "type": "modal",
@@ -229,13 +272,20 @@ def _modal(callback_id: str, title: str, block_id: str, label: str, choices: dic
         "submit": _plain(title.split()[0], 24),
         "close": _plain("Cancel", 24),
         "private_metadata": json.dumps(metadata),
-        "blocks": [{
-            "type": "input",
-            "block_id": block_id,
-            "label": _plain(label),
-            "element": {"type": "static_select", "action_id": block_id, "placeholder": _plain("Choose..."),
-                        "options": options, "initial_option": options[0]},
-        }],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": block_id,
+                "label": _plain(label),
+                "element": {
+                    "type": "static_select",
+                    "action_id": block_id,
+                    "placeholder": _plain("Choose..."),
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            }
+        ],
     }
 
 
@@ -254,23 +304,46 @@ def archive_modal(metadata: dict[str, Any]) -> dict[str, Any]:
 
 def invite_text(invite: InviteRequest) -> str:
     who = escape(user_label(invite.requester)) if invite.requester else "A member"
-    return (f"{who} is requesting to invite {escape(invite.email)} as {escape(invite.role)} "
-            f"to {escape(invite.organization_slug)}.")
+    return (
+        f"{who} is requesting to invite {escape(invite.email)} as {escape(invite.role)} "
+        f"to {escape(invite.organization_slug)}."
+    )
 
 
 def invite_message(invite: InviteRequest, outcome: str | None = None) -> dict[str, Any]:
     """The invite request with Approve / Reject buttons, or (``outcome``) without them once handled."""
-    blocks: list[dict[str, Any]] = [{
-        "type": "section", "block_id": json.dumps({"invite_request": _int_or_str(invite.id)}),
-        "text": {"type": "mrkdwn", "text": invite_text(invite)},
-    }]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "block_id": json.dumps({"invite_request": _int_or_str(invite.id)}),
+            "text": {"type": "mrkdwn", "text": invite_text(invite)},
+        }
+    ]
     if outcome:
-        blocks.append({"type": "context", "block_id": "outcome", "elements": [{"type": "mrkdwn", "text": outcome}]})
+        blocks.append(
+            {"type": "context", "block_id": "outcome", "elements": [{"type": "mrkdwn", "text": outcome}]}
+        )
     else:
-        blocks.append({"type": "actions", "block_id": "invite_actions", "elements": [
-            {"type": "button", "action_id": APPROVE_MEMBER, "text": _plain("Approve"), "value": str(invite.id),
-             "style": "primary"},
-            {"type": "button", "action_id": REJECT_MEMBER, "text": _plain("Reject"), "value": str(invite.id),
-             "style": "danger"},
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "invite_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": APPROVE_MEMBER,
+                        "text": _plain("Approve"),
+                        "value": str(invite.id),
+                        "style": "primary",
+                    },
+                    {
+                        "type": "button",
+                        "action_id": REJECT_MEMBER,
+                        "text": _plain("Reject"),
+                        "value": str(invite.id),
+                        "style": "danger",
+                    },
+                ],
+            }
+        )
     return {"text": invite_text(invite), "blocks": blocks}

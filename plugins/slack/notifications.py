@@ -8,23 +8,30 @@ from typing import Any
 from hub import PluginError, SyncSkipped, services
 from hub.errors import ApiError, ApiRateLimited, ApiUnauthorized
 from hub.types import Activity, Event, Group, Integration, InviteRequest, Parent, Rule
-
 from plugins.slack import messages
 from plugins.slack.client import client_for
 
 logger = logging.getLogger("hub.plugins.slack")
 
 
-def post_issue_alert(integration: Integration, group: Group, event: Event, channel_id: str, rule: Rule,
-                     parent: Parent | None) -> dict[str, Any]:
+def post_issue_alert(
+    integration: Integration, group: Group, event: Event, channel_id: str, rule: Rule, parent: Parent | None
+) -> dict[str, Any]:
     """Post an alert; a later alert for the same issue and channel goes into the first one's thread."""
     message = messages.alert_message(group, services.project_members(group.id), rule_id=rule.id)
     fields: dict[str, Any] = {"blocks": message["blocks"], "unfurl_links": False, "unfurl_media": False}
     if parent is not None and parent.message_id:
         fields["thread_ts"] = parent.message_id
     data = client_for(integration).post_message(channel_id, message["text"], **fields)
-    logger.info("slack.alert-posted", extra={"integration": integration.id, "group": group.id,
-                                             "channel": channel_id, "threaded": "thread_ts" in fields})
+    logger.info(
+        "slack.alert-posted",
+        extra={
+            "integration": integration.id,
+            "group": group.id,
+            "channel": channel_id,
+            "threaded": "thread_ts" in fields,
+        },
+    )
     return {"channelId": str(data.get("channel") or channel_id), "messageId": str(data.get("ts") or "")}
 
 
@@ -53,8 +60,15 @@ def post_activity(integration: Integration, activity: Activity, group: Group, pa
         except ApiUnauthorized:
             raise  # the token is gone: every thread would fail; the core marks the integration
         except ApiError as e:
-            logger.warning("slack.thread-reply-failed", extra={
-                "integration": integration.id, "parent": parent.id, "code": e.code, "error": e.message})
+            logger.warning(
+                "slack.thread-reply-failed",
+                extra={
+                    "integration": integration.id,
+                    "parent": parent.id,
+                    "code": e.code,
+                    "error": e.message,
+                },
+            )
             if e.retryable or isinstance(e, ApiRateLimited):
                 retryable = retryable or e
             failed.append(f"parent {parent.id}: {e.message}")
@@ -70,4 +84,6 @@ def post_invite_request(integration: Integration, invite: InviteRequest, channel
     """Ask the org's admins in its alert channel to approve or reject an invite request."""
     message = messages.invite_message(invite)
     client_for(integration).post_message(channel_id, message["text"], blocks=message["blocks"])
-    logger.info("slack.invite-request-posted", extra={"integration": integration.id, "invite_request": invite.id})
+    logger.info(
+        "slack.invite-request-posted", extra={"integration": integration.id, "invite_request": invite.id}
+    )

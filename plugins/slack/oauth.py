@@ -15,14 +15,20 @@ from urllib.parse import quote, urlencode
 from hub import InstallError, WebhookResponse, services
 from hub.errors import ApiError, ApiUnauthorized, ValidationError
 from hub.types import WebhookRequest
-
 from plugins.slack.client import SlackClient
 
 logger = logging.getLogger("hub.plugins.slack")
 
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
-SCOPES = ("chat:write", "chat:write.public", "commands", "users:read", "users:read.email",
-          "channels:read", "groups:read")
+SCOPES = (
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "users:read",
+    "users:read.email",
+    "channels:read",
+    "groups:read",
+)
 STATE_SALT = "slack-oauth-state"
 STATE_MAX_AGE = 30 * 60
 
@@ -34,9 +40,15 @@ def redirect_uri() -> str:
 def _answer(request: WebhookRequest, status: int, detail: str) -> WebhookResponse:
     accept = request.headers.get("Accept") or ""
     if request.headers.get("Authorization") or ("application/json" in accept and "text/html" not in accept):
-        return WebhookResponse(status=status, json={"detail": detail, "errors": {}} if status >= 400 else {"detail": detail})
-    html = services.render("<h1>{{ heading }}</h1><p>{{ detail }}</p>", title="Slack", detail=detail,
-                           heading="Slack installed" if status < 400 else "Slack could not be installed")
+        return WebhookResponse(
+            status=status, json={"detail": detail, "errors": {}} if status >= 400 else {"detail": detail}
+        )
+    html = services.render(
+        "<h1>{{ heading }}</h1><p>{{ detail }}</p>",
+        title="Slack",
+        detail=detail,
+        heading="Slack installed" if status < 400 else "Slack could not be installed",
+    )
     return WebhookResponse(status=status, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -47,7 +59,9 @@ def _redirect(location: str) -> WebhookResponse:
 def handle(request: WebhookRequest) -> WebhookResponse:
     """Start the install, or finish it when Slack sends the user back."""
     if request.query.get("error"):
-        return _answer(request, 400, f"The installation was cancelled in Slack ({request.query['error'][:60]}).")
+        return _answer(
+            request, 400, f"The installation was cancelled in Slack ({request.query['error'][:60]})."
+        )
     if request.query.get("code") or request.query.get("state"):
         return _callback(request)
     return _start(request)
@@ -59,18 +73,26 @@ def _start(request: WebhookRequest) -> WebhookResponse:
         accept = request.headers.get("Accept") or ""
         if request.headers.get("Authorization") or "application/json" in accept:
             return WebhookResponse(status=401, json={"detail": "Authentication required.", "errors": {}})
-        here = request.path + ("?" + urlencode(list(request.query.items(multi=True))) if request.query else "")
+        here = request.path + (
+            "?" + urlencode(list(request.query.items(multi=True))) if request.query else ""
+        )
         return _redirect(f"/login?next={quote(here, safe='')}")
     organization = (request.query.get("organization") or "").strip()
     if not organization:
-        return WebhookResponse(status=400, json={"detail": "Name the organization to install Slack into.",
-                                                 "errors": {"organization": ["This parameter is required."]}})
+        return WebhookResponse(
+            status=400,
+            json={
+                "detail": "Name the organization to install Slack into.",
+                "errors": {"organization": ["This parameter is required."]},
+            },
+        )
     client_id = services.config("HUB_SLACK_CLIENT_ID")
     if not client_id:
         return _answer(request, 400, "The Slack app is not configured (HUB_SLACK_CLIENT_ID).")
     state = services.sign({"organization": organization, "user_id": user.id}, salt=STATE_SALT)
-    query = urlencode({"client_id": client_id, "scope": ",".join(SCOPES), "redirect_uri": redirect_uri(),
-                       "state": state})
+    query = urlencode(
+        {"client_id": client_id, "scope": ",".join(SCOPES), "redirect_uri": redirect_uri(), "state": state}
+    )
     logger.info("slack.install-started", extra={"organization": organization, "user": user.id})
     return _redirect(f"{AUTHORIZE_URL}?{query}")
 
@@ -101,29 +123,43 @@ def _callback(request: WebhookRequest) -> WebhookResponse:
         "app_id": answer.get("app_id") or "",
         "installer_user_id": (answer.get("authed_user") or {}).get("id") or "",
     }
-    integration = services.save_integration("slack", str(team["id"]), str(team.get("name") or team["id"]), metadata)
+    integration = services.save_integration(
+        "slack", str(team["id"]), str(team.get("name") or team["id"]), metadata
+    )
     try:
         services.attach_integration(integration.id, str(data["organization"]), request.user.id)
     except ValidationError as e:
         return _answer(request, 403, e.detail)
     if metadata["installer_user_id"]:
-        services.link_identity(integration.id, metadata["installer_user_id"], request.user.id, {"installer": True})
-    logger.info("slack.installed", extra={"integration": integration.id, "organization": data["organization"]})
-    return _answer(request, 200, f"Slack workspace {integration.name} is connected to {data['organization']}.")
+        services.link_identity(
+            integration.id, metadata["installer_user_id"], request.user.id, {"installer": True}
+        )
+    logger.info(
+        "slack.installed", extra={"integration": integration.id, "organization": data["organization"]}
+    )
+    return _answer(
+        request, 200, f"Slack workspace {integration.name} is connected to {data['organization']}."
+    )
 
 
 def install_by_hand(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """``POST .../integrations/`` with a bot token: check it with ``auth.test`` and store what Slack says."""
     token = metadata.get("access_token")
     if not token or not isinstance(token, str):
-        raise InstallError("metadata.access_token (the Slack bot token) is required.",
-                           {"metadata": ["access_token is required."]})
+        raise InstallError(
+            "metadata.access_token (the Slack bot token) is required.",
+            {"metadata": ["access_token is required."]},
+        )
     try:
         who = SlackClient(token=token).auth_test()
     except ApiUnauthorized as e:
-        raise InstallError(f"Slack refused the bot token ({e.message}).", {"metadata": ["access_token is not valid."]}) from e
+        raise InstallError(
+            f"Slack refused the bot token ({e.message}).", {"metadata": ["access_token is not valid."]}
+        ) from e
     if str(who.get("team_id") or "") != str(external_id):
-        raise InstallError("The bot token belongs to another Slack workspace.",
-                           {"externalId": [f"The token is for workspace {who.get('team_id')}."]})
+        raise InstallError(
+            "The bot token belongs to another Slack workspace.",
+            {"externalId": [f"The token is for workspace {who.get('team_id')}."]},
+        )
     stored = {**metadata, "bot_user_id": metadata.get("bot_user_id") or who.get("user_id") or ""}
     return {"name": name or str(who.get("team") or external_id), "metadata": stored}

@@ -33,6 +33,11 @@ class _FixedClock(Clock):
         return float(self._now)
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else ``{}``: read payload fields without trusting their shape."""
+    return value if isinstance(value, dict) else {}
+
+
 def error(status: int, detail: str, errors: dict[str, Any] | None = None) -> WebhookResponse:
     return WebhookResponse(status=status, json={"detail": detail, "errors": errors or {}})
 

@@ -18,13 +18,24 @@ def slack(client: Any) -> SlackRequests:
 def env(factories: Any) -> dict[str, Any]:
     """acme/backend with an owner, a Slack workspace T0001, a member Jess and one issue."""
     s = factories.setup()
-    integration = factories.integration(s["org"], "slack", TEAM, metadata={"access_token": BOT_TOKEN,
-                                                                          "bot_user_id": "U0BOT"}, name="Acme Slack")
+    integration = factories.integration(
+        s["org"],
+        "slack",
+        TEAM,
+        metadata={"access_token": BOT_TOKEN, "bot_user_id": "U0BOT"},
+        name="Acme Slack",
+    )
     jess = factories.member(s["org"], "jess@example.com", role="member", projects=[s["project"]], name="Jess")
     group = factories.group(s["project"], "ZeroDivisionError: division by zero", culprit="app.views.divide")
-    return {**s, "integration": integration, "jess": jess, "group": group,
-            # plain values: still readable after run_jobs() ends the session that loaded the rows
-            "integration_id": str(integration.id), "jess_id": str(jess.id), "owner_id": str(s["owner"].id),
-            "group_id": str(group.id), "short_id": group.short_id}
-
-
+    return {
+        **s,
+        "integration": integration,
+        "jess": jess,
+        "group": group,
+        # plain values: still readable after run_jobs() ends the session that loaded the rows
+        "integration_id": str(integration.id),
+        "jess_id": str(jess.id),
+        "owner_id": str(s["owner"].id),
+        "group_id": str(group.id),
+        "short_id": group.short_id,
+    }

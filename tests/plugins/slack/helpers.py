@@ -36,8 +36,14 @@ def form_body(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-def block_actions(issue_id: Any, *, action: dict[str, Any] | None = None, user: str = SLACK_USER,
-                  team: str = TEAM, rule: Any = 7) -> dict[str, Any]:
+def block_actions(
+    issue_id: Any,
+    *,
+    action: dict[str, Any] | None = None,
+    user: str = SLACK_USER,
+    team: str = TEAM,
+    rule: Any = 7,
+) -> dict[str, Any]:
     """The recorded block_actions payload, pointed at ``issue_id`` (and optionally another action)."""
     payload = load("block_actions_resolve.json")
     payload["message"]["blocks"][0]["block_id"] = json.dumps({"issue": int(issue_id), "rule": rule})
@@ -50,8 +56,13 @@ def block_actions(issue_id: Any, *, action: dict[str, Any] | None = None, user: 
 
 
 def select_action(value: str) -> dict[str, Any]:
-    return {"type": "static_select", "action_id": "assign", "block_id": "actions", "value": None,
-            "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value}}
+    return {
+        "type": "static_select",
+        "action_id": "assign",
+        "block_id": "actions",
+        "value": None,
+        "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
+    }
 
 
 class SlackRequests:
@@ -60,10 +71,21 @@ class SlackRequests:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def post(self, endpoint: str, body: bytes, *, content_type: str = "application/x-www-form-urlencoded",
-             timestamp: int | None = None, headers: dict[str, str] | None = None) -> Any:
-        return self.client.post(f"/extensions/slack/{endpoint}", data=body, content_type=content_type,
-                                headers={**signed_headers(body, timestamp), **(headers or {})})
+    def post(
+        self,
+        endpoint: str,
+        body: bytes,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        return self.client.post(
+            f"/extensions/slack/{endpoint}",
+            data=body,
+            content_type=content_type,
+            headers={**signed_headers(body, timestamp), **(headers or {})},
+        )
 
     def action(self, payload: dict[str, Any], **kw: Any) -> Any:
         return self.post("action/", form_body(payload), **kw)
@@ -72,10 +94,21 @@ class SlackRequests:
         return self.post("event/", json.dumps(payload).encode(), content_type="application/json", **kw)
 
     def command(self, text: str, user: str = SLACK_USER, team: str = TEAM) -> Any:
-        body = urlencode({"token": "legacy", "team_id": team, "team_domain": "acme", "channel_id": "C0ALERTS",
-                          "channel_name": "alerts", "user_id": user, "user_name": "jess", "command": "/hub",
-                          "text": text, "response_url": "https://hooks.slack.com/commands/T0001/2/xyz",
-                          "trigger_id": f"1.2.{time.time_ns()}"}).encode()
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": team,
+                "team_domain": "acme",
+                "channel_id": "C0ALERTS",
+                "channel_name": "alerts",
+                "user_id": user,
+                "user_name": "jess",
+                "command": "/hub",
+                "text": text,
+                "response_url": "https://hooks.slack.com/commands/T0001/2/xyz",
+                "trigger_id": f"1.2.{time.time_ns()}",
+            }
+        ).encode()
         return self.post("commands/", body)
 
 

@@ -49,7 +49,9 @@ def test_resolve_button_resolves_and_updates_the_message(client, env, factories,
     assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"
     buttons = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
     assert [(e["action_id"], e.get("value"), e["text"]["text"]) for e in buttons[:2]] == [
-        ("status", "unresolved", "Unresolve"), ("archive_dialog", "archive_dialog", "Archive")]
+        ("status", "unresolved", "Unresolve"),
+        ("archive_dialog", "archive_dialog", "Archive"),
+    ]
     assert "Authorization" not in update.headers  # the bot token never goes to response_url hosts
 
 
@@ -58,7 +60,9 @@ def test_unlinked_user_gets_a_link_prompt_and_nothing_changes(client, env, slack
     assert r.status_code == 200
     assert r.json["response_type"] == "ephemeral"
     assert r.json["replace_original"] is False
-    assert re.search(r"<http://hub\.test/extensions/slack/link-identity/[^/|>]+/\|Link identity>", r.json["text"])
+    assert re.search(
+        r"<http://hub\.test/extensions/slack/link-identity/[^/|>]+/\|Link identity>", r.json["text"]
+    )
     assert issue(client, env, env["group_id"])["status"] == "unresolved"
     assert [a["type"] for a in activities(client, env, env["group_id"])] == ["first_seen"]
     assert requests_mock.request_history == []
@@ -80,15 +84,21 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
     r = client.get(path)
     assert r.status_code == 200
     page = r.data.decode()
-    assert f"Link the Slack account &lt;@{SLACK_USER}&gt; of Acme Slack to your account jess@example.com?" in page
+    assert (
+        f"Link the Slack account &lt;@{SLACK_USER}&gt; of Acme Slack to your account jess@example.com?"
+        in page
+    )
     confirm = re.search(r'name="confirm" value="([^"]+)"', page).group(1)
     assert client.post(path, data={}).status_code == 400  # a browser POST needs the page's confirmation
     r = client.post(path, data={"confirm": confirm})
     assert r.status_code == 200
     assert b"Your Slack identity is now linked to jess@example.com" in r.data
     (notice,) = _response_posts(requests_mock)
-    assert notice.json() == {"response_type": "ephemeral", "replace_original": False,
-                             "text": "Your Slack identity is now linked to jess@example.com. Try your action again."}
+    assert notice.json() == {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": "Your Slack identity is now linked to jess@example.com. Try your action again.",
+    }
 
     with client.session_transaction() as session:
         session.clear()
@@ -138,7 +148,9 @@ def test_issue_of_another_org_is_403(client, env, factories, slack):
     assert r.status_code == 403
     assert r.json["detail"] == "This issue does not belong to an organization that uses this Slack workspace."
     token = factories.token(owner)
-    r = client.get(f"/api/0/organizations/globex/issues/{foreign_id}/", headers={"Authorization": f"Bearer {token}"})
+    r = client.get(
+        f"/api/0/organizations/globex/issues/{foreign_id}/", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.json["status"] == "unresolved"
 
 
@@ -182,7 +194,8 @@ def test_assign_select_assigns_and_says_who(client, env, factories, slack, reque
     assert issue(client, env, env["group_id"])["assignedTo"] is None
     body = _response_posts(requests_mock)[1].json()
     assert next(b for b in body["blocks"] if b["block_id"] == "outcome")["elements"][0]["text"] == (
-        f"Issue unassigned by <@{SLACK_USER}>")
+        f"Issue unassigned by <@{SLACK_USER}>"
+    )
 
 
 def test_assigning_someone_outside_the_project_is_refused(client, env, factories, slack, requests_mock):
@@ -195,11 +208,15 @@ def test_assigning_someone_outside_the_project_is_refused(client, env, factories
     assert requests_mock.request_history == []
 
 
-def test_archive_dialog_opens_a_modal_then_the_submission_archives(client, env, factories, slack, requests_mock):
+def test_archive_dialog_opens_a_modal_then_the_submission_archives(
+    client, env, factories, slack, requests_mock
+):
     _link(factories, env)
     requests_mock.post(f"{API}/views.open", json={"ok": True, "view": {"id": "V0001"}})
     requests_mock.post(RESPONSE_URL, text="ok")
-    r = slack.action(block_actions(env["group_id"], action={"action_id": "archive_dialog", "value": "archive_dialog"}))
+    r = slack.action(
+        block_actions(env["group_id"], action={"action_id": "archive_dialog", "value": "archive_dialog"})
+    )
     assert r.status_code == 200
     assert r.data == b""
     assert issue(client, env, env["group_id"])["status"] == "unresolved"  # nothing until submitted
@@ -208,15 +225,24 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(client, env, 
     assert sent["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
     assert sent["view"]["callback_id"] == "archive_dialog"
     assert json.loads(sent["view"]["private_metadata"]) == {
-        "issue": int(env["group_id"]), "orig_response_url": RESPONSE_URL, "channel_id": "C0ALERTS", "rule": "7"}
+        "issue": int(env["group_id"]),
+        "orig_response_url": RESPONSE_URL,
+        "channel_id": "C0ALERTS",
+        "rule": "7",
+    }
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
 
     submission = load("view_submission_resolve.json")
     submission["view"]["callback_id"] = "archive_dialog"
     submission["view"]["private_metadata"] = sent["view"]["private_metadata"]
-    submission["view"]["state"]["values"] = {"archive_type": {"archive_type": {
-        "type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "Forever"},
-                                                     "value": "ignored"}}}}
+    submission["view"]["state"]["values"] = {
+        "archive_type": {
+            "archive_type": {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "Forever"}, "value": "ignored"},
+            }
+        }
+    }
     r = slack.action(submission)
     assert r.status_code == 200
     assert r.data == b""
@@ -225,7 +251,8 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(client, env, 
     assert (latest["type"], latest["data"]["integration"]) == ("set_ignored", "slack")
     body = _response_posts(requests_mock)[0].json()
     assert next(b for b in body["blocks"] if b["block_id"] == "outcome")["elements"][0]["text"] == (
-        f"Issue archived by <@{SLACK_USER}>")
+        f"Issue archived by <@{SLACK_USER}>"
+    )
 
 
 def test_resolve_submission_in_the_next_release(client, env, factories, slack, requests_mock):
@@ -235,7 +262,8 @@ def test_resolve_submission_in_the_next_release(client, env, factories, slack, r
     meta = json.loads(submission["view"]["private_metadata"])
     submission["view"]["private_metadata"] = json.dumps({**meta, "issue": int(env["group_id"])})
     submission["view"]["state"]["values"]["resolve_type"]["resolve_type"]["selected_option"]["value"] = (
-        "resolved:inNextRelease")
+        "resolved:inNextRelease"
+    )
     r = slack.action(submission)
     assert r.status_code == 200
     data = issue(client, env, env["group_id"])
@@ -258,10 +286,15 @@ def test_submission_without_a_choice_answers_errors(client, env, factories, slac
 def test_slack_api_error_on_open_becomes_an_ephemeral_message(client, env, factories, slack, requests_mock):
     _link(factories, env)
     requests_mock.post(f"{API}/views.open", json={"ok": False, "error": "expired_trigger_id"})
-    r = slack.action(block_actions(env["group_id"], action={"action_id": "resolve_dialog", "value": "resolve_dialog"}))
+    r = slack.action(
+        block_actions(env["group_id"], action={"action_id": "resolve_dialog", "value": "resolve_dialog"})
+    )
     assert r.status_code == 200
-    assert r.json == {"response_type": "ephemeral", "replace_original": False,
-                      "text": "Slack could not open the dialog (slack: expired_trigger_id)."}
+    assert r.json == {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": "Slack could not open the dialog (slack: expired_trigger_id).",
+    }
     assert issue(client, env, env["group_id"])["status"] == "unresolved"
 
 
@@ -269,13 +302,19 @@ def test_legacy_interactive_message_button(client, env, factories, slack, reques
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, text="ok")
     payload = {
-        "type": "interactive_message", "callback_id": json.dumps({"issue": int(env["group_id"])}),
-        "team": {"id": "T0001", "domain": "acme"}, "user": {"id": SLACK_USER, "name": "jess"},
-        "channel": {"id": "C0ALERTS", "name": "alerts"}, "action_ts": "1763634100.123456",
-        "message_ts": "1763634090.000100", "attachment_id": "1", "token": "legacy-verification-token",
+        "type": "interactive_message",
+        "callback_id": json.dumps({"issue": int(env["group_id"])}),
+        "team": {"id": "T0001", "domain": "acme"},
+        "user": {"id": SLACK_USER, "name": "jess"},
+        "channel": {"id": "C0ALERTS", "name": "alerts"},
+        "action_ts": "1763634100.123456",
+        "message_ts": "1763634090.000100",
+        "attachment_id": "1",
+        "token": "legacy-verification-token",
         "actions": [{"name": "status", "type": "button", "value": "resolved"}],
         "original_message": {"text": "", "attachments": [{"callback_id": "x", "text": "ZeroDivisionError"}]},
-        "response_url": RESPONSE_URL, "trigger_id": "1.2.3",
+        "response_url": RESPONSE_URL,
+        "trigger_id": "1.2.3",
     }
     r = slack.action(payload)
     assert r.status_code == 200
@@ -287,11 +326,17 @@ def test_legacy_dialog_submission(client, env, factories, slack, requests_mock):
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, text="ok")
     payload = {
-        "type": "dialog_submission", "token": "legacy", "action_ts": "1.2", "team": {"id": "T0001"},
-        "user": {"id": SLACK_USER}, "channel": {"id": "C0ALERTS"},
-        "callback_id": json.dumps({"issue": int(env["group_id"]), "dialog": "resolve_dialog",
-                                   "orig_response_url": RESPONSE_URL}),
-        "submission": {"resolve_type": "resolved"}, "response_url": RESPONSE_URL,
+        "type": "dialog_submission",
+        "token": "legacy",
+        "action_ts": "1.2",
+        "team": {"id": "T0001"},
+        "user": {"id": SLACK_USER},
+        "channel": {"id": "C0ALERTS"},
+        "callback_id": json.dumps(
+            {"issue": int(env["group_id"]), "dialog": "resolve_dialog", "orig_response_url": RESPONSE_URL}
+        ),
+        "submission": {"resolve_type": "resolved"},
+        "response_url": RESPONSE_URL,
     }
     r = slack.action(payload)
     assert r.status_code == 200
@@ -308,6 +353,8 @@ def test_response_url_that_is_not_slack_is_never_called(client, env, factories, 
     r = slack.action(payload)
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["status"] == "resolved"
-    assert r.json["text"] == (f"Issue resolved by <@{SLACK_USER}>, but Slack did not let us update the message "
-                              "(slack: response_url is not a Slack URL).")
+    assert r.json["text"] == (
+        f"Issue resolved by <@{SLACK_USER}>, but Slack did not let us update the message "
+        "(slack: response_url is not a Slack URL)."
+    )
     assert requests_mock.request_history == []

@@ -28,7 +28,10 @@ def test_link_command_gives_a_signed_link(client, slack, env):
 
 
 def test_unlink_command_and_page(client, slack, env, factories):
-    assert slack.command("unlink").json["text"] == "Your Slack identity is not linked to an Integration Hub account."
+    assert (
+        slack.command("unlink").json["text"]
+        == "Your Slack identity is not linked to an Integration Hub account."
+    )
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     text = slack.command("unlink").json["text"]
     path = re.search(r"<http://hub\.test(/extensions/slack/unlink-identity/[^|>]+)\|", text).group(1)
@@ -47,27 +50,43 @@ def test_command_from_unknown_team_is_403(slack, env):
 
 def _invite(client, env, factories, requests_mock):
     """A member asks to invite someone; the job posts it to the org's alert channel."""
-    client.post("/api/0/projects/acme/backend/rules/", headers=env["headers"], json={
-        "name": "alerts", "conditions": [{"id": "first_seen_event"}],
-        "actions": [{"integrationId": env["integration_id"], "channelId": "C0ALERTS"}]})
+    client.post(
+        "/api/0/projects/acme/backend/rules/",
+        headers=env["headers"],
+        json={
+            "name": "alerts",
+            "conditions": [{"id": "first_seen_event"}],
+            "actions": [{"integrationId": env["integration_id"], "channelId": "C0ALERTS"}],
+        },
+    )
     jess_headers = {"Authorization": f"Bearer {factories.token(env['jess'])}"}
-    r = client.post("/api/0/organizations/acme/invite-requests/", headers=jess_headers,
-                    json={"email": "new@example.com", "role": "member"})
+    r = client.post(
+        "/api/0/organizations/acme/invite-requests/",
+        headers=jess_headers,
+        json={"email": "new@example.com", "role": "member"},
+    )
     assert r.status_code == 201, r.json
     return r.json["id"]
 
 
 def _click(invite_id, action_id, user=SLACK_USER):
-    payload = block_actions(0, user=user, action={"action_id": action_id, "value": str(invite_id),
-                                                  "block_id": "invite_actions"})
+    payload = block_actions(
+        0, user=user, action={"action_id": action_id, "value": str(invite_id), "block_id": "invite_actions"}
+    )
     payload["message"]["blocks"] = [
-        {"type": "section", "block_id": json.dumps({"invite_request": int(invite_id)}),
-         "text": {"type": "mrkdwn", "text": "Jess is requesting to invite new@example.com"}},
-        {"type": "actions", "block_id": "invite_actions", "elements": []}]
+        {
+            "type": "section",
+            "block_id": json.dumps({"invite_request": int(invite_id)}),
+            "text": {"type": "mrkdwn", "text": "Jess is requesting to invite new@example.com"},
+        },
+        {"type": "actions", "block_id": "invite_actions", "elements": []},
+    ]
     return payload
 
 
-def test_invite_request_posted_and_approved_by_an_admin(client, env, factories, slack, run_jobs, requests_mock):
+def test_invite_request_posted_and_approved_by_an_admin(
+    client, env, factories, slack, run_jobs, requests_mock
+):
     requests_mock.post(f"{API}/chat.postMessage", json={"ok": True, "channel": "C0ALERTS", "ts": "1.0"})
     requests_mock.post(RESPONSE_URL, text="ok")
     factories.identity(env["integration"], "U0OWNER", env["owner"])
@@ -78,8 +97,10 @@ def test_invite_request_posted_and_approved_by_an_admin(client, env, factories, 
     assert body["channel"] == "C0ALERTS"
     assert body["text"] == "Jess is requesting to invite new@example.com as member to acme."
     buttons = body["blocks"][1]["elements"]
-    assert [(b["action_id"], b["value"]) for b in buttons] == [("approve_member", invite_id),
-                                                                ("reject_member", invite_id)]
+    assert [(b["action_id"], b["value"]) for b in buttons] == [
+        ("approve_member", invite_id),
+        ("reject_member", invite_id),
+    ]
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
 
     r = slack.action(_click(invite_id, "approve_member", user="U0OWNER"))
@@ -101,7 +122,9 @@ def test_invite_request_refused_for_a_plain_member(client, env, factories, slack
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     r = slack.action(_click(invite_id, "approve_member"))
     assert r.status_code == 200
-    assert r.json["text"] == "Only an owner or admin of the organization can approve or reject invite requests."
+    assert (
+        r.json["text"] == "Only an owner or admin of the organization can approve or reject invite requests."
+    )
     pending = client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json
     assert [p["id"] for p in pending] == [invite_id]
 

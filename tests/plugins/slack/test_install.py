@@ -10,9 +10,15 @@ from tests.plugins.slack.helpers import API
 from tests.support.specs import assert_valid_requests
 
 OAUTH_ANSWER = {
-    "ok": True, "access_token": "xoxb-new-bot-token", "token_type": "bot",
-    "scope": "chat:write,commands,users:read", "bot_user_id": "U0BOT", "app_id": "A0001",
-    "team": {"name": "Acme", "id": "T0NEW"}, "enterprise": None, "is_enterprise_install": False,
+    "ok": True,
+    "access_token": "xoxb-new-bot-token",
+    "token_type": "bot",
+    "scope": "chat:write,commands,users:read",
+    "bot_user_id": "U0BOT",
+    "app_id": "A0001",
+    "team": {"name": "Acme", "id": "T0NEW"},
+    "enterprise": None,
+    "is_enterprise_install": False,
     "authed_user": {"id": "U0INSTALLER"},
 }
 
@@ -40,8 +46,13 @@ def test_oauth_install_end_to_end(client, factories, requests_mock):
     assert f"{location.scheme}://{location.netloc}{location.path}" == "https://slack.com/oauth/v2/authorize"
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert query["client_id"] == "slack-client-id"
-    assert set(query["scope"].split(",")) >= {"chat:write", "commands", "users:read", "users:read.email",
-                                              "channels:read"}
+    assert set(query["scope"].split(",")) >= {
+        "chat:write",
+        "commands",
+        "users:read",
+        "users:read.email",
+        "channels:read",
+    }
     assert query["redirect_uri"] == "http://hub.test/extensions/slack/oauth/"
 
     requests_mock.post(f"{API}/oauth.v2.access", json=OAUTH_ANSWER)
@@ -49,15 +60,19 @@ def test_oauth_install_end_to_end(client, factories, requests_mock):
     assert r.status_code == 200, r.data
     (exchange,) = requests_mock.request_history
     assert exchange.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert parse_qs(exchange.text) == {"client_id": ["slack-client-id"], "client_secret": ["slack-client-secret"],
-                                       "code": ["4724469134.4644010092847"],
-                                       "redirect_uri": ["http://hub.test/extensions/slack/oauth/"]}
+    assert parse_qs(exchange.text) == {
+        "client_id": ["slack-client-id"],
+        "client_secret": ["slack-client-secret"],
+        "code": ["4724469134.4644010092847"],
+        "redirect_uri": ["http://hub.test/extensions/slack/oauth/"],
+    }
     assert "Authorization" not in exchange.headers
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
 
     listed = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
     assert [(i["provider"], i["externalId"], i["name"], i["status"]) for i in listed] == [
-        ("slack", "T0NEW", "Acme", "active")]
+        ("slack", "T0NEW", "Acme", "active")
+    ]
     row = db.session.scalar(db.select(m.Integration).where(m.Integration.external_id == "T0NEW"))
     assert "xoxb-new-bot-token" not in row.metadata_encrypted  # encrypted at rest
     from hub import services
@@ -81,26 +96,42 @@ def test_a_member_cannot_attach_slack_to_the_org(client, factories, requests_moc
     s = factories.setup()
     member = factories.member(s["org"], "m@example.com", role="member")
     _login(client, member.id)
-    state = parse_qs(urlsplit(client.get("/extensions/slack/oauth/?organization=acme").headers["Location"]).query)
+    state = parse_qs(
+        urlsplit(client.get("/extensions/slack/oauth/?organization=acme").headers["Location"]).query
+    )
     requests_mock.post(f"{API}/oauth.v2.access", json=OAUTH_ANSWER)
-    r = client.get(f"/extensions/slack/oauth/?code=abc&state={state['state'][0]}",
-                   headers={"Accept": "application/json"})
+    r = client.get(
+        f"/extensions/slack/oauth/?code=abc&state={state['state'][0]}", headers={"Accept": "application/json"}
+    )
     assert r.status_code == 403
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
 
 
 def test_cancelled_in_slack(client):
-    r = client.get("/extensions/slack/oauth/?error=access_denied&state=x", headers={"Accept": "application/json"})
+    r = client.get(
+        "/extensions/slack/oauth/?error=access_denied&state=x", headers={"Accept": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json["detail"] == "The installation was cancelled in Slack (access_denied)."
 
 
 def test_manual_install_checks_the_token(client, factories, requests_mock):
     s = factories.setup()
-    requests_mock.post(f"{API}/auth.test", json={"ok": True, "team_id": "T0001", "team": "Acme", "user_id": "U0BOT",
-                                                 "url": "https://acme.slack.com/"})
-    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"], json={
-        "provider": "slack", "externalId": "T0001", "name": "", "metadata": {"access_token": "xoxb-1"}})
+    requests_mock.post(
+        f"{API}/auth.test",
+        json={
+            "ok": True,
+            "team_id": "T0001",
+            "team": "Acme",
+            "user_id": "U0BOT",
+            "url": "https://acme.slack.com/",
+        },
+    )
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        headers=s["headers"],
+        json={"provider": "slack", "externalId": "T0001", "name": "", "metadata": {"access_token": "xoxb-1"}},
+    )
     assert r.status_code == 201, r.json
     assert (r.json["provider"], r.json["externalId"], r.json["name"]) == ("slack", "T0001", "Acme")
     assert requests_mock.request_history[0].headers["Authorization"] == "Bearer xoxb-1"
@@ -109,8 +140,11 @@ def test_manual_install_checks_the_token(client, factories, requests_mock):
 
 def test_manual_install_without_token_is_400(client, factories, requests_mock):
     s = factories.setup()
-    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"], json={
-        "provider": "slack", "externalId": "T0001", "metadata": {}})
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        headers=s["headers"],
+        json={"provider": "slack", "externalId": "T0001", "metadata": {}},
+    )
     assert r.status_code == 400
     assert r.json["detail"] == "metadata.access_token (the Slack bot token) is required."
     assert requests_mock.request_history == []
@@ -119,8 +153,11 @@ def test_manual_install_without_token_is_400(client, factories, requests_mock):
 def test_manual_install_with_a_revoked_token_is_400(client, factories, requests_mock):
     s = factories.setup()
     requests_mock.post(f"{API}/auth.test", json={"ok": False, "error": "invalid_auth"})
-    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"], json={
-        "provider": "slack", "externalId": "T0001", "metadata": {"access_token": "xoxb-bad"}})
+    r = client.post(
+        "/api/0/organizations/acme/integrations/",
+        headers=s["headers"],
+        json={"provider": "slack", "externalId": "T0001", "metadata": {"access_token": "xoxb-bad"}},
+    )
     assert r.status_code == 400
     assert r.json["detail"] == "Slack refused the bot token (slack: invalid_auth)."
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []

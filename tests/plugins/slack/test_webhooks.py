@@ -26,8 +26,12 @@ def test_url_verification_answers_the_challenge(slack):
 def test_bad_signature_is_401_and_changes_nothing(client, env, factories, requests_mock):
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     body = form_body(block_actions(env["group"].id))
-    r = client.post("/extensions/slack/action/", data=body, content_type="application/x-www-form-urlencoded",
-                    headers=signed_headers(body, secret="not-the-secret"))
+    r = client.post(
+        "/extensions/slack/action/",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers=signed_headers(body, secret="not-the-secret"),
+    )
     assert r.status_code == 401
     assert r.json["detail"] == "Invalid Slack signature."
     assert issue(client, env, env["group"].id)["status"] == "unresolved"
@@ -39,8 +43,12 @@ def test_body_changed_after_signing_is_401(client, env, factories):
     body = form_body(block_actions(env["group"].id))
     headers = signed_headers(body)
     tampered = body.replace(b"resolved", b"unresolved")
-    r = client.post("/extensions/slack/action/", data=tampered, content_type="application/x-www-form-urlencoded",
-                    headers=headers)
+    r = client.post(
+        "/extensions/slack/action/",
+        data=tampered,
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
     assert r.status_code == 401
 
 
@@ -64,13 +72,19 @@ def test_redelivered_body_has_no_second_effect(client, env, factories, slack, re
     payload = block_actions(env["group"].id)
     assert slack.action(payload).status_code == 200
     # the user reopens it in the hub, then Slack redelivers the very same click
-    client.put(f"/api/0/organizations/acme/issues/{env['group'].id}/", json={"status": "unresolved"},
-               headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{env['group'].id}/",
+        json={"status": "unresolved"},
+        headers=env["headers"],
+    )
     r = slack.action(payload)
     assert r.status_code == 200
     assert issue(client, env, env["group"].id)["status"] == "unresolved"
     assert [a["type"] for a in activities(client, env, env["group"].id)] == [
-        "set_unresolved", "set_resolved", "first_seen"]
+        "set_unresolved",
+        "set_resolved",
+        "first_seen",
+    ]
     assert len(requests_mock.request_history) == 1
 
 
@@ -83,8 +97,12 @@ def test_replay_skips_only_the_time_window(app, client, env, factories, requests
     requests_mock.post("https://hooks.slack.com/actions/T0001/1/abc", text="ok")
     body = form_body(block_actions(env["group"].id))
     old = int(time.time()) - 3600
-    r = client.post("/extensions/slack/action/", data=body, content_type="application/x-www-form-urlencoded",
-                    headers=signed_headers(body, timestamp=old))
+    r = client.post(
+        "/extensions/slack/action/",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers=signed_headers(body, timestamp=old),
+    )
     assert r.status_code == 401  # stale when it arrived
     delivery_id = db.session.scalar(db.select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()))
     with app.test_request_context():
@@ -99,8 +117,12 @@ def test_replay_with_a_forged_signature_is_still_refused(app, client, env, facto
 
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     body = form_body(block_actions(env["group"].id))
-    client.post("/extensions/slack/action/", data=body, content_type="application/x-www-form-urlencoded",
-                headers=signed_headers(body, timestamp=int(time.time()) - 3600, secret="forged"))
+    client.post(
+        "/extensions/slack/action/",
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        headers=signed_headers(body, timestamp=int(time.time()) - 3600, secret="forged"),
+    )
     delivery_id = db.session.scalar(db.select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id.desc()))
     with app.test_request_context():
         assert replay(delivery_id).status_code == 401
@@ -128,14 +150,26 @@ def test_payload_that_is_not_json_is_400(slack, env):
 
 
 def test_event_for_unknown_team_is_403(slack, env):
-    r = slack.event({"type": "event_callback", "team_id": "T9999", "event_id": "Ev1",
-                     "event": {"type": "app_mention", "text": "hi"}})
+    r = slack.event(
+        {
+            "type": "event_callback",
+            "team_id": "T9999",
+            "event_id": "Ev1",
+            "event": {"type": "app_mention", "text": "hi"},
+        }
+    )
     assert r.status_code == 403
 
 
 def test_app_uninstalled_event_disables_the_integration(client, slack, env):
-    r = slack.event({"type": "event_callback", "team_id": "T0001", "event_id": "Ev2",
-                     "event": {"type": "app_uninstalled"}})
+    r = slack.event(
+        {
+            "type": "event_callback",
+            "team_id": "T0001",
+            "event_id": "Ev2",
+            "event": {"type": "app_uninstalled"},
+        }
+    )
     assert r.status_code == 200
     listed = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json
     assert [(i["provider"], i["status"]) for i in listed] == [("slack", "disabled")]
@@ -147,10 +181,15 @@ def test_unknown_endpoint_is_404(client):
 
 def test_event_body_is_verified_before_it_is_parsed(client):
     body = b"{not json"
-    r = client.post("/extensions/slack/event/", data=body, content_type="application/json",
-                    headers=signed_headers(body, secret="wrong"))
+    r = client.post(
+        "/extensions/slack/event/",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(body, secret="wrong"),
+    )
     assert r.status_code == 401
-    r = client.post("/extensions/slack/event/", data=body, content_type="application/json",
-                    headers=signed_headers(body))
+    r = client.post(
+        "/extensions/slack/event/", data=body, content_type="application/json", headers=signed_headers(body)
+    )
     assert r.status_code == 400
     assert json.loads(r.data)["detail"] == "The body is not valid JSON."
