@@ -1,9 +1,10 @@
 """Link and unlink pages: ``link-identity/{signed}/`` and ``unlink-identity/{signed}/``.
 
 The signed, expiring token proves the Slack side (we only hand it to the Slack user, in an
-ephemeral message); the hub session or bearer token proves the hub side. A browser POST also
-carries a confirmation token issued by the GET page for this user, so a third-party page cannot
-make a logged-in user link someone else's Slack account to their hub account (login CSRF).
+ephemeral message); the hub session or bearer token proves the hub side. A POST on a browser
+session must not come from another site (its ``Origin``/``Referer``), unless it carries the
+confirmation token the GET page issued to this user: a third-party page cannot make a logged-in
+user link someone else's Slack account to their hub account (cross-site request forgery).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from hub import WebhookResponse, services
 from hub.errors import ApiError, ValidationError
@@ -88,6 +89,15 @@ def _confirmed(token: str, user: User, value: str | None) -> bool:
     return data.get("t") == hashlib.sha256(token.encode()).hexdigest() and data.get("u") == user.id
 
 
+def _same_site(request: WebhookRequest) -> bool:
+    """Whether a browser POST comes from the hub's own pages (or from a client that names no origin)."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return True
+    theirs, ours = urlsplit(origin), urlsplit(services.base_url())
+    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+
+
 def handle(kind: str, token: str, request: WebhookRequest) -> WebhookResponse:
     """GET shows what will happen; POST does it."""
     if request.method not in ("GET", "POST"):
@@ -142,7 +152,7 @@ def handle(kind: str, token: str, request: WebhookRequest) -> WebhookResponse:
             slackUserId=slack_user_id,
         )
     bearer = (request.headers.get("Authorization") or "").lower().startswith("bearer ")
-    if not bearer and not _confirmed(token, user, request.form.get("confirm")):
+    if not bearer and not _confirmed(token, user, request.form.get("confirm")) and not _same_site(request):
         return _page(
             request,
             400,

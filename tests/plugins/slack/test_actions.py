@@ -89,7 +89,11 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
         in page
     )
     confirm = re.search(r'name="confirm" value="([^"]+)"', page).group(1)
-    assert client.post(path, data={}).status_code == 400  # a browser POST needs the page's confirmation
+    forged = client.post(path, data={}, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 400  # another site cannot post it for the logged-in user
+    assert slack.action(block_actions(env["group_id"], action={"action_ts": "2.0"})).json[
+        "response_type"
+    ] == ("ephemeral")  # still unlinked
     r = client.post(path, data={"confirm": confirm})
     assert r.status_code == 200
     assert b"Your Slack identity is now linked to jess@example.com" in r.data
