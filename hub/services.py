@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from hub import issues, snapshots
 from hub import models as m
 from hub import types as t
-from hub.crypto import encrypt_json, sign, unsign
+from hub.crypto import decrypt_json, encrypt_json, sign, unsign
 from hub.errors import NotFound, ValidationError
 from hub.extensions import db
 
@@ -398,22 +398,29 @@ def _local_cache() -> dict[str, tuple[float, Any]]:
     return current_app.extensions.setdefault("hub_local_cache", {})  # type: ignore[no-any-return]
 
 
-def cache_get(key: str) -> Any:
-    """A cached JSON value (Redis, shared by processes), or ``None``. Never raises."""
+def cache_get(key: str, *, secret: bool = False) -> Any:
+    """A cached JSON value (Redis, shared by processes), or ``None``. Never raises.
+
+    ``secret=True`` reads a value stored with ``cache_set(..., secret=True)``.
+    """
     try:
         raw = current_app.extensions["hub_queue"].redis.get(f"hub:cache:{key}")
         if raw is not None:
-            return json.loads(raw)
-    except redis.RedisError:
+            return decrypt_json(raw.decode()) if secret else json.loads(raw)
+    except (redis.RedisError, RuntimeError, ValueError):
         pass
     hit = _local_cache().get(key)
     return hit[1] if hit and hit[0] > time.monotonic() else None
 
 
-def cache_set(key: str, value: Any, ttl: int = 3600) -> None:
-    """Cache a JSON value for ``ttl`` seconds; falls back to this process when Redis is down."""
+def cache_set(key: str, value: Any, ttl: int = 3600, *, secret: bool = False) -> None:
+    """Cache a JSON value for ``ttl`` seconds; falls back to this process when Redis is down.
+
+    ``secret=True`` stores it Fernet-encrypted (a private key during an install flow, say).
+    """
     _local_cache()[key] = (time.monotonic() + ttl, value)
     try:
-        current_app.extensions["hub_queue"].redis.set(f"hub:cache:{key}", json.dumps(value), ex=ttl)
+        stored = encrypt_json(value) if secret else json.dumps(value)
+        current_app.extensions["hub_queue"].redis.set(f"hub:cache:{key}", stored, ex=ttl)
     except redis.RedisError:
         pass

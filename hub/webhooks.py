@@ -34,6 +34,12 @@ def _json_error(status: int, detail: str, errors: dict[str, Any] | None = None) 
     return Response(json.dumps({"detail": detail, "errors": errors or {}}), status=status, mimetype="application/json")
 
 
+def public_endpoint(endpoint: str) -> str:
+    """The endpoint as the delivery log shows it: long path segments (a per-integration secret
+    token, a signed link) are redacted; the real one is kept encrypted for ``hub replay``."""
+    return "/".join("[redacted]" if len(part) >= 32 else part for part in endpoint.split("/"))
+
+
 def _is_duplicate(provider: str, key: str) -> bool:
     return (
         db.session.scalar(
@@ -59,10 +65,13 @@ def extension(provider: str, endpoint: str) -> Response:
         return _json_error(413, "Request body too large (limit 1 MiB).")
     logs.bind(provider=provider)
     delivery = m.WebhookDelivery(
-        provider=provider, endpoint=endpoint, method=request.method,
+        provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
         query_string=request.query_string.decode("latin-1"),
         headers=redact_headers(dict(request.headers)),
-        secret_headers=encrypt_json({k: v for k, v in request.headers.items() if k.lower() in SECRET_HEADERS}),
+        secret_headers=encrypt_json({
+            "headers": {k: v for k, v in request.headers.items() if k.lower() in SECRET_HEADERS},
+            "endpoint": endpoint,
+        }),
         body=body, outcome="received",
     )
     db.session.add(delivery)
@@ -144,7 +153,9 @@ def replay(delivery_id: int) -> Response:
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
-    headers = Headers(list({**original.headers, **decrypt_json(original.secret_headers, default={})}.items()))
+    secrets = decrypt_json(original.secret_headers, default={})
+    endpoint = secrets.get("endpoint", original.endpoint)
+    headers = Headers(list({**original.headers, **secrets.get("headers", {})}.items()))
     copy = m.WebhookDelivery(
         provider=original.provider, endpoint=original.endpoint, method=original.method,
         query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
@@ -156,9 +167,9 @@ def replay(delivery_id: int) -> Response:
     if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
         form = MultiDict(parse_qsl(original.body.decode("utf-8", "replace"), keep_blank_values=True))
     hub_request = WebhookRequest(
-        method=original.method, path=f"/extensions/{original.provider}/{original.endpoint}", headers=headers,
+        method=original.method, path=f"/extensions/{original.provider}/{endpoint}", headers=headers,
         query=MultiDict(parse_qsl(original.query_string, keep_blank_values=True)), form=form, body=original.body,
         base_url=current_app.config["HUB_BASE_URL"], replayed=True,
     )
     g.hub_replay = True
-    return dispatch(original.provider, original.endpoint, hub_request, copy.id)
+    return dispatch(original.provider, endpoint, hub_request, copy.id)

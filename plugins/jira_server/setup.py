@@ -118,7 +118,7 @@ def _load_flow(token: str, user: User) -> tuple[str, dict[str, Any]] | None:
         return None
     if str(state.get("user")) != str(user.id) or not state.get("flow"):
         return None
-    flow = services.cache_get(FLOW_PREFIX + str(state["flow"]))
+    flow = services.cache_get(FLOW_PREFIX + str(state["flow"]), secret=True)
     if not isinstance(flow, dict) or str(flow.get("user")) != str(user.id):
         return None
     return str(state["flow"]), flow
@@ -169,7 +169,7 @@ def _generate_keys(request: WebhookRequest, user: User) -> WebhookResponse:
     flow = {"user": user.id, "org": org["slug"], "base_url": base_url, "verify_ssl": verify_ssl,
             "consumer_key": f"integration-hub-{secrets.token_hex(8)}", "private_key": private_key,
             "public_key": public_key}
-    services.cache_set(FLOW_PREFIX + flow_id, flow, ttl=FLOW_TTL)
+    services.cache_set(FLOW_PREFIX + flow_id, flow, ttl=FLOW_TTL, secret=True)
     logger.info("jira_server.setup-started", extra={"organization": org["slug"], "user": user.id})
     return _keys_page(200, flow, services.sign({"user": user.id, "flow": flow_id}, SETUP_SALT))
 
@@ -195,7 +195,7 @@ def _authorize(request: WebhookRequest, user: User) -> WebhookResponse:
         return _keys_page(400, flow, state, error=f"Jira refused the request token: {message}. "
                                                   "Check the application link and try again.")
     services.cache_set(FLOW_PREFIX + flow_id, {**flow, "request_token": token, "request_token_secret": token_secret},
-                       ttl=FLOW_TTL)
+                       ttl=FLOW_TTL, secret=True)
     services.cache_set(TOKEN_PREFIX + token, flow_id, ttl=FLOW_TTL)
     return WebhookResponse(status=302, headers={"Location": authorize_url(flow["base_url"], token)})
 
@@ -207,7 +207,7 @@ def oauth_callback(request: WebhookRequest) -> WebhookResponse:
         return _login(request)
     token = request.query.get("oauth_token", "")
     flow_id = services.cache_get(TOKEN_PREFIX + token) if token else None
-    flow = services.cache_get(FLOW_PREFIX + str(flow_id)) if flow_id else None
+    flow = services.cache_get(FLOW_PREFIX + str(flow_id), secret=True) if flow_id else None
     if not isinstance(flow, dict) or flow.get("request_token") != token or str(flow.get("user")) != str(user.id):
         return _expired()
     verifier = request.query.get("oauth_verifier", "")
@@ -229,7 +229,7 @@ def oauth_callback(request: WebhookRequest) -> WebhookResponse:
         message = getattr(e, "message", str(e))
         return _message(400, "Jira Server not installed", message)
     services.cache_set(TOKEN_PREFIX + token, None, ttl=1)  # the callback works once
-    services.cache_set(FLOW_PREFIX + str(flow_id), None, ttl=1)
+    services.cache_set(FLOW_PREFIX + str(flow_id), None, ttl=1, secret=True)
     integration = services.save_integration(KEY, external_id, name, stored)
     services.attach_integration(integration.id, org["slug"], user.id)
     logger.info("jira_server.installed", extra={"integration": integration.id, "organization": org["slug"]})

@@ -142,3 +142,14 @@ def test_every_hook_is_documented():
         assert fn.__doc__ and "**Called**" in fn.__doc__ and "**Result**" in fn.__doc__, name
         signature = f"{name}({', '.join(inspect.signature(fn).parameters)})"
         assert signature in doc, f"docs/plugin_hooks.md lacks {signature}"
+
+
+def test_secret_path_segments_are_redacted_in_the_log_but_replayable(client, register_plugin):
+    register_plugin(Echo())
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6IjEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    r = client.post(f"/extensions/echo/issue-updated/{token}/", data=b"{}")
+    assert r.status_code == 202 and r.json["endpoint"] == f"issue-updated/{token}/"
+    delivery = db.session.scalar(select(m.WebhookDelivery))
+    assert delivery.endpoint == "issue-updated/[redacted]/" and token not in delivery.secret_headers
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery.id)])
+    assert out.output.startswith("202") and token in out.output
