@@ -6,7 +6,7 @@ import logging
 
 from hub import WebhookResponse, services
 from hub.types import WebhookRequest
-from plugins.slack.webhooks import error, integration_for_team, obj, unknown_team
+from plugins.slack.webhooks import duplicate, error, integration_for_team, obj, unknown_team
 
 logger = logging.getLogger("hub.plugins.slack")
 
@@ -23,6 +23,8 @@ def handle(request: WebhookRequest) -> WebhookResponse:
         return error(400, "The body must be a JSON object.")
     if body.get("type") == "url_verification":
         return WebhookResponse(status=200, json={"challenge": str(body.get("challenge") or "")})
+    if request.already_processed(str(body.get("event_id") or "") or None):
+        return duplicate("event/")
     if body.get("type") != "event_callback":
         return error(
             400, "Unsupported event envelope.", {"type": ["Expected event_callback or url_verification."]}

@@ -95,6 +95,12 @@ def unknown_team(team_id: Any) -> WebhookResponse:
     return error(403, "This Slack workspace is not connected to Integration Hub.")
 
 
+def duplicate(endpoint: str) -> WebhookResponse:
+    """A redelivery of something already processed: 200, and nothing happens again."""
+    logger.info("slack.duplicate", extra={"endpoint": endpoint})
+    return WebhookResponse(status=200)
+
+
 def handle(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
     """Route ``/extensions/slack/{endpoint}``; ``None`` for a path that is not Slack's (404)."""
     from plugins.slack import actions, commands, events, identity, oauth
@@ -111,8 +117,7 @@ def handle(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
         rejected = verify(request)
         if rejected is not None:
             return rejected
-        if request.already_processed():
-            logger.info("slack.duplicate", extra={"endpoint": endpoint})
-            return WebhookResponse(status=200)
+        if parts[0] != "event" and request.already_processed():  # event/ answers url_verification first
+            return duplicate(endpoint)
         return handlers[parts[0]](request)
     return None

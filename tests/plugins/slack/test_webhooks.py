@@ -193,3 +193,29 @@ def test_event_body_is_verified_before_it_is_parsed(client):
     )
     assert r.status_code == 400
     assert json.loads(r.data)["detail"] == "The body is not valid JSON."
+
+
+def test_url_verification_is_answered_every_time(slack):
+    payload = load("url_verification.json")
+    assert slack.event(payload).json == {"challenge": payload["challenge"]}
+    assert slack.event(payload).json == {"challenge": payload["challenge"]}
+
+
+def test_event_retry_is_processed_once(client, slack, env):
+    event = {
+        "type": "event_callback",
+        "team_id": "T0001",
+        "event_id": "Ev42",
+        "event": {"type": "app_mention"},
+    }
+    assert slack.event(event).status_code == 200
+    # an event id Slack already delivered is never processed again, whatever the body says
+    uninstall = {
+        "type": "event_callback",
+        "team_id": "T0001",
+        "event_id": "Ev42",
+        "event": {"type": "app_uninstalled"},
+    }
+    assert slack.event(uninstall).status_code == 200
+    listed = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json
+    assert listed[0]["status"] == "active"
