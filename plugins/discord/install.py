@@ -123,6 +123,9 @@ def _start(request: WebhookRequest) -> WebhookResponse:
         return _page(400, "Add Discord", "Name the organization: ?organization=<slug>.")
     if request.user is None:
         return _login(request)
+    org = services.get_organization(slug)
+    if org is None or services.org_role(request.user.id, org["id"]) not in ("owner", "admin"):
+        return _page(403, "Add Discord", "Only an owner or admin of that organization can add Discord to it.")
     application_id = services.config("HUB_DISCORD_APPLICATION_ID")
     if not application_id:
         return _page(400, "Add Discord", "Discord is not configured (HUB_DISCORD_APPLICATION_ID).")

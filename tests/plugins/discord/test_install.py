@@ -96,6 +96,16 @@ def test_oauth_start_redirects_to_discord(client, factories):
     assert query["state"]
 
 
+def test_oauth_start_refuses_a_plain_member(client, factories):
+    s = factories.setup()
+    member = factories.member(s["org"], "dev@example.com")
+    r = client.get("/extensions/discord/oauth/?organization=acme",
+                   headers={"Authorization": f"Bearer {factories.token(member)}"})
+    assert r.status_code == 403 and "owner or admin" in r.get_data(as_text=True)
+    r = client.get("/extensions/discord/oauth/?organization=nope", headers=s["headers"])
+    assert r.status_code == 403
+
+
 def test_oauth_start_needs_a_login(client):
     r = client.get("/extensions/discord/oauth/?organization=acme")
     assert r.status_code == 302
