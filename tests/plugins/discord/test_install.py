@@ -5,6 +5,10 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from sqlalchemy import select
+
+from hub import models as m
+from hub.extensions import db
 
 from plugins.discord.install import BOT_PERMISSIONS, COMMANDS
 from tests.plugins.discord.conftest import API, APPLICATION_ID, BOT_TOKEN, GUILD_ID
@@ -141,9 +145,12 @@ def test_oauth_callback_with_a_forged_state_changes_nothing(client, factories, r
 
 def test_oauth_callback_by_a_plain_member_attaches_nothing(client, factories, requests_mock):
     s = factories.setup()
-    member = factories.member(s["org"], "dev@example.com", role="member")
+    member = factories.member(s["org"], "dev@example.com", role="admin")
     headers = {"Authorization": f"Bearer {factories.token(member)}"}
-    _, query = _start(client, headers)
+    _, query = _start(client, headers)  # an admin starts the install, then is demoted before the callback
+    member_row = db.session.scalar(select(m.OrganizationMember).where(m.OrganizationMember.user_id == member.id))
+    member_row.role = "member"
+    db.session.commit()
     mock_guild(requests_mock)
     r = client.get(
         f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}", headers=headers
