@@ -67,6 +67,8 @@ def handle(request: WebhookRequest) -> WebhookResponse:
     integration = integration_for_team(team_id)
     if integration is None:
         return unknown_team(team_id)
+    if not obj(payload.get("user")).get("id"):
+        return error(400, "The payload names no Slack user.", {"user": ["This field is required."]})
     handlers = {
         "block_actions": _block_actions,
         "interactive_message": _interactive_message,
@@ -91,7 +93,7 @@ def _interaction(
     container = obj(payload.get("container"))
     return Interaction(
         integration=integration,
-        slack_user_id=str((payload.get("user") or {}).get("id") or ""),
+        slack_user_id=str(obj(payload.get("user")).get("id") or ""),
         channel_id=str(channel_id or channel.get("id") or container.get("channel_id") or ""),
         response_url=str(response_url if response_url is not None else payload.get("response_url") or ""),
         trigger_id=str(payload.get("trigger_id") or ""),

@@ -219,3 +219,21 @@ def test_event_retry_is_processed_once(client, slack, env):
     assert slack.event(uninstall).status_code == 200
     listed = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json
     assert listed[0]["status"] == "active"
+
+
+def test_oddly_shaped_payloads_get_4xx_not_500(env, factories, slack):
+    factories.identity(env["integration"], SLACK_USER, env["jess"])
+    base = block_actions(env["group_id"])
+    odd = [
+        {**base, "team": "T0001"},
+        {**base, "user": "U0123ABC"},
+        {**base, "actions": "resolve"},
+        {**base, "actions": [{"action_id": "status", "value": {"x": 1}}]},
+        {**base, "message": {"blocks": "nope"}},
+        {**base, "type": "view_submission", "view": {"callback_id": "resolve_dialog", "private_metadata": "[]"}},
+        {**base, "type": "shortcut"},
+        [1, 2, 3],
+    ]
+    for payload in odd:
+        r = slack.action(payload)
+        assert 400 <= r.status_code < 500, (payload, r.status_code, r.json)
