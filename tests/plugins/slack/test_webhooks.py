@@ -230,7 +230,11 @@ def test_oddly_shaped_payloads_get_4xx_not_500(env, factories, slack):
         {**base, "actions": "resolve"},
         {**base, "actions": [{"action_id": "status", "value": {"x": 1}}]},
         {**base, "message": {"blocks": "nope"}},
-        {**base, "type": "view_submission", "view": {"callback_id": "resolve_dialog", "private_metadata": "[]"}},
+        {
+            **base,
+            "type": "view_submission",
+            "view": {"callback_id": "resolve_dialog", "private_metadata": "[]"},
+        },
         {**base, "type": "shortcut"},
         [1, 2, 3],
     ]
