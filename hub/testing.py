@@ -103,7 +103,7 @@ def _base_config(database_url: str, redis_url: str, instance: str) -> dict[str, 
         "HUB_SLACK_API_URL": "https://slack.com/api",
         "HUB_DISCORD_API_URL": "https://discord.com/api/v10",
         "HUB_JIRA_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
-        "HUB_OUTBOX_BACKOFF_BASE": 1.0,
+        "HUB_OUTBOX_BACKOFF_BASE": 60.0,  # retries never come due by themselves inside a test
     }
 
 
