@@ -44,6 +44,14 @@ def parse_retry_after(value: str | None, default: float = 60.0) -> float:
     return max(0.0, when.timestamp() - time.time())
 
 
+def loggable_url(url: str) -> str:
+    """A URL without its query and with long path segments (tokens in URLs) redacted."""
+    base = url.split("?")[0]
+    scheme, sep, rest = base.partition("://")
+    parts = rest.split("/")
+    return scheme + sep + "/".join([parts[0]] + ["[redacted]" if len(p) >= 24 else p for p in parts[1:]])
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers safe to log or store: secrets replaced by ``[redacted]``."""
     return {k: ("[redacted]" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
@@ -104,7 +112,7 @@ class BaseApiClient:
             extra={
                 "provider": self.integration_name,
                 "method": prepared.method,
-                "url": url.split("?")[0],
+                "url": loggable_url(url),
                 "status": response.status_code,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
             },

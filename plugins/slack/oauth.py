@@ -86,6 +86,9 @@ def _start(request: WebhookRequest) -> WebhookResponse:
                 "errors": {"organization": ["This parameter is required."]},
             },
         )
+    org = services.get_organization(organization)
+    if org is None or services.org_role(user.id, org["id"]) not in ("owner", "admin"):
+        return _answer(request, 403, "Only an owner or admin of that organization can install Slack.")
     client_id = services.config("HUB_SLACK_CLIENT_ID")
     if not client_id:
         return _answer(request, 400, "The Slack app is not configured (HUB_SLACK_CLIENT_ID).")

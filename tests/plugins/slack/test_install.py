@@ -92,13 +92,27 @@ def test_callback_with_a_forged_state_stores_nothing(client, factories, requests
     assert db.session.scalar(db.select(db.func.count()).select_from(m.Integration)) == 0
 
 
-def test_a_member_cannot_attach_slack_to_the_org(client, factories, requests_mock):
+def test_a_member_cannot_start_the_install(client, factories):
     s = factories.setup()
     member = factories.member(s["org"], "m@example.com", role="member")
+    _login(client, member.id)
+    r = client.get("/extensions/slack/oauth/?organization=acme", headers={"Accept": "application/json"})
+    assert r.status_code == 403
+    _login(client, s["owner"].id)
+    r = client.get("/extensions/slack/oauth/?organization=unknown-org", headers={"Accept": "application/json"})
+    assert r.status_code == 403
+
+
+def test_a_member_cannot_attach_slack_to_the_org(client, factories, requests_mock):
+    s = factories.setup()
+    member = factories.member(s["org"], "m@example.com", role="admin")
     _login(client, member.id)
     state = parse_qs(
         urlsplit(client.get("/extensions/slack/oauth/?organization=acme").headers["Location"]).query
     )
+    member_row = db.session.scalar(db.select(m.OrganizationMember).where(m.OrganizationMember.user_id == member.id))
+    member_row.role = "member"  # demoted between the start and Slack's callback
+    db.session.commit()
     requests_mock.post(f"{API}/oauth.v2.access", json=OAUTH_ANSWER)
     r = client.get(
         f"/extensions/slack/oauth/?code=abc&state={state['state'][0]}", headers={"Accept": "application/json"}
