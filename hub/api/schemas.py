@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -30,6 +31,26 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise ValidationError("Not a valid boolean.")
         return value
+
+
+class EventTimestamp(fields.Field):
+    """ISO 8601 (naive means UTC) or seconds since the epoch, as SDKs send it."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid timestamp.")
+        if isinstance(value, int | float):
+            try:
+                return dt.datetime.fromtimestamp(float(value), dt.UTC)
+            except (OverflowError, OSError, ValueError) as e:
+                raise ValidationError("Not a valid timestamp.") from e
+        if isinstance(value, str):
+            try:
+                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError as e:
+                raise ValidationError("Not a valid ISO 8601 timestamp.") from e
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        raise ValidationError("Not a valid timestamp.")
 
 
 class IdString(fields.String):
@@ -73,7 +94,7 @@ class EventCreate(Base):
     tags = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
     release = StrictString(allow_none=True, validate=validate.Length(max=250))
     environment = StrictString(allow_none=True, validate=validate.Length(max=64))
-    timestamp = fields.AwareDateTime(default_timezone=None)
+    timestamp = EventTimestamp()
 
 
 class StatusDetails(Base):

@@ -280,3 +280,14 @@ def test_comments(client, env):
 
 def _ids(items: list[dict[str, Any]]) -> list[str]:
     return [i["id"] for i in items]
+
+
+def test_event_timestamps(client, env):
+    h = env["headers"]
+    for value in ("2026-11-20T10:15:30Z", "2026-11-20T10:15:30", 1763633730, 1763633730.5):
+        assert post_event(client, h, timestamp=value, message=f"t {value}")["isNew"] is True
+    r = client.post("/api/0/projects/acme/backend/events/", json={"message": "x", "timestamp": "yesterday"},
+                    headers=h)
+    assert r.status_code == 400 and "timestamp" in r.json["errors"]
+    stored = db.session.scalars(select(m.Event.timestamp).order_by(m.Event.id)).all()
+    assert stored[0] == stored[1] and stored[0].tzinfo is not None
