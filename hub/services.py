@@ -22,6 +22,7 @@ from hub import types as t
 from hub.crypto import decrypt_json, encrypt_json, sign, unsign
 from hub.errors import NotFound, ValidationError
 from hub.extensions import db
+from hub.models.base import parse_id
 
 logger = logging.getLogger("hub.services")
 
@@ -196,10 +197,8 @@ def get_group(group_id: str) -> t.Group | None:
 
 
 def _group_row(group_id: Any) -> m.Group | None:
-    try:
-        return db.session.get(m.Group, int(group_id))
-    except (TypeError, ValueError):
-        return None
+    ident = parse_id(group_id)
+    return db.session.get(m.Group, ident) if ident else None
 
 
 def group_for_integration(group_id: Any, integration_id: str) -> t.Group | None:
@@ -357,7 +356,7 @@ def unlink_identity(integration_id: str, external_user_id: str) -> bool:
 
 def get_invite_request(invite_id: str) -> t.InviteRequest | None:
     """A *pending* invite request, or ``None`` when it does not exist or was handled."""
-    row = db.session.get(m.InviteRequest, int(invite_id)) if str(invite_id).isdigit() else None
+    row = db.session.get(m.InviteRequest, parse_id(invite_id)) if parse_id(invite_id) else None
     return snapshots.invite_request(row) if row and row.status == "pending" else None
 
 
@@ -368,7 +367,7 @@ def handle_invite_request(invite_id: str, approve: bool, actor_user_id: str) -> 
     """
     from hub.members import add_member
 
-    row = db.session.get(m.InviteRequest, int(invite_id)) if str(invite_id).isdigit() else None
+    row = db.session.get(m.InviteRequest, parse_id(invite_id)) if parse_id(invite_id) else None
     if row is None or row.status != "pending":
         raise NotFound("This invite request no longer exists.")
     if org_role(actor_user_id, str(row.organization_id)) not in ("owner", "admin"):

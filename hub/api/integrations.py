@@ -16,6 +16,7 @@ from hub.api.docs import doc
 from hub.crypto import encrypt_json, unsign
 from hub.errors import ApiError, InstallError, PluginError, ValidationError
 from hub.extensions import db
+from hub.models.base import parse_id
 
 logger = logging.getLogger("hub.api.integrations")
 LINK_SALT = "integration-link"
@@ -32,7 +33,7 @@ def integration_json(oi: m.OrganizationIntegration) -> dict[str, Any]:
 def _get_oi(org: m.Organization, integration_id: str) -> m.OrganizationIntegration:
     oi = db.session.scalar(select(m.OrganizationIntegration).where(
         m.OrganizationIntegration.organization_id == org.id,
-        m.OrganizationIntegration.integration_id == (int(integration_id) if integration_id.isdigit() else -1)))
+        m.OrganizationIntegration.integration_id == (parse_id(integration_id) or -1)))
     if oi is None:
         raise ApiAbort(404, "The requested resource does not exist.")
     return oi

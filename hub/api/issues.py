@@ -18,7 +18,7 @@ from hub.auth import current_user
 from hub.errors import ApiError, ApiUnauthorized, PluginError, ValidationError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
-from hub.models.base import iso
+from hub.models.base import iso, parse_id
 
 MAX_LIMIT = 100
 
@@ -55,7 +55,8 @@ def issue_json(group: m.Group, links: list[m.ExternalIssue] | None = None) -> di
 
 
 def _get_group(org: m.Organization, issue_id: str) -> m.Group:
-    group = db.session.get(m.Group, int(issue_id)) if issue_id.isdigit() else None
+    group_id = parse_id(issue_id)
+    group = db.session.get(m.Group, group_id) if group_id else None
     if group is None or group.organization_id != org.id:
         raise ApiAbort(404, "The requested resource does not exist.")
     return group
@@ -91,7 +92,7 @@ def list_issues(org_slug: str) -> Any:
     if project:
         p = db.session.scalar(select(m.Project).where(
             m.Project.organization_id == org.id,
-            (m.Project.slug == project) | (m.Project.id == (int(project) if project.isdigit() else -1))))
+            (m.Project.slug == project) | (m.Project.id == (parse_id(project) or -1))))
         if p is None:
             errors["project"] = ["Unknown project."]
         else:
@@ -194,7 +195,7 @@ def update_issue(org_slug: str, issue_id: str) -> Any:
 def _resolve_assignee(org: m.Organization, value: str) -> m.User:
     if value.startswith("user:"):
         ident = value[5:]
-        user = db.session.get(m.User, int(ident)) if ident.isdigit() else None
+        user = db.session.get(m.User, parse_id(ident)) if parse_id(ident) else None
     else:
         user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == value.strip().lower()))
     member = user is not None and db.session.scalar(
@@ -237,7 +238,7 @@ def create_comment(org_slug: str, issue_id: str) -> Any:
 @authenticated
 def update_comment(org_slug: str, issue_id: str, activity_id: str) -> Any:
     group = _get_group(get_org(org_slug), issue_id)
-    activity = db.session.get(m.Activity, int(activity_id)) if activity_id.isdigit() else None
+    activity = db.session.get(m.Activity, parse_id(activity_id)) if parse_id(activity_id) else None
     if activity is None or activity.group_id != group.id or activity.type != "note":
         raise ApiAbort(404, "The requested resource does not exist.")
     user = current_user()
@@ -256,7 +257,7 @@ def _org_integration(org: m.Organization, integration_id: str) -> m.Organization
     oi = db.session.scalar(
         select(m.OrganizationIntegration).where(
             m.OrganizationIntegration.organization_id == org.id,
-            m.OrganizationIntegration.integration_id == (int(integration_id) if integration_id.isdigit() else -1),
+            m.OrganizationIntegration.integration_id == (parse_id(integration_id) or -1),
         )
     )
     if oi is None or oi.status == "disabled" or oi.integration.status != "active":
@@ -329,7 +330,7 @@ def delete_external_issue(org_slug: str, issue_id: str, external_issue_id: str) 
     group = _get_group(get_org(org_slug), issue_id)
     link = db.session.scalar(select(m.GroupLink).where(
         m.GroupLink.group_id == group.id,
-        m.GroupLink.external_issue_id == (int(external_issue_id) if external_issue_id.isdigit() else -1)))
+        m.GroupLink.external_issue_id == (parse_id(external_issue_id) or -1)))
     if link is None:
         raise ApiAbort(404, "The requested resource does not exist.")
     ext_id = link.external_issue_id

@@ -12,7 +12,7 @@ from hub.api import ApiAbort, authenticated, bp, get_org, get_project, parse_bod
 from hub.api import schemas as s
 from hub.api.docs import doc
 from hub.extensions import db
-from hub.models.base import iso
+from hub.models.base import iso, parse_id
 
 
 def rule_json(rule: m.AlertRule) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def create_rule(org_slug: str, project_slug: str) -> Any:
 @authenticated
 def delete_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
     project = get_project(get_org(org_slug), project_slug)
-    rule = db.session.get(m.AlertRule, int(rule_id)) if rule_id.isdigit() else None
+    rule = db.session.get(m.AlertRule, parse_id(rule_id)) if parse_id(rule_id) else None
     if rule is None or rule.project_id != project.id:
         raise ApiAbort(404, "The requested resource does not exist.")
     db.session.delete(rule)

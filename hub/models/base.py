@@ -9,6 +9,18 @@ from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects import postgresql
 
 
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """A row id from outside (a URL, a chat payload): a positive integer that fits the column, or ``None``."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not text.isdigit() or not text.isascii():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

@@ -291,3 +291,12 @@ def test_event_timestamps(client, env):
     assert r.status_code == 400 and "timestamp" in r.json["errors"]
     stored = db.session.scalars(select(m.Event.timestamp).order_by(m.Event.id)).all()
     assert stored[0] == stored[1] and stored[0].tzinfo is not None
+
+
+def test_out_of_range_ids_are_404_not_500(client, env):
+    h = env["headers"]
+    for bad in ("99999999999999999999", "0", "-1", "abc", "１２"):
+        assert client.get(f"/api/0/organizations/acme/issues/{bad}/", headers=h).status_code == 404
+        assert client.get(f"/api/0/organizations/acme/integrations/{bad}/", headers=h).status_code == 404
+    r = client.put("/api/0/organizations/acme/issues/99999999999999999999/", json={"status": "resolved"}, headers=h)
+    assert r.status_code == 404
