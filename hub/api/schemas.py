@@ -69,8 +69,8 @@ class IdString(fields.String):
 
 
 class MemberCreate(Base):
-    email = fields.Email(required=True)
-    name = StrictString(load_default="")
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = StrictString(load_default="", validate=validate.Length(max=200))
     role = StrictString(load_default="member", validate=validate.OneOf(ROLES))
     projects = fields.List(StrictString(), load_default=list)
 
@@ -115,7 +115,7 @@ class IssueUpdate(Base):
 
 
 class ExternalIssueCreate(Base):
-    integrationId = IdString(required=True)
+    integrationId = IdString(required=True, validate=validate.Length(max=20))
     action = StrictString(required=True, validate=validate.OneOf(("create", "link")))
     fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.Raw(), load_default=dict)
     externalIssue = StrictString(validate=validate.Length(min=1, max=128))
@@ -128,8 +128,8 @@ class ExternalIssueCreate(Base):
 
 class IntegrationCreate(Base):
     provider = StrictString(required=True, validate=validate.Length(min=1, max=64))
-    externalId = IdString(required=True)
-    name = StrictString(load_default="")
+    externalId = IdString(required=True, validate=validate.Length(max=255))
+    name = StrictString(load_default="", validate=validate.Length(max=255))
     metadata = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
     linkToken = StrictString()
 
@@ -147,9 +147,9 @@ class IntegrationUpdate(Base):
 
 
 class ExternalProjectCreate(Base):
-    externalId = IdString(required=True)
-    resolvedStatus = IdString(required=True)
-    unresolvedStatus = IdString(required=True)
+    externalId = IdString(required=True, validate=validate.Length(max=64))
+    resolvedStatus = IdString(required=True, validate=validate.Length(max=64))
+    unresolvedStatus = IdString(required=True, validate=validate.Length(max=64))
 
 
 class RuleCondition(Base):
@@ -157,8 +157,8 @@ class RuleCondition(Base):
 
 
 class RuleAction(Base):
-    integrationId = IdString(required=True)
-    channelId = IdString(required=True)
+    integrationId = IdString(required=True, validate=validate.Length(max=20))
+    channelId = IdString(required=True, validate=validate.Length(max=128))
 
 
 class RuleCreate(Base):
@@ -172,7 +172,7 @@ class CommentCreate(Base):
 
 
 class InviteRequestCreate(Base):
-    email = fields.Email(required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
     role = StrictString(load_default="member", validate=validate.OneOf(ROLES))
 
 

@@ -300,3 +300,15 @@ def test_out_of_range_ids_are_404_not_500(client, env):
         assert client.get(f"/api/0/organizations/acme/integrations/{bad}/", headers=h).status_code == 404
     r = client.put("/api/0/organizations/acme/issues/99999999999999999999/", json={"status": "resolved"}, headers=h)
     assert r.status_code == 404
+
+
+def test_over_long_values_are_400(client, env):
+    h = env["headers"]
+    r = client.post("/api/0/projects/acme/backend/rules/", json={
+        "name": "r", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(env["tracker"].id), "channelId": "C" * 200}]}, headers=h)
+    assert r.status_code == 400 and "actions" in r.json["errors"]
+    r = client.post("/api/0/organizations/acme/integrations/",
+                    json={"provider": "tracker", "externalId": "x" * 300, "metadata": {"base_url": "https://t"}},
+                    headers=h)
+    assert r.status_code == 400 and "externalId" in r.json["errors"]
