@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request, session
+
 from hub import models as m
 from hub.extensions import db
 from hub.members import user_for_token

@@ -91,11 +91,11 @@ class ApiError(HubError):
 class ApiUnauthorized(ApiError):
     """401/403: the integration's credentials no longer work; the org must act."""
 
-    retryable = False  # type: ignore[assignment]
+    retryable = False
 
 
 class ApiNotFound(ApiError):
-    retryable = False  # type: ignore[assignment]
+    retryable = False
 
 
 class ApiRateLimited(ApiError):
@@ -109,7 +109,7 @@ class ApiRateLimited(ApiError):
 class ApiHostError(ApiError):
     """The provider could not be reached (DNS, refused connection, TLS)."""
 
-    retryable = True  # type: ignore[assignment]
+    retryable = True
 
 
 class ApiTimeoutError(ApiHostError):

@@ -75,7 +75,7 @@ def provider_info() -> dict[str, Any]:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def on_webhook(  # type: ignore[empty-body]
+def on_webhook(
     provider: str, endpoint: str, request: WebhookRequest
 ) -> WebhookResponse | None:
     """Answer a request that reached ``/extensions/{provider}/{endpoint}``.
@@ -99,7 +99,7 @@ def on_webhook(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def sync_assignee_inbound(  # type: ignore[empty-body]
+def sync_assignee_inbound(
     integration: Integration,
     email: str | None,
     external_issue_key: str,
@@ -129,7 +129,7 @@ def sync_assignee_inbound(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def sync_status_inbound(  # type: ignore[empty-body]
+def sync_status_inbound(
     integration: Integration, external_issue_key: str, data: dict[str, Any]
 ) -> list[Group] | None:
     """Apply a status change a provider reported to every hub issue linked to the ticket.
@@ -150,7 +150,7 @@ def sync_status_inbound(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def create_external_issue(  # type: ignore[empty-body]
+def create_external_issue(
     integration: Integration, group: Group, fields: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Create a ticket at the provider for a hub issue.
@@ -167,7 +167,7 @@ def create_external_issue(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def get_external_issue(  # type: ignore[empty-body]
+def get_external_issue(
     integration: Integration, key: str
 ) -> dict[str, Any] | None:
     """Fetch a ticket to link it.
@@ -182,7 +182,7 @@ def get_external_issue(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def install_integration(  # type: ignore[empty-body]
+def install_integration(
     provider: str, external_id: str, name: str, metadata: dict[str, Any], organization_id: str
 ) -> dict[str, Any] | None:
     """Check and complete a manual install (``POST /api/0/organizations/{org}/integrations/``).
@@ -272,7 +272,7 @@ def sync_comment_outbound(
 
 
 @hookspec(firstresult=True)
-def notify_issue_alert(  # type: ignore[empty-body]
+def notify_issue_alert(
     integration: Integration,
     group: Group,
     event: Event,

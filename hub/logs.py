@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("hub_log_context", default={})
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("hub_log_context")
 
 SECRET_WORDS = ("secret", "token", "password", "authorization", "signature", "private_key", "cookie", "api_key")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -24,7 +24,7 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 def bind(**values: Any) -> None:
     """Add values to the current context (request or job)."""
-    _context.set({**_context.get(), **{k: v for k, v in values.items() if v is not None}})
+    _context.set({**_context.get({}), **{k: v for k, v in values.items() if v is not None}})
 
 
 def clear() -> None:
@@ -33,7 +33,7 @@ def clear() -> None:
 
 @contextmanager
 def bound(**values: Any) -> Iterator[None]:
-    token = _context.set({**_context.get(), **{k: v for k, v in values.items() if v is not None}})
+    token = _context.set({**_context.get({}), **{k: v for k, v in values.items() if v is not None}})
     try:
         yield
     finally:
@@ -41,7 +41,7 @@ def bound(**values: Any) -> Iterator[None]:
 
 
 def context() -> dict[str, Any]:
-    return dict(_context.get())
+    return dict(_context.get({}))
 
 
 def redact(value: Any, key: str = "") -> Any:
@@ -62,7 +62,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
-        out.update(_context.get())
+        out.update(_context.get({}))
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 out[key] = value

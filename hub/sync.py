@@ -124,7 +124,7 @@ def _category(value: Any) -> str | None:
 
 def _decide(data: dict[str, Any], mapping: m.IntegrationExternalProject | None) -> str | None:
     changelog = data.get("changelog") or {}
-    to_id, from_id = str(changelog.get("to") or ""), str(changelog.get("from") or "")
+    to_id = str(changelog.get("to") or "")
     if mapping is not None:
         if to_id == mapping.resolved_status:
             return "resolved"

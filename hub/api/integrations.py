@@ -8,8 +8,8 @@ from typing import Any
 from flask import current_app, jsonify
 from sqlalchemy import select
 
-from hub import snapshots
 from hub import models as m
+from hub import snapshots
 from hub.api import ApiAbort, authenticated, bp, get_org, parse_body
 from hub.api import schemas as s
 from hub.api.docs import doc

@@ -8,7 +8,6 @@ import uuid
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects import postgresql
 
-
 MAX_ID = 2**31 - 1
 
 

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 07:40:08.346885
 
 """
-from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from alembic import op
 from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 import hub.models.base
 
