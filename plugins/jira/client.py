@@ -174,8 +174,11 @@ class JiraClient(BaseApiClient):
 
     # -- users and statuses --------------------------------------------------------------------
     def search_users(self, email: str) -> list[dict[str, Any]]:
+        """The matching users. Jira answers a list; a single user object (as the Data Center spec
+        documents it) counts as a list of one, and anything that is not a user is dropped."""
         data = self.get(self._path(self.USER_SEARCH_URL), params={self.style.user_search_param: email})
-        return list(data or [])
+        users = [data] if isinstance(data, dict) else list(data or [])
+        return [user for user in users if isinstance(user, dict)]
 
     def get_user_email(self, account_id: str) -> str | None:
         """The email Jira Cloud hides from payloads (needs the ACCESS_EMAIL_ADDRESSES scope)."""

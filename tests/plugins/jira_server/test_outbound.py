@@ -210,6 +210,26 @@ def test_assign_without_jira_user_is_skipped(client, installed, factories, reque
     assert "target not found" in outbox("sync_assignee_outbound")[0][1]
 
 
+def test_user_search_answering_one_user_object_still_assigns(client, installed, factories, requests_mock, run_jobs):
+    # The Data Center spec documents GET /user/search as one UserBean (its mock answers that):
+    # the job must read it as a list of one user, not fail on every retry.
+    s = installed
+    factories.member(s["org"], "bob@example.org", projects=[s["project"]], name="Bob")
+    group_id = new_issue(client, s)
+    link(client, s, requests_mock, group_id)
+    configure(client, s, sync_assignee_outbound=True)
+    requests_mock.reset_mock()
+    requests_mock.get(f"{BASE_URL}/rest/api/2/user/search", json={"name": "bob", "emailAddress": "bob@example.org"})
+    requests_mock.put(f"{ISSUE}/assignee", status_code=204)
+
+    client.put(f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"],
+               json={"assignedTo": "bob@example.org"})
+    run_jobs()
+
+    assert requests_mock.request_history[-1].json() == {"name": "bob"}
+    assert outbox("sync_assignee_outbound")[0][0] == "done"
+
+
 def test_jira_401_marks_the_integration(client, installed, requests_mock, run_jobs):
     s = installed
     group_id = new_issue(client, s)
