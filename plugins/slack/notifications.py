@@ -32,7 +32,9 @@ def post_issue_alert(
             "threaded": "thread_ts" in fields,
         },
     )
-    return {"channelId": str(data.get("channel") or channel_id), "messageId": str(data.get("ts") or "")}
+    # The parent is keyed by the rule's channel: the core finds it again by that id for the next
+    # alert, so the thread must not depend on how Slack spells the channel in its answer.
+    return {"channelId": channel_id, "messageId": str(data.get("ts") or "")}
 
 
 def post_activity(integration: Integration, activity: Activity, group: Group, parents: list[Parent]) -> None:

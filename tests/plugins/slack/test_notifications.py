@@ -140,6 +140,28 @@ def test_second_alert_for_the_issue_goes_into_the_thread(client, env, run_jobs, 
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 2
 
 
+def test_thread_follows_the_rule_channel_not_slacks_answer(client, env, run_jobs, requests_mock):
+    """Slack's answer may name the channel differently (a name resolved to an id, a mock's example):
+    the next alert still goes into the thread, and replies go to the rule's channel, once."""
+    requests_mock.post(POST_MESSAGE, json={"ok": True, "channel": "C1H9RESGL", "ts": "1700000000.000100"})
+    _rule(client, env, condition="every_event")
+    group_id = _event(client, env)
+    run_jobs()
+    _event(client, env)
+    run_jobs()
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{group_id}/", json={"status": "resolved"}, headers=env["headers"]
+    )
+    assert r.status_code == 200
+    run_jobs()
+    first, second, reply = (r.json() for r in requests_mock.request_history)
+    assert "thread_ts" not in first
+    assert (second["channel"], second["thread_ts"]) == ("C0ALERTS", "1700000000.000100")
+    assert (reply["channel"], reply["thread_ts"]) == ("C0ALERTS", "1700000000.000100")
+    assert db.session.scalar(db.select(db.func.count()).select_from(m.NotificationMessage)) == 1
+    assert assert_valid_requests("slack", requests_mock.request_history, API) == 3
+
+
 def test_resolving_in_the_hub_replies_in_the_thread(client, env, run_jobs, requests_mock):
     requests_mock.post(
         POST_MESSAGE,
