@@ -200,6 +200,22 @@ def install_integration(
     """
 
 
+@hookspec(firstresult=True)
+def verify_link_token(integration: Integration, token: str) -> bool | None:
+    """Tell whether ``token`` proves control of the provider account (a provider-signed token).
+
+    Used when an org installs by hand (``POST .../integrations/`` with ``linkToken``) an account
+    that another org holds or that the provider installed and that waits for an org: e.g. a
+    Connect JWT signed with the Jira site's shared secret.
+
+    :returns: ``True`` when the token is valid for this integration; ``None`` when not yours or
+        not recognised (the core then refuses with 409).
+
+    **Called**: in the request thread of ``POST .../integrations/``. **Result**: ``firstresult``.
+    **Errors**: exceptions are treated as "not proven". **Since**: v1.
+    """
+
+
 @hookspec
 def uninstall_integration(integration: Integration, organization_id: str) -> None:
     """Undo at the provider what install did (e.g. delete the registered webhook).

@@ -122,9 +122,16 @@ def _may_attach(row: m.Integration, org: m.Organization, link_token: str | None)
         return False
     try:
         payload = unsign(link_token, LINK_SALT, max_age=3600)
+        return str(payload.get("integration_id")) == str(row.id)
     except ValidationError:
+        pass
+    try:
+        proven = current_app.extensions["hub"].hook.verify_link_token(
+            integration=snapshots.integration(row), token=link_token)
+    except Exception:
+        logger.info("integration.link-token-error", extra={"integration": row.id})
         return False
-    return str(payload.get("integration_id")) == str(row.id)
+    return proven is True
 
 
 @bp.put("/organizations/<org_slug>/integrations/<integration_id>/")

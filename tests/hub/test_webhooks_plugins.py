@@ -153,3 +153,23 @@ def test_secret_path_segments_are_redacted_in_the_log_but_replayable(client, reg
     assert delivery.endpoint == "issue-updated/[redacted]/" and token not in delivery.secret_headers
     out = client.application.test_cli_runner().invoke(args=["replay", str(delivery.id)])
     assert out.output.startswith("202") and token in out.output
+
+
+class Prover:
+    """A provider that recognises tokens it signed (here: the literal "signed-by-tracker")."""
+
+    @hookimpl
+    def verify_link_token(self, integration: Any, token: str) -> bool | None:
+        if integration.provider != "tracker":
+            return None
+        return token == "signed-by-tracker"
+
+
+def test_another_orgs_account_attaches_only_with_a_provider_signed_token(client, env, factories, register_plugin):
+    register_plugin(Prover(), name="prover")
+    other = factories.setup(org_slug="globex", email="boss@globex.com")
+    body = {"provider": "tracker", "externalId": "site-1", "metadata": {"base_url": "https://t"}}
+    url = "/api/0/organizations/globex/integrations/"
+    assert client.post(url, json={**body, "linkToken": "forged"}, headers=other["headers"]).status_code == 409
+    r = client.post(url, json={**body, "linkToken": "signed-by-tracker"}, headers=other["headers"])
+    assert r.status_code == 201 and r.json["externalId"] == "site-1"
