@@ -105,10 +105,46 @@ def issue_page(org_slug: str, issue_id: int) -> Any:
 @bp.get("/organizations/<org_slug>/settings/integrations/")
 @login_required
 def integrations_page(org_slug: str) -> Any:
-    org, _ = _org(org_slug)
+    org, member = _org(org_slug)
     rows = db.session.scalars(select(m.OrganizationIntegration)
-                              .where(m.OrganizationIntegration.organization_id == org.id)).all()
-    return render_template("integrations.html", org=org, rows=rows)
+                              .where(m.OrganizationIntegration.organization_id == org.id)
+                              .order_by(m.OrganizationIntegration.id)).all()
+    mappings = {
+        oi.id: db.session.scalars(select(m.IntegrationExternalProject).where(
+            m.IntegrationExternalProject.organization_integration_id == oi.id)).all()
+        for oi in rows
+    }
+    return render_template("integrations.html", org=org, rows=rows, mappings=mappings, keys=m.SYNC_CONFIG_KEYS,
+                           can_edit=member.role in ("owner", "admin"), message=request.args.get("message"))
+
+
+@bp.post("/organizations/<org_slug>/settings/integrations/<int:integration_id>/")
+@login_required
+def integration_settings(org_slug: str, integration_id: int) -> Any:
+    """Save the sync options, or add a status mapping (owner/admin), then back to the list."""
+    org, member = _org(org_slug)
+    if member.role not in ("owner", "admin"):
+        abort(403)
+    oi = db.session.scalar(select(m.OrganizationIntegration).where(
+        m.OrganizationIntegration.organization_id == org.id, m.OrganizationIntegration.integration_id == integration_id))
+    if oi is None:
+        abort(404)
+    if request.form.get("form") == "mapping":
+        fields = {k: (request.form.get(k) or "").strip() for k in ("external_id", "resolved", "unresolved")}
+        if not all(fields.values()) or any(len(v) > 64 for v in fields.values()):
+            return redirect(url_for("web.integrations_page", org_slug=org.slug,
+                                    message="A mapping needs a project id and both status ids."))
+        row = db.session.scalar(select(m.IntegrationExternalProject).where(
+            m.IntegrationExternalProject.organization_integration_id == oi.id,
+            m.IntegrationExternalProject.external_id == fields["external_id"]))
+        if row is None:
+            row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=fields["external_id"])
+            db.session.add(row)
+        row.resolved_status, row.unresolved_status = fields["resolved"], fields["unresolved"]
+    else:
+        oi.config = {**(oi.config or {}), **{k: request.form.get(k) == "on" for k in m.SYNC_CONFIG_KEYS}}
+    db.session.commit()
+    return redirect(url_for("web.integrations_page", org_slug=org.slug, message="Saved."))
 
 
 @bp.get("/organizations/<org_slug>/settings/deliveries/")

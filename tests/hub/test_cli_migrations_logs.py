@@ -79,3 +79,32 @@ def test_log_lines_are_json_with_bound_context_and_no_secrets():
 def test_request_logs_carry_the_request_id(client, env, capsys):
     r = client.get("/api/0/organizations/acme/issues/?status=bad", headers={**env["headers"], "X-Request-Id": "abc"})
     assert r.headers["X-Request-Id"] == "abc"
+
+
+def test_settings_page_saves_sync_options_and_mappings(client, env, app):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    client.post("/login", data={"email": "owner@example.com", "password": "pw"})
+    page = client.get("/organizations/acme/settings/integrations/")
+    assert page.status_code == 200 and "site-1" in page.get_data(as_text=True)
+    url = f"/organizations/acme/settings/integrations/{env['tracker'].id}/"
+    assert client.post(url, data={"form": "config", "sync_status_forward": "on"}).status_code == 302
+    config = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]["config"]
+    assert config == {"sync_status_forward": True, "sync_status_reverse": False, "sync_assignee_outbound": False,
+                      "sync_assignee_inbound": False, "sync_comments": False}
+    client.post(url, data={"form": "mapping", "external_id": "10100", "resolved": "10001", "unresolved": "3"})
+    mapping = client.get(f"/api/0/organizations/acme/integrations/{env['tracker'].id}/external-projects/",
+                         headers=env["headers"]).json
+    assert [(x["externalId"], x["resolvedStatus"], x["unresolvedStatus"]) for x in mapping] == [("10100", "10001", "3")]
+
+
+def test_members_cannot_change_settings(client, env):
+    from werkzeug.security import generate_password_hash
+
+    env["member"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    client.post("/login", data={"email": "dev@example.com", "password": "pw"})
+    r = client.post(f"/organizations/acme/settings/integrations/{env['tracker'].id}/", data={"form": "config"})
+    assert r.status_code == 403
