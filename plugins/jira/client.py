@@ -186,7 +186,10 @@ class JiraClient(BaseApiClient):
         return data.get("email") or None
 
     def get_statuses(self) -> list[dict[str, Any]]:
-        return list(self.get(self._path(self.STATUSES_URL)) or [])
+        """Every status; one status object (the Data Center spec's shape) counts as a list of one."""
+        data = self.get(self._path(self.STATUSES_URL))
+        statuses = [data] if isinstance(data, dict) else list(data or [])
+        return [status for status in statuses if isinstance(status, dict)]
 
 
 def cloud_client(integration: Any) -> JiraClient:

@@ -90,6 +90,21 @@ def test_status_done_resolves(client, linked, requests_mock):
     assert issue(client, linked, linked["group_id"])["status"] == "resolved"
 
 
+def test_status_lookup_answering_one_status_object_is_not_a_500(client, linked, requests_mock):
+    # The Data Center spec documents GET /status as one StatusBean (its mock answers that).
+    payload = load_payload("issue_updated_assignee.json")
+    payload["issue"]["fields"]["status"] = {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}
+    payload["changelog"]["items"] = [{"field": "status", "fieldtype": "jira", "from": "10101",
+                                      "fromString": "In Progress", "to": "10102", "toString": "Done"}]
+    requests_mock.get("https://jira.example.org/rest/api/2/status",
+                      json={"id": "10101", "name": "In Progress", "statusCategory": {"key": "indeterminate"}})
+
+    r = post(client, linked["webhook_path"], payload)
+
+    assert r.status_code == 200, r.json
+    assert issue(client, linked, linked["group_id"])["status"] == "resolved"
+
+
 def test_missing_changelog_is_a_noop(client, linked):
     payload = load_payload("issue_updated_assignee.json")
     del payload["changelog"]
