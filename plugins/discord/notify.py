@@ -30,7 +30,8 @@ def notify_issue_alert(group: Group, channel_id: str, rule: Rule, parent: Parent
     if not message.get("id"):
         raise PluginError("Discord did not return the posted message's id.")
     logger.info("discord.alert-posted", extra={"group": group.id, "channel": channel_id})
-    return {"channelId": str(message.get("channel_id") or channel_id), "messageId": str(message["id"])}
+    # Keyed by the rule's channel: the core finds the parent again by that id for the next alert.
+    return {"channelId": channel_id, "messageId": str(message["id"])}
 
 
 def _thread_id(client: DiscordClient, parent: Parent, group: Group) -> str:

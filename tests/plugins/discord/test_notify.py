@@ -257,3 +257,25 @@ def test_rate_limited_thread_reply_waits_for_retry_after(client, factories, run_
     assert outbox("notify_activity")[0].status == "done"
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 0
     assert assert_valid_requests("discord", requests_mock.request_history, API) == 2
+
+
+def test_parent_is_the_rule_channel_whatever_channel_discord_answers(client, hub, run_jobs, requests_mock):
+    """The answer's ``channel_id`` may differ (a mock's example): the next alert still replies to the
+    parent, and the thread starts on the rule's channel, once."""
+    requests_mock.post(MESSAGES_URL, json={"id": ALERT_ID, "channel_id": "1234567890123456789"})
+    requests_mock.post(THREAD_URL, json={"id": THREAD_ID, "name": "x", "type": 11})
+    requests_mock.post(THREAD_MESSAGES_URL, json={"id": "1300000000000000009", "channel_id": THREAD_ID})
+    gid = send_event(client, hub)
+    run_jobs()
+    send_event(client, hub)
+    run_jobs()
+    first, second = (r.json() for r in calls(requests_mock, "POST", MESSAGES_URL))
+    assert "message_reference" not in first
+    assert second["message_reference"]["message_id"] == ALERT_ID
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=hub["headers"]
+    )
+    assert r.status_code == 200
+    run_jobs()
+    assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
+    assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 1
