@@ -8,6 +8,7 @@ integration as needing attention, or fail for good).
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -77,8 +78,13 @@ class SlackClient(BaseApiClient):
         return self.post(self.POST_MESSAGE, json={"channel": channel, "text": text, **fields})  # type: ignore[no-any-return]
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
-        """``views.open``: show a modal to the user who clicked (within 3 s of the click)."""
-        return self.post(self.VIEWS_OPEN, json={"trigger_id": trigger_id, "view": view})  # type: ignore[no-any-return]
+        """``views.open``: show a modal to the user who clicked (within 3 s of the click).
+
+        Form-encoded with ``view`` as a JSON-encoded string, as Slack's Web API reference specifies it.
+        """
+        return self.post(  # type: ignore[no-any-return]
+            self.VIEWS_OPEN, data={"trigger_id": trigger_id, "view": json.dumps(view)}
+        )
 
     def auth_test(self) -> dict[str, Any]:
         """``auth.test``: who the token belongs to (team, bot user)."""

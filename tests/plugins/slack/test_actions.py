@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import parse_qs
 
 from hub import services
 from tests.plugins.slack.helpers import (
     API,
+    BOT_TOKEN,
     RESPONSE_URL,
     SLACK_USER,
     activities,
@@ -224,8 +226,12 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(
     assert r.data == b""
     assert issue(client, env, env["group_id"])["status"] == "unresolved"  # nothing until submitted
     (opened,) = requests_mock.request_history
-    sent = opened.json()
-    assert sent["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
+    # Form-encoded, ``view`` a JSON-encoded string: what the official spec of views.open accepts.
+    assert opened.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert opened.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
+    form = parse_qs(opened.text)
+    assert form["trigger_id"] == ["13345224609.738474920.8088930838d88f008e0"]
+    sent = {"view": json.loads(form["view"][0])}
     assert sent["view"]["callback_id"] == "archive_dialog"
     assert json.loads(sent["view"]["private_metadata"]) == {
         "issue": int(env["group_id"]),
