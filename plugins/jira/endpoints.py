@@ -214,6 +214,11 @@ def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
         )
     done = None
     if request.method == "POST":
+        if not _same_site(request):
+            return WebhookResponse(
+                status=403,
+                json={"detail": "Connect the Jira site from this hub's own page.", "errors": {}},
+            )
         slug = str(request.form.get("organization") or "")
         if slug not in {o["slug"] for o in orgs}:
             return WebhookResponse(
@@ -228,6 +233,16 @@ def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
         done = slug
     html = services.render(LINK_PAGE, title="Connect Jira", site=integration.name, orgs=orgs, done=done)
     return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def _same_site(request: WebhookRequest) -> bool:
+    """Whether a POST comes from the hub's own pages (or from a client that names no origin, as API
+    clients with a bearer token do): another site cannot attach a Jira site for a logged-in admin."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return True
+    theirs, ours = urlsplit(origin), urlsplit(services.base_url())
+    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 ROUTES = {

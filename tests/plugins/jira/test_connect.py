@@ -239,6 +239,18 @@ def test_owner_attaches_the_site_through_the_link(client, factories, rsa_key, in
     assert [(i["provider"], i["externalId"], i["status"]) for i in listed] == [("jira", CLIENT_KEY, "active")]
 
 
+def test_cross_site_post_cannot_attach_the_site(client, factories, rsa_key, install_keys):
+    s = factories.setup()
+    assert lifecycle(client, rsa_key, "installed").status_code == 200
+    path = _link_path(_configure(client).get_data(as_text=True))
+
+    forged = client.post(path, data={"organization": "acme"}, headers={**s["headers"], "Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
+    own = client.post(path, data={"organization": "acme"}, headers={**s["headers"], "Origin": "http://hub.test"})
+    assert own.status_code == 200
+
+
 def test_member_of_another_org_cannot_attach(client, factories, rsa_key, install_keys):
     acme = factories.setup()
     globex = factories.setup(org_slug="globex", project_slug="web", email="boss@globex.com")
