@@ -244,7 +244,9 @@ def test_cross_site_post_cannot_attach_the_site(client, factories, rsa_key, inst
     assert lifecycle(client, rsa_key, "installed").status_code == 200
     path = _link_path(_configure(client).get_data(as_text=True))
 
-    forged = client.post(path, data={"organization": "acme"}, headers={**s["headers"], "Origin": "https://evil.example"})
+    forged = client.post(
+        path, data={"organization": "acme"}, headers={**s["headers"], "Origin": "https://evil.example"}
+    )
     assert forged.status_code == 403
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
     own = client.post(path, data={"organization": "acme"}, headers={**s["headers"], "Origin": "http://hub.test"})

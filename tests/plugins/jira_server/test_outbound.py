@@ -210,7 +210,8 @@ def test_assign_without_jira_user_is_skipped(client, installed, factories, reque
     assert "target not found" in outbox("sync_assignee_outbound")[0][1]
 
 
-def test_user_search_answering_one_user_object_still_assigns(client, installed, factories, requests_mock, run_jobs):
+def test_user_search_answering_one_user_object_still_assigns(client, installed, factories, requests_mock,
+                                                             run_jobs):
     # The Data Center spec documents GET /user/search as one UserBean (its mock answers that):
     # the job must read it as a list of one user, not fail on every retry.
     s = installed
@@ -219,7 +220,8 @@ def test_user_search_answering_one_user_object_still_assigns(client, installed, 
     link(client, s, requests_mock, group_id)
     configure(client, s, sync_assignee_outbound=True)
     requests_mock.reset_mock()
-    requests_mock.get(f"{BASE_URL}/rest/api/2/user/search", json={"name": "bob", "emailAddress": "bob@example.org"})
+    requests_mock.get(f"{BASE_URL}/rest/api/2/user/search",
+                      json={"name": "bob", "emailAddress": "bob@example.org"})
     requests_mock.put(f"{ISSUE}/assignee", status_code=204)
 
     client.put(f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"],
