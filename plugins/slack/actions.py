@@ -52,6 +52,7 @@ class Interaction:
     trigger_id: str
     rule_id: str | None = None
     modal: bool = False  # a dialog submission: Slack only takes errors or an empty answer
+    message_ts: str = ""  # the alert message (for chat.update when response_url cannot be used)
 
 
 def ok(json_body: Any = None) -> WebhookResponse:
@@ -88,9 +89,17 @@ def _interaction(
     channel_id: str | None = None,
     rule_id: str | None = None,
     modal: bool = False,
+    message_ts: str | None = None,
 ) -> Interaction:
     channel = obj(payload.get("channel"))
     container = obj(payload.get("container"))
+    if message_ts is None:
+        message_ts = str(
+            container.get("message_ts")
+            or obj(payload.get("message")).get("ts")
+            or payload.get("message_ts")
+            or ""
+        )
     return Interaction(
         integration=integration,
         slack_user_id=str(obj(payload.get("user")).get("id") or ""),
@@ -99,6 +108,7 @@ def _interaction(
         trigger_id=str(payload.get("trigger_id") or ""),
         rule_id=rule_id,
         modal=modal,
+        message_ts=str(message_ts or ""),
     )
 
 
@@ -169,6 +179,7 @@ def _view_submission(integration: Integration, payload: dict[str, Any]) -> Webho
         channel_id=metadata.get("channel_id"),
         rule_id=_rule(metadata),
         modal=True,
+        message_ts=str(metadata.get("message_ts") or ""),
     )
 
     def refuse(message: dict[str, Any]) -> WebhookResponse:
@@ -193,6 +204,7 @@ def _dialog_submission(integration: Integration, payload: dict[str, Any]) -> Web
         response_url=str(state.get("orig_response_url") or ""),
         rule_id=_rule(state),
         modal=True,
+        message_ts=str(state.get("message_ts") or ""),
     )
 
     def refuse(message: dict[str, Any]) -> WebhookResponse:
@@ -332,6 +344,8 @@ def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> Webh
     }
     if interaction.rule_id is not None:
         metadata["rule"] = interaction.rule_id
+    if interaction.message_ts:
+        metadata["message_ts"] = interaction.message_ts
     view = (
         messages.resolve_modal(metadata)
         if intent.value == messages.RESOLVE_DIALOG
@@ -348,15 +362,29 @@ def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> Webh
 
 
 def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResponse:
-    """Replace the original message: buttons for the new state and who did it."""
-    if not interaction.response_url:
+    """Replace the original message: buttons for the new state and who did it.
+
+    Through ``response_url``; when there is none or Slack's hooks host cannot be reached or refuses,
+    through ``chat.update`` on the alert message (the bot posted it). A ``response_url`` that is
+    not Slack's is never called, nor replaced: the payload is not what Slack sends.
+    """
+    use_update = bool(interaction.channel_id and interaction.message_ts)
+    if not interaction.response_url and not use_update:
         return WebhookResponse(status=200)
     message = messages.alert_message(
         group, services.project_members(group.id), rule_id=interaction.rule_id, outcome=outcome
     )
+    client = client_for(interaction.integration)
     try:
-        client_for(interaction.integration).respond(
-            interaction.response_url, {"replace_original": True, **message}
+        if interaction.response_url:
+            try:
+                client.respond(interaction.response_url, {"replace_original": True, **message})
+                return WebhookResponse(status=200)
+            except ApiError:
+                if not use_update or not is_slack_url(interaction.response_url):
+                    raise
+        client.update_message(
+            interaction.channel_id, interaction.message_ts, message["text"], blocks=message["blocks"]
         )
     except ApiError as e:
         logger.warning(

@@ -77,6 +77,10 @@ class SlackClient(BaseApiClient):
         """``chat.postMessage``; ``fields`` are ``blocks``, ``thread_ts``, ``unfurl_links``..."""
         return self.post(self.POST_MESSAGE, json={"channel": channel, "text": text, **fields})  # type: ignore[no-any-return]
 
+    def update_message(self, channel: str, ts: str, text: str, **fields: Any) -> dict[str, Any]:
+        """``chat.update``: replace a message the bot posted (``fields`` are ``blocks``...)."""
+        return self.post(self.UPDATE_MESSAGE, json={"channel": channel, "ts": ts, "text": text, **fields})  # type: ignore[no-any-return]
+
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
         """``views.open``: show a modal to the user who clicked (within 3 s of the click).
 

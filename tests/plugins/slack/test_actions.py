@@ -6,6 +6,8 @@ import json
 import re
 from urllib.parse import parse_qs
 
+import requests
+
 from hub import services
 from tests.plugins.slack.helpers import (
     API,
@@ -238,6 +240,7 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(
         "orig_response_url": RESPONSE_URL,
         "channel_id": "C0ALERTS",
         "rule": "7",
+        "message_ts": "1763634090.000100",
     }
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
 
@@ -367,3 +370,23 @@ def test_response_url_that_is_not_slack_is_never_called(client, env, factories, 
         "(slack: response_url is not a Slack URL)."
     )
     assert requests_mock.request_history == []
+
+
+def test_unreachable_response_url_falls_back_to_chat_update(client, env, factories, slack, requests_mock):
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, exc=requests.exceptions.ConnectionError)
+    requests_mock.post(
+        f"{API}/chat.update", json={"ok": True, "channel": "C0ALERTS", "ts": "1763634090.000100"}
+    )
+    r = slack.action(block_actions(env["group_id"]))
+    assert r.status_code == 200
+    assert r.data == b""
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
+    (update,) = [x for x in requests_mock.request_history if x.url == f"{API}/chat.update"]
+    assert update.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
+    body = update.json()
+    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert body["text"] == f"[backend] {env['short_id']}: ZeroDivisionError: division by zero"
+    outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
+    assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"
+    assert assert_valid_requests("slack", [update], API) == 1
