@@ -368,24 +368,13 @@ def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResp
     through ``chat.update`` on the alert message (the bot posted it). A ``response_url`` that is
     not Slack's is never called, nor replaced: the payload is not what Slack sends.
     """
-    use_update = bool(interaction.channel_id and interaction.message_ts)
-    if not interaction.response_url and not use_update:
+    if not interaction.response_url and not (interaction.channel_id and interaction.message_ts):
         return WebhookResponse(status=200)
     message = messages.alert_message(
         group, services.project_members(group.id), rule_id=interaction.rule_id, outcome=outcome
     )
-    client = client_for(interaction.integration)
     try:
-        if interaction.response_url:
-            try:
-                client.respond(interaction.response_url, {"replace_original": True, **message})
-                return WebhookResponse(status=200)
-            except ApiError:
-                if not use_update or not is_slack_url(interaction.response_url):
-                    raise
-        client.update_message(
-            interaction.channel_id, interaction.message_ts, message["text"], blocks=message["blocks"]
-        )
+        _replace_message(interaction, message)
     except ApiError as e:
         logger.warning(
             "slack.update-message-failed",
@@ -397,6 +386,23 @@ def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResp
             messages.ephemeral(f"{outcome}, but Slack did not let us update the message ({e.message}).")
         )
     return WebhookResponse(status=200)
+
+
+def _replace_message(interaction: Interaction, message: dict[str, Any]) -> None:
+    """Replace the clicked message through ``response_url``, else ``chat.update``; raises ``ApiError``."""
+    if interaction.response_url:
+        try:
+            client_for(interaction.integration).respond(
+                interaction.response_url, {"replace_original": True, **message}
+            )
+            return
+        except ApiError:
+            can_update = interaction.channel_id and interaction.message_ts
+            if not can_update or not is_slack_url(interaction.response_url):
+                raise
+    client_for(interaction.integration).update_message(
+        interaction.channel_id, interaction.message_ts, message["text"], blocks=message["blocks"]
+    )
 
 
 # -- invite requests --------------------------------------------------------------------------------
@@ -434,11 +440,11 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
         return ok(messages.ephemeral(e.detail))
     verb = "Approved" if approve else "Rejected"
     message = messages.invite_message(invite, outcome=f"{verb} by <@{interaction.slack_user_id}>")
-    if interaction.response_url and is_slack_url(interaction.response_url):
+    if (interaction.response_url and is_slack_url(interaction.response_url)) or (
+        not interaction.response_url and interaction.channel_id and interaction.message_ts
+    ):
         try:
-            client_for(interaction.integration).respond(
-                interaction.response_url, {"replace_original": True, **message}
-            )
+            _replace_message(interaction, message)
         except ApiError as e:
             logger.warning(
                 "slack.update-message-failed",

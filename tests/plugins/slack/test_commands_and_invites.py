@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import requests
+
 from tests.plugins.slack.helpers import API, RESPONSE_URL, SLACK_USER, block_actions
 from tests.support.specs import assert_valid_requests
 
@@ -137,3 +139,20 @@ def test_invite_request_rejected(client, env, factories, slack, requests_mock):
     assert client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json == []
     members = client.get("/api/0/organizations/acme/members/", headers=env["headers"]).json
     assert "new@example.com" not in [x["email"] for x in members]
+
+
+def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
+    client, env, factories, slack, requests_mock
+):
+    requests_mock.post(RESPONSE_URL, exc=requests.exceptions.ConnectionError)
+    requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": "C0ALERTS", "ts": "1.0"})
+    invite_id = _invite(client, env, factories, requests_mock)
+    factories.identity(env["integration"], "U0OWNER", env["owner"])
+    r = slack.action(_click(invite_id, "reject_member", user="U0OWNER"))
+    assert r.status_code == 200
+    assert client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json == []
+    (update,) = [x for x in requests_mock.request_history if x.url == f"{API}/chat.update"]
+    body = update.json()
+    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert body["blocks"][-1]["elements"][0]["text"] == "Rejected by <@U0OWNER>"
+    assert assert_valid_requests("slack", [update], API) == 1
