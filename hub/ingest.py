@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub import issues
 from hub import models as m
+from hub.errors import ValidationError
 from hub.extensions import db
 from hub.models.base import utcnow
 
@@ -81,8 +82,13 @@ def resolution_details(project_id: int, details: dict[str, Any] | None) -> dict[
     if version:
         if version == "latest":
             current = latest_release(project_id)
-            version = current.version if current else None
-        return {"inRelease": version, "release": version}
+        else:
+            current = db.session.scalar(
+                select(m.Release).where(m.Release.project_id == project_id, m.Release.version == version))
+        if current is None:
+            raise ValidationError("Unable to find the given release.",
+                                  {"statusDetails": ["Unable to find the given release."]})
+        return {"inRelease": current.version, "release": current.version}
     return {}
 
 

@@ -216,6 +216,7 @@ def run_outbox(outbox_id: str) -> str:
         return _retry(outbox_id, None, f"{type(e).__name__}: {e}")
     db.session.commit()
     result = _settle(outbox_id, "done", outcome=outcome)
+    _healthy_again(outbox_id)
     flush()
     return result
 
@@ -246,6 +247,21 @@ def _retry(outbox_id: str, seconds: float | None, error: str) -> str:
     db.session.commit()
     logger.info("outbox.retry-scheduled", extra={"outbox": outbox_id, "delay_s": round(delay, 2), "error": error})
     return "retry"
+
+
+def _healthy_again(outbox_id: str) -> None:
+    """A call went through: an integration marked as needing attention works again."""
+    entry = db.session.get(m.OutboxEntry, outbox_id)
+    if entry is None or entry.integration_id is None or entry.organization_id is None:
+        return
+    db.session.execute(
+        update(m.OrganizationIntegration)
+        .where(m.OrganizationIntegration.integration_id == entry.integration_id,
+               m.OrganizationIntegration.organization_id == entry.organization_id,
+               m.OrganizationIntegration.status == "needs_attention")
+        .values(status="active", error=None)
+    )
+    db.session.commit()
 
 
 def _needs_attention(outbox_id: str, message: str) -> None:

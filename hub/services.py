@@ -103,6 +103,11 @@ def save_integration(provider: str, external_id: str, name: str, metadata: dict[
         db.session.add(row)
     row.name = name or row.name or str(external_id)
     row.metadata_encrypted = encrypt_json(metadata)
+    if row.status == "disabled" and row.id is not None:
+        # Re-installed at the provider after an uninstall there: the orgs it served get it back.
+        for oi in db.session.scalars(select(m.OrganizationIntegration).where(
+                m.OrganizationIntegration.integration_id == row.id, m.OrganizationIntegration.status == "disabled")):
+            oi.status, oi.error = "active", None
     row.status = "active"
     db.session.commit()
     return snapshots.integration(row)

@@ -179,11 +179,11 @@ def update_issue(org_slug: str, issue_id: str) -> Any:
     assignee_given = "assignedTo" in data
     assignee = _resolve_assignee(org, data["assignedTo"]) if assignee_given and data["assignedTo"] else None
     try:
+        status = data.get("status", "resolved" if data.get("statusDetails") else None)
+        details = resolution_details(group.project_id, data.get("statusDetails")) if status == "resolved" else None
         if assignee_given:
             issues.change_assignee([group], assignee, actor=actor)
-        if "status" in data or data.get("statusDetails"):
-            status = data.get("status", "resolved")
-            details = resolution_details(group.project_id, data.get("statusDetails")) if status == "resolved" else None
+        if status:
             issues.change_status([group], status, actor=actor, status_details=details)
     except ValidationError as e:
         db.session.rollback()

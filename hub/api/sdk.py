@@ -100,7 +100,7 @@ def sdk_event_to_hub(event: dict[str, Any]) -> dict[str, Any]:
         "message": str(message or "<unlabeled event>"),
         "event_id": event.get("event_id"),
         "level": event.get("level") or "error",
-        "culprit": event.get("culprit") or event.get("transaction") or "",
+        "culprit": event.get("culprit") or event.get("transaction") or _frame_culprit(exception),
         "tags": event.get("tags") if isinstance(event.get("tags"), dict) else dict(event.get("tags") or []),
         "release": event.get("release"),
         "environment": event.get("environment"),
@@ -113,6 +113,20 @@ def sdk_event_to_hub(event: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(ts, str):
         out["timestamp"] = ts if ("+" in ts[10:] or ts.endswith("Z")) else ts + "Z"
     return {k: v for k, v in out.items() if v not in (None, "")} | {"message": out["message"]}
+
+
+def _frame_culprit(exception: list[dict[str, Any]] | None) -> str:
+    """Sentry's culprit: the last in-app frame of the last exception, "module in function"."""
+    if not exception:
+        return ""
+    frames = ((exception[-1].get("stacktrace") or {}).get("frames")) or []
+    frames = [f for f in frames if isinstance(f, dict)]
+    in_app = [f for f in frames if f.get("in_app")] or frames
+    if not in_app:
+        return ""
+    frame = in_app[-1]
+    where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or "?"
+    return f"{where} in {frame.get('function') or '?'}"[:1000]
 
 
 def _store(project: m.Project, event: dict[str, Any]) -> str:

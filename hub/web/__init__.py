@@ -19,6 +19,24 @@ from hub.members import membership
 bp = Blueprint("web", __name__, template_folder="templates")
 
 
+@bp.before_request
+def _same_origin_posts_only() -> Any:
+    """Refuse browser form posts from other sites (CSRF), beyond the SameSite=Lax session cookie."""
+    if request.method != "POST":
+        return None
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return None
+    from urllib.parse import urlsplit
+
+    from flask import current_app
+
+    allowed = {request.host, urlsplit(current_app.config["HUB_BASE_URL"]).netloc}
+    if urlsplit(origin).netloc not in allowed:
+        abort(403)
+    return None
+
+
 def login_required(view: Any) -> Any:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

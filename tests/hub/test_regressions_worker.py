@@ -139,3 +139,58 @@ def test_worker_rides_out_a_redis_outage(make_app, factories, requests_mock, tmp
         finally:
             server.terminate()
             server.wait(5)
+
+
+def test_resolving_in_an_unknown_release_is_400(client, env):
+    gid = post_event(client, env["headers"], release="1.0")["groupId"]
+    r = client.put(f"/api/0/organizations/acme/issues/{gid}/",
+                   json={"status": "resolved", "statusDetails": {"inRelease": "9.9"}}, headers=env["headers"])
+    assert r.status_code == 400 and r.json["detail"] == "Unable to find the given release."
+    assert _status(client, env, gid) == "unresolved"
+
+
+def test_a_successful_job_clears_needs_attention(client, env, factories, run_jobs, requests_mock):
+    group = factories.group(env["project"])
+    gid = group.id
+    factories.link(group, env["tracker"], "TR-1")
+    requests_mock.get(f"{TRACKER}/issues/TR-1", status_code=401, json={"message": "revoked"})
+    _resolve(client, env, gid)
+    run_jobs()
+    integration = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]
+    assert integration["status"] == "needs_attention"
+    requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "closed"})
+    requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"}, headers=env["headers"])
+    run_jobs()
+    integration = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]
+    assert integration["status"] == "active" and integration["error"] is None
+
+
+def test_reinstall_at_the_provider_brings_the_orgs_back(app, env):
+    from hub import services
+
+    services.disable_integration(str(env["tracker"].id))
+    assert db.session.scalar(select(m.OrganizationIntegration.status)) == "disabled"
+    services.save_integration("tracker", "site-1", "Tracker", {"base_url": TRACKER})
+    assert db.session.scalar(select(m.OrganizationIntegration.status)) == "active"
+
+
+def test_sdk_exception_culprit_comes_from_the_last_in_app_frame(client, env):
+    key = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json[0]["public"]
+    event = {"exception": {"values": [{"type": "KeyError", "value": "'x'", "stacktrace": {"frames": [
+        {"module": "django.core", "function": "dispatch", "in_app": False},
+        {"module": "shop.views", "function": "checkout", "in_app": True},
+        {"module": "shop.lib", "function": "helper", "in_app": False}]}}]}}
+    r = client.post(f"/api/{env['project'].id}/store/?sentry_key={key}", json=event)
+    assert r.status_code == 200
+    [issue] = client.get("/api/0/organizations/acme/issues/", headers=env["headers"]).json
+    assert issue["culprit"] == "shop.views in checkout"
+
+
+def test_cross_site_form_posts_are_refused(client, env):
+    r = client.post("/login", data={"email": "owner@example.com", "password": "x"},
+                    headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    r = client.post("/login", data={"email": "owner@example.com", "password": "x"},
+                    headers={"Origin": "http://hub.test"})
+    assert r.status_code == 401
