@@ -39,6 +39,13 @@ def install_integration(
 
 
 @hookimpl
+def verify_link_token(integration: Integration, token: str) -> bool | None:
+    if integration.provider != KEY:
+        return None
+    return endpoints.verify_link_token(integration, token)
+
+
+@hookimpl
 def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
     if integration.provider != KEY:
         return None

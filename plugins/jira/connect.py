@@ -140,6 +140,23 @@ def verify_connect_jwt(request: WebhookRequest, *, page: bool = False) -> Integr
     return integration
 
 
+def proves_control(integration: Integration, token: str) -> bool:
+    """Whether ``token`` is a current Connect JWT from this Jira site (signed with its shared secret).
+
+    Only the site holds the secret, so such a token proves control of it when an org attaches the
+    site by hand (``linkToken``). ``qsh`` is not checked: the token is not bound to a request.
+    """
+    secret = integration.metadata.get("shared_secret")
+    if not secret or integration.status == "disabled":
+        return False
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], leeway=LEEWAY,
+                            options={"require": ["iss", "exp"], "verify_aud": False})
+    except jwt.PyJWTError:
+        return False
+    return str(claims.get("iss")) == integration.external_id
+
+
 class InstallKeysClient(BaseApiClient):
     """Atlassian's CDN of the RSA public keys that sign install/uninstall callbacks."""
 

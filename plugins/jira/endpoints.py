@@ -13,10 +13,10 @@ from urllib.parse import quote, urlsplit
 
 from hub import InstallError, WebhookResponse, services
 from hub.errors import ValidationError
-from hub.types import WebhookRequest
+from hub.types import Integration, WebhookRequest
 
 from .client import cloud_client
-from .connect import KEY, ConnectError, verify_connect_jwt, verify_install_jwt
+from .connect import KEY, ConnectError, proves_control, verify_connect_jwt, verify_install_jwt
 from .webhooks import handle_issue_updated, load_json
 
 logger = logging.getLogger("hub.plugins.jira")
@@ -282,3 +282,12 @@ def manual_install(external_id: str, name: str, metadata: dict[str, Any]) -> dic
             "client_key": str(metadata.get("client_key") or external_id),
         },
     }
+
+
+def verify_link_token(integration: Integration, token: str) -> bool:
+    """A link token for this site: the configure page's signed link, or a Connect JWT from the site."""
+    try:
+        payload = services.unsign(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+        return str(payload.get("integration_id")) == str(integration.id)
+    except ValidationError:
+        return proves_control(integration, token)

@@ -304,3 +304,20 @@ def test_manual_install_validates_metadata(client, factories):
     assert r.status_code == 201, r.json
     stored = services.get_integration("jira", "site-x")
     assert stored.metadata["base_url"] == SITE and stored.metadata["client_key"] == "site-x"
+
+
+def test_another_org_attaches_the_site_only_with_a_token_signed_by_it(client, factories):
+    from tests.plugins.jira.conftest import CLIENT_KEY, SECRET, SITE, connect_token
+
+    factories.integration(None, "jira", CLIENT_KEY, {"base_url": SITE, "shared_secret": SECRET,
+                                                       "client_key": CLIENT_KEY})
+    s = factories.setup(org_slug="globex", email="boss@globex.com")
+    body = {"provider": "jira", "externalId": CLIENT_KEY, "metadata": {"base_url": SITE, "shared_secret": SECRET}}
+    url = "/api/0/organizations/globex/integrations/"
+    assert client.post(url, json=body, headers=s["headers"]).status_code == 409  # installed, waiting for an org
+    forged = connect_token("GET", "/", secret="not-the-shared-secret-of-this-jira-site")
+    assert client.post(url, json={**body, "linkToken": forged}, headers=s["headers"]).status_code == 409
+    other_site = connect_token("GET", "/", iss="another-client-key")
+    assert client.post(url, json={**body, "linkToken": other_site}, headers=s["headers"]).status_code == 409
+    r = client.post(url, json={**body, "linkToken": connect_token("GET", "/")}, headers=s["headers"])
+    assert r.status_code == 201 and r.json["provider"] == "jira" and r.json["externalId"] == CLIENT_KEY
