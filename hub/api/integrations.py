@@ -13,7 +13,7 @@ from hub import snapshots
 from hub.api import ApiAbort, authenticated, bp, get_org, parse_body
 from hub.api import schemas as s
 from hub.api.docs import doc
-from hub.crypto import encrypt_json, unsign
+from hub.crypto import decrypt_json, encrypt_json, unsign
 from hub.errors import ApiError, InstallError, PluginError, ValidationError
 from hub.extensions import db
 from hub.models.base import parse_id
@@ -24,10 +24,11 @@ LINK_SALT = "integration-link"
 
 def integration_json(oi: m.OrganizationIntegration) -> dict[str, Any]:
     config = {key: bool((oi.config or {}).get(key, False)) for key in m.SYNC_CONFIG_KEYS}
+    warnings = decrypt_json(oi.integration.metadata_encrypted, default={}).get("install_warnings") or []
     return {"id": str(oi.integration_id), "provider": oi.integration.provider, "name": oi.integration.name,
             "externalId": oi.integration.external_id,
             "status": "disabled" if oi.integration.status == "disabled" else oi.status,
-            "error": oi.error, "config": config}
+            "error": oi.error, "warnings": [str(w) for w in warnings], "config": config}
 
 
 def _get_oi(org: m.Organization, integration_id: str) -> m.OrganizationIntegration:

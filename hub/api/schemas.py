@@ -248,6 +248,7 @@ class IntegrationOut(Schema):
     externalId = fields.String()
     status = fields.String()
     error = fields.String(allow_none=True)
+    warnings = fields.List(fields.String())
     config = fields.Dict()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from hub import InstallError, WebhookResponse, services
-from hub.errors import ApiError, ValidationError
+from hub.errors import ApiError, ApiHostError, ApiUnauthorized, ValidationError
 from hub.types import WebhookRequest
 from plugins.discord.client import DiscordClient
 
@@ -71,18 +71,32 @@ def setup_guild(guild_id: str, name: str = "") -> dict[str, Any]:
             "Discord is not configured: set HUB_DISCORD_APPLICATION_ID and HUB_DISCORD_BOT_TOKEN."
         )
     client = DiscordClient.from_config()
-    try:
-        guild = client.get_guild(guild_id)
-        client.set_guild_commands(str(application_id), guild_id, COMMANDS)
-    except ApiError as e:
-        logger.warning("discord.install-failed", extra={"guild": guild_id, "status": e.code})
-        raise InstallError(
-            f"Could not set up the bot in Discord server {guild_id}: {e.message}. "
-            "Is the bot a member of that server (add it with the install link)?",
-            {"externalId": [e.message]},
-        ) from e
+    warnings: list[str] = []
+    guild: dict[str, Any] = {}
+    # Refused credentials (the bot is not in that server: 403 "Missing Access") or an unreachable
+    # Discord stop the install; any other failure is recorded as a warning and the install goes on
+    # (the commands can be registered again by re-installing).
+    for step in ("read the server", "register the commands"):
+        try:
+            if step == "read the server":
+                guild = client.get_guild(guild_id) or {}
+            else:
+                client.set_guild_commands(str(application_id), guild_id, COMMANDS)
+        except (ApiUnauthorized, ApiHostError) as e:
+            logger.warning("discord.install-failed", extra={"guild": guild_id, "status": e.code, "step": step})
+            raise InstallError(
+                f"Could not set up the bot in Discord server {guild_id}: {e.message}. "
+                "Is the bot a member of that server (add it with the install link)?",
+                {"externalId": [e.message]},
+            ) from e
+        except ApiError as e:
+            logger.warning("discord.install-step-failed", extra={"guild": guild_id, "status": e.code, "step": step})
+            warnings.append(f"could not {step}: {e.message}")
     guild_name = str(guild.get("name") or name or guild_id)
-    return {"name": name or guild_name, "metadata": {"guild_id": str(guild_id), "guild_name": guild_name}}
+    metadata: dict[str, Any] = {"guild_id": str(guild_id), "guild_name": guild_name}
+    if warnings:
+        metadata["install_warnings"] = warnings
+    return {"name": name or guild_name, "metadata": metadata}
 
 
 def install_integration(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:

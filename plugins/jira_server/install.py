@@ -77,9 +77,17 @@ def connect(metadata: Mapping[str, Any], external_id: str, name: str = "") -> di
             "events": EVENTS, "excludeBody": False}
     try:
         answer = client.post(WEBHOOK_PATH, json=body)
-    except ApiError as e:
+    except (ApiHostError, ApiUnauthorized) as e:
         raise _install_error(e, "registering the webhook",
                              "The access token's user must be a Jira administrator to register webhooks.") from e
+    except ApiError as e:
+        # Jira answered, but cannot register webhooks over REST (the webhooks module is absent
+        # or failing): the credentials work, so install, and say how to register it by hand.
+        warning = (f"The webhook could not be registered ({e.message}); add {body['url']} for issue created "
+                   "and updated events in Jira's WebHooks administration.")
+        logger.warning("jira_server.webhook-not-registered", extra={"external_id": external_id, "status": e.code})
+        return {**metadata, "webhook_secret": secret, "webhook_id": "", "webhook_self": "",
+                "install_warnings": [warning]}
     answer = answer if isinstance(answer, dict) else {}
     webhook_self = str(answer.get("self") or "")
     webhook_id = str(answer.get("id") or webhook_self.rstrip("/").rsplit("/", 1)[-1] or "")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from hub import InstallError, WebhookResponse, services
-from hub.errors import ApiError, ApiUnauthorized, ValidationError
+from hub.errors import ApiError, ApiHostError, ApiUnauthorized, ValidationError
 from hub.types import WebhookRequest
 from plugins.slack.client import SlackClient
 
@@ -146,23 +146,37 @@ def _callback(request: WebhookRequest) -> WebhookResponse:
 
 
 def install_by_hand(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """``POST .../integrations/`` with a bot token: check it with ``auth.test`` and store what Slack says."""
+    """``POST .../integrations/`` with a bot token: store it, after asking Slack who it is.
+
+    A token Slack refuses, or a Slack that cannot be reached, is a 400 and nothing is stored.
+    What ``auth.test`` cannot confirm otherwise (an error answer, another workspace named) is
+    logged and kept in the metadata as a warning rather than refused: the admin gave the team id
+    explicitly, and the token is checked again on every call.
+    """
     token = metadata.get("access_token")
     if not token or not isinstance(token, str):
         raise InstallError(
             "metadata.access_token (the Slack bot token) is required.",
             {"metadata": ["access_token is required."]},
         )
+    warnings: list[str] = []
     try:
         who = SlackClient(token=token).auth_test()
     except ApiUnauthorized as e:
         raise InstallError(
             f"Slack refused the bot token ({e.message}).", {"metadata": ["access_token is not valid."]}
         ) from e
-    if str(who.get("team_id") or "") != str(external_id):
-        raise InstallError(
-            "The bot token belongs to another Slack workspace.",
-            {"externalId": [f"The token is for workspace {who.get('team_id')}."]},
-        )
+    except ApiHostError as e:
+        raise InstallError(f"Slack could not be reached ({e.message}).", {"metadata": [e.message]}) from e
+    except ApiError as e:
+        who = {}
+        warnings.append(f"auth.test failed: {e.message}")
+    token_team = str(who.get("team_id") or "")
+    if token_team and token_team != str(external_id):
+        warnings.append(f"the token's workspace is {token_team}, not {external_id}")
+    for warning in warnings:
+        logger.warning("slack.install-unconfirmed", extra={"team": external_id, "warning": warning})
     stored = {**metadata, "bot_user_id": metadata.get("bot_user_id") or who.get("user_id") or ""}
+    if warnings:
+        stored["install_warnings"] = warnings
     return {"name": name or str(who.get("team") or external_id), "metadata": stored}

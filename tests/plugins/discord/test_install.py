@@ -201,3 +201,18 @@ def test_oauth_callback_checks_the_code_when_a_client_secret_is_set(
         "discord", requests_mock.request_history, API, allow_unlisted={"POST /api/v10/oauth2/token"}
     )
     assert assert_valid == len(requests_mock.request_history)
+
+
+def test_manual_install_goes_on_when_discord_cannot_confirm_the_server(client, factories, requests_mock):
+    """A 404 on reading the server (or a 5xx on the commands) is a recorded warning, not a refusal."""
+    from hub import services
+
+    s = factories.setup()
+    requests_mock.get(GUILD_URL, status_code=404, json={"message": "Unknown Guild", "code": 10004})
+    requests_mock.put(COMMANDS_URL, status_code=502, text="bad gateway")
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
+                    json={"provider": "discord", "externalId": GUILD_ID, "name": "Ops"})
+    assert r.status_code == 201, r.json
+    stored = services.get_integration("discord", GUILD_ID)
+    assert [w.split(":")[0] for w in stored.metadata["install_warnings"]] == [
+        "could not read the server", "could not register the commands"]

@@ -132,6 +132,26 @@ def test_webhook_registration_refused_is_400_and_nothing_stored(client, factorie
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
 
 
+def test_jira_without_the_webhooks_api_installs_with_a_warning(client, factories, requests_mock, metadata):
+    """The official DC REST spec has no webhooks endpoint; a Jira answering 404 there still installs."""
+    from hub import services
+
+    s = factories.setup()
+    requests_mock.get(f"{BASE_URL}/rest/api/2/myself", json={"name": "bob"})
+    requests_mock.post(f"{BASE_URL}/rest/webhooks/1.0/webhook", status_code=404, json={"message": "Not found"})
+
+    r = install(client, s["headers"], metadata)
+
+    assert r.status_code == 201, r.json
+    stored = services.get_integration("jira_server", r.json["externalId"])
+    [warning] = stored.metadata["install_warnings"]
+    assert "could not be registered" in warning and "/extensions/jira_server/issue-updated/" in warning
+    assert stored.metadata["webhook_secret"] and stored.metadata["webhook_id"] == ""
+    [listed] = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
+    assert listed["warnings"] == [warning] and listed["status"] == "active"
+    assert stored.metadata["access_token"] not in str(listed)
+
+
 def test_uninstall_deletes_the_webhook(client, factories, requests_mock, metadata, rsa_keys):
     s = factories.setup()
     mock_install(requests_mock)

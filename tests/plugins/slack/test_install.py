@@ -175,3 +175,21 @@ def test_manual_install_with_a_revoked_token_is_400(client, factories, requests_
     assert r.status_code == 400
     assert r.json["detail"] == "Slack refused the bot token (slack: invalid_auth)."
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
+
+
+def test_manual_install_records_what_auth_test_cannot_confirm(client, factories, requests_mock):
+    """Slack names another workspace for the token: stored with a warning (the admin named the team)."""
+    from hub import services
+
+    s = factories.setup()
+    requests_mock.post(f"{API}/auth.test", json={"ok": True, "team_id": "T12345678", "team": "Other",
+                                                 "user_id": "U0BOT"})
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
+                    json={"provider": "slack", "externalId": "T0001", "metadata": {"access_token": "xoxb-1"}})
+    assert r.status_code == 201, r.json
+    stored = services.get_integration("slack", "T0001")
+    assert stored.metadata["install_warnings"] == ["the token's workspace is T12345678, not T0001"]
+    requests_mock.post(f"{API}/auth.test", status_code=404, text="not found")
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
+                    json={"provider": "slack", "externalId": "T0002", "metadata": {"access_token": "xoxb-2"}})
+    assert r.status_code == 201, r.json
