@@ -18,18 +18,16 @@ POSTED_MEMORY = 20  # activity ids remembered per parent, so a retried job does 
 
 
 def notify_issue_alert(group: Group, channel_id: str, rule: Rule, parent: Parent | None) -> dict[str, Any]:
-    """Post the alert (a reply to the issue's earlier alert in this channel, if any)."""
+    """Post the alert; when the issue already alerted in this channel, post it into that alert's thread."""
     body = msg.alert_message(group, rule)
-    if parent is not None:
-        body["message_reference"] = {
-            "message_id": parent.message_id,
-            "channel_id": parent.channel_id,
-            "fail_if_not_exists": False,
-        }
-    message = DiscordClient.from_config().create_message(channel_id, body)
+    client = DiscordClient.from_config()
+    target = _thread_id(client, parent, group) if parent is not None else channel_id
+    message = client.create_message(target, body)
     if not message.get("id"):
         raise PluginError("Discord did not return the posted message's id.")
-    logger.info("discord.alert-posted", extra={"group": group.id, "channel": channel_id})
+    logger.info("discord.alert-posted", extra={"group": group.id, "channel": channel_id, "in_thread": parent is not None})
+    if parent is not None:
+        return {"channelId": channel_id, "messageId": parent.message_id}
     # Keyed by the rule's channel: the core finds the parent again by that id for the next alert.
     return {"channelId": channel_id, "messageId": str(message["id"])}
 

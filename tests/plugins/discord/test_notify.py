@@ -89,17 +89,14 @@ def test_alert_then_thread_replies(client, hub, run_jobs, requests_mock):
         ],
     }
 
-    # A second alert for the same issue replies to the stored parent message.
+    # A second alert for the same issue goes into the alert's thread (started once, FLOWS §10).
     send_event(client, hub)
     run_jobs()
-    second = calls(requests_mock, "POST", MESSAGES_URL)[1].json()
-    assert second["message_reference"] == {
-        "message_id": ALERT_ID,
-        "channel_id": CHANNEL_ID,
-        "fail_if_not_exists": False,
-    }
+    assert len(calls(requests_mock, "POST", MESSAGES_URL)) == 1
+    [second] = calls(requests_mock, "POST", THREAD_MESSAGES_URL)
+    assert second.json() == alert.json()
 
-    # A user's resolve starts the thread once; later activity goes into it.
+    # A user's resolve goes into the same thread; later activity too.
     r = client.put(
         f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=hub["headers"]
     )
@@ -118,7 +115,7 @@ def test_alert_then_thread_replies(client, hub, run_jobs, requests_mock):
     assert r.status_code == 200
     run_jobs()
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
-    replies = [r.json() for r in calls(requests_mock, "POST", THREAD_MESSAGES_URL)]
+    replies = [r.json() for r in calls(requests_mock, "POST", THREAD_MESSAGES_URL)][1:]
     assert replies == [
         {"content": f"Owner resolved {issue['shortId']}", "allowed_mentions": {"parse": []}},
         {
@@ -260,8 +257,8 @@ def test_rate_limited_thread_reply_waits_for_retry_after(client, factories, run_
 
 
 def test_parent_is_the_rule_channel_whatever_channel_discord_answers(client, hub, run_jobs, requests_mock):
-    """The answer's ``channel_id`` may differ (a mock's example): the next alert still replies to the
-    parent, and the thread starts on the rule's channel, once."""
+    """The answer's ``channel_id`` may differ (a mock's example): the next alert still goes into the
+    parent's thread, and the thread starts on the rule's channel, once."""
     requests_mock.post(MESSAGES_URL, json={"id": ALERT_ID, "channel_id": "1234567890123456789"})
     requests_mock.post(THREAD_URL, json={"id": THREAD_ID, "name": "x", "type": 11})
     requests_mock.post(THREAD_MESSAGES_URL, json={"id": "1300000000000000009", "channel_id": THREAD_ID})
@@ -269,13 +266,13 @@ def test_parent_is_the_rule_channel_whatever_channel_discord_answers(client, hub
     run_jobs()
     send_event(client, hub)
     run_jobs()
-    first, second = (r.json() for r in calls(requests_mock, "POST", MESSAGES_URL))
+    [first] = (r.json() for r in calls(requests_mock, "POST", MESSAGES_URL))
     assert "message_reference" not in first
-    assert second["message_reference"]["message_id"] == ALERT_ID
+    assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 1  # the second alert, in the thread
     r = client.put(
         f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=hub["headers"]
     )
     assert r.status_code == 200
     run_jobs()
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
-    assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 1
+    assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 2  # the second alert, then the resolve
