@@ -108,3 +108,19 @@ def test_members_cannot_change_settings(client, env):
     client.post("/login", data={"email": "dev@example.com", "password": "pw"})
     r = client.post(f"/organizations/acme/settings/integrations/{env['tracker'].id}/", data={"form": "config"})
     assert r.status_code == 403
+
+
+def test_no_log_call_uses_a_reserved_record_attribute():
+    """logging raises KeyError for extra={"thread": ...} and the like: a job would crash on a log line."""
+    import ast
+    import pathlib
+
+    reserved = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+    root = pathlib.Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in [*root.joinpath("hub").rglob("*.py"), *root.joinpath("plugins").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "extra" and isinstance(node.value, ast.Dict):
+                offenders += [f"{path.name}:{node.value.lineno} {k.value}" for k in node.value.keys
+                              if isinstance(k, ast.Constant) and k.value in reserved]
+    assert offenders == []
