@@ -1,5 +1,5 @@
-"""Organizations, members, projects and tokens: the domain operations the API, CLI and
-plugins share (each flushes; the caller commits)."""
+"""Organizations, members, projects, tokens and status mappings: the domain operations the API,
+web pages, CLI and plugins share (each flushes; the caller commits)."""
 
 from __future__ import annotations
 
@@ -96,3 +96,17 @@ def membership(user: m.User, org: m.Organization) -> m.OrganizationMember | None
 def dsn(base_url: str, key: m.ProjectKey) -> str:
     scheme, _, host = base_url.partition("://")
     return f"{scheme}://{key.public_key}@{host}/{key.project_id}"
+
+
+def set_status_mapping(oi: m.OrganizationIntegration, external_id: str, resolved: str,
+                       unresolved: str) -> m.IntegrationExternalProject:
+    """Map a provider project's resolved/unresolved status ids for one org (created or replaced)."""
+    row = db.session.scalar(select(m.IntegrationExternalProject).where(
+        m.IntegrationExternalProject.organization_integration_id == oi.id,
+        m.IntegrationExternalProject.external_id == external_id))
+    if row is None:
+        row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=external_id)
+        db.session.add(row)
+    row.resolved_status, row.unresolved_status = resolved, unresolved
+    db.session.flush()
+    return row

@@ -16,6 +16,7 @@ from hub.api.docs import doc
 from hub.crypto import decrypt_json, encrypt_json, unsign
 from hub.errors import ApiError, InstallError, PluginError, ValidationError
 from hub.extensions import db
+from hub.members import set_status_mapping
 from hub.models.base import parse_id
 
 logger = logging.getLogger("hub.api.integrations")
@@ -192,12 +193,6 @@ def _mapping_json(row: m.IntegrationExternalProject) -> dict[str, Any]:
 def create_external_project(org_slug: str, integration_id: str) -> Any:
     oi = _get_oi(get_org(org_slug, roles=("owner", "admin")), integration_id)
     data = parse_body(s.ExternalProjectCreate())
-    row = db.session.scalar(select(m.IntegrationExternalProject).where(
-        m.IntegrationExternalProject.organization_integration_id == oi.id,
-        m.IntegrationExternalProject.external_id == data["externalId"]))
-    if row is None:
-        row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=data["externalId"])
-        db.session.add(row)
-    row.resolved_status, row.unresolved_status = data["resolvedStatus"], data["unresolvedStatus"]
+    row = set_status_mapping(oi, data["externalId"], data["resolvedStatus"], data["unresolvedStatus"])
     db.session.commit()
     return jsonify(_mapping_json(row)), 201

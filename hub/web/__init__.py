@@ -14,7 +14,7 @@ from hub import models as m
 from hub.auth import current_user
 from hub.errors import ValidationError
 from hub.extensions import db
-from hub.members import membership
+from hub.members import membership, set_status_mapping
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -152,13 +152,7 @@ def integration_settings(org_slug: str, integration_id: int) -> Any:
         if not all(fields.values()) or any(len(v) > 64 for v in fields.values()):
             return redirect(url_for("web.integrations_page", org_slug=org.slug,
                                     message="A mapping needs a project id and both status ids."))
-        row = db.session.scalar(select(m.IntegrationExternalProject).where(
-            m.IntegrationExternalProject.organization_integration_id == oi.id,
-            m.IntegrationExternalProject.external_id == fields["external_id"]))
-        if row is None:
-            row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=fields["external_id"])
-            db.session.add(row)
-        row.resolved_status, row.unresolved_status = fields["resolved"], fields["unresolved"]
+        set_status_mapping(oi, fields["external_id"], fields["resolved"], fields["unresolved"])
     else:
         oi.config = {**(oi.config or {}), **{k: request.form.get(k) == "on" for k in m.SYNC_CONFIG_KEYS}}
     db.session.commit()
