@@ -70,9 +70,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite enforces ON DELETE CASCADE only when asked, per connection."""
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: enforce ON DELETE CASCADE (off unless asked, per connection), and let the web and
+    worker processes share the file: WAL (readers never block the writer) and a busy timeout."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
