@@ -9,7 +9,15 @@ from sqlalchemy import select
 
 from hub import models as m
 from hub.extensions import db
-from tests.plugins.jira.conftest import ALL_SYNC, CLIENT_KEY, SECRET, SITE, decode_outbound, jira_issue, send_webhook
+from tests.plugins.jira.conftest import (
+    ALL_SYNC,
+    CLIENT_KEY,
+    SECRET,
+    SITE,
+    decode_outbound,
+    jira_issue,
+    send_webhook,
+)
 from tests.plugins.slack.helpers import BOT_TOKEN, SLACK_USER, TEAM, SlackRequests, block_actions
 from tests.support.specs import assert_valid_requests
 
