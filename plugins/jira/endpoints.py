@@ -257,11 +257,18 @@ ROUTES = {
 # -- manual install (POST /api/0/organizations/{org}/integrations/) ---------------------------
 
 
+CONNECT_NAMES = {"baseUrl": "base_url", "sharedSecret": "shared_secret", "clientKey": "client_key"}
+
+
 def manual_install(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """Check the metadata of a site installed by hand (``base_url``, ``shared_secret``).
 
+    Connect's own names (``baseUrl``, ``sharedSecret``, ``clientKey``, as in the ``installed``
+    payload) are accepted too.
+
     :raises InstallError: a required key is missing or the base URL is not http(s).
     """
+    metadata = {CONNECT_NAMES.get(key, key): value for key, value in metadata.items()}
     errors = {
         key: ["This field is required."] for key in ("base_url", "shared_secret") if not metadata.get(key)
     }

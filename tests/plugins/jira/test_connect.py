@@ -321,3 +321,22 @@ def test_another_org_attaches_the_site_only_with_a_token_signed_by_it(client, fa
     assert client.post(url, json={**body, "linkToken": other_site}, headers=s["headers"]).status_code == 409
     r = client.post(url, json={**body, "linkToken": connect_token("GET", "/")}, headers=s["headers"])
     assert r.status_code == 201 and r.json["provider"] == "jira" and r.json["externalId"] == CLIENT_KEY
+
+
+def test_manual_install_accepts_connect_names_and_then_syncs(client, factories, run_jobs, requests_mock):
+    from hub import services
+    from tests.plugins.jira.conftest import decode_outbound
+
+    s = factories.setup()
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"], json={
+        "provider": "jira", "externalId": "site-y", "metadata": {"baseUrl": SITE, "sharedSecret": SECRET}})
+    assert r.status_code == 201, r.json
+    stored = services.get_integration("jira", "site-y")
+    assert stored.metadata["base_url"] == SITE and stored.metadata["shared_secret"] == SECRET
+    requests_mock.get(f"{SITE}/rest/api/3/issue/APP-9", json={"id": "1", "key": "APP-9", "fields": {
+        "summary": "Crash", "project": {"id": "10100"}, "status": {"id": "3", "statusCategory": {"key": "new"}}}})
+    gid = factories.group(s["project"]).id
+    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/", headers=s["headers"],
+                    json={"integrationId": stored.id, "action": "link", "externalIssue": "APP-9"})
+    assert r.status_code == 201 and r.json["url"] == f"{SITE}/browse/APP-9"
+    decode_outbound(requests_mock.last_request)
