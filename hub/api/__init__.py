@@ -1,98 +1,10 @@
-"""The REST API under ``/api/0/``: JSON in and out, bearer tokens, strict org isolation."""
+"""The REST API under ``/api/0/``: JSON in and out, bearer tokens, strict org isolation.
 
-from __future__ import annotations
+``core`` holds the blueprint and what every endpoint shares; each resource module adds its routes
+to it when imported, which this package does once, here.
+"""
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from hub.api import integrations, issues, orgs, rules  # noqa: F401  (each registers its routes on bp)
+from hub.api.core import ApiAbort, bp
 
-from flask import Blueprint, abort, g, request
-from marshmallow import Schema
-from marshmallow import ValidationError as SchemaError
-from sqlalchemy import select
-
-from hub import logs
-from hub import models as m
-from hub.auth import current_user
-from hub.errors import ValidationError
-from hub.extensions import db
-from hub.members import membership
-
-bp = Blueprint("api", __name__, url_prefix="/api/0")
-
-F = TypeVar("F", bound=Callable[..., Any])
-MAX_BODY = 1024 * 1024
-
-
-class ApiAbort(Exception):
-    """An API error answered as ``{"detail", "errors"}`` with ``status``."""
-
-    def __init__(self, status: int, detail: str, errors: dict[str, Any] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.errors = errors or {}
-
-
-def authenticated(view: F) -> F:
-    """401 unless the request carries a valid token (or a logged-in session)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        user = current_user()
-        if user is None:
-            raise ApiAbort(401, "Authentication credentials were not provided or are invalid.")
-        logs.bind(user=user.id)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def get_org(slug: str, roles: tuple[str, ...] | None = None) -> m.Organization:
-    """The org, when the current user is a member (404 otherwise, never a leak); 403 for the role."""
-    user = current_user()
-    org = db.session.scalar(select(m.Organization).where(m.Organization.slug == slug))
-    member = membership(user, org) if org is not None and user is not None else None
-    if org is None or member is None:
-        raise ApiAbort(404, "The requested resource does not exist.")
-    g.hub_member = member
-    logs.bind(organization=org.slug)
-    if roles and member.role not in roles:
-        raise ApiAbort(403, "You do not have permission to perform this action.")
-    return org
-
-
-def get_project(org: m.Organization, slug: str) -> m.Project:
-    project = db.session.scalar(select(m.Project).where(m.Project.organization_id == org.id, m.Project.slug == slug))
-    if project is None:
-        raise ApiAbort(404, "The requested resource does not exist.")
-    return project
-
-
-def parse_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
-    """Validate the JSON body against a schema: 415 when not JSON, 400 with per-field errors."""
-    if (request.content_length or 0) > MAX_BODY:
-        raise ApiAbort(413, "Request body too large (limit 1 MiB).")
-    if request.mimetype != "application/json":
-        raise ApiAbort(415, "Unsupported media type: send application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiAbort(400, "Malformed JSON body.", {"body": ["Not valid JSON."]})
-    try:
-        return schema.load(data, partial=partial)  # type: ignore[no-any-return]
-    except SchemaError as e:
-        messages = e.messages if isinstance(e.messages, dict) else {"body": e.messages}
-        raise ApiAbort(400, "Invalid request.", messages) from e
-
-
-def raise_validation(e: ValidationError) -> None:
-    raise ApiAbort(getattr(e, "status_code", 400), e.detail, e.errors) from e
-
-
-def abort_json(status: int, detail: str) -> None:
-    raise ApiAbort(status, detail)
-
-
-__all__ = ["ApiAbort", "abort", "authenticated", "bp", "get_org", "get_project", "parse_body"]
-
-from hub.api import integrations, issues, orgs, rules  # noqa: E402,F401  (routes)
+__all__ = ["ApiAbort", "bp"]

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from hub import models as m
 from hub import snapshots
-from hub.api import ApiAbort, authenticated, bp, get_org, parse_body
 from hub.api import schemas as s
+from hub.api.core import ApiAbort, authenticated, bp, get_org, parse_body
 from hub.api.docs import doc
 from hub.crypto import decrypt_json, encrypt_json, unsign
 from hub.errors import ApiError, InstallError, PluginError, ValidationError

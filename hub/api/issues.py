@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hub import issues, snapshots
 from hub import models as m
-from hub.api import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api import schemas as s
+from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
 from hub.errors import ApiError, ApiUnauthorized, PluginError, ValidationError

@@ -8,8 +8,8 @@ from flask import jsonify
 from sqlalchemy import select
 
 from hub import models as m
-from hub.api import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api import schemas as s
+from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.extensions import db
 from hub.models.base import iso, parse_id

@@ -15,7 +15,7 @@ from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select, text
 
 from hub import models as m
-from hub.api import ApiAbort
+from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
 from hub.api.schemas import EventCreate
 from hub.extensions import db
