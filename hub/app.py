@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from hub import config as hub_config
 from hub import errors_http, jobs, logs, queue
@@ -35,6 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import hub.models  # noqa: F401  (registers the tables)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), compare_type=True,
                      render_as_batch=True)
     queue.init_app(app)
@@ -69,7 +71,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite: enforce ON DELETE CASCADE (off unless asked, per connection), and let the web and
     worker processes share the file: WAL (readers never block the writer) and a busy timeout."""
