@@ -131,7 +131,13 @@ def _frame_culprit(exception: list[dict[str, Any]] | None) -> str:
 
 def _store(project: m.Project, event: dict[str, Any]) -> str:
     try:
-        data = EventCreate().load(sdk_event_to_hub(event))
+        fields = sdk_event_to_hub(event)
+    except (AttributeError, TypeError, ValueError, OverflowError, OSError) as e:
+        # Any field of an unexpected type (a string where an object goes, a huge timestamp): the
+        # DSN key is public, so this is bad input from anyone, never a 500.
+        raise ApiAbort(400, "Invalid event.", {"event": ["A field has an unexpected type or value."]}) from e
+    try:
+        data = EventCreate().load(fields)
     except SchemaError as e:
         raise ApiAbort(400, "Invalid event.", e.messages if isinstance(e.messages, dict) else {}) from e
     result = ingest_event(project, data)
@@ -143,7 +149,7 @@ def store(project_id: str) -> Any:
     project = _project_for_key(project_id)
     try:
         event = json.loads(_body())
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise ApiAbort(400, "Malformed JSON body.") from e
     if not isinstance(event, dict):
         raise ApiAbort(400, "An event must be a JSON object.")
@@ -158,6 +164,8 @@ def envelope(project_id: str) -> Any:
     lines = _body().split(b"\n")
     try:
         header = json.loads(lines[0] or b"{}")
+        if not isinstance(header, dict):
+            raise ValueError("the envelope header is not an object")
         stored = None
         i = 1
         while i < len(lines):
@@ -166,6 +174,8 @@ def envelope(project_id: str) -> Any:
                 continue
             item_header = json.loads(lines[i])
             length = item_header.get("length")
+            if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
+                raise ValueError("an item length is not a non-negative integer")
             if length is not None:
                 rest = b"\n".join(lines[i + 1:])
                 payload, remainder = rest[:length], rest[length + 1:]
@@ -178,7 +188,7 @@ def envelope(project_id: str) -> Any:
                 event = json.loads(payload)
                 event.setdefault("event_id", header.get("event_id"))
                 stored = _store(project, event)
-    except (ValueError, AttributeError) as e:
+    except (ValueError, AttributeError, TypeError, RecursionError) as e:
         db.session.rollback()
         raise ApiAbort(400, "Malformed envelope.") from e
     db.session.commit()

@@ -1,0 +1,55 @@
+"""Hostile input to the REST API, the SDK endpoints and the web pages: always a 4xx, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from hub import models as m
+from hub.extensions import db
+
+
+def _dsn_key(client, env) -> str:
+    return client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json[0]["public"]
+
+
+@pytest.mark.parametrize("event", [
+    {"exception": {"values": [1]}},
+    {"exception": {"values": "abc"}},
+    {"exception": {"values": [{"type": "E", "stacktrace": "x"}]}},
+    {"exception": {"values": [{"type": "E", "stacktrace": {"frames": 5}}]}},
+    {"logentry": "abc"},
+    {"message": "m", "tags": 5},
+    {"message": "m", "tags": [[1]]},
+    {"message": "m", "fingerprint": 5},
+    {"message": "m", "timestamp": 1e300},
+])
+def test_sdk_events_of_unexpected_shape_are_400(client, env, event):
+    """The DSN key is public: an odd event from anyone is a 400 on both endpoints, and nothing is stored."""
+    key, pid = _dsn_key(client, env), env["project"].id
+    r = client.post(f"/api/{pid}/store/?sentry_key={key}", json=event)
+    assert r.status_code == 400, r.json
+    import json
+    body = b'{}\n{"type":"event"}\n' + json.dumps(event).encode()
+    r = client.post(f"/api/{pid}/envelope/?sentry_key={key}", data=body)
+    assert r.status_code == 400, r.json
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 0
+
+
+@pytest.mark.parametrize("body", [
+    b'[]\n',
+    b'{}\n{"type":"event","length":"x"}\n{"message":"m"}',
+    b'{}\n{"type":"event","length":-5}\n{"message":"m"}',
+    b'{}\n{"type":"event"}\n' + b"[" * 100000 + b"]" * 100000,
+])
+def test_malformed_envelopes_are_400(client, env, body):
+    key, pid = _dsn_key(client, env), env["project"].id
+    r = client.post(f"/api/{pid}/envelope/?sentry_key={key}", data=body)
+    assert r.status_code == 400 and r.json["detail"] == "Malformed envelope."
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 0
+
+
+def test_deeply_nested_store_body_is_400(client, env):
+    key, pid = _dsn_key(client, env), env["project"].id
+    r = client.post(f"/api/{pid}/store/?sentry_key={key}", data=b"[" * 100000 + b"]" * 100000)
+    assert r.status_code == 400
