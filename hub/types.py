@@ -161,7 +161,10 @@ class WebhookRequest:
 
     def json(self) -> Any:
         """The body parsed as JSON; raises ``ValueError`` when it is not JSON."""
-        return _json.loads(self.body.decode("utf-8"))
+        try:
+            return _json.loads(self.body.decode("utf-8"))
+        except RecursionError as e:  # nested deeper than the decoder goes
+            raise ValueError("JSON nested too deeply") from e
 
     def already_processed(self, key: str | None = None) -> bool:
         """Whether a delivery with this key (default: the body's hash) was processed before.

@@ -75,7 +75,10 @@ def parse_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
         raise ApiAbort(413, "Request body too large (limit 1 MiB).")
     if request.mimetype != "application/json":
         raise ApiAbort(415, "Unsupported media type: send application/json.")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder goes: not a body anyone means
+        data = None
     if data is None:
         raise ApiAbort(400, "Malformed JSON body.", {"body": ["Not valid JSON."]})
     try:

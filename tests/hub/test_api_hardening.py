@@ -53,3 +53,26 @@ def test_deeply_nested_store_body_is_400(client, env):
     key, pid = _dsn_key(client, env), env["project"].id
     r = client.post(f"/api/{pid}/store/?sentry_key={key}", data=b"[" * 100000 + b"]" * 100000)
     assert r.status_code == 400
+
+
+DEEP = b"[" * 100000 + b"]" * 100000
+
+
+@pytest.mark.parametrize("path", [
+    "/api/0/organizations/acme/members/",
+    "/api/0/organizations/acme/projects/",
+    "/api/0/projects/acme/backend/events/",
+    "/api/0/organizations/acme/integrations/",
+    "/api/0/projects/acme/backend/rules/",
+])
+def test_deeply_nested_json_body_is_400(client, env, path):
+    r = client.post(path, data=DEEP, headers={**env["headers"], "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json["detail"] == "Malformed JSON body."
+
+
+def test_webhook_request_json_refuses_deep_nesting_with_value_error():
+    """Plugins catch ``ValueError`` from ``request.json()`` to answer 400; deep nesting must be one too."""
+    from hub.types import WebhookRequest
+
+    with pytest.raises(ValueError):
+        WebhookRequest(method="POST", path="/extensions/x/", headers={}, body=DEEP).json()
