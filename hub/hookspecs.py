@@ -143,7 +143,11 @@ def sync_status_inbound(
         "to_category"?: str, "from_category"?: str}``; ``issue.fields.project.id`` selects the
         org's mapping; without one, the status categories decide (into ``done`` resolves, out of
         it unresolves). The target's category is read from ``issue.fields.status`` when absent.
-    :returns: the issues that changed.
+        A provider without Jira's categories passes ``"to_category": "done"`` for a closed
+        state and another value (``"new"``) for an open one; ``changelog.to`` (the new status
+        id) only matters to an org's explicit mapping. Every key is optional.
+    :returns: the issues that changed (an empty list when the org has ``sync_status_reverse``
+        off, the ticket is not linked or nothing changed).
 
     **Called**: by plugins. **Result**: ``firstresult``. **Errors**: none expected. **Since**: v1.
     """
@@ -157,11 +161,15 @@ def create_external_issue(
 
     :param fields: the form as the user sent it (e.g. ``title``, ``description``, ``project``,
         ``issuetype``, ``labels``).
-    :returns: ``{"key", "title", "url", "description"?}``, or ``None`` when not yours.
+    :returns: ``{"key", "title", "url", "description"?, "metadata"?}``, or ``None`` when not
+        yours. ``metadata`` (a JSON dict, e.g. the provider's internal id of the ticket) is
+        stored with the link and handed back as ``external_issue.metadata`` to later hooks.
 
     **Called**: in the request thread of ``POST .../external-issues/`` (a synchronous answer).
     **Result**: ``firstresult``.
-    **Errors**: :class:`hub.PluginError` (with ``errors`` per field) → 400, nothing stored.
+    **Errors**: :class:`hub.PluginError` (with ``errors`` per field) → 400, nothing stored;
+    any ``Api*Error`` → 400 with its message (``ApiUnauthorized`` also marks the integration
+    as needing attention).
     **Since**: v1.
     """
 
@@ -170,13 +178,20 @@ def create_external_issue(
 def get_external_issue(
     integration: Integration, key: str
 ) -> dict[str, Any] | None:
-    """Fetch a ticket to link it.
+    """Fetch a ticket, to link it or to check its status.
 
-    :returns: ``{"key", "title", "url", "description"?}``, or ``None`` when not yours.
+    :returns: ``{"key", "title", "url", "description"?, "metadata"?, "status"?, "projectId"?}``,
+        or ``None`` when not yours. ``metadata`` is stored as for ``create_external_issue``.
+        ``status: {"id", "category", "name"?}`` (``category`` as in ``sync_status_inbound``)
+        and ``projectId`` let ``hub reconcile`` repair issues whose ticket's status drifted;
+        without ``status`` the ticket is left out of reconciling.
 
-    **Called**: in the request thread of ``POST .../external-issues/`` with ``action: link``.
+    **Called**: in the request thread of ``POST .../external-issues/`` with ``action: link``;
+    and by ``hub reconcile`` (a CLI command, no request), once per linked ticket of orgs with
+    ``sync_status_reverse``.
     **Result**: ``firstresult``.
-    **Errors**: :class:`hub.PluginError` / ``ApiNotFound`` → 400 with the provider's message.
+    **Errors**: :class:`hub.PluginError` / any ``Api*Error`` → 400 with the provider's message
+    (link); ``reconcile`` reports the ticket as unreadable and goes on.
     **Since**: v1.
     """
 
@@ -238,9 +253,12 @@ def sync_status_outbound(
 ) -> None:
     """Move a linked ticket to the status mapped for the hub issue's new status.
 
-    Expected steps (FLOWS §6): read the ticket, find the org's mapping for its project
-    (none → raise ``SyncSkipped("no mapping")``), stop when it is already there, else apply
-    the transition that leads to the target.
+    Expected steps for a provider whose statuses are per project (Jira): read the ticket, find
+    the org's mapping for its project with :func:`hub.services.status_mapping` (``integration.id``,
+    ``integration.organization_id``, the ticket's project id; none → raise
+    ``SyncSkipped("no mapping")``), stop when it is already there (``SyncSkipped``), else apply
+    the transition that leads to the target. A provider with a plain open/closed state just
+    sets it.
 
     :param is_resolved: the hub issue's new state.
     :param project_id: the hub project's id.

