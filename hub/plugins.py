@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -16,6 +17,7 @@ from typing import Any
 import pluggy
 
 from hub import hookspecs
+from hub.logs import redact
 
 logger = logging.getLogger("hub.plugins")
 
@@ -165,11 +167,22 @@ def _own_version() -> str:
     return __version__
 
 
+#: What a secret looks like inside a traced value: a long token-ish run (a signed link, a JWT, a
+#: bot token, a webhook token in a path, a line of a PEM key).
+_TOKENISH = re.compile(r"[A-Za-z0-9+/=_.-]{32,}")
+
+
+def _traced(value: Any, key: str = "") -> str:
+    """``repr`` of a hook argument or result for the trace, without its secrets: secret-named keys
+    (``metadata["shared_secret"]``, a ``token`` argument) and token-like strings are redacted."""
+    return _TOKENISH.sub("[redacted]", repr(redact(value, key)))[:500]
+
+
 def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
     logger.info(
         "plugin.hook-call",
         extra={"hook": hook_name, "plugins": [i.plugin_name for i in hook_impls],
-               "arguments": {k: repr(v)[:500] for k, v in kwargs.items() if k != "request"}},
+               "arguments": {k: _traced(v, k) for k, v in kwargs.items() if k != "request"}},
     )
 
 
@@ -177,6 +190,6 @@ def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: di
     exc = outcome.exception
     logger.info(
         "plugin.hook-result",
-        extra={"hook": hook_name, "result": repr(outcome.get_result())[:500] if exc is None else None,
-               "error": repr(exc) if exc else None},
+        extra={"hook": hook_name, "result": _traced(outcome.get_result()) if exc is None else None,
+               "error": _traced(exc) if exc else None},
     )
