@@ -18,7 +18,7 @@ from hub.auth import current_user
 from hub.errors import ApiError, ApiUnauthorized, PluginError, ValidationError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
-from hub.models.base import iso, parse_id
+from hub.models.base import MAX_ID, iso, parse_id
 
 MAX_LIMIT = 100
 
@@ -128,7 +128,7 @@ def _cursor_offset(cursor: str | None, errors: dict[str, list[str]]) -> int:
     try:
         _, offset, _ = cursor.split(":")
         value = int(offset)
-        if value < 0:
+        if not 0 <= value <= MAX_ID:  # beyond that, the database refuses the OFFSET (a 500)
             raise ValueError
         return value
     except ValueError:

@@ -15,6 +15,7 @@ from hub.auth import current_user
 from hub.errors import ValidationError
 from hub.extensions import db
 from hub.members import membership, set_status_mapping
+from hub.models.base import parse_id
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -102,7 +103,7 @@ def issues_page(org_slug: str) -> Any:
 @login_required
 def issue_page(org_slug: str, issue_id: int) -> Any:
     org, _ = _org(org_slug)
-    group = db.session.get(m.Group, issue_id)
+    group = db.session.get(m.Group, issue_id) if parse_id(issue_id) else None  # an id beyond the column: 404
     if group is None or group.organization_id != org.id:
         abort(404)
     error = None
@@ -144,7 +145,8 @@ def integration_settings(org_slug: str, integration_id: int) -> Any:
     if member.role not in ("owner", "admin"):
         abort(403)
     oi = db.session.scalar(select(m.OrganizationIntegration).where(
-        m.OrganizationIntegration.organization_id == org.id, m.OrganizationIntegration.integration_id == integration_id))
+        m.OrganizationIntegration.organization_id == org.id,
+        m.OrganizationIntegration.integration_id == (parse_id(integration_id) or -1)))
     if oi is None:
         abort(404)
     if request.form.get("form") == "mapping":

@@ -76,3 +76,18 @@ def test_webhook_request_json_refuses_deep_nesting_with_value_error():
 
     with pytest.raises(ValueError):
         WebhookRequest(method="POST", path="/extensions/x/", headers={}, body=DEEP).json()
+
+
+def test_out_of_range_cursor_is_400(client, env):
+    r = client.get("/api/0/organizations/acme/issues/?cursor=0:99999999999999999999999999:0", headers=env["headers"])
+    assert r.status_code == 400 and "cursor" in r.json["errors"]
+
+
+def test_web_pages_answer_404_for_ids_beyond_the_column(client, env):
+    with client.session_transaction() as session:
+        session["user_id"] = env["owner"].id
+    huge = "99999999999999999999999"
+    assert client.get(f"/organizations/acme/issues/{huge}/").status_code == 404
+    assert client.post(f"/organizations/acme/issues/{huge}/", data={"status": "resolved"}).status_code == 404
+    r = client.post(f"/organizations/acme/settings/integrations/{huge}/", data={"sync_comments": "on"})
+    assert r.status_code == 404
