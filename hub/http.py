@@ -27,6 +27,13 @@ from hub.errors import (
 logger = logging.getLogger("hub.http")
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "x-slack-signature", "x-signature-ed25519"})
+#: Header names containing any of these are treated as secrets too (plugins' own signature/token headers).
+SECRET_HEADER_WORDS = ("auth", "cookie", "signature", "token", "secret", "key", "password")
+
+
+def is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in SECRET_HEADER_WORDS)
 
 
 def parse_retry_after(value: str | None, default: float = 60.0) -> float:
@@ -54,7 +61,7 @@ def loggable_url(url: str) -> str:
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers safe to log or store: secrets replaced by ``[redacted]``."""
-    return {k: ("[redacted]" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    return {k: ("[redacted]" if is_secret_header(k) else v) for k, v in headers.items()}
 
 
 class BaseApiClient:

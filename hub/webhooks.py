@@ -20,7 +20,7 @@ from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
 from hub.errors import HubError, NotFound, PluginError, ValidationError
 from hub.extensions import db
-from hub.http import SECRET_HEADERS, redact_headers
+from hub.http import is_secret_header, redact_headers
 from hub.snapshots import user as user_snapshot
 from hub.types import WebhookRequest, WebhookResponse
 
@@ -69,7 +69,7 @@ def extension(provider: str, endpoint: str) -> Response:
         query_string=request.query_string.decode("latin-1"),
         headers=redact_headers(dict(request.headers)),
         secret_headers=encrypt_json({
-            "headers": {k: v for k, v in request.headers.items() if k.lower() in SECRET_HEADERS},
+            "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
             "endpoint": endpoint,
         }),
         body=body, outcome="received",

@@ -174,5 +174,6 @@ def test_redelivered_webhook_has_no_second_effect_and_is_logged(client, env, fac
     outcomes = db.session.scalars(select(m.WebhookDelivery.outcome).order_by(m.WebhookDelivery.id)).all()
     assert outcomes == ["processed", "duplicate"]
     stored = db.session.scalars(select(m.WebhookDelivery)).first()
-    assert stored.headers["X-Tracker-Token"] == "whk"  # not a secret header by name…
+    assert stored.headers["X-Tracker-Token"] == "[redacted]"  # a plugin's own token header is a secret too
+    assert stored.headers["X-Tracker-Site"] == "site-1"
     assert json.loads(stored.body) == body
