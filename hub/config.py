@@ -80,10 +80,22 @@ def _persisted_key(instance_path: str, name: str, make: Any) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = make()
-    # Written once with owner-only permissions; a second process racing here reads ours.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
+    # Written completely to a private temporary file (owner-only), then published with link(),
+    # which fails if the key exists: processes starting together (gunicorn -w 4, workers) never
+    # see a half-written file, and the ones that lose the race read the winner's key.
+    tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return value
 
 
