@@ -98,7 +98,13 @@ def build_plugin_manager(config: dict[str, Any]) -> HubPlugins:
                     f"and by {dist} ({ep.value})"
                 )
             seen[ep.name] = (ep.value, dist)
-            plugin = ep.load()
+            try:
+                plugin = ep.load()
+            except Exception as e:  # a broken or half-removed install: say which, and how to get rid of it
+                raise PluginStartupError(
+                    f"plugin {ep.name!r} ({ep.value}) from distribution {dist} cannot be imported: "
+                    f"{type(e).__name__}: {e}. Fix it, or remove it with: pip uninstall {dist}"
+                ) from e
             _register(pm, plugin, ep.name)
             version = ep.dist.version if ep.dist else ""
             records[ep.name] = PluginRecord(ep.name, dist, version, getattr(plugin, "__name__", ep.value))

@@ -173,3 +173,14 @@ def test_another_orgs_account_attaches_only_with_a_provider_signed_token(client,
     assert client.post(url, json={**body, "linkToken": "forged"}, headers=other["headers"]).status_code == 409
     r = client.post(url, json={**body, "linkToken": "signed-by-tracker"}, headers=other["headers"])
     assert r.status_code == 201 and r.json["externalId"] == "site-1"
+
+
+def test_a_plugin_that_cannot_be_imported_is_named_with_its_distribution(tmp_path, monkeypatch):
+    """A distribution whose package was deleted (a stale editable install): a clear start-up error."""
+    dist = tmp_path / "hub_gone-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-gone\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[hub.plugins]\ngone = hub_gone_missing_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginStartupError, match=r"plugin 'gone' .* hub-gone cannot be imported.*pip uninstall hub-gone"):
+        build_plugin_manager({})
