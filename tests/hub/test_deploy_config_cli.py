@@ -42,3 +42,8 @@ def test_processes_starting_together_share_one_complete_pair_of_keys(tmp_path):
         keys = set(results[i * 12:(i + 1) * 12])
         assert len(keys) == 1 and all(all(pair) for pair in keys), folder
         assert (os.stat(os.path.join(folder, "encryption_key")).st_mode & 0o777) == 0o600
+
+
+def test_a_malformed_encryption_key_stops_the_start(tmp_path):
+    with pytest.raises(ValueError, match="HUB_ENCRYPTION_KEY is not a Fernet key"):
+        hub_config.resolve({**hub_config.DEFAULTS, "HUB_ENCRYPTION_KEY": "..."}, str(tmp_path))
