@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "HUB_ASYNC": True,
     "HUB_TRACE_PLUGINS": False,
     "HUB_LOAD_ENTRYPOINTS": True,  # False: only built-in and explicitly given plugins (safe mode)
-    "HUB_PLUGINS": (),  # extra plugin objects or dotted module names, registered after entry points
+    "HUB_PLUGINS": (),  # extra plugin objects or dotted module names (env: comma-separated), after entry points
     "HUB_OUTBOX_MAX_ATTEMPTS": 8,
     "HUB_OUTBOX_BACKOFF_BASE": 2.0,  # seconds; doubled each attempt, with jitter
     "HUB_OUTBOX_BACKOFF_MAX": 3600.0,
@@ -52,6 +52,8 @@ def _coerce(key: str, value: Any) -> Any:
         return value.strip().lower() not in ("0", "false", "no", "off", "")
     if key in NUMBER_KEYS and isinstance(value, str):
         return NUMBER_KEYS[key](value)
+    if key == "HUB_PLUGINS" and isinstance(value, str):  # from the environment: "mod_a, mod_b"
+        return tuple(name for name in value.replace(",", " ").split() if name)
     return value
 
 
@@ -111,6 +113,13 @@ def resolve(settings: dict[str, Any], instance_path: str) -> dict[str, Any]:
         out["HUB_ENCRYPTION_KEY"] = _persisted_key(
             instance_path, "encryption_key", lambda: Fernet.generate_key().decode()
         )
+    try:
+        Fernet(str(out["HUB_ENCRYPTION_KEY"]).encode())
+    except ValueError as e:  # refuse to start rather than fail on the first secret written or read
+        raise ValueError(
+            "HUB_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64-encoded bytes); make one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        ) from e
     try:
         Fernet(str(out["HUB_ENCRYPTION_KEY"]).encode())
     except ValueError as e:  # refuse to start rather than fail on the first secret written or read

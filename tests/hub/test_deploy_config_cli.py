@@ -47,3 +47,13 @@ def test_processes_starting_together_share_one_complete_pair_of_keys(tmp_path):
 def test_a_malformed_encryption_key_stops_the_start(tmp_path):
     with pytest.raises(ValueError, match="HUB_ENCRYPTION_KEY is not a Fernet key"):
         hub_config.resolve({**hub_config.DEFAULTS, "HUB_ENCRYPTION_KEY": "..."}, str(tmp_path))
+
+
+def test_hub_plugins_from_the_environment_names_modules(tmp_path):
+    from hub.plugins import build_plugin_manager
+
+    settings = hub_config.from_environ({"HUB_PLUGINS": "hub_tracker, hub.sync"})
+    assert settings["HUB_PLUGINS"] == ("hub_tracker", "hub.sync")
+    plugins = build_plugin_manager({**hub_config.DEFAULTS, "HUB_LOAD_ENTRYPOINTS": False,
+                                    "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"]})
+    assert "tracker" in {r.provider["key"] for r in plugins.records.values() if r.provider}
