@@ -145,18 +145,25 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
                outage_delay: float = 1.0) -> int:
     """Relay due outbox rows to RQ and work the queue, until stopped (or once with ``burst``)."""
     from rq import SimpleWorker
+    from rq.exceptions import StopRequested
     from rq.serializers import JSONSerializer
 
     from hub.jobs import relay
     from hub.queue import get_queue, state
 
     stopping = {"now": False}
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def _stop(signum: int, frame: Any) -> None:
         stopping["now"] = True
 
-    if not burst:
-        signal.signal(signal.SIGTERM, _stop)
+    def _own_signals() -> None:
+        # RQ's work() installs handlers that raise StopRequested and leaves them behind: put ours back.
+        if not burst:
+            for sig in previous:
+                signal.signal(sig, _stop)
+
+    _own_signals()
     first_delay, loops, jobs_run = outage_delay, 0, 0
     logger.info("worker.started", extra={"queue": current_app.config["HUB_QUEUE_NAME"]})
     while not stopping["now"]:
@@ -169,7 +176,13 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
             queue = get_queue()
             if queue.count:
                 rq_worker = SimpleWorker([queue], connection=qs.redis, serializer=JSONSerializer)
-                rq_worker.work(burst=True, logging_level="WARNING")
+                try:
+                    rq_worker.work(burst=True, logging_level="WARNING")
+                except StopRequested:
+                    stopping["now"] = True
+                if getattr(rq_worker, "_stop_requested", False):  # signalled during a job: it finished, stop
+                    stopping["now"] = True
+                _own_signals()
                 jobs_run += 1
             outage_delay = first_delay
         except redis.RedisError as e:
@@ -184,6 +197,8 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
         if burst or (max_loops is not None and loops >= max_loops):
             break
         time.sleep(poll)
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
     return jobs_run
 
 

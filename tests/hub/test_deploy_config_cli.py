@@ -57,3 +57,27 @@ def test_hub_plugins_from_the_environment_names_modules(tmp_path):
     plugins = build_plugin_manager({**hub_config.DEFAULTS, "HUB_LOAD_ENTRYPOINTS": False,
                                     "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"]})
     assert "tracker" in {r.provider["key"] for r in plugins.records.values() if r.provider}
+
+
+def test_the_worker_stops_cleanly_on_sigterm_after_running_a_job(client, env, factories, requests_mock):
+    """RQ's signal handlers must not outlive a pass: SIGTERM while the worker sleeps is a clean stop."""
+    from hub.cli import run_worker
+
+    group = factories.group(env["project"])
+    factories.link(group, env["tracker"], "TR-1")
+    requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+    requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+    r = client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
+                   headers=env["headers"])
+    assert r.status_code == 200
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        jobs = run_worker(poll=0.05)
+    finally:
+        timer.cancel()
+    assert jobs >= 1
+    db.session.expire_all()
+    assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
+    assert {sig: signal.getsignal(sig) for sig in before} == before
