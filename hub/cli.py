@@ -29,7 +29,10 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=True)
+# load_dotenv=False: the app reads ``.env`` from the working directory itself (hub.config), as gunicorn's
+# processes do; Flask's own loader would also pick up ``.flaskenv`` and a ``.env`` from any parent directory,
+# so ``hub worker`` and the web processes could run on different settings. ``--env-file`` still works.
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=True, load_dotenv=False)
 def main() -> None:
     """Integration Hub: issues in step with Jira, Slack, Discord and your own plugins."""
 

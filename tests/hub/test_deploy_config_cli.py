@@ -81,3 +81,20 @@ def test_the_worker_stops_cleanly_on_sigterm_after_running_a_job(client, env, fa
     db.session.expire_all()
     assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
     assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_the_hub_command_reads_only_the_working_directorys_env_like_the_web_processes(tmp_path, monkeypatch):
+    """``hub worker`` must not pick up a parent directory's ``.env`` (or ``.flaskenv``) that gunicorn never sees."""
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    (tmp_path / ".env").write_text("HUB_QUEUE_NAME=from-a-parent-directory\n")
+    (tmp_path / ".flaskenv").write_text("HUB_LOG_LEVEL=DEBUG\n")
+    (tmp_path / "deploy").mkdir()
+    monkeypatch.chdir(tmp_path / "deploy")
+    for name in ("HUB_QUEUE_NAME", "HUB_LOG_LEVEL"):
+        monkeypatch.setenv(name, "sentinel")
+        monkeypatch.delenv(name)
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+    assert "HUB_QUEUE_NAME" not in os.environ and "HUB_LOG_LEVEL" not in os.environ
