@@ -32,7 +32,8 @@ def _create_app() -> Flask:
 # load_dotenv=False: the app reads ``.env`` from the working directory itself (hub.config), as gunicorn's
 # processes do; Flask's own loader would also pick up ``.flaskenv`` and a ``.env`` from any parent directory,
 # so ``hub worker`` and the web processes could run on different settings. ``--env-file`` still works.
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=True, load_dotenv=False)
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+@click.version_option(package_name="integration-hub", prog_name="Integration Hub", message="%(prog)s %(version)s")
 def main() -> None:
     """Integration Hub: issues in step with Jira, Slack, Discord and your own plugins."""
 

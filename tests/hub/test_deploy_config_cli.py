@@ -98,3 +98,15 @@ def test_the_hub_command_reads_only_the_working_directorys_env_like_the_web_proc
         monkeypatch.delenv(name)
     assert CliRunner().invoke(main, ["--help"]).exit_code == 0
     assert "HUB_QUEUE_NAME" not in os.environ and "HUB_LOG_LEVEL" not in os.environ
+
+
+def test_hub_version_is_the_hubs_own():
+    from importlib.metadata import version
+
+    from click.testing import CliRunner
+
+    from hub.cli import main
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"Integration Hub {version('integration-hub')}"
