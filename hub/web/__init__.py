@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
@@ -28,8 +29,6 @@ def _same_origin_posts_only() -> Any:
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if not origin:
         return None
-    from urllib.parse import urlsplit
-
     from flask import current_app
 
     allowed = {request.host, urlsplit(current_app.config["HUB_BASE_URL"]).netloc}
@@ -57,6 +56,20 @@ def _org(slug: str) -> tuple[m.Organization, m.OrganizationMember]:
     return org, member
 
 
+def _local_target(target: str | None) -> str:
+    """Where to go after login: a path on this site, else ``/`` (no open redirect).
+
+    Browsers drop tabs and newlines from a URL and read ``\\`` as ``/``, so ``/<TAB>/evil.com``
+    or ``/\\evil.com`` would leave the site as surely as ``//evil.com``.
+    """
+    if not target or not target.startswith("/") or "\\" in target:
+        return "/"
+    if any(ord(c) < 33 or ord(c) == 127 for c in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc or target.startswith("//") else target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
@@ -66,8 +79,7 @@ def login() -> Any:
         if user and user.password_hash and check_password_hash(user.password_hash, request.form.get("password") or ""):
             session.clear()
             session["user_id"] = user.id
-            target = request.args.get("next") or "/"
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            return redirect(_local_target(request.args.get("next")))
         error = "Wrong email or password."
     return render_template("login.html", error=error), 401 if error else 200
 

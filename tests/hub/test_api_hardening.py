@@ -79,7 +79,8 @@ def test_webhook_request_json_refuses_deep_nesting_with_value_error():
 
 
 def test_out_of_range_cursor_is_400(client, env):
-    r = client.get("/api/0/organizations/acme/issues/?cursor=0:99999999999999999999999999:0", headers=env["headers"])
+    r = client.get("/api/0/organizations/acme/issues/?cursor=0:99999999999999999999999999:0",
+                   headers=env["headers"])
     assert r.status_code == 400 and "cursor" in r.json["errors"]
 
 
@@ -91,3 +92,24 @@ def test_web_pages_answer_404_for_ids_beyond_the_column(client, env):
     assert client.post(f"/organizations/acme/issues/{huge}/", data={"status": "resolved"}).status_code == 404
     r = client.post(f"/organizations/acme/settings/integrations/{huge}/", data={"sync_comments": "on"})
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "//evil.example",
+                                    "https://evil.example/", "evil.example"])
+def test_login_never_redirects_off_site(client, env, target):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    r = client.post("/login", query_string={"next": target}, data={"email": "owner@example.com", "password": "pw"})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_login_goes_back_to_the_page_asked_for(client, env):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    r = client.post("/login", query_string={"next": "/organizations/acme/issues/?status=resolved"},
+                    data={"email": "owner@example.com", "password": "pw"})
+    assert r.headers["Location"] == "/organizations/acme/issues/?status=resolved"
