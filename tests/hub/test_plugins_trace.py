@@ -6,7 +6,8 @@ import logging
 
 from hub.testing import Factories
 
-SECRETS = ("the-shared-secret-is-at-least-32-characters-long", "short-pw-1", "xoxb-1234-5678-abcdefghijklmnop")
+SECRETS = ("the-shared-secret-is-at-least-32-characters-long", "short-pw-1",
+           "xoxb-1234-5678-abcdefghijklmnop")
 
 
 def test_trace_never_logs_secrets(make_app, caplog):
