@@ -133,27 +133,6 @@ def run_inline(ids: list[str]) -> None:
         pending += take_new_entries()
 
 
-def run_due_inline(limit: int = 1000) -> int:
-    """Run every due row in this process (tests, and ``hub outbox run``)."""
-    count = 0
-    while True:
-        now = utcnow()
-        ids = list(
-            db.session.scalars(
-                select(m.OutboxEntry.id)
-                .where(m.OutboxEntry.status.in_(("pending", "enqueued")), m.OutboxEntry.next_attempt_at <= now)
-                .order_by(m.OutboxEntry.date_created)
-                .limit(limit)
-            )
-        )
-        db.session.rollback()
-        if not ids:
-            return count
-        for outbox_id in ids:
-            run_outbox(outbox_id)
-            count += 1
-
-
 # -- the job --------------------------------------------------------------------------------
 
 
@@ -183,7 +162,10 @@ def run_outbox(outbox_id: str) -> str:
     entry = db.session.get(m.OutboxEntry, outbox_id)
     assert entry is not None
     logs.clear()
-    logs.bind(job=outbox_id, job_kind=entry.kind, organization=entry.organization_id, integration=entry.integration_id)
+    org = db.session.get(m.Organization, entry.organization_id) if entry.organization_id else None
+    # The same fields as a request's lines: the org's slug, the integration's id.
+    logs.bind(job=outbox_id, job_kind=entry.kind, organization=org.slug if org else None,
+              integration=entry.integration_id)
     handler = HANDLERS.get(entry.kind)
     try:
         if handler is None:

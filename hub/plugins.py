@@ -184,11 +184,21 @@ def _traced(value: Any, key: str = "") -> str:
     return _TOKENISH.sub("[redacted]", repr(redact(value, key)))[:500]
 
 
+def _safe_repr(value: Any) -> str:
+    """A value for a trace line: credentials never appear (``metadata`` holds an integration's secrets)."""
+    from hub.logs import redact
+
+    if isinstance(value, dict):
+        value = {k: ("[redacted]" if k == "metadata" else v) for k, v in redact(value).items()}
+    return repr(value)[:500]
+
+
 def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
     logger.info(
         "plugin.hook-call",
         extra={"hook": hook_name, "plugins": [i.plugin_name for i in hook_impls],
-               "arguments": {k: _traced(v, k) for k, v in kwargs.items() if k != "request"}},
+               "arguments": {k: "[redacted]" if k in ("metadata", "token") else _safe_repr(v)
+                             for k, v in kwargs.items() if k != "request"}},
     )
 
 
@@ -196,6 +206,6 @@ def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: di
     exc = outcome.exception
     logger.info(
         "plugin.hook-result",
-        extra={"hook": hook_name, "result": _traced(outcome.get_result()) if exc is None else None,
-               "error": _traced(exc) if exc else None},
+        extra={"hook": hook_name, "result": _safe_repr(outcome.get_result()) if exc is None else None,
+               "error": repr(exc) if exc else None},
     )

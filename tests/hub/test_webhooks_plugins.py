@@ -184,3 +184,17 @@ def test_a_plugin_that_cannot_be_imported_is_named_with_its_distribution(tmp_pat
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(PluginStartupError, match=r"plugin 'gone' .* hub-gone cannot be imported.*pip uninstall hub-gone"):
         build_plugin_manager({})
+
+
+def test_trace_never_logs_install_credentials(make_app, caplog, factories):
+    app = make_app(HUB_TRACE_PLUGINS=True)
+    with app.app_context():
+        s = factories.setup()
+        with caplog.at_level(logging.INFO, logger="hub.plugins"):
+            r = app.test_client().post("/api/0/organizations/acme/integrations/", headers=s["headers"], json={
+                "provider": "tracker", "externalId": "t-9",
+                "metadata": {"base_url": "https://t", "token": "tracker-secret-value"}})
+        assert r.status_code == 201
+        lines = [str(rec.__dict__) for rec in caplog.records if rec.getMessage().startswith("plugin.hook")]
+        assert any("install_integration" in line for line in lines)
+        assert not any("tracker-secret-value" in line for line in lines)
