@@ -25,8 +25,12 @@ logger = logging.getLogger("hub.cli")
 
 def _create_app() -> Flask:
     from hub.app import create_app
+    from hub.plugins import PluginStartupError
 
-    return create_app()
+    try:
+        return create_app()
+    except PluginStartupError as e:  # a broken plugin install: one clear line, not a traceback
+        raise click.ClickException(str(e)) from e
 
 
 # load_dotenv=False: the app reads ``.env`` from the working directory itself (hub.config), as gunicorn's
@@ -306,6 +310,12 @@ def plugin_new(name: str, directory: str) -> None:
     except ValueError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"created {target}")
+
+
+# Also on the ``hub`` group itself: ``hub plugin new`` and ``--help`` work even when the app (or a
+# plugin) cannot load; commands that need the app load it when they run (``with_appcontext``).
+for _command in (bootstrap, token, user, plugins, worker, deliveries, replay, outbox, reconcile, plugin):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

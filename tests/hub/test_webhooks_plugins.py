@@ -198,3 +198,26 @@ def test_trace_never_logs_install_credentials(make_app, caplog, factories):
         lines = [str(rec.__dict__) for rec in caplog.records if rec.getMessage().startswith("plugin.hook")]
         assert any("install_integration" in line for line in lines)
         assert not any("tracker-secret-value" in line for line in lines)
+
+
+def test_cli_survives_a_broken_plugin_install(tmp_path):
+    """`hub plugin new` works and app commands fail with one clear line when a plugin cannot be imported."""
+    import os
+    import subprocess
+    import sys
+
+    dist = tmp_path / "site" / "hub_gone-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-gone\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[hub.plugins]\ngone = hub_gone_missing_module\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+           "HUB_REDIS_URL": "redis://127.0.0.1:1/0"}
+    run = [sys.executable, "-c", "from hub.cli import main; main()"]
+    new = subprocess.run([*run, "plugin", "new", "acme", "--directory", str(tmp_path)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert new.returncode == 0, new.stderr
+    assert (tmp_path / "hub-acme" / "setup.cfg").exists()
+    listing = subprocess.run([*run, "plugins"], env=env, capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 1
+    assert "Error: plugin 'gone'" in listing.stderr and "pip uninstall hub-gone" in listing.stderr
+    assert "Traceback" not in listing.stderr
