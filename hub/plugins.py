@@ -178,19 +178,12 @@ def _own_version() -> str:
 _TOKENISH = re.compile(r"[A-Za-z0-9+/=_.-]{32,}")
 
 
-def _traced(value: Any, key: str = "") -> str:
-    """``repr`` of a hook argument or result for the trace, without its secrets: secret-named keys
-    (``metadata["shared_secret"]``, a ``token`` argument) and token-like strings are redacted."""
-    return _TOKENISH.sub("[redacted]", repr(redact(value, key)))[:500]
-
-
 def _safe_repr(value: Any) -> str:
-    """A value for a trace line: credentials never appear (``metadata`` holds an integration's secrets)."""
-    from hub.logs import redact
-
+    """A value for a trace line: credentials never appear (``metadata`` holds an integration's secrets;
+    secret-named keys and token-like strings, e.g. a webhook token in an endpoint, are redacted)."""
     if isinstance(value, dict):
         value = {k: ("[redacted]" if k == "metadata" else v) for k, v in redact(value).items()}
-    return repr(value)[:500]
+    return _TOKENISH.sub("[redacted]", repr(value))[:500]
 
 
 def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
@@ -207,5 +200,5 @@ def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: di
     logger.info(
         "plugin.hook-result",
         extra={"hook": hook_name, "result": _safe_repr(outcome.get_result()) if exc is None else None,
-               "error": repr(exc) if exc else None},
+               "error": _safe_repr(exc) if exc else None},
     )
