@@ -1,15 +1,17 @@
 """``/extensions/<provider>/<path:endpoint>``: the one door for providers.
 
-Size limit → delivery row (headers without secrets) → ``on_webhook`` → the answer recorded.
+Size limit → delivery row (headers, query and body without secrets) → ``on_webhook`` → the answer recorded.
 A plugin exception becomes a logged, recorded 500 JSON error, never a stack trace.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy import select
@@ -40,6 +42,53 @@ def public_endpoint(endpoint: str) -> str:
     return "/".join("[redacted]" if len(part) >= 32 else part for part in endpoint.split("/"))
 
 
+#: Query parameters that carry a credential: a Connect page's ``jwt``, an OAuth ``code``/``state``,
+#: OAuth 1.0a's ``oauth_token``/``oauth_verifier``, and anything named like a token or a secret.
+SECRET_QUERY_WORDS = ("jwt", "code", "state", "verifier", *logs.SECRET_WORDS)
+
+
+def public_query(query_string: str) -> str:
+    """The query string as the delivery log shows it: credential parameters are ``[redacted]``."""
+    def secret(name: str) -> bool:
+        return any(word in name.lower() for word in SECRET_QUERY_WORDS)
+
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    if not any(secret(k) for k, _ in pairs):
+        return query_string
+    return urlencode([(k, "[redacted]" if secret(k) else v) for k, v in pairs])
+
+
+def public_body(body: bytes, mimetype: str) -> bytes:
+    """The body as the delivery log shows it: secret-named fields of a JSON object or a form (a
+    Connect install's ``sharedSecret``, an interaction ``token``, also inside a form's JSON
+    ``payload``) are ``[redacted]``; anything else is kept as it came."""
+    try:
+        if mimetype == "application/x-www-form-urlencoded":
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+            shown = [(k, _public_value(k, v)) for k, v in pairs]
+            return urlencode(shown).encode() if shown != pairs else body
+        if body[:1] in (b"{", b"["):
+            data = json.loads(body)
+            redacted = logs.redact(data)
+            return json.dumps(redacted).encode() if redacted != data else body
+    except (ValueError, RecursionError):
+        pass
+    return body
+
+
+def _public_value(key: str, value: str) -> str:
+    if logs.redact(value, key) != value:
+        return "[redacted]"
+    if value[:1] == "{":
+        try:
+            data = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+        redacted = logs.redact(data)
+        return json.dumps(redacted) if redacted != data else value
+    return value
+
+
 def _is_duplicate(provider: str, key: str) -> bool:
     return (
         db.session.scalar(
@@ -64,15 +113,20 @@ def extension(provider: str, endpoint: str) -> Response:
     if len(body) > MAX_BODY:
         return _json_error(413, "Request body too large (limit 1 MiB).")
     logs.bind(provider=provider)
+    query_string = request.query_string.decode("latin-1")
+    secrets: dict[str, Any] = {
+        "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
+        "endpoint": endpoint,
+    }
+    shown_query, shown_body = public_query(query_string), public_body(body, request.mimetype)
+    if shown_query != query_string:
+        secrets["query_string"] = query_string
+    if shown_body != body:  # the exact bytes, for replay (signatures cover them)
+        secrets["body"] = base64.b64encode(body).decode()
     delivery = m.WebhookDelivery(
         provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
-        query_string=request.query_string.decode("latin-1"),
-        headers=redact_headers(dict(request.headers)),
-        secret_headers=encrypt_json({
-            "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
-            "endpoint": endpoint,
-        }),
-        body=body, outcome="received",
+        query_string=shown_query, headers=redact_headers(dict(request.headers)),
+        secret_headers=encrypt_json(secrets), body=shown_body, outcome="received",
     )
     db.session.add(delivery)
     db.session.commit()
@@ -146,8 +200,6 @@ def to_response(result: WebhookResponse) -> Response:
 
 def replay(delivery_id: int) -> Response:
     """Re-run a stored delivery exactly as it came (``hub replay``); a new delivery row records it."""
-    from urllib.parse import parse_qsl
-
     from werkzeug.datastructures import Headers, MultiDict
 
     original = db.session.get(m.WebhookDelivery, delivery_id)
@@ -156,6 +208,8 @@ def replay(delivery_id: int) -> Response:
     secrets = decrypt_json(original.secret_headers, default={})
     endpoint = secrets.get("endpoint", original.endpoint)
     headers = Headers(list({**original.headers, **secrets.get("headers", {})}.items()))
+    query_string = secrets.get("query_string", original.query_string)
+    body = base64.b64decode(secrets["body"]) if secrets.get("body") else original.body
     copy = m.WebhookDelivery(
         provider=original.provider, endpoint=original.endpoint, method=original.method,
         query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
@@ -165,10 +219,10 @@ def replay(delivery_id: int) -> Response:
     db.session.commit()
     form = None
     if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-        form = MultiDict(parse_qsl(original.body.decode("utf-8", "replace"), keep_blank_values=True))
+        form = MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     hub_request = WebhookRequest(
         method=original.method, path=f"/extensions/{original.provider}/{endpoint}", headers=headers,
-        query=MultiDict(parse_qsl(original.query_string, keep_blank_values=True)), form=form, body=original.body,
+        query=MultiDict(parse_qsl(query_string, keep_blank_values=True)), form=form, body=body,
         base_url=current_app.config["HUB_BASE_URL"], replayed=True,
     )
     g.hub_replay = True
