@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -24,6 +25,7 @@ KEY = "jira"
 LEEWAY = 30  # seconds of clock skew accepted on exp
 CONTEXT_QSH = "context-qsh"
 INSTALL_KEY_TTL = 24 * 3600
+KID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def _encode(value: str) -> str:
@@ -199,7 +201,9 @@ def verify_install_jwt(request: WebhookRequest) -> dict[str, object]:
     except jwt.PyJWTError as e:
         raise ConnectError("The install JWT cannot be decoded.") from e
     kid = header.get("kid")
-    if header.get("alg") != "RS256" or not kid or not isinstance(kid, str) or "/" in kid or ".." in kid:
+    # The kid becomes a URL path segment on the keys CDN: letters, digits, "-" and "_" only (Atlassian's
+    # are UUIDs), so no "?", "#", "%2e%2e", "\\" or "@" can steer the fetch elsewhere.
+    if header.get("alg") != "RS256" or not isinstance(kid, str) or not KID_RE.fullmatch(kid):
         raise ConnectError("The install JWT must be RS256 with a kid.")
     public_key = install_public_key(kid)
     base = services.base_url().rstrip("/")
