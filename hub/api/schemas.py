@@ -49,7 +49,11 @@ class EventTimestamp(fields.Field):
                 parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError as e:
                 raise ValidationError("Not a valid ISO 8601 timestamp.") from e
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+            try:
+                return parsed.astimezone(dt.UTC)  # year 1 at +14:00 has no UTC time
+            except OverflowError as e:
+                raise ValidationError("Not a valid timestamp.") from e
         raise ValidationError("Not a valid timestamp.")
 
 

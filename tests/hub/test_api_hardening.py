@@ -113,3 +113,11 @@ def test_login_goes_back_to_the_page_asked_for(client, env):
     r = client.post("/login", query_string={"next": "/organizations/acme/issues/?status=resolved"},
                     data={"email": "owner@example.com", "password": "pw"})
     assert r.headers["Location"] == "/organizations/acme/issues/?status=resolved"
+
+
+@pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_event_timestamps_without_a_utc_time_are_400(client, env, timestamp):
+    r = client.post("/api/0/projects/acme/backend/events/", json={"message": "x", "timestamp": timestamp},
+                    headers=env["headers"])
+    assert r.status_code == 400 and "timestamp" in r.json["errors"]
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 0
