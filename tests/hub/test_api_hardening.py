@@ -94,14 +94,15 @@ def test_web_pages_answer_404_for_ids_beyond_the_column(client, env):
     assert r.status_code == 404
 
 
-@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "//evil.example",
-                                    "https://evil.example/", "evil.example"])
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                                    "//evil.example", "https://evil.example/", "evil.example"])
 def test_login_never_redirects_off_site(client, env, target):
     from werkzeug.security import generate_password_hash
 
     env["owner"].password_hash = generate_password_hash("pw")
     db.session.commit()
-    r = client.post("/login", query_string={"next": target}, data={"email": "owner@example.com", "password": "pw"})
+    r = client.post("/login", query_string={"next": target},
+                    data={"email": "owner@example.com", "password": "pw"})
     assert r.status_code == 302 and r.headers["Location"] == "/"
 
 
