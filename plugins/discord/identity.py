@@ -3,14 +3,14 @@
 ``/link`` hands the Discord user a signed, expiring URL naming the integration and their
 Discord id. The page is opened in the browser: GET shows who will be linked to whom, POST (the
 hub user's session or bearer token) links them. The session cookie is SameSite=Lax, so a
-cross-site form cannot POST with it.
+cross-site form cannot POST with it; a POST naming another origin is refused as well.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from hub import WebhookResponse, services
 from hub.errors import ValidationError
@@ -48,6 +48,20 @@ def link_url(integration: Integration, discord_user: dict[str, Any]) -> str:
         SALT,
     )
     return f"{services.base_url()}/extensions/discord/link-identity/{signed}/"
+
+
+def _bearer(request: WebhookRequest) -> bool:
+    return (request.headers.get("Authorization") or "").lower().startswith("bearer ")
+
+
+def _same_site(request: WebhookRequest) -> bool:
+    """Whether a browser POST comes from the hub's own page (or names no origin): another site must
+    not make a logged-in user link the attacker's Discord account to their hub account."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return True
+    theirs, ours = urlsplit(origin), urlsplit(services.base_url())
+    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 def _page(status: int, heading: str, **context: Any) -> WebhookResponse:
@@ -95,6 +109,9 @@ def handle_link_identity(request: WebhookRequest, signed: str) -> WebhookRespons
     }
     if request.method == "GET":
         return _page(200, "Link your Discord account", confirm=True, **context)
+    if not _bearer(request) and not _same_site(request):
+        return _page(403, "Link your Discord account",
+                     error="Confirm on the link page itself: open the link from Discord again.")
     services.link_identity(
         integration.id, discord_user_id, user.id, data={"discord_name": context["discord_name"]}
     )
