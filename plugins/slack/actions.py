@@ -126,9 +126,9 @@ def _block_actions(integration: Integration, payload: dict[str, Any]) -> Webhook
         value = action["selected_option"].get("value")
     if action_id in (messages.APPROVE_MEMBER, messages.REJECT_MEMBER):
         return _invite_action(_interaction(integration, payload), action_id == messages.APPROVE_MEMBER, value)
-    message = obj(payload.get("message"))
+    blocks = obj(payload.get("message")).get("blocks")
     issue = messages.block_id_data(
-        [*(message.get("blocks") or []), {"block_id": action.get("block_id")}], "issue"
+        [*(blocks if isinstance(blocks, list) else []), {"block_id": action.get("block_id")}], "issue"
     )
     intent = parse_intent(action_id, value)
     if intent is None:
