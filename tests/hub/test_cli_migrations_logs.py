@@ -124,3 +124,12 @@ def test_no_log_call_uses_a_reserved_record_attribute():
                 offenders += [f"{path.name}:{node.value.lineno} {k.value}" for k in node.value.keys
                               if isinstance(k, ast.Constant) and k.value in reserved]
     assert offenders == []
+
+
+def test_no_org_page_shows_the_cross_org_delivery_log(client, env):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    client.post("/login", data={"email": "owner@example.com", "password": "pw"})
+    assert client.get("/organizations/acme/settings/deliveries/").status_code == 404
