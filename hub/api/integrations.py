@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app, g, jsonify
 from sqlalchemy import select
 
 from hub import models as m
@@ -24,8 +24,11 @@ LINK_SALT = "integration-link"
 
 
 def integration_json(oi: m.OrganizationIntegration) -> dict[str, Any]:
+    """An integration as the API shows it; install warnings (which may name a webhook URL with its
+    token) only to the org's owners and admins."""
     config = {key: bool((oi.config or {}).get(key, False)) for key in m.SYNC_CONFIG_KEYS}
-    warnings = decrypt_json(oi.integration.metadata_encrypted, default={}).get("install_warnings") or []
+    admin = getattr(g.get("hub_member"), "role", None) in ("owner", "admin")
+    warnings = decrypt_json(oi.integration.metadata_encrypted, default={}).get("install_warnings") or [] if admin else []
     return {"id": str(oi.integration_id), "provider": oi.integration.provider, "name": oi.integration.name,
             "externalId": oi.integration.external_id,
             "status": "disabled" if oi.integration.status == "disabled" else oi.status,

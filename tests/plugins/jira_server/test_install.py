@@ -206,3 +206,16 @@ def test_reinstall_replaces_the_webhook(client, factories, requests_mock, metada
         ("GET", "api/2/myself"), ("POST", "webhooks/1.0/webhook"), ("DELETE", "webhooks/1.0/webhook/7")]
     assert_oauth1_signed(requests_mock.request_history[-1], rsa_keys[1], token="access-token-1")
     assert_all_signed_and_valid(requests_mock.request_history, rsa_keys[1])
+
+
+def test_install_warnings_are_shown_to_admins_only(client, factories, requests_mock, metadata):
+    s = factories.setup()
+    member = factories.member(s["org"], "dev@example.com")
+    requests_mock.get(f"{BASE_URL}/rest/api/2/myself", json={"name": "bob"})
+    requests_mock.post(f"{BASE_URL}/rest/webhooks/1.0/webhook", status_code=404, json={"message": "Not found"})
+    assert install(client, s["headers"], metadata).status_code == 201
+    [as_owner] = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
+    assert len(as_owner["warnings"]) == 1
+    member_headers = {"Authorization": f"Bearer {factories.token(member)}"}
+    [as_member] = client.get("/api/0/organizations/acme/integrations/", headers=member_headers).json
+    assert as_member["warnings"] == []
