@@ -26,6 +26,9 @@ from hub.models.base import parse_id
 
 logger = logging.getLogger("hub.services")
 
+#: Marks an org's attachment made by hand without proof of control of the provider account.
+UNPROVEN = "_claimed_by_hand"
+
 __all__ = [
     "hook", "config", "base_url", "sign", "unsign", "render",
     "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
@@ -108,6 +111,15 @@ def save_integration(provider: str, external_id: str, name: str, metadata: dict[
         for oi in db.session.scalars(select(m.OrganizationIntegration).where(
                 m.OrganizationIntegration.integration_id == row.id, m.OrganizationIntegration.status == "disabled")):
             oi.status, oi.error = "active", None
+    if row.id is not None:
+        # The provider itself installed this account: an org that only claimed it by hand, never
+        # proving control, lets go of it (it attaches again through the provider's own page).
+        for oi in db.session.scalars(select(m.OrganizationIntegration).where(
+                m.OrganizationIntegration.integration_id == row.id)):
+            if (oi.config or {}).get(UNPROVEN):
+                oi.config = {k: v for k, v in oi.config.items() if k != UNPROVEN}
+                oi.status = "disabled"
+                oi.error = "The provider installed this account itself; attach it again from the provider."
     row.status = "active"
     db.session.commit()
     return snapshots.integration(row)
@@ -152,6 +164,7 @@ def attach_integration(integration_id: str, organization_slug: str, user_id: str
         db.session.add(m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={}))
     else:
         oi.status, oi.error = "active", None
+        oi.config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}  # proven now
     row.status = "active"
     db.session.commit()
     return str(org.id)

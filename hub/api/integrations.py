@@ -17,6 +17,7 @@ from hub.crypto import decrypt_json, encrypt_json, unsign
 from hub.errors import ApiError, InstallError, PluginError, ValidationError
 from hub.extensions import db
 from hub.members import set_status_mapping
+from hub.services import UNPROVEN
 from hub.models.base import parse_id
 
 logger = logging.getLogger("hub.api.integrations")
@@ -74,7 +75,8 @@ def install_integration(org_slug: str) -> Any:
         raise ApiAbort(400, "Unknown provider.", {"provider": [f"No installed plugin provides {provider!r}."]})
     row = db.session.scalar(select(m.Integration).where(m.Integration.provider == provider,
                                                         m.Integration.external_id == external_id))
-    if row is not None and not _may_attach(row, org, data.get("linkToken")):
+    proven = bool(row is not None and data.get("linkToken") and _token_proves(row, data["linkToken"]))
+    if row is not None and not proven and not _may_attach(row, org, None):
         raise ApiAbort(409, "This account is already installed by another organization; "
                             "attach it from the provider (a signed link) instead.")
     try:
@@ -106,16 +108,18 @@ def install_integration(org_slug: str) -> Any:
         oi = m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={}, integration=row)
         db.session.add(oi)
     oi.status, oi.error = "active", None
+    config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}
+    oi.config = config if proven else {**config, UNPROVEN: True}
     db.session.commit()
     logger.info("integration.installed", extra={"provider": provider, "integration": row.id})
     return jsonify(integration_json(oi)), 201 if created else 200
 
 
 def _may_attach(row: m.Integration, org: m.Organization, link_token: str | None) -> bool:
-    """Whether this org may take an existing provider account without proving control of it.
+    """Whether this org may take an existing provider account.
 
-    Refused when another org has it, or when the provider installed it and it waits for an
-    org (a Connect site): then only a signed link token (from the provider's page) attaches it.
+    Without proof of control it may not when another org has it, or when the provider installed
+    it and it waits for an org (a Connect site): then only a link token attaches it.
     """
     attached = list(db.session.scalars(select(m.OrganizationIntegration).where(
         m.OrganizationIntegration.integration_id == row.id)))
@@ -123,8 +127,11 @@ def _may_attach(row: m.Integration, org: m.Organization, link_token: str | None)
     waiting = row.status == "active" and not attached
     if not taken and not waiting:
         return True
-    if not link_token:
-        return False
+    return bool(link_token) and _token_proves(row, link_token)
+
+
+def _token_proves(row: m.Integration, link_token: str) -> bool:
+    """A hub-signed link for this integration, or a token its provider's plugin recognises."""
     try:
         payload = unsign(link_token, LINK_SALT, max_age=3600)
         return str(payload.get("integration_id")) == str(row.id)

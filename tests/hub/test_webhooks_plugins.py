@@ -221,3 +221,25 @@ def test_cli_survives_a_broken_plugin_install(tmp_path):
     assert listing.returncode == 1
     assert "Error: plugin 'gone'" in listing.stderr and "pip uninstall hub-gone" in listing.stderr
     assert "Traceback" not in listing.stderr
+
+
+def test_a_provider_install_detaches_unproven_claims_by_hand(client, factories, register_plugin):
+    from hub import services
+
+    register_plugin(Prover(), name="prover")
+    squatter = factories.setup(org_slug="squat", email="x@squat.example")
+    owner = factories.setup(org_slug="owner", email="y@owner.example")
+    body = {"provider": "tracker", "externalId": "site-7", "metadata": {"base_url": "https://t"}}
+    assert client.post("/api/0/organizations/squat/integrations/", json=body,
+                       headers=squatter["headers"]).status_code == 201
+    proven = {**body, "externalId": "site-8", "linkToken": "signed-by-tracker"}
+    assert client.post("/api/0/organizations/owner/integrations/", json=proven,
+                       headers=owner["headers"]).status_code == 201
+
+    services.save_integration("tracker", "site-7", "Tracker 7", {"base_url": "https://t"})  # e.g. a signed install
+    services.save_integration("tracker", "site-8", "Tracker 8", {"base_url": "https://t"})
+
+    [claimed] = client.get("/api/0/organizations/squat/integrations/", headers=squatter["headers"]).json
+    assert claimed["status"] == "disabled" and "attach it again" in claimed["error"]
+    [kept] = client.get("/api/0/organizations/owner/integrations/", headers=owner["headers"]).json
+    assert kept["status"] == "active" and kept["config"]["sync_status_forward"] is False
