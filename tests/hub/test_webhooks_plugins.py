@@ -232,6 +232,7 @@ def test_a_provider_install_detaches_unproven_claims_by_hand(client, factories, 
     body = {"provider": "tracker", "externalId": "site-7", "metadata": {"base_url": "https://t"}}
     assert client.post("/api/0/organizations/squat/integrations/", json=body,
                        headers=squatter["headers"]).status_code == 201
+    factories.integration(None, "tracker", "site-8", {"base_url": "https://t"})  # installed, waiting for an org
     proven = {**body, "externalId": "site-8", "linkToken": "signed-by-tracker"}
     assert client.post("/api/0/organizations/owner/integrations/", json=proven,
                        headers=owner["headers"]).status_code == 201
