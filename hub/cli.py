@@ -220,7 +220,8 @@ def deliveries(failed: bool, limit: int) -> None:
     if failed:
         query = query.where(m.WebhookDelivery.outcome.in_(("error", "rejected")))
     for d in db.session.scalars(query):
-        click.echo(f"{d.id:<6} {m.iso(d.date_received)} {d.provider:<12} {d.method:<5} {d.endpoint:<30} "
+        click.echo(f"{d.id:<6} {m.iso(d.date_received)} {d.provider:<12} {d.integration_id or '-':<5} {d.method:<5} "
+                   f"{d.endpoint:<30} "
                    f"{d.status_code or '-':<4} {d.outcome:<10} {d.error or ''}")
 
 

@@ -16,7 +16,7 @@ import redis
 from flask import current_app, render_template_string
 from sqlalchemy import func, select
 
-from hub import issues, snapshots
+from hub import issues, logs, snapshots
 from hub import models as m
 from hub import types as t
 from hub.crypto import decrypt_json, encrypt_json, sign, unsign
@@ -80,19 +80,26 @@ def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationInteg
 
 
 def get_integration(provider: str, external_id: str, organization_id: str | None = None) -> t.Integration | None:
-    """The integration for a provider account (any status), or ``None``."""
+    """The integration for a provider account (any status), or ``None``.
+
+    Also binds it to the current context: every later log line names it, and a webhook delivery
+    being handled is recorded as this integration's (its org's admins see it).
+    """
     row = db.session.scalar(
         select(m.Integration).where(m.Integration.provider == provider, m.Integration.external_id == str(external_id))
     )
     if row is None:
         return None
+    logs.bind(integration=row.id)
     return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
 
 
 def get_integration_by_id(integration_id: str, organization_id: str | None = None) -> t.Integration | None:
+    """Like :func:`get_integration`, by the hub's id."""
     row = db.session.get(m.Integration, int(integration_id))
     if row is None:
         return None
+    logs.bind(integration=row.id)
     return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
 
 

@@ -173,6 +173,8 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
     if delivery is not None:
         delivery.status_code = response.status_code
         delivery.dedupe_key = hub_request.dedupe_key
+        bound = logs.context().get("integration")
+        delivery.integration_id = bound if isinstance(bound, int) else None
         delivery.error = error
         if result.outcome:
             delivery.outcome = result.outcome

@@ -34,6 +34,10 @@ class WebhookDelivery(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(128))
+    # The integration the plugin resolved while handling it (see hub.services.get_integration).
+    integration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integrations.id", ondelete="SET NULL"), index=True
+    )
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
     date_received: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,7 +1,7 @@
-"""Server-rendered pages: login, an org's issues and its integration settings.
+"""Server-rendered pages: login, an org's issues, its integration settings and its deliveries.
 
-The webhook delivery log spans every org (a delivery is verified by its plugin, not tied to an org
-by the core), so it is an operator's tool: ``hub deliveries`` / ``hub replay``, not a page.
+The deliveries page shows only deliveries attributed to one of the org's integrations (the one its
+plugin resolved); the whole log, unattributed deliveries included, is ``hub deliveries``.
 """
 
 from __future__ import annotations
@@ -175,3 +175,16 @@ def integration_settings(org_slug: str, integration_id: int) -> Any:
         oi.config = {**(oi.config or {}), **{k: request.form.get(k) == "on" for k in m.SYNC_CONFIG_KEYS}}
     db.session.commit()
     return redirect(url_for("web.integrations_page", org_slug=org.slug, message="Saved."))
+
+
+@bp.get("/organizations/<org_slug>/settings/deliveries/")
+@login_required
+def deliveries_page(org_slug: str) -> Any:
+    """Recent webhook deliveries of this org's integrations (owners and admins)."""
+    org, member = _org(org_slug)
+    if member.role not in ("owner", "admin"):
+        abort(403)
+    mine = select(m.OrganizationIntegration.integration_id).where(m.OrganizationIntegration.organization_id == org.id)
+    rows = db.session.scalars(select(m.WebhookDelivery).where(m.WebhookDelivery.integration_id.in_(mine))
+                              .order_by(m.WebhookDelivery.id.desc()).limit(100)).all()
+    return render_template("deliveries.html", org=org, rows=rows)

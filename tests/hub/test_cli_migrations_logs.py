@@ -126,10 +126,20 @@ def test_no_log_call_uses_a_reserved_record_attribute():
     assert offenders == []
 
 
-def test_no_org_page_shows_the_cross_org_delivery_log(client, env):
+def test_deliveries_page_shows_only_the_orgs_own_deliveries(client, env, factories):
     from werkzeug.security import generate_password_hash
 
+    from tests.hub.conftest import tracker_webhook
+
+    other = factories.setup(org_slug="globex", email="boss@globex.com")
+    globex_id = factories.integration(other["org"], "tracker", "site-globex", {"webhook_token": "g"}).id
+    tracker_webhook(client, {"key": "TR-1"})  # acme's site
+    client.post("/extensions/tracker/hook/", json={"key": "G-1"},
+                headers={"X-Tracker-Site": "site-globex", "X-Tracker-Token": "g"})
+    attributed = dict(db.session.execute(select(m.WebhookDelivery.id, m.WebhookDelivery.integration_id)).all())
+    assert sorted(attributed.values()) == sorted([env["tracker"].id, globex_id])
     env["owner"].password_hash = generate_password_hash("pw")
     db.session.commit()
     client.post("/login", data={"email": "owner@example.com", "password": "pw"})
-    assert client.get("/organizations/acme/settings/deliveries/").status_code == 404
+    page = client.get("/organizations/acme/settings/deliveries/").get_data(as_text=True)
+    assert "hook/" in page and page.count("<td>tracker</td>") == 1
