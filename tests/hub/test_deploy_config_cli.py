@@ -134,7 +134,6 @@ def _live_processes_in_group(pgid: int) -> list[str]:
     return live
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 def test_run_demo_serves_with_its_token_then_stops_everything_on_sigterm(tmp_path):
     """README command 1, minus the pip step: its own Redis on a free port, the printed token works, and
     SIGTERM (not only Ctrl-C) stops the web server, the worker and Redis."""
