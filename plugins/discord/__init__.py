@@ -33,6 +33,14 @@ def install_integration(
 
 
 @hookimpl
+def uninstall_integration(integration: Integration, organization_id: str) -> None:
+    if integration.provider != KEY:
+        return None
+    install.uninstall_integration(integration, organization_id)
+    return None
+
+
+@hookimpl
 def notify_issue_alert(
     integration: Integration, group: Group, channel_id: str, rule: Rule, parent: Parent | None
 ) -> dict[str, Any] | None:

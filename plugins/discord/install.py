@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from hub import InstallError, WebhookResponse, services
 from hub.errors import ApiError, ApiHostError, ApiUnauthorized, ValidationError
-from hub.types import WebhookRequest
+from hub.types import Integration, WebhookRequest
 from plugins.discord.client import DiscordClient
 
 logger = logging.getLogger("hub.plugins.discord")
@@ -97,6 +97,17 @@ def setup_guild(guild_id: str, name: str = "") -> dict[str, Any]:
     if warnings:
         metadata["install_warnings"] = warnings
     return {"name": name or guild_name, "metadata": metadata}
+
+
+def uninstall_integration(integration: Integration, organization_id: str) -> None:
+    """Remove the hub's commands from the guild once no other org uses it (best effort)."""
+    others = [o for o in services.organizations_of(integration.id)
+              if o["id"] != str(organization_id) and o["status"] != "disabled"]
+    application_id = services.config("HUB_DISCORD_APPLICATION_ID")
+    if others or not application_id:
+        return
+    DiscordClient.from_config().set_guild_commands(str(application_id), integration.external_id, [])
+    logger.info("discord.commands-removed", extra={"guild": integration.external_id})
 
 
 def install_integration(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from hub import models as m
 from hub.extensions import db
-
 from plugins.discord.install import BOT_PERMISSIONS, COMMANDS
 from tests.plugins.discord.conftest import API, APPLICATION_ID, BOT_TOKEN, GUILD_ID
 from tests.support.specs import assert_valid_requests
@@ -216,3 +215,16 @@ def test_manual_install_goes_on_when_discord_cannot_confirm_the_server(client, f
     stored = services.get_integration("discord", GUILD_ID)
     assert [w.split(":")[0] for w in stored.metadata["install_warnings"]] == [
         "could not read the server", "could not register the commands"]
+
+
+def test_uninstall_removes_the_commands_from_the_server(client, factories, requests_mock):
+    s = factories.setup()
+    mock_guild(requests_mock)
+    r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
+                    json={"provider": "discord", "externalId": GUILD_ID})
+    assert r.status_code == 201
+    assert client.delete(f"/api/0/organizations/acme/integrations/{r.json['id']}/",
+                         headers=s["headers"]).status_code == 204
+    puts = [x for x in requests_mock.request_history if x.method == "PUT"]
+    assert [p.json() for p in puts][-1] == [] and puts[-1].url == COMMANDS_URL
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == len(requests_mock.request_history)
