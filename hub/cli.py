@@ -210,12 +210,15 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
     return jobs_run
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--failed", is_flag=True, help="Only deliveries answered with an error.")
 @click.option("--limit", default=50, show_default=True)
+@click.pass_context
 @with_appcontext
-def deliveries(failed: bool, limit: int) -> None:
+def deliveries(ctx: click.Context, failed: bool, limit: int) -> None:
     """The inbound webhook delivery log, newest first."""
+    if ctx.invoked_subcommand:
+        return
     query = select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc()).limit(limit)
     if failed:
         query = query.where(m.WebhookDelivery.outcome.in_(("error", "rejected")))
@@ -223,6 +226,23 @@ def deliveries(failed: bool, limit: int) -> None:
         click.echo(f"{d.id:<6} {m.iso(d.date_received)} {d.provider:<12} {d.integration_id or '-':<5} {d.method:<5} "
                    f"{d.endpoint:<30} "
                    f"{d.status_code or '-':<4} {d.outcome:<10} {d.error or ''}")
+
+
+@deliveries.command("prune")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True, help="Age in days.")
+@with_appcontext
+def deliveries_prune(days: int) -> None:
+    """Delete deliveries received more than DAYS days ago (the log keeps request bodies)."""
+    import datetime as dt
+
+    from sqlalchemy import delete
+
+    from hub.models.base import utcnow
+
+    cutoff = utcnow() - dt.timedelta(days=days)
+    deleted = db.session.execute(delete(m.WebhookDelivery).where(m.WebhookDelivery.date_received < cutoff)).rowcount
+    db.session.commit()
+    click.echo(f"deleted {deleted} deliveries received before {m.iso(cutoff)}")
 
 
 @click.command()

@@ -244,3 +244,22 @@ def test_a_provider_install_detaches_unproven_claims_by_hand(client, factories, 
     assert claimed["status"] == "disabled" and "attach it again" in claimed["error"]
     [kept] = client.get("/api/0/organizations/owner/integrations/", headers=owner["headers"]).json
     assert kept["status"] == "active" and kept["config"]["sync_status_forward"] is False
+
+
+def test_deliveries_prune_keeps_recent_ones(client, env):
+    import datetime as dt
+
+    from hub.models.base import utcnow
+
+    tracker_webhook(client, {"key": "TR-1"})
+    tracker_webhook(client, {"key": "TR-2"})
+    old = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id)).first()
+    old.date_received = utcnow() - dt.timedelta(days=40)
+    db.session.commit()
+    runner = client.application.test_cli_runner()
+    out = runner.invoke(args=["deliveries", "prune", "--older-than", "30"])
+    assert out.exit_code == 0 and out.output.startswith("deleted 1 deliveries")
+    assert db.session.scalar(select(m.WebhookDelivery.endpoint)) == "hook/"
+    listing = runner.invoke(args=["deliveries"])
+    assert listing.exit_code == 0 and len(listing.output.strip().splitlines()) == 1
+    assert runner.invoke(args=["deliveries", "prune", "--older-than", "0"]).exit_code == 2
