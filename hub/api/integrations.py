@@ -17,8 +17,8 @@ from hub.crypto import decrypt_json, encrypt_json, unsign
 from hub.errors import ApiError, InstallError, PluginError, ValidationError
 from hub.extensions import db
 from hub.members import set_status_mapping
-from hub.services import UNPROVEN
 from hub.models.base import parse_id
+from hub.services import UNPROVEN
 
 logger = logging.getLogger("hub.api.integrations")
 LINK_SALT = "integration-link"
