@@ -373,6 +373,18 @@ def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResp
     message = messages.alert_message(
         group, services.project_members(group.id), rule_id=interaction.rule_id, outcome=outcome
     )
+    e = _try_replace(interaction, message)
+    if e is not None:
+        if interaction.modal:
+            return WebhookResponse(status=200)
+        return ok(
+            messages.ephemeral(f"{outcome}, but Slack did not let us update the message ({e.message}).")
+        )
+    return WebhookResponse(status=200)
+
+
+def _try_replace(interaction: Interaction, message: dict[str, Any]) -> ApiError | None:
+    """Replace the clicked message; a failure is logged and returned for the caller to answer."""
     try:
         _replace_message(interaction, message)
     except ApiError as e:
@@ -380,12 +392,8 @@ def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResp
             "slack.update-message-failed",
             extra={"integration": interaction.integration.id, "error": e.message},
         )
-        if interaction.modal:
-            return WebhookResponse(status=200)
-        return ok(
-            messages.ephemeral(f"{outcome}, but Slack did not let us update the message ({e.message}).")
-        )
-    return WebhookResponse(status=200)
+        return e
+    return None
 
 
 def _replace_message(interaction: Interaction, message: dict[str, Any]) -> None:
@@ -443,13 +451,7 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
     if (interaction.response_url and is_slack_url(interaction.response_url)) or (
         not interaction.response_url and interaction.channel_id and interaction.message_ts
     ):
-        try:
-            _replace_message(interaction, message)
-        except ApiError as e:
-            logger.warning(
-                "slack.update-message-failed",
-                extra={"integration": interaction.integration.id, "error": e.message},
-            )
+        _try_replace(interaction, message)
     logger.info(
         "slack.invite-request-handled",
         extra={"integration": interaction.integration.id, "invite_request": invite.id, "approved": approve},
