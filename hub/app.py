@@ -27,8 +27,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order the code builds
     logs.configure(app.config["HUB_LOG_LEVEL"], app.config["HUB_LOG_JSON"])
 
     import hub.models  # noqa: F401  (registers the tables)
