@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,16 @@ from flask import Flask, g, request
 from sqlalchemy import event
 
 from hub import config as hub_config
-from hub import errors_http, jobs, logs, queue
+from hub import errors_http, jobs, keycheck, logs, queue
 from hub.extensions import db, migrate
 from hub.plugins import build_plugin_manager
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     hub_config.load_dotenv_file()
-    app = Flask("hub", instance_path=hub_config.instance_path_from_environ(), instance_relative_config=True)
     settings = {**hub_config.DEFAULTS, **hub_config.from_environ(), **(config or {})}
+    instance_path = os.path.abspath(settings.get("HUB_INSTANCE_PATH") or hub_config.default_instance_path())
+    app = Flask("hub", instance_path=instance_path, instance_relative_config=True)
     app.config.update(hub_config.resolve(settings, app.instance_path))
     app.config.update(
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
@@ -68,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hub.cli import register_commands
 
     register_commands(app)
+    keycheck.verify_keys(app)
     return app
 
 

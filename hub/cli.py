@@ -25,11 +25,12 @@ logger = logging.getLogger("hub.cli")
 
 def _create_app() -> Flask:
     from hub.app import create_app
+    from hub.keycheck import KeyMismatch
     from hub.plugins import PluginStartupError
 
     try:
         return create_app()
-    except PluginStartupError as e:  # a broken plugin install: one clear line, not a traceback
+    except (PluginStartupError, KeyMismatch) as e:  # a broken install, other keys: one clear line, no traceback
         raise click.ClickException(str(e)) from e
 
 
@@ -67,6 +68,7 @@ def bootstrap(org_slug: str, project_slug: str, email: str, password: str | None
     from hub.members import add_member, create_project, create_token, dsn, get_or_create_user, membership
 
     upgrade()
+    _verify_keys()  # a database migrated just now gets its key check values before anything is written
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == org_slug))
     if org is None:
         org = m.Organization(slug=org_slug, name=org_slug.replace("-", " ").title())
@@ -89,6 +91,15 @@ def bootstrap(org_slug: str, project_slug: str, email: str, password: str | None
     db.session.commit()
     click.echo(json.dumps({"org": org.slug, "project": project.slug, "user_id": str(user.id), "token": token_value,
                            "dsn": dsn(current_app.config["HUB_BASE_URL"], key) if key else None}))
+
+
+def _verify_keys() -> None:
+    from hub.keycheck import KeyMismatch, verify_keys
+
+    try:
+        verify_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    except KeyMismatch as e:
+        raise click.ClickException(str(e)) from e
 
 
 @click.group()
