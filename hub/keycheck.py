@@ -44,7 +44,8 @@ def verify_keys(app: Flask) -> None:
         try:
             if not inspect(db.engine).has_table(m.KeyCheck.__tablename__):
                 return
-            wrong = [setting for name, setting in CHECKED.items() if not _holds(name, str(app.config[setting]))]
+            wrong = [setting for name, setting in CHECKED.items()
+                     if not _holds(name, str(app.config[setting]))]
         except SQLAlchemyError as e:
             db.session.rollback()
             logger.warning("keys.check-skipped", extra={"error": type(e).__name__})
@@ -58,14 +59,17 @@ def verify_keys(app: Flask) -> None:
 def mismatch_message(app: Flask, wrong: list[str]) -> str:
     generated = set(app.config.get("HUB_KEYS_FROM_INSTANCE") or ())
     sources = ", ".join(
-        f"{setting} from {app.instance_path}/{setting[4:].lower()}" if setting in generated else f"{setting} as set"
+        f"{setting} from {app.instance_path}/{setting[4:].lower()}" if setting in generated
+        else f"{setting} as set"
         for setting in wrong
     )
     database = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
     return (
         f"{' and '.join(wrong)} of this process ({sources}; instance folder {app.instance_path}) "
-        f"differ from the keys the database {database} was set up with: give every process (web, worker, CLI) "
-        "the same HUB_ENCRYPTION_KEY and HUB_SECRET_KEY, or the same HUB_INSTANCE_PATH"
+        f"{'differs from the key' if len(wrong) == 1 else 'differ from the keys'} the database {database} "
+        "was set up with: "
+        "give every process (web, worker, CLI) the same HUB_ENCRYPTION_KEY and HUB_SECRET_KEY, "
+        "or the same HUB_INSTANCE_PATH"
     )
 
 
@@ -93,7 +97,7 @@ def _holds(name: str, key: str) -> bool:
         try:
             db.session.commit()
             return True
-        except IntegrityError:  # another process starting at the same time wrote it first: compare with theirs
+        except IntegrityError:  # a process starting at the same time wrote it first: compare with theirs
             db.session.rollback()
             row = db.session.get(m.KeyCheck, name)
             if row is None:  # pragma: no cover - a row is never deleted outside tests
@@ -103,8 +107,8 @@ def _holds(name: str, key: str) -> bool:
 
 def _reads_stored_secrets(key: str) -> bool:
     """Whether ``key`` decrypts an integration secret already stored (true when there is none)."""
-    token = db.session.scalar(select(m.Integration.metadata_encrypted).where(m.Integration.metadata_encrypted != "")
-                              .limit(1))
+    stored = m.Integration.metadata_encrypted
+    token = db.session.scalar(select(stored).where(stored != "").limit(1))
     if not token:
         return True
     try:

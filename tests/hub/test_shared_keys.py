@@ -73,7 +73,8 @@ class Installation:
 
     def __init__(self, tmp_path: Path, redis_url: str) -> None:
         self.venv = tmp_path / "venv"
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(self.venv)], check=True, timeout=60)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(self.venv)], check=True,
+                       timeout=60)
         [venv_site] = self.venv.glob("lib/python*/site-packages")
         # The test environment's packages (the hub's dependencies, the tracker plugin), with their .pth files.
         (venv_site / "test-environment.pth").write_text(
@@ -93,8 +94,8 @@ class Installation:
 
     def hub(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """``hub ARGS`` as the installed command: the installed copy, from another directory."""
-        return subprocess.run(self._hub_command(*args), env=self._env(env, installed=True), cwd=self.elsewhere,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(self._hub_command(*args), env=self._env(env, installed=True),
+                              cwd=self.elsewhere, capture_output=True, text=True, timeout=120)
 
     def start_worker(self, **env: str) -> subprocess.Popen[str]:
         return self._start(self._hub_command("worker", "--poll", "0.1"), self._env(env, installed=True),
@@ -201,7 +202,8 @@ def test_gunicorn_in_the_checkout_and_the_installed_worker_share_generated_keys(
 def test_a_process_with_other_keys_refuses_to_start_and_attempts_no_job(installation):
     tracker = Tracker()
     keys = {"HUB_ENCRYPTION_KEY": Fernet.generate_key().decode(), "HUB_SECRET_KEY": "the-secret-of-this-hub"}
-    boot = installation.hub("bootstrap", "--org", "demo", "--project", "backend", "--email", "o@example.com", **keys)
+    boot = installation.hub("bootstrap", "--org", "demo", "--project", "backend", "--email", "o@example.com",
+                            **keys)
     assert boot.returncode == 0, boot.stderr
     demo = json.loads(boot.stdout.strip().splitlines()[-1])
     port = _free_port()
