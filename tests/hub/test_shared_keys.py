@@ -237,3 +237,41 @@ def test_a_process_with_other_keys_refuses_to_start_and_attempts_no_job(installa
     assert cli.returncode == 1 and cli.stdout == ""
     assert cli.stderr.startswith("Error: HUB_ENCRYPTION_KEY of this process (HUB_ENCRYPTION_KEY as set;")
     assert "Traceback" not in cli.stderr
+
+
+def _start_on(config: dict[str, Any]) -> str:
+    from hub.app import create_app
+    from hub.keycheck import KeyMismatch
+
+    try:
+        create_app(config)
+    except KeyMismatch as e:
+        return str(e)
+    return "started"
+
+
+def test_processes_starting_together_on_a_new_database_agree_on_one_check_value(make_app, hub_database_url,
+                                                                                 hub_redis_url, tmp_path):
+    """Eight processes with one set of keys and eight with another start at once: one set wins, everywhere."""
+    import multiprocessing
+
+    from sqlalchemy import delete, func, select
+
+    from hub import models as m
+    from hub.extensions import db
+    from hub.testing import _base_config
+
+    with make_app().app_context():
+        db.session.execute(delete(m.KeyCheck))
+        db.session.commit()
+    ours = _base_config(hub_database_url, hub_redis_url, str(tmp_path / "ours"))
+    theirs = {**ours, "HUB_ENCRYPTION_KEY": Fernet.generate_key().decode(), "HUB_SECRET_KEY": "theirs",
+              "HUB_INSTANCE_PATH": str(tmp_path / "theirs")}
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        results = pool.map(_start_on, [ours, theirs] * 8)
+    started = {i % 2 for i, r in enumerate(results) if r == "started"}
+    assert len(started) == 1  # only one set of keys starts
+    refused = [r for r in results if r != "started"]
+    assert len(refused) == 8 and all("HUB_ENCRYPTION_KEY and HUB_SECRET_KEY of this process" in r for r in refused)
+    with make_app(**({} if started == {0} else theirs)).app_context():
+        assert db.session.scalar(select(func.count()).select_from(m.KeyCheck)) == 2
