@@ -272,6 +272,7 @@ def test_processes_starting_together_on_a_new_database_agree_on_one_check_value(
     started = {i % 2 for i, r in enumerate(results) if r == "started"}
     assert len(started) == 1  # only one set of keys starts
     refused = [r for r in results if r != "started"]
-    assert len(refused) == 8 and all("HUB_ENCRYPTION_KEY and HUB_SECRET_KEY of this process" in r for r in refused)
+    assert len(refused) == 8
+    assert all("HUB_ENCRYPTION_KEY and HUB_SECRET_KEY of this process" in r for r in refused)
     with make_app(**({} if started == {0} else theirs)).app_context():
         assert db.session.scalar(select(func.count()).select_from(m.KeyCheck)) == 2
