@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,16 @@ from flask import Flask, g, request
 from sqlalchemy import event
 
 from hub import config as hub_config
-from hub import errors_http, jobs, logs, queue
+from hub import errors_http, jobs, keycheck, logs, queue
 from hub.extensions import db, migrate
 from hub.plugins import build_plugin_manager
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     hub_config.load_dotenv_file()
-    app = Flask("hub", instance_path=hub_config.instance_path_from_environ(), instance_relative_config=True)
     settings = {**hub_config.DEFAULTS, **hub_config.from_environ(), **(config or {})}
+    instance_path = os.path.abspath(settings.get("HUB_INSTANCE_PATH") or hub_config.default_instance_path())
+    app = Flask("hub", instance_path=instance_path, instance_relative_config=True)
     app.config.update(hub_config.resolve(settings, app.instance_path))
     app.config.update(
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
@@ -27,8 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order the code builds
     logs.configure(app.config["HUB_LOG_LEVEL"], app.config["HUB_LOG_JSON"])
 
     import hub.models  # noqa: F401  (registers the tables)
@@ -68,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from hub.cli import register_commands
 
     register_commands(app)
+    keycheck.verify_keys(app)
     return app
 
 

@@ -25,11 +25,12 @@ logger = logging.getLogger("hub.cli")
 
 def _create_app() -> Flask:
     from hub.app import create_app
+    from hub.keycheck import KeyMismatch
     from hub.plugins import PluginStartupError
 
     try:
         return create_app()
-    except PluginStartupError as e:  # a broken plugin install: one clear line, not a traceback
+    except (PluginStartupError, KeyMismatch) as e:  # a broken install, other keys: one line, no traceback
         raise click.ClickException(str(e)) from e
 
 
@@ -67,6 +68,7 @@ def bootstrap(org_slug: str, project_slug: str, email: str, password: str | None
     from hub.members import add_member, create_project, create_token, dsn, get_or_create_user, membership
 
     upgrade()
+    _verify_keys()  # a database migrated just now gets its key check values before anything is written
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == org_slug))
     if org is None:
         org = m.Organization(slug=org_slug, name=org_slug.replace("-", " ").title())
@@ -89,6 +91,15 @@ def bootstrap(org_slug: str, project_slug: str, email: str, password: str | None
     db.session.commit()
     click.echo(json.dumps({"org": org.slug, "project": project.slug, "user_id": str(user.id), "token": token_value,
                            "dsn": dsn(current_app.config["HUB_BASE_URL"], key) if key else None}))
+
+
+def _verify_keys() -> None:
+    from hub.keycheck import KeyMismatch, verify_keys
+
+    try:
+        verify_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+    except KeyMismatch as e:
+        raise click.ClickException(str(e)) from e
 
 
 @click.group()
@@ -145,8 +156,18 @@ def plugins(as_json: bool) -> None:
 @click.option("--poll", default=0.5, show_default=True, help="Seconds between relay passes.")
 @with_appcontext
 def worker(burst: bool, poll: float) -> None:
-    """Run the RQ worker with the outbox relay (and its retry schedule); survives Redis outages."""
+    """Run the RQ worker with the outbox relay (and its retry schedule); survives later Redis outages."""
+    _require_redis()
     run_worker(burst=burst, poll=poll)
+
+
+def _require_redis() -> None:
+    """Stop with one line naming the Redis (never its password) when it cannot be reached."""
+    from hub.queue import redis_problem, unreachable_message
+
+    problem = redis_problem()
+    if problem is not None:
+        raise click.ClickException(unreachable_message(problem))
 
 
 def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None = None,
@@ -157,7 +178,7 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
     from rq.serializers import JSONSerializer
 
     from hub.jobs import relay
-    from hub.queue import get_queue, state
+    from hub.queue import get_queue, safe_url, state
 
     stopping = {"now": False}
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -194,7 +215,8 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
                 jobs_run += 1
             outage_delay = first_delay
         except redis.RedisError as e:
-            logger.warning("worker.redis-unavailable", extra={"error": type(e).__name__, "retry_in_s": outage_delay})
+            logger.warning("worker.redis-unavailable", extra={
+                "error": type(e).__name__, "redis": safe_url(qs.url), "retry_in_s": outage_delay})
             if burst or (max_loops is not None and loops >= max_loops):
                 break
             time.sleep(outage_delay)
@@ -291,6 +313,8 @@ def outbox_retry(outbox_id: str) -> None:
     row = db.session.get(m.OutboxEntry, outbox_id)
     if row is None:
         raise click.ClickException(f"no outbox row {outbox_id}")
+    if current_app.config["HUB_ASYNC"]:
+        _require_redis()  # before changing anything: the row stays as it is
     row.status, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
     db.session.commit()
     sent = enqueue([outbox_id]) if current_app.config["HUB_ASYNC"] else 0

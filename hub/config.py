@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,16 @@ def instance_path_from_environ() -> str | None:
     return os.environ.get("HUB_INSTANCE_PATH")
 
 
+def default_instance_path() -> str:
+    """``<sys.prefix>/var/hub-instance``: the Python environment's, whichever copy of ``hub`` it imports.
+
+    Flask's own default depends on where the ``hub`` package was imported from (``<checkout>/instance``
+    for gunicorn in a checkout, ``<prefix>/var/hub-instance`` for the installed ``hub`` command), so
+    two processes of one installation could generate two sets of keys.
+    """
+    return os.path.join(sys.prefix, "var", "hub-instance")
+
+
 def _persisted_key(instance_path: str, name: str, make: Any) -> str:
     path = Path(instance_path) / name
     if path.exists():
@@ -107,12 +118,16 @@ def resolve(settings: dict[str, Any], instance_path: str) -> dict[str, Any]:
     if not out.get("HUB_DATABASE_URL"):
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         out["HUB_DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'hub.sqlite'}"
+    generated = []
     if not out.get("HUB_SECRET_KEY"):
         out["HUB_SECRET_KEY"] = _persisted_key(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
+        generated.append("HUB_SECRET_KEY")
     if not out.get("HUB_ENCRYPTION_KEY"):
         out["HUB_ENCRYPTION_KEY"] = _persisted_key(
             instance_path, "encryption_key", lambda: Fernet.generate_key().decode()
         )
+        generated.append("HUB_ENCRYPTION_KEY")
+    out["HUB_KEYS_FROM_INSTANCE"] = tuple(generated)  # named by hub.keycheck when they do not match
     try:
         Fernet(str(out["HUB_ENCRYPTION_KEY"]).encode())
     except ValueError as e:  # refuse to start rather than fail on the first secret written or read

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from flask import Flask, current_app
@@ -48,3 +49,30 @@ def get_queue() -> Queue:
 
 def get_redis() -> redis.Redis:
     return state().redis
+
+
+def redis_problem() -> str | None:
+    """Why this app's Redis cannot be reached: ``/healthz`` and the CLI ask this."""
+    try:
+        get_redis().ping()
+    except redis.RedisError as e:
+        return f"{type(e).__name__}: {e}".splitlines()[0][:200]
+    return None
+
+
+def unreachable_message(problem: str) -> str:
+    """One line for the operator: which Redis (never its password), why, and how to point at another."""
+    url = safe_url(current_app.config["HUB_REDIS_URL"])
+    return (f"Redis at {url} cannot be reached ({problem}): start it, or set HUB_REDIS_URL to the one "
+            "the web processes use (their /healthz says whether they reach it)")
+
+
+def safe_url(url: str) -> str:
+    """A Redis URL fit for logs and messages: the password (in the userinfo or ``?password=``) masked."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

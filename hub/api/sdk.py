@@ -9,7 +9,6 @@ import re
 import zlib
 from typing import Any
 
-import redis
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select, text
@@ -20,7 +19,7 @@ from hub.api.docs import build_spec
 from hub.api.schemas import EventCreate
 from hub.extensions import db
 from hub.ingest import ingest_event
-from hub.queue import get_redis
+from hub.queue import redis_problem
 
 bp = Blueprint("sdk", __name__)
 AUTH_KEY_RE = re.compile(r"sentry_key=([0-9a-fA-F]+)")
@@ -35,9 +34,7 @@ def healthz() -> Any:
     except Exception:
         db.session.rollback()
         status["database"] = "down"
-    try:
-        get_redis().ping()
-    except redis.RedisError:
+    if redis_problem() is not None:
         status["redis"] = "down"
     if "down" in status.values():
         status["status"] = "degraded"

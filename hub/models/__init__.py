@@ -12,6 +12,7 @@ from hub.models.integrations import (
     OrganizationIntegration,
 )
 from hub.models.issues import STATUSES, Activity, Event, Group, GroupAssignee
+from hub.models.keys import KeyCheck
 from hub.models.notifications import AlertRule, NotificationMessage
 from hub.models.orgs import (
     ROLES,
@@ -30,7 +31,7 @@ from hub.models.orgs import (
 __all__ = [
     "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
-    "IntegrationExternalProject", "InviteRequest", "NotificationMessage", "Organization",
+    "IntegrationExternalProject", "InviteRequest", "KeyCheck", "NotificationMessage", "Organization",
     "OrganizationIntegration", "OrganizationMember", "OutboxEntry", "Project", "ProjectKey", "Release", "User",
     "WebhookDelivery", "iso", "member_projects", "utcnow",
 ]

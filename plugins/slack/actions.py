@@ -18,7 +18,7 @@ from hub import WebhookResponse, services
 from hub.errors import ApiError, NotFound, ValidationError
 from hub.types import Group, Integration, User, WebhookRequest
 from plugins.slack import messages
-from plugins.slack.client import client_for, is_slack_url
+from plugins.slack.client import client_for
 from plugins.slack.identity import identity_url
 from plugins.slack.webhooks import error, integration_for_team, obj, parse_payload, unknown_team
 
@@ -364,9 +364,10 @@ def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> Webh
 def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResponse:
     """Replace the original message: buttons for the new state and who did it.
 
-    Through ``response_url``; when there is none or Slack's hooks host cannot be reached or refuses,
-    through ``chat.update`` on the alert message (the bot posted it). A ``response_url`` that is
-    not Slack's is never called, nor replaced: the payload is not what Slack sends.
+    Through ``response_url``; when there is none, when it is not Slack's (never called: see
+    :func:`~plugins.slack.client.is_slack_url`), or when Slack's hooks host cannot be reached or
+    refuses, through ``chat.update`` on the alert message (the bot posted it; its channel and ts come
+    from the signature-verified payload).
     """
     if not interaction.response_url and not (interaction.channel_id and interaction.message_ts):
         return WebhookResponse(status=200)
@@ -404,10 +405,13 @@ def _replace_message(interaction: Interaction, message: dict[str, Any]) -> None:
                 interaction.response_url, {"replace_original": True, **message}
             )
             return
-        except ApiError:
-            can_update = interaction.channel_id and interaction.message_ts
-            if not can_update or not is_slack_url(interaction.response_url):
+        except ApiError as e:
+            if not (interaction.channel_id and interaction.message_ts):
                 raise
+            logger.info(
+                "slack.response-url-failed",
+                extra={"integration": interaction.integration.id, "error": e.message},
+            )
     client_for(interaction.integration).update_message(
         interaction.channel_id, interaction.message_ts, message["text"], blocks=message["blocks"]
     )
@@ -448,9 +452,7 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
         return ok(messages.ephemeral(e.detail))
     verb = "Approved" if approve else "Rejected"
     message = messages.invite_message(invite, outcome=f"{verb} by <@{interaction.slack_user_id}>")
-    if (interaction.response_url and is_slack_url(interaction.response_url)) or (
-        not interaction.response_url and interaction.channel_id and interaction.message_ts
-    ):
+    if interaction.response_url or (interaction.channel_id and interaction.message_ts):
         _try_replace(interaction, message)
     logger.info(
         "slack.invite-request-handled",

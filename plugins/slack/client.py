@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url, parse_url
 
 from hub import services
 from hub.errors import ApiError, ApiUnauthorized
@@ -113,11 +114,36 @@ class SlackClient(BaseApiClient):
         return self.post(response_url, json=message, allow_text=True)
 
 
+#: Slack's own hosts (and their subdomains): ``response_url`` values come from these, over https.
+SLACK_DOMAINS = ("slack.com", "slack-gov.com")
+
+
 def is_slack_url(url: str) -> bool:
-    """Whether a URL is an https URL of Slack's (``response_url`` values are only ever these)."""
-    parts = urlsplit(url or "")
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
+    """Whether the hub may POST to ``url`` on Slack's behalf: an https URL on Slack's hosts, or any
+    http(s) URL on the host of ``HUB_SLACK_API_URL`` (a self-hosted test double or proxy).
+
+    The host is the one requests would connect to: the URL is prepared by requests itself and parsed
+    with urllib3 (``https://127.0.0.1:8443\\@hooks.slack.com/x`` goes to 127.0.0.1, so it is refused).
+    """
+    target = _request_target(url)
+    if target is None or target.auth or not target.host:
+        return False
+    host = target.host.lower().rstrip(".")
+    if any(host == domain or host.endswith("." + domain) for domain in SLACK_DOMAINS):
+        return target.scheme == "https" and target.port in (None, 443)
+    api = _request_target(str(services.config("HUB_SLACK_API_URL") or ""))
+    api_host = (api.host or "").lower().rstrip(".") if api else ""
+    return bool(api_host) and target.scheme in ("http", "https") and host == api_host
+
+
+def _request_target(url: str) -> Url | None:
+    """``url`` as requests sends it (IDNA, quoting), split by urllib3; ``None`` when requests refuses it."""
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+        return parse_url(prepared.url or "")
+    except (requests.exceptions.RequestException, LocationParseError, UnicodeError, ValueError):
+        return None
 
 
 def client_for(integration: Any) -> SlackClient:

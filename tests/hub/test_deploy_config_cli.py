@@ -173,6 +173,17 @@ def test_run_demo_serves_with_its_token_then_stops_everything_on_sigterm(tmp_pat
             except requests.ConnectionError:
                 time.sleep(0.2)
         assert health.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+        # A second shell: only what instance/demo.env says; its worker reaches the same Redis and keys.
+        demo_env = tmp_path / "instance" / "demo.env"
+        assert (os.stat(demo_env).st_mode & 0o777) == 0o600
+        [redis_line] = [x for x in demo_env.read_text().splitlines() if x.startswith("HUB_REDIS_URL=")]
+        assert redis_line.startswith("HUB_REDIS_URL=redis://127.0.0.1:") and f"{redis_line}\n" in seen
+        assert redis_line != f"HUB_REDIS_URL={environ['HUB_REDIS_URL']}"  # the one it started, not the dead
+        second = {k: v for k, v in environ.items() if k != "HUB_REDIS_URL" and k != "HUB_INSTANCE_PATH"}
+        burst = subprocess.run(["bash", "-c", f'set -a; . "{demo_env}"; set +a; exec "$0" -c '
+                                "'from hub.cli import main; main()' worker --burst", sys.executable],
+                               env=second, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert burst.returncode == 0, burst.stderr
         r = requests.get(f"{base}/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {demo['token']}"})
         assert r.status_code == 200
         proc.send_signal(signal.SIGTERM)

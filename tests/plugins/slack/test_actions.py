@@ -6,6 +6,7 @@ import json
 import re
 from urllib.parse import parse_qs
 
+import pytest
 import requests
 
 from hub import services
@@ -358,10 +359,38 @@ def test_legacy_dialog_submission(client, env, factories, slack, requests_mock):
     assert r.json == {"errors": [{"name": "resolve_type", "error": "Choose an option."}]}
 
 
-def test_response_url_that_is_not_slack_is_never_called(client, env, factories, slack, requests_mock):
+@pytest.mark.parametrize("response_url", [
+    "https://attacker.example/collect",  # a foreign host
+    "https://127.0.0.1:8443\\@hooks.slack.com/actions/T0001/1/abc",  # requests connects to 127.0.0.1
+    "http://hooks.slack.com/actions/T0001/1/abc",  # Slack's host, but not https
+    "https://user@hooks.slack.com/actions/T0001/1/abc",  # Slack never sends credentials
+    "https://hooks.slack.com.attacker.example/actions/T0001/1/abc",
+])
+def test_response_url_that_is_not_slack_is_never_called_and_chat_update_redraws(
+    client, env, factories, slack, requests_mock, response_url
+):
+    _link(factories, env)
+    updated = {"ok": True, "channel": "C0ALERTS", "ts": "1763634090.000100"}
+    requests_mock.post(f"{API}/chat.update", json=updated)
+    payload = block_actions(env["group_id"])
+    payload["response_url"] = response_url
+    r = slack.action(payload)
+    assert r.status_code == 200 and r.data == b""
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
+    assert [x.url for x in requests_mock.request_history] == [f"{API}/chat.update"]
+    body = requests_mock.request_history[0].json()
+    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
+    assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"
+
+
+def test_refused_response_url_without_the_alert_message_updates_nothing_and_says_so(
+    client, env, factories, slack, requests_mock
+):
     _link(factories, env)
     payload = block_actions(env["group_id"])
     payload["response_url"] = "https://attacker.example/collect"
+    del payload["container"]["message_ts"], payload["message"]["ts"]
     r = slack.action(payload)
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["status"] == "resolved"
@@ -370,6 +399,54 @@ def test_response_url_that_is_not_slack_is_never_called(client, env, factories, 
         "(slack: response_url is not a Slack URL)."
     )
     assert requests_mock.request_history == []
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://hooks.slack.com/actions/T0001/1/abc", True),
+    ("https://slack.com/api/x", True),
+    ("https://hooks.slack-gov.com/actions/T0001/1/abc", True),
+    ("https://HOOKS.Slack.com./actions/T0001/1/abc", True),
+    ("http://hooks.slack-gov.com/actions/T0001/1/abc", False),
+    ("https://hooks.slack.com:8443/actions/T0001/1/abc", False),
+    ("https://127.0.0.1:8443\\@hooks.slack.com/x", False),
+    ("https://evil.example#@hooks.slack.com/x", False),
+    ("https://evil.example?@hooks.slack.com/x", False),
+    ("https://hooks.slack.com%2f@evil.example/x", False),
+    ("https://notslack.com/x", False),
+    ("http://slack.test:8280/hooks/1", True),  # the host of HUB_SLACK_API_URL: a self-hosted double
+    ("https://slack.test/hooks/1", True),
+    ("http://other.test:8280/hooks/1", False),
+    ("ftp://slack.test/hooks/1", False),
+    ("hooks.slack.com/actions/T0001/1/abc", False),
+    ("", False),
+])
+def test_which_response_urls_the_hub_calls(make_app, url, allowed):
+    from plugins.slack.client import is_slack_url
+
+    with make_app(HUB_SLACK_API_URL="http://slack.test:8280/api").app_context():
+        assert is_slack_url(url) is allowed
+
+
+def test_a_response_url_on_the_configured_slack_api_host_is_used(make_app, factories, requests_mock):
+    """A hub pointed at a self-hosted Slack (a test double, a proxy) updates messages through it."""
+    from tests.plugins.slack.helpers import SlackRequests
+
+    app = make_app(HUB_SLACK_API_URL="http://slack.test:8280/api")
+    with app.app_context():
+        s = factories.setup()
+        integration = factories.integration(s["org"], "slack", "T0001", metadata={"access_token": BOT_TOKEN})
+        jess = factories.member(s["org"], "jess@example.com", projects=[s["project"]])
+        group = factories.group(s["project"], "ZeroDivisionError: division by zero")
+        factories.identity(integration, SLACK_USER, jess)
+        hook = "http://slack.test:8280/hooks/actions/T0001/1/abc"
+        requests_mock.post(hook, text="ok")
+        payload = block_actions(group.id)
+        payload["response_url"] = hook
+        r = SlackRequests(app.test_client()).action(payload)
+        assert r.status_code == 200
+        assert [x.url for x in requests_mock.request_history] == [hook]
+        assert requests_mock.request_history[0].json()["replace_original"] is True
+        assert "Authorization" not in requests_mock.request_history[0].headers
 
 
 def test_unreachable_response_url_falls_back_to_chat_update(client, env, factories, slack, requests_mock):

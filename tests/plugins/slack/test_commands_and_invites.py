@@ -141,6 +141,23 @@ def test_invite_request_rejected(client, env, factories, slack, requests_mock):
     assert "new@example.com" not in [x["email"] for x in members]
 
 
+def test_handled_invite_with_a_foreign_response_url_is_redrawn_with_chat_update(
+    client, env, factories, slack, requests_mock
+):
+    requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": "C0ALERTS", "ts": "1.0"})
+    invite_id = _invite(client, env, factories, requests_mock)
+    factories.identity(env["integration"], "U0OWNER", env["owner"])
+    before = len(requests_mock.request_history)
+    payload = _click(invite_id, "reject_member", user="U0OWNER")
+    payload["response_url"] = "https://127.0.0.1:8443\\@hooks.slack.com/actions/T0001/1/abc"
+    r = slack.action(payload)
+    assert r.status_code == 200
+    assert [x.url for x in requests_mock.request_history[before:]] == [f"{API}/chat.update"]
+    body = requests_mock.request_history[-1].json()
+    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert body["blocks"][-1]["elements"][0]["text"] == "Rejected by <@U0OWNER>"
+
+
 def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
     client, env, factories, slack, requests_mock
 ):
