@@ -177,7 +177,8 @@ class _GuardedConnectionMixin:
         rules = current_policy()
         host = self._dns_host.strip("[]")
         try:
-            infos = socket.getaddrinfo(host, self.port, u3_connection.allowed_gai_family(), socket.SOCK_STREAM)
+            family = u3_connection.allowed_gai_family()
+            infos = socket.getaddrinfo(host, self.port, family, socket.SOCK_STREAM)
         except socket.gaierror as e:
             raise NameResolutionError(self.host, self, e) from e  # type: ignore[arg-type]
         allowed = [info for info in infos if rules.allows(self.host, normalized(str(info[4][0])))]
@@ -190,10 +191,12 @@ class _GuardedConnectionMixin:
                                                        source_address=self.source_address,
                                                        socket_options=self.socket_options)
             except TimeoutError as e:
-                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from e  # type: ignore[arg-type]
+                message = f"Connection to {self.host} timed out."
+                raise ConnectTimeoutError(self, message) from e  # type: ignore[arg-type]
             except OSError as e:
                 error = e
-        raise NewConnectionError(self, f"Failed to establish a new connection: {error}")  # type: ignore[arg-type]
+        message = f"Failed to establish a new connection: {error}"
+        raise NewConnectionError(self, message)  # type: ignore[arg-type]
 
 
 class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):

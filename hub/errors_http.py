@@ -10,8 +10,8 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from hub.api import ApiAbort
-from hub.webhooks import public_endpoint
 from hub.extensions import db
+from hub.webhooks import public_endpoint
 
 logger = logging.getLogger("hub.errors")
 JSON_PREFIXES = ("/api/", "/extensions/", "/healthz")

@@ -196,12 +196,14 @@ class BaseApiClient:
         return self._handle(response, url, allow_text)
 
     def _refused(self, e: ApiAddressRefused, url: str) -> ApiAddressRefused:
-        logger.warning("http.address-refused", extra={"provider": self.integration_name, "url": loggable_url(url)})
+        logger.warning("http.address-refused",
+                       extra={"provider": self.integration_name, "url": loggable_url(url)})
         return ApiAddressRefused(f"could not reach {self.provider}: {e.message}", url=url)
 
     def _log_unreachable(self, prepared: requests.PreparedRequest, url: str, e: Exception) -> None:
-        logger.warning("http.unreachable", extra={"provider": self.integration_name, "method": prepared.method,
-                                                  "url": loggable_url(url), "error": type(e).__name__})
+        logger.warning("http.unreachable", extra={
+            "provider": self.integration_name, "method": prepared.method, "url": loggable_url(url),
+            "error": type(e).__name__})
 
     def _handle(self, response: requests.Response, url: str, allow_text: bool) -> Any:
         data: Any = None
@@ -218,13 +220,14 @@ class BaseApiClient:
                     retry_after = max(0.0, float(data["retry_after"]))
                 except (TypeError, ValueError):
                     pass
-            raise ApiRateLimited(self.public_message(data, status), retry_after=retry_after, body=data, url=url)
+            raise ApiRateLimited(self.public_message(data, status), retry_after=retry_after, body=data,
+                                 url=url)
         if status >= 400:
             said = self.error_message(data, status)
             logger.warning("http.error-answer", extra={
                 "provider": self.integration_name, "url": loggable_url(url), "status": status,
                 "provider_message": _loggable(said), "body": _loggable(data)})
-            error_class = ApiUnauthorized if status in (401, 403) else ApiNotFound if status == 404 else ApiError
+            error_class = {401: ApiUnauthorized, 403: ApiUnauthorized, 404: ApiNotFound}.get(status, ApiError)
             raise error_class(self.public_message(data, status), code=status, body=data, url=url,
                               provider_message=said)
         self.check_response(response, data)

@@ -51,7 +51,8 @@ class DiscordClient(BaseApiClient):
         # Discord's numeric error code (50001: Missing Access) is safe to show; its text is not.
         code = data.get("code") if isinstance(data, dict) else None
         base = super().public_message(data, status)
-        return f"{base} (Discord code {code})" if isinstance(code, int) and not isinstance(code, bool) else base
+        known = isinstance(code, int) and not isinstance(code, bool)
+        return f"{base} (Discord code {code})" if known else base
 
     def error_message(self, data: Any, status: int) -> str:
         # Discord errors read {"code": 50001, "message": "Missing Access"}.

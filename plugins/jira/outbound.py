@@ -276,7 +276,8 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
         message = f"Jira has no issue {key}, or the integration's Jira user may not see it."
         raise PluginError(message, {"externalIssue": [message]}) from e
     if not isinstance(issue, dict):
-        raise PluginError("Jira answered the issue in an unexpected shape.", {"externalIssue": ["Not an issue."]})
+        raise PluginError("Jira answered the issue in an unexpected shape.",
+                          {"externalIssue": ["Not an issue."]})
     fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
     status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
     answered = issue.get("key")

@@ -58,11 +58,13 @@ def _install_error(e: ApiError, doing: str, refused_hint: str = "") -> InstallEr
     """The install's 400: the hub's words only (``e.message``), never Jira's answer; what Jira said
     is in the log. Refused, closed and open-but-silent addresses read alike."""
     if isinstance(e, ApiAddressRefused):
-        message = (f"Jira could not be reached while {doing}: the base URL's address is not one the hub may "
-                   "connect to (HUB_OUTBOUND_ALLOW / HUB_OUTBOUND_DENY). Use another URL, or ask the operator.")
+        message = (f"Jira could not be reached while {doing}: the base URL's address is not one the hub "
+                   "may connect to (HUB_OUTBOUND_ALLOW / HUB_OUTBOUND_DENY). Use another URL, or ask the "
+                   "operator.")
         return InstallError(message, {"base_url": [message]})
     if isinstance(e, ApiHostError):
-        message = f"Jira could not be reached while {doing}. Check the base URL and that the hub can reach it."
+        message = (f"Jira could not be reached while {doing}. "
+                   "Check the base URL and that the hub can reach it.")
     elif isinstance(e, ApiUnauthorized):
         message = f"Jira refused the OAuth credentials while {doing} (it answered {e.code}). " + (
             refused_hint or "Check the application link, the consumer key, the private key and the access token.")
@@ -89,8 +91,8 @@ def connect(metadata: Mapping[str, Any], external_id: str, name: str = "") -> di
     except ApiError as e:
         # Jira answered, but cannot register webhooks over REST (the webhooks module is absent
         # or failing): the credentials work, so install, and say how to register it by hand.
-        warning = (f"The webhook could not be registered (Jira answered {e.code}); add {body['url']} for issue created "
-                   "and updated events in Jira's WebHooks administration.")
+        warning = (f"The webhook could not be registered (Jira answered {e.code}); add {body['url']} for issue "
+                   "created and updated events in Jira's WebHooks administration.")
         logger.warning("jira_server.webhook-not-registered", extra={"external_id": external_id, "status": e.code})
         return {**metadata, "webhook_secret": secret, "webhook_id": "", "webhook_self": "",
                 "install_warnings": [warning]}

@@ -9,8 +9,8 @@ integration as needing attention, or fail for good).
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
 import re
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests

@@ -151,7 +151,8 @@ def test_a_more_specific_allow_reaches_one_address_of_a_denied_range(make_app, m
     app = make_app(HUB_OUTBOUND_DENY="loopback", HUB_OUTBOUND_ALLOW="127.0.0.1")
     with app.app_context():
         client, s = app.test_client(), Factories(app).setup()
-        r = install(client, s["headers"], {**metadata, "base_url": f"http://127.0.0.1:{fake_jira.server_port}"})
+        base_url = f"http://127.0.0.1:{fake_jira.server_port}"
+        r = install(client, s["headers"], {**metadata, "base_url": base_url})
         assert r.status_code == 201, r.json
         db.session.remove()
 
@@ -172,7 +173,7 @@ def test_a_bad_policy_entry_refuses_to_start(make_app):
 
 def test_dns_rebinding_after_install_is_refused_on_the_next_connection(client, factories, metadata, fake_jira,
                                                                        monkeypatch):
-    """The name answered 127.0.0.1 at install; later it answers 169.254.169.254: that connection is refused."""
+    """The name answered 127.0.0.1 at install, later 169.254.169.254: that connection is refused."""
     answers = {"jira.rebind.test": "127.0.0.1"}
     real_getaddrinfo = socket.getaddrinfo
 

@@ -95,7 +95,8 @@ def test_missing_credentials_is_400(client, factories, requests_mock, metadata):
 
 def test_jira_unreachable_is_clear_400_and_nothing_stored(client, factories, requests_mock, metadata):
     s = factories.setup()
-    requests_mock.get(f"{BASE_URL}/rest/api/2/myself", exc=requests.exceptions.ConnectionError("refused 10.0.0.7"))
+    requests_mock.get(f"{BASE_URL}/rest/api/2/myself",
+                      exc=requests.exceptions.ConnectionError("refused 10.0.0.7"))
 
     r = install(client, s["headers"], metadata)
 
