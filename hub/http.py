@@ -166,12 +166,16 @@ class BaseApiClient:
         """Send one request and return its decoded JSON body (``None`` for an empty body)."""
         url = self.url(path)
         unreachable = f"could not reach {self.provider}"
+        req = requests.Request(method.upper(), url, params=params, json=json, data=data, headers=dict(headers or {}))
         try:
             egress.check_url_host(urlsplit(url).hostname or "")
+            unsigned = self.session.prepare_request(req)
         except ApiAddressRefused as e:
             raise self._refused(e, url) from e
-        req = requests.Request(method.upper(), url, params=params, json=json, data=data, headers=dict(headers or {}))
-        prepared = self.prepare(self.session.prepare_request(req))
+        except ValueError as e:  # "http://[::1": nothing to connect to, and retrying will not help
+            raise ApiError(f"{self.provider}: the URL is not valid", url=loggable_url(url),
+                           provider_message=type(e).__name__) from e
+        prepared = self.prepare(unsigned)
         started = time.monotonic()
         try:
             response = self.session.send(prepared, timeout=self.timeout, verify=self.verify_ssl)
