@@ -289,7 +289,8 @@ def test_a_channel_id_never_steers_the_bots_path(client, factories, run_jobs, re
         "name": "x", "conditions": [{"id": "every_event"}],
         "actions": [{"integrationId": str(integration.id), "channelId": "../../guilds/1/bans/2?x=#"}]})
     assert r.status_code == 201, r.json
-    requests_mock.register_uri(rm.ANY, rm.ANY, status_code=404, json={"message": "Unknown Channel", "code": 10003})
+    requests_mock.register_uri(rm.ANY, rm.ANY, status_code=404,
+                               json={"message": "Unknown Channel", "code": 10003})
 
     send_event(client, {**s, "integration": integration})
     run_jobs()
