@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "HUB_QUEUE_NAME": "hub",
     "HUB_LOG_LEVEL": "INFO",
     "HUB_LOG_JSON": True,
+    "HUB_OUTBOUND_ALLOW": "",  # hosts, CIDRs, private/loopback/link-local the hub may reach (hub.egress)
+    "HUB_OUTBOUND_DENY": "",  # added to the built-in deny list (link-local, metadata addresses)
 }
 
 BOOLEAN_KEYS = {"HUB_ASYNC", "HUB_TRACE_PLUGINS", "HUB_LOAD_ENTRYPOINTS", "HUB_LOG_JSON"}
@@ -136,4 +138,11 @@ def resolve(settings: dict[str, Any], instance_path: str) -> dict[str, Any]:
             "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
         ) from e
     out["HUB_BASE_URL"] = str(out["HUB_BASE_URL"]).rstrip("/")
+    from hub.egress import parse_rules
+
+    for key in ("HUB_OUTBOUND_ALLOW", "HUB_OUTBOUND_DENY"):
+        try:  # a typo must not silently open (or close) the hub's outbound traffic: refuse to start
+            parse_rules(out.get(key) or "")
+        except ValueError as e:
+            raise ValueError(f"{key}: {e}") from e
     return out

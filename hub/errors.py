@@ -74,14 +74,28 @@ class RetryLater(HubError):
 
 
 class ApiError(HubError):
-    """A provider answered with an error status; ``code`` is the HTTP status (0 when none)."""
+    """A provider answered with an error status; ``code`` is the HTTP status (0 when none).
 
-    def __init__(self, message: str, code: int = 0, body: Any = None, url: str = "") -> None:
+    ``message`` is safe to show anyone: it names the provider, the status and a hint, never the
+    provider's own words. ``provider_message`` is what the provider said (from its error body):
+    for the log and for the integration's ``error``, which only owners and admins see, because a
+    base URL pointed at an internal service would otherwise read that service back to the caller.
+    """
+
+    def __init__(self, message: str, code: int = 0, body: Any = None, url: str = "",
+                 provider_message: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.body = body
         self.url = url
+        self.provider_message = provider_message
+
+    @property
+    def full_message(self) -> str:
+        """The message and, after it, the provider's words: for owners, admins and operators only."""
+        extra = self.provider_message.strip()
+        return f"{self.message}: {extra}" if extra and extra not in self.message else self.message
 
     @property
     def retryable(self) -> bool:
@@ -114,3 +128,10 @@ class ApiHostError(ApiError):
 
 class ApiTimeoutError(ApiHostError):
     """The provider did not answer in time."""
+
+
+class ApiAddressRefused(ApiError):
+    """The provider's URL leads to an address ``HUB_OUTBOUND_ALLOW`` / ``HUB_OUTBOUND_DENY`` refuse:
+    nothing was sent; never retried (the org must fix the URL, or the operator the policy)."""
+
+    retryable = False

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from hub.api import ApiAbort
 from hub.extensions import db
+from hub.webhooks import public_endpoint
 
 logger = logging.getLogger("hub.errors")
 JSON_PREFIXES = ("/api/", "/extensions/", "/healthz")
@@ -39,5 +40,7 @@ def init_app(app: Flask) -> None:
     def _unexpected(e: Exception) -> Any:
         db.session.rollback()
         error_id = uuid.uuid4().hex[:12]
-        logger.exception("request.unhandled-error", extra={"error_id": error_id, "path": request.path})
+        # A webhook path may carry a per-integration token: logged as the delivery log shows it.
+        logger.exception("request.unhandled-error",
+                         extra={"error_id": error_id, "path": public_endpoint(request.path)})
         return jsonify({"detail": f"Internal error ({error_id}).", "errors": {}}), 500

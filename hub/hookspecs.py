@@ -190,7 +190,8 @@ def get_external_issue(
     and by ``hub reconcile`` (a CLI command, no request), once per linked ticket of orgs with
     ``sync_status_reverse``.
     **Result**: ``firstresult``.
-    **Errors**: :class:`hub.PluginError` / any ``Api*Error`` → 400 with the provider's message
+    **Errors**: :class:`hub.PluginError` / any ``Api*Error`` → 400 with its ``message`` (the hub's
+    words; an ``Api*Error``'s ``provider_message`` goes to the log and the integration's ``error``)
     (link); ``reconcile`` reports the ticket as unreadable and goes on.
     **Since**: v1.
     """

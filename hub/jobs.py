@@ -182,13 +182,13 @@ def run_outbox(outbox_id: str) -> str:
         return _retry(outbox_id, e.retry_after, f"rate limited: {e.message}")
     except ApiUnauthorized as e:
         db.session.rollback()
-        _needs_attention(outbox_id, e.message)
-        return _settle(outbox_id, "failed", error=f"{e.code}: {e.message}")
-    except ApiError as e:
+        _needs_attention(outbox_id, e.full_message)
+        return _settle(outbox_id, "failed", error=f"{e.code}: {e.full_message}")
+    except ApiError as e:  # the provider's words (full_message) are for operators and admins only
         db.session.rollback()
         if e.retryable:
-            return _retry(outbox_id, None, f"{type(e).__name__} {e.code}: {e.message}")
-        return _settle(outbox_id, "failed", error=f"{e.code}: {e.message}")
+            return _retry(outbox_id, None, f"{type(e).__name__} {e.code}: {e.full_message}")
+        return _settle(outbox_id, "failed", error=f"{e.code}: {e.full_message}")
     except PluginError as e:
         db.session.rollback()
         return _settle(outbox_id, "failed", error=e.message)

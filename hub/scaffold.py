@@ -200,13 +200,13 @@ class Client(BaseApiClient):
         return request
 
     def get_issue(self, key: str) -> dict[str, Any]:
-        return self.get(f"/issues/{{key}}")
+        return self.get(self.path("/issues/{{}}", key))  # path(): every segment from input escaped
 
     def create_issue(self, title: str, description: str) -> dict[str, Any]:
         return self.post("/issues", json={{"title": title, "description": description}})
 
     def set_status(self, key: str, is_resolved: bool) -> None:
-        self.put(f"/issues/{{key}}", json={{"resolved": is_resolved}})
+        self.put(self.path("/issues/{{}}", key), json={{"resolved": is_resolved}})
 '''
 
 TEST = '''"""End to end through the hub, with the fixtures of hub.testing (a pytest plugin of the hub).

@@ -7,11 +7,17 @@ and an empty Redis database.
 
 Fixtures: ``app`` (app context pushed), ``client``, ``make_app(**config)``, ``run_jobs``,
 ``outbox_entries``, ``factories``, ``register_plugin``, ``hub_redis_url``, ``hub_database_url``.
+
+With ``hub_scan_log_secrets = true`` in the pytest ini, every test that uses ``app`` also fails
+when a line the ``hub`` or ``plugins`` loggers wrote shows a secret the hub knows of: a credential
+header or URL token a request brought, an integration's secret metadata, a configured secret.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -391,3 +397,105 @@ class Factories:
 @pytest.fixture
 def factories(app: Any) -> Factories:
     return Factories(app)
+
+
+# -- no secret in the logs ------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("hub_scan_log_secrets", "fail a test whose hub or plugin log lines show a secret the hub "
+                  "knows (request credentials and URL tokens, integration secrets, configured secrets)",
+                  type="bool", default=False)
+
+
+MIN_SECRET = 12  # shorter values ("1", "admin") would match by chance
+_URL_TOKEN = re.compile(r"[A-Za-z0-9._~+=-]{32,}")
+
+
+class _Lines(logging.Handler):
+    """Every record, formatted as the hub writes it (JSON, bound context and extras included)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        from hub.logs import JsonFormatter
+
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        self.lines.append(record.getMessage())
+
+
+def _secret_values(value: Any, key: str = "", out: set[str] | None = None) -> set[str]:
+    """The secret-named values inside a mapping (and every line of a multi-line one, e.g. a PEM key)."""
+    from hub.logs import SECRET_WORDS
+
+    out = set() if out is None else out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _secret_values(v, str(k), out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _secret_values(v, key, out)
+    elif isinstance(value, str) and key and any(word in key.lower() for word in SECRET_WORDS):
+        out.update(part.strip() for part in [value, *value.splitlines()] if len(part.strip()) >= MIN_SECRET)
+    return out
+
+
+def _known_secrets(app: Any, seen: set[str]) -> set[str]:
+    from sqlalchemy import select
+
+    from hub import models as m
+    from hub.crypto import decrypt_json
+    from hub.extensions import db
+
+    known = set(seen)
+    for name, value in app.config.items():
+        if name.startswith("HUB_") and isinstance(value, str) and ("SECRET" in name or "TOKEN" in name
+                                                                   or name == "HUB_ENCRYPTION_KEY"):
+            known.update([value] if len(value) >= MIN_SECRET else [])
+    db.session.rollback()
+    for encrypted in db.session.scalars(select(m.Integration.metadata_encrypted)):
+        _secret_values(decrypt_json(encrypted, default={}), out=known)
+    return known
+
+
+@pytest.fixture(autouse=True)
+def _hub_log_secret_scan(request: pytest.FixtureRequest) -> Iterator[None]:
+    if not request.config.getini("hub_scan_log_secrets") or "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    from flask import request as flask_request
+
+    from hub.http import is_secret_header
+
+    seen: set[str] = set()
+
+    @app.before_request
+    def _remember_credentials() -> None:  # what each request brought: credential headers, URL tokens
+        for name, value in flask_request.headers.items():
+            if is_secret_header(name) and len(value) >= MIN_SECRET:
+                seen.update({value, value.split(" ", 1)[-1]})
+        if flask_request.path.startswith("/extensions/"):
+            seen.update(_URL_TOKEN.findall(flask_request.path))
+
+    handler = _Lines()
+    loggers = [logging.getLogger(name) for name in ("hub", "plugins")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    secrets = {s for s in _known_secrets(app, seen) if len(s) >= MIN_SECRET}
+    leaked = sorted(s for s in secrets if any(s in line for line in handler.lines))
+    if leaked:
+        shown = [f"{s[:6]}...({len(s)} chars)" for s in leaked]
+        lines = [line for line in handler.lines if any(s in line for s in leaked)][:3]
+        pytest.fail(f"secrets in the log: {shown}; first lines: {lines}", pytrace=False)

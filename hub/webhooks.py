@@ -165,7 +165,8 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
     except Exception as e:
         db.session.rollback()
         error_id = uuid.uuid4().hex[:12]
-        logger.exception("webhook.plugin-error", extra={"error_id": error_id, "endpoint": endpoint})
+        logger.exception("webhook.plugin-error",  # the endpoint as the delivery log shows it: no URL token
+                         extra={"error_id": error_id, "endpoint": public_endpoint(endpoint)})
         result = WebhookResponse(status=500, json={"detail": f"Internal error ({error_id}).", "errors": {}})
         error = f"{type(e).__name__}: {e}"[:2000]
     response = to_response(result)

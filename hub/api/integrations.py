@@ -26,14 +26,14 @@ LINK_SALT = "integration-link"
 
 def integration_json(oi: m.OrganizationIntegration) -> dict[str, Any]:
     """An integration as the API shows it; install warnings (which may name a webhook URL with its
-    token) only to the org's owners and admins."""
+    token) and the last error (which may quote the provider) only to the org's owners and admins."""
     config = {key: bool((oi.config or {}).get(key, False)) for key in m.SYNC_CONFIG_KEYS}
     admin = getattr(g.get("hub_member"), "role", None) in ("owner", "admin")
     warnings = decrypt_json(oi.integration.metadata_encrypted, default={}).get("install_warnings") or [] if admin else []
     return {"id": str(oi.integration_id), "provider": oi.integration.provider, "name": oi.integration.name,
             "externalId": oi.integration.external_id,
             "status": "disabled" if oi.integration.status == "disabled" else oi.status,
-            "error": oi.error, "warnings": [str(w) for w in warnings], "config": config}
+            "error": oi.error if admin else None, "warnings": [str(w) for w in warnings], "config": config}
 
 
 def _get_oi(org: m.Organization, integration_id: str) -> m.OrganizationIntegration:
@@ -91,6 +91,8 @@ def install_integration(org_slug: str) -> Any:
         raise ApiAbort(400, e.detail, e.errors) from e
     except ApiError as e:
         db.session.rollback()
+        logger.info("integration.install-refused", extra={"provider": provider, "status": e.code,
+                                                          "provider_message": e.provider_message[:500]})
         raise ApiAbort(400, f"The provider could not be reached or refused the install: {e.message}",
                        {"metadata": [e.message]}) from e
     result = result or {}

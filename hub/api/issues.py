@@ -15,7 +15,7 @@ from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
-from hub.errors import ApiError, ApiUnauthorized, PluginError, ValidationError
+from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError, ValidationError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
 from hub.models.base import MAX_ID, iso, parse_id
@@ -265,6 +265,14 @@ def _org_integration(org: m.Organization, integration_id: str) -> m.Organization
     return oi
 
 
+def _remember_provider_error(oi: m.OrganizationIntegration, error: BaseException | None) -> None:
+    """What the provider said goes on the integration's ``error`` (owners and admins see it), never
+    into the answer: the caller reads the hub's words only. An unknown key is not the integration's fault."""
+    if isinstance(error, ApiError) and not isinstance(error, ApiNotFound):
+        oi.error = error.full_message[:2000]
+        db.session.commit()
+
+
 @bp.post("/organizations/<org_slug>/issues/<issue_id>/external-issues/")
 @doc("/api/0/organizations/{org}/issues/{id}/external-issues/", "post", "Create or link a provider ticket",
      body=s.ExternalIssueCreate, response=s.ExternalIssueOut, status=201)
@@ -283,12 +291,14 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
         else:
             result = hook.get_external_issue(integration=integration, key=data["externalIssue"])
     except PluginError as e:
+        _remember_provider_error(oi, e.__cause__)
         raise ApiAbort(400, e.message, e.errors) from e
     except ApiUnauthorized as e:
-        oi.status, oi.error = "needs_attention", e.message
-        db.session.commit()
+        oi.status = "needs_attention"
+        _remember_provider_error(oi, e)
         raise ApiAbort(400, f"{integration.provider} refused the credentials: {e.message}") from e
     except ApiError as e:
+        _remember_provider_error(oi, e)
         raise ApiAbort(400, e.message, {"externalIssue": [e.message]}) from e
     if not result or not result.get("key"):
         raise ApiAbort(400, f"Provider {integration.provider!r} cannot {data['action']} tickets.")

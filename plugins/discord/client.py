@@ -21,6 +21,7 @@ class DiscordClient(BaseApiClient):
     """The bot's client: commands, messages, threads, guilds."""
 
     integration_name = "discord"
+    display_name = "Discord"
 
     COMMANDS_URL = "/applications/{application_id}/guilds/{guild_id}/commands"
     GUILD_URL = "/guilds/{guild_id}"
@@ -46,6 +47,13 @@ class DiscordClient(BaseApiClient):
             request.headers["Authorization"] = f"Bot {self._bot_token}"
         return request
 
+    def public_message(self, data: Any, status: int) -> str:
+        # Discord's numeric error code (50001: Missing Access) is safe to show; its text is not.
+        code = data.get("code") if isinstance(data, dict) else None
+        base = super().public_message(data, status)
+        known = isinstance(code, int) and not isinstance(code, bool)
+        return f"{base} (Discord code {code})" if known else base
+
     def error_message(self, data: Any, status: int) -> str:
         # Discord errors read {"code": 50001, "message": "Missing Access"}.
         if isinstance(data, dict) and data.get("message"):
@@ -55,21 +63,21 @@ class DiscordClient(BaseApiClient):
 
     # -- endpoints -----------------------------------------------------------------------------
     def get_guild(self, guild_id: str) -> dict[str, Any]:
-        return self.get(self.GUILD_URL.format(guild_id=guild_id)) or {}
+        return self.get(self.path(self.GUILD_URL, guild_id=guild_id)) or {}
 
     def set_guild_commands(self, application_id: str, guild_id: str, commands: list[dict[str, Any]]) -> Any:
         """Bulk-overwrite the app's commands in one guild (idempotent: safe on re-install)."""
         return self.put(
-            self.COMMANDS_URL.format(application_id=application_id, guild_id=guild_id), json=commands
+            self.path(self.COMMANDS_URL, application_id=application_id, guild_id=guild_id), json=commands
         )
 
     def create_message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.post(self.MESSAGES_URL.format(channel_id=channel_id), json=body) or {}
+        return self.post(self.path(self.MESSAGES_URL, channel_id=channel_id), json=body) or {}
 
     def start_thread(self, channel_id: str, message_id: str, name: str) -> dict[str, Any]:
         return (
             self.post(
-                self.THREAD_FROM_MESSAGE_URL.format(channel_id=channel_id, message_id=message_id),
+                self.path(self.THREAD_FROM_MESSAGE_URL, channel_id=channel_id, message_id=message_id),
                 json={"name": name[:100] or "Issue", "auto_archive_duration": 10080},
             )
             or {}

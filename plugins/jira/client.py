@@ -113,6 +113,7 @@ class JiraClient(BaseApiClient):
     """Jira's REST API for one site; the style decides auth, API version and user ids."""
 
     integration_name = "jira"
+    display_name = "Jira"
 
     ISSUE_URL: ClassVar[str] = "{root}/issue/{key}"
     CREATE_URL: ClassVar[str] = "{root}/issue"
@@ -139,7 +140,8 @@ class JiraClient(BaseApiClient):
         return self.style.prepare(self, request)
 
     def _path(self, template: str, **kw: str) -> str:
-        return template.format(root=self.style.api_root, **kw)
+        """The template under the style's API root, each value one escaped path segment."""
+        return self.path(template.replace("{root}", self.style.api_root), **kw)
 
     # -- issues --------------------------------------------------------------------------------
     def get_issue(self, key: str) -> dict[str, Any]:

@@ -163,9 +163,10 @@ class InstallKeysClient(BaseApiClient):
     """Atlassian's CDN of the RSA public keys that sign install/uninstall callbacks."""
 
     integration_name = "atlassian-install-keys"
+    display_name = "Atlassian's install keys service"
 
     def public_key(self, kid: str) -> str:
-        return str(self.get(f"/{kid}", allow_text=True) or "")
+        return str(self.get(self.path("/{}", kid), allow_text=True) or "")
 
 
 def install_public_key(kid: str) -> str:

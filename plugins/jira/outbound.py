@@ -8,7 +8,9 @@ integration on 401/403.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import quote
 
 from hub import PluginError, SyncSkipped, services
 from hub.errors import ApiError, ApiNotFound
@@ -19,6 +21,17 @@ from .client import JiraClient, adf_to_text
 logger = logging.getLogger("hub.plugins.jira")
 
 MAX_TRANSITION_PATH = 3
+#: A Jira issue key (``APP-123``) or an issue id (``10200``): the only things a link may name.
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-[0-9]+|[0-9]+")
+KEY_HELP = "A Jira issue key such as APP-123, or a numeric issue id."
+
+
+def check_issue_key(key: Any, field: str = "externalIssue") -> str:
+    """The key when it names a Jira issue; else ``PluginError`` (400 with a field error), before
+    anything is sent: a key is a path segment of the URLs the hub calls with the integration's token."""
+    if not isinstance(key, str) or len(key) > 255 or not ISSUE_KEY.fullmatch(key):
+        raise PluginError(f"Not a Jira issue key. {KEY_HELP}", {field: [KEY_HELP]})
+    return key
 
 
 # -- status (FLOWS §6) ------------------------------------------------------------------------
@@ -233,10 +246,15 @@ def create_external_issue(client: JiraClient, group: Group, form: dict[str, Any]
     except ApiError as e:
         if e.code != 400:
             raise
+        # The fields Jira refused, by the names the form used; Jira's words are in the log and on the
+        # integration's error (owners and admins), never in the answer.
         body = e.body if isinstance(e.body, dict) else {}
-        errors = {k: [str(v)] for k, v in (body.get("errors") or {}).items()}
-        raise PluginError(f"Jira refused the ticket: {e.message}", errors) from e
-    key = str(created["key"])
+        refused = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        errors = {str(k): ["Jira refused this field."] for k in refused if k in fields or k in form}
+        raise PluginError(f"Jira refused the ticket ({e.message}).", errors) from e
+    if not isinstance(created, dict) or not isinstance(created.get("key"), str):
+        raise PluginError("Jira answered the create without an issue key.")
+    key = check_issue_key(created["key"], "key")
     return {
         "key": key,
         "title": fields["summary"],
@@ -249,15 +267,21 @@ def create_external_issue(client: JiraClient, group: Group, form: dict[str, Any]
 def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
     """Read a ticket to link it (and for ``hub reconcile``: its status and project).
 
-    :raises PluginError: Jira does not know the key (its message).
+    :raises PluginError: not a Jira key (nothing sent), or Jira does not know it.
     """
+    check_issue_key(key)
     try:
         issue = client.get_issue(key)
     except ApiNotFound as e:
-        raise PluginError(e.message or f"Jira has no issue {key}.", {"externalIssue": [e.message]}) from e
-    fields = issue.get("fields") or {}
-    status = fields.get("status") or {}
-    issue_key = str(issue.get("key") or key)
+        message = f"Jira has no issue {key}, or the integration's Jira user may not see it."
+        raise PluginError(message, {"externalIssue": [message]}) from e
+    if not isinstance(issue, dict):
+        raise PluginError("Jira answered the issue in an unexpected shape.",
+                          {"externalIssue": ["Not an issue."]})
+    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+    status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
+    answered = issue.get("key")
+    issue_key = answered if isinstance(answered, str) and ISSUE_KEY.fullmatch(answered) else key
     return {
         "key": issue_key,
         "title": str(fields.get("summary") or ""),
@@ -273,4 +297,4 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
 
 
 def browse_url(client: JiraClient, key: str) -> str:
-    return f"{client.base_url}/browse/{key}"
+    return f"{client.base_url}/browse/{quote(key, safe='')}"

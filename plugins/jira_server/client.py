@@ -114,6 +114,7 @@ class JiraServer(JiraStyle):
 
 class JiraServerClient(JiraClient):
     integration_name = "jira_server"
+    display_name = "Jira Server"
 
 
 def client_for(metadata: Mapping[str, Any], auth: OAuth1 | None = None) -> JiraServerClient:

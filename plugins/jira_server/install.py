@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hub import InstallError, services
-from hub.errors import ApiError, ApiHostError, ApiNotFound, ApiUnauthorized
+from hub.errors import ApiAddressRefused, ApiError, ApiHostError, ApiNotFound, ApiUnauthorized
 from hub.types import Integration
 from plugins.jira_server.client import WEBHOOK_PATH, check_private_key, client_for, normalize_base_url
 from plugins.jira_server.webhooks import KEY, new_webhook_secret, webhook_url
@@ -55,13 +55,21 @@ def clean_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _install_error(e: ApiError, doing: str, refused_hint: str = "") -> InstallError:
+    """The install's 400: the hub's words only (``e.message``), never Jira's answer; what Jira said
+    is in the log. Refused, closed and open-but-silent addresses read alike."""
+    if isinstance(e, ApiAddressRefused):
+        message = (f"Jira could not be reached while {doing}: the base URL's address is not one the hub "
+                   "may connect to (HUB_OUTBOUND_ALLOW / HUB_OUTBOUND_DENY). Use another URL, or ask the "
+                   "operator.")
+        return InstallError(message, {"base_url": [message]})
     if isinstance(e, ApiHostError):
-        message = f"Jira could not be reached while {doing} ({e.message}). Check the base URL and that the hub can reach it."
+        message = (f"Jira could not be reached while {doing}. "
+                   "Check the base URL and that the hub can reach it.")
     elif isinstance(e, ApiUnauthorized):
-        message = f"Jira refused the OAuth credentials while {doing} ({e.message}). " + (
+        message = f"Jira refused the OAuth credentials while {doing} (it answered {e.code}). " + (
             refused_hint or "Check the application link, the consumer key, the private key and the access token.")
     else:
-        message = f"Jira answered an error while {doing}: {e.message}"
+        message = f"Jira answered an error while {doing}: {e.message}."
     return InstallError(message, {"metadata": [message]})
 
 
@@ -77,14 +85,14 @@ def connect(metadata: Mapping[str, Any], external_id: str, name: str = "") -> di
             "events": EVENTS, "excludeBody": False}
     try:
         answer = client.post(WEBHOOK_PATH, json=body)
-    except (ApiHostError, ApiUnauthorized) as e:
+    except (ApiHostError, ApiUnauthorized, ApiAddressRefused) as e:
         raise _install_error(e, "registering the webhook",
                              "The access token's user must be a Jira administrator to register webhooks.") from e
     except ApiError as e:
         # Jira answered, but cannot register webhooks over REST (the webhooks module is absent
         # or failing): the credentials work, so install, and say how to register it by hand.
-        warning = (f"The webhook could not be registered ({e.message}); add {body['url']} for issue created "
-                   "and updated events in Jira's WebHooks administration.")
+        warning = (f"The webhook could not be registered (Jira answered {e.code}); add {body['url']} for issue "
+                   "created and updated events in Jira's WebHooks administration.")
         logger.warning("jira_server.webhook-not-registered", extra={"external_id": external_id, "status": e.code})
         return {**metadata, "webhook_secret": secret, "webhook_id": "", "webhook_self": "",
                 "install_warnings": [warning]}
@@ -117,7 +125,8 @@ def remove_webhook(integration: Integration) -> None:
     if not webhook_id or not metadata.get("base_url"):
         return
     try:
-        client_for(metadata).delete(f"{WEBHOOK_PATH}/{webhook_id}")
+        client = client_for(metadata)
+        client.delete(client.path(WEBHOOK_PATH + "/{}", webhook_id))
     except ApiNotFound:
         pass
     logger.info("jira_server.webhook-removed", extra={"integration": integration.id, "webhook_id": webhook_id})

@@ -9,6 +9,7 @@ integration as needing attention, or fail for good).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, ClassVar
 
 import requests
@@ -19,6 +20,7 @@ from hub import services
 from hub.errors import ApiError, ApiUnauthorized
 from hub.http import BaseApiClient
 
+ERROR_NAME = re.compile(r"[a-z0-9_.]{1,64}")
 #: Slack errors that go away by themselves: the job is retried.
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -46,6 +48,7 @@ class SlackClient(BaseApiClient):
     """
 
     integration_name: ClassVar[str] = "slack"
+    display_name: ClassVar[str] = "Slack"
 
     POST_MESSAGE = "/chat.postMessage"
     UPDATE_MESSAGE = "/chat.update"
@@ -66,6 +69,8 @@ class SlackClient(BaseApiClient):
         if not isinstance(data, dict) or data.get("ok", True):
             return
         error = str(data.get("error") or "unknown_error")
+        if not ERROR_NAME.fullmatch(error):  # Slack's error names only; any other text is not shown
+            error = "unknown_error"
         url = response.url.split("?")[0]
         if error in RETRYABLE_ERRORS:
             raise ApiError(f"slack: {error}", code=503, body=data, url=url)

@@ -99,7 +99,7 @@ def test_timeouts_retry_and_retry_after_is_honoured(client, env, factories, run_
     requests_mock.get(f"{TRACKER}/issues/TR-1", exc=requests.exceptions.ConnectTimeout)
     _resolve(client, env, group)
     run_jobs()
-    assert _rows()[0].status == "pending" and "timed out" in _rows()[0].last_error
+    assert _rows()[0].status == "pending" and "ApiTimeoutError" in _rows()[0].last_error
     requests_mock.get(f"{TRACKER}/issues/TR-1", status_code=429, headers={"Retry-After": "120"})
     run_jobs(now=True)
     row = _rows()[0]

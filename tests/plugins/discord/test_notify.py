@@ -276,3 +276,24 @@ def test_parent_is_the_rule_channel_whatever_channel_discord_answers(client, hub
     run_jobs()
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 1
     assert len(calls(requests_mock, "POST", THREAD_MESSAGES_URL)) == 2  # the second alert, then the resolve
+
+
+def test_a_channel_id_never_steers_the_bots_path(client, factories, run_jobs, requests_mock):
+    """Issue 10 item 2, elsewhere: every path segment built from input is escaped (hub.http's one
+    helper), so a channel id cannot send the bot's token to another Discord route."""
+    import requests_mock as rm
+
+    s = factories.setup()
+    integration = factories.integration(s["org"], "discord", GUILD_ID, name="Acme Server")
+    r = client.post("/api/0/projects/acme/backend/rules/", headers=s["headers"], json={
+        "name": "x", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(integration.id), "channelId": "../../guilds/1/bans/2?x=#"}]})
+    assert r.status_code == 201, r.json
+    requests_mock.register_uri(rm.ANY, rm.ANY, status_code=404,
+                               json={"message": "Unknown Channel", "code": 10003})
+
+    send_event(client, {**s, "integration": integration})
+    run_jobs()
+
+    [sent] = requests_mock.request_history
+    assert sent.url == f"{API}/channels/..%2F..%2Fguilds%2F1%2Fbans%2F2%3Fx%3D%23/messages"

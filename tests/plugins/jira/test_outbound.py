@@ -97,7 +97,7 @@ def test_get_external_issue_reports_status_and_project(app, env, requests_mock):
     assert result["projectId"] == "10100" and result["description"] == "Boom"
 
 
-def test_link_unknown_key_is_400_with_jiras_message(client, env, requests_mock):
+def test_link_unknown_key_is_400_in_the_hubs_words(client, env, requests_mock):
     gid = new_issue(client, env["headers"])
     requests_mock.get(
         f"{SITE}/rest/api/3/issue/APP-999",
@@ -112,10 +112,8 @@ def test_link_unknown_key_is_400_with_jiras_message(client, env, requests_mock):
         json={"integrationId": str(env["jira"].id), "action": "link", "externalIssue": "APP-999"},
         headers=env["headers"],
     )
-    assert (
-        r.status_code == 400
-        and r.json["detail"] == "Issue does not exist or you do not have permission to see it."
-    )
+    assert r.status_code == 400
+    assert r.json["detail"] == "Jira has no issue APP-999, or the integration's Jira user may not see it."
     assert db.session.scalar(select(m.ExternalIssue)) is None
 
 
@@ -188,8 +186,11 @@ def test_create_refused_by_jira_is_400_per_field(client, env, requests_mock):
         },
         headers=env["headers"],
     )
-    assert r.status_code == 400 and r.json["errors"] == {"issuetype": ["Specify a valid issue type"]}
+    assert r.status_code == 400 and r.json["errors"] == {"issuetype": ["Jira refused this field."]}
+    assert "Specify a valid issue type" not in str(r.json)  # Jira's words: for owners and admins only
     assert db.session.scalar(select(m.ExternalIssue)) is None
+    [item] = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json
+    assert "Specify a valid issue type" in item["error"]
 
 
 # -- status (FLOWS §6) --------------------------------------------------------------------------

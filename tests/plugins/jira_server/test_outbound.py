@@ -60,7 +60,7 @@ def test_link_unknown_key_is_400(client, installed, requests_mock):
                     json={"integrationId": s["integration_id"], "action": "link", "externalIssue": "APP-404"})
 
     assert r.status_code == 400
-    assert "Issue Does Not Exist" in r.json["detail"]
+    assert "APP-404" in r.json["detail"] and "Issue Does Not Exist" not in str(r.json)
     assert client.get(f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"]).json[
         "externalIssues"] == []
 

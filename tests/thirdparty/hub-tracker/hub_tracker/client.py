@@ -21,13 +21,13 @@ class TrackerClient(BaseApiClient):
         return request
 
     def get_issue(self, key: str) -> dict[str, Any]:
-        return self.get(f"/issues/{key}")  # type: ignore[no-any-return]
+        return self.get(self.path("/issues/{}", key))  # type: ignore[no-any-return]
 
     def set_state(self, key: str, state: str) -> None:
-        self.put(f"/issues/{key}/state", json={"state": state})
+        self.put(self.path("/issues/{}/state", key), json={"state": state})
 
     def set_assignee(self, key: str, email: str | None) -> None:
-        self.put(f"/issues/{key}/assignee", json={"email": email})
+        self.put(self.path("/issues/{}/assignee", key), json={"email": email})
 
     def create_issue(self, queue: str, title: str, link: str) -> dict[str, Any]:
         return self.post("/issues", json={"queue": queue, "title": title, "link": link})  # type: ignore[no-any-return]
