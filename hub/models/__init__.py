@@ -18,6 +18,7 @@ from hub.models.orgs import (
     ApiToken,
     Environment,
     InviteRequest,
+    MemberInvitation,
     Organization,
     OrganizationMember,
     Project,
@@ -30,7 +31,7 @@ from hub.models.orgs import (
 __all__ = [
     "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
-    "IntegrationExternalProject", "InviteRequest", "NotificationMessage", "Organization",
+    "IntegrationExternalProject", "InviteRequest", "MemberInvitation", "NotificationMessage", "Organization",
     "OrganizationIntegration", "OrganizationMember", "OutboxEntry", "Project", "ProjectKey", "Release", "User",
     "WebhookDelivery", "iso", "member_projects", "utcnow",
 ]
