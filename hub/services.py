@@ -121,15 +121,26 @@ def save_integration(provider: str, external_id: str, name: str, metadata: dict[
     if row.id is not None:
         # The provider itself installed this account: an org that only claimed it by hand, never
         # proving control, lets go of it (it attaches again through the provider's own page).
-        for oi in db.session.scalars(select(m.OrganizationIntegration).where(
-                m.OrganizationIntegration.integration_id == row.id)):
-            if (oi.config or {}).get(UNPROVEN):
-                oi.config = {k: v for k, v in oi.config.items() if k != UNPROVEN}
-                oi.status = "disabled"
-                oi.error = "The provider installed this account itself; attach it again from the provider."
+        release_unproven_claims(row.id)
     row.status = "active"
     db.session.commit()
     return snapshots.integration(row)
+
+
+def release_unproven_claims(integration_id: int, *, keep_organization_id: int | None = None,
+                            reason: str = "The provider installed this account itself") -> None:
+    """Disable every org's by-hand claim of this account made without proof of control (flushes).
+
+    Called when control is proven: the provider installed the account itself, or an org attached it
+    with a provider-signed link token. Such an org attaches it again through the provider.
+    """
+    for oi in db.session.scalars(select(m.OrganizationIntegration).where(
+            m.OrganizationIntegration.integration_id == integration_id)):
+        if (oi.config or {}).get(UNPROVEN) and oi.organization_id != keep_organization_id:
+            oi.config = {k: v for k, v in oi.config.items() if k != UNPROVEN}
+            oi.status = "disabled"
+            oi.error = f"{reason}; attach it again from the provider."
+    db.session.flush()
 
 
 def update_integration_metadata(integration_id: str, changes: dict[str, Any]) -> t.Integration:
