@@ -73,7 +73,8 @@ def check_role_grant(actor_role: str | None, role: str, *, requesting: bool = Fa
         return
     may = ", ".join(r for r in m.ROLES if r in allowed) or "none"
     if requesting:
-        raise Forbidden(f"You may not ask to invite someone as {role}.", {"role": [f"Roles you may ask for: {may}."]})
+        raise Forbidden(f"You may not ask to invite someone as {role}.",
+                        {"role": [f"Roles you may ask for: {may}."]})
     if not allowed:
         raise Forbidden("Only an owner or admin can add members.")
     raise Forbidden(f"Only an owner can add an {role}." if role == "owner" else f"You may not add an {role}.",
@@ -96,14 +97,17 @@ def invite_member(org: m.Organization, email: str, *, role: str, projects: list[
             m.OrganizationMember.user_id == user.id).limit(1)):
         return add_member(org, email, role=role, projects=projects, name=name)
     if membership(user, org) is not None:
-        raise Conflict("That user is already a member of this organization.", {"email": ["Already a member."]})
-    invitation = m.MemberInvitation(organization_id=org.id, user_id=user.id, role=role, invited_by_id=actor.id,
-                                    project_ids=[p.id for p in projects], organization=org, user=user)
+        raise Conflict("That user is already a member of this organization.",
+                       {"email": ["Already a member."]})
+    invitation = m.MemberInvitation(organization_id=org.id, user_id=user.id, role=role,
+                                    invited_by_id=actor.id, project_ids=[p.id for p in projects],
+                                    organization=org, user=user)
     try:
         with db.session.begin_nested():
             db.session.add(invitation)
     except IntegrityError as e:  # already invited (or two identical requests at once)
-        raise Conflict("That user is already invited to this organization.", {"email": ["Already invited."]}) from e
+        raise Conflict("That user is already invited to this organization.",
+                       {"email": ["Already invited."]}) from e
     return invitation
 
 
@@ -118,7 +122,8 @@ def accept_invitation(org: m.Organization, invitation_id: int | None, user: m.Us
     if invitation is None:
         raise NotFound("The requested resource does not exist.")
     role, project_ids = invitation.role, list(invitation.project_ids or [])
-    if db.session.execute(delete(m.MemberInvitation).where(m.MemberInvitation.id == invitation.id)).rowcount != 1:
+    gone = delete(m.MemberInvitation).where(m.MemberInvitation.id == invitation.id)
+    if db.session.execute(gone).rowcount != 1:
         raise NotFound("The requested resource does not exist.")  # accepted by a concurrent request
     projects = list(db.session.scalars(select(m.Project).where(m.Project.organization_id == org.id,
                                                                m.Project.id.in_(project_ids))))

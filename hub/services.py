@@ -165,7 +165,8 @@ def disable_integration(integration_id: str) -> None:
     db.session.commit()
 
 
-def attach_integration(integration_id: str, organization_slug: str, user_id: str, *, proven: bool = True) -> str:
+def attach_integration(integration_id: str, organization_slug: str, user_id: str, *,
+                       proven: bool = True) -> str:
     """Attach an installed integration to an org, by one of that org's owners or admins.
 
     ``proven=False`` when the provider's answer did not prove control of the account (the claim is
@@ -202,7 +203,8 @@ def organizations_of(integration_id: str) -> list[dict[str, Any]]:
         .join(m.OrganizationIntegration, m.OrganizationIntegration.organization_id == m.Organization.id)
         .where(m.OrganizationIntegration.integration_id == int(integration_id))
     ).all()
-    return [{"id": str(o.id), "slug": o.slug, "status": s, "proven": not (c or {}).get(UNPROVEN)} for o, s, c in rows]
+    return [{"id": str(o.id), "slug": o.slug, "status": s, "proven": not (c or {}).get(UNPROVEN)}
+            for o, s, c in rows]
 
 
 def mark_needs_attention(integration_id: str, organization_id: str | None, message: str) -> None:

@@ -15,8 +15,15 @@ from hub.api.docs import doc
 from hub.auth import current_user
 from hub.errors import NotFound, ValidationError
 from hub.extensions import db
-from hub.members import (accept_invitation, check_role_grant, create_project, delete_project, dsn,
-                         handle_invite_request, invite_member)
+from hub.members import (
+    accept_invitation,
+    check_role_grant,
+    create_project,
+    delete_project,
+    dsn,
+    handle_invite_request,
+    invite_member,
+)
 from hub.models.base import iso, parse_id
 
 
@@ -65,7 +72,8 @@ def create_member(org_slug: str) -> Any:
     assert user is not None
     projects = _projects_by_slug(org, data["projects"])
     try:
-        added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"], actor=user)
+        added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"],
+                              actor=user)
     except ValidationError as e:
         raise ApiAbort(e.status_code, e.detail, e.errors) from e
     db.session.commit()

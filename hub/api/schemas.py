@@ -234,7 +234,7 @@ class MemberOut(Schema):
     name = fields.String()
     role = fields.String()
     projects = fields.List(fields.String())
-    pending = fields.Boolean(metadata={"description": "an invitation the user has not accepted yet (no name)"})
+    pending = fields.Boolean(metadata={"description": "an invitation not accepted yet (no name shown)"})
 
 
 class InvitationOut(Schema):

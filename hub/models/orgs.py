@@ -115,7 +115,8 @@ class MemberInvitation(db.Model):
     __tablename__ = "member_invitations"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"),
+                                                 index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16), default="member")
     project_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)

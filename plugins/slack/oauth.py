@@ -177,7 +177,7 @@ def install_by_hand(external_id: str, name: str, metadata: dict[str, Any]) -> di
         logger.warning("slack.install-other-workspace", extra={"team": external_id, "token_team": token_team})
         raise InstallError(
             f"The bot token belongs to another Slack workspace ({token_team}), not {external_id}.",
-            {"externalId": [f"The token's workspace is {token_team}: install with that team id, or its token."]},
+            {"externalId": [f"The token's workspace is {token_team}: use that team id, or its own token."]},
         )
     for warning in warnings:
         logger.warning("slack.install-unconfirmed", extra={"team": external_id, "warning": warning})

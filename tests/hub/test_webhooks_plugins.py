@@ -256,8 +256,8 @@ def test_a_link_token_attach_releases_claims_by_hand(client, factories, register
                        headers=squatter["headers"]).status_code == 201
     assert client.post("/api/0/organizations/owner/integrations/", json=body,
                        headers=owner["headers"]).status_code == 409
-    r = client.post("/api/0/organizations/owner/integrations/", json={**body, "linkToken": "signed-by-tracker"},
-                    headers=owner["headers"])
+    proof = {**body, "linkToken": "signed-by-tracker"}
+    r = client.post("/api/0/organizations/owner/integrations/", json=proof, headers=owner["headers"])
     assert r.status_code == 201 and r.json["status"] == "active"
     [claimed] = client.get("/api/0/organizations/squat/integrations/", headers=squatter["headers"]).json
     assert claimed["status"] == "disabled" and "attach it again" in claimed["error"]

@@ -5,12 +5,12 @@ Revises: 355b8e196549
 Create Date: 2026-12-01 10:50:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401
 from sqlalchemy.dialects import postgresql
-import hub.models.base  # noqa: F401
 
+import hub.models.base  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = '0007'

@@ -159,7 +159,7 @@ def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
 
 
 def test_an_admin_cannot_make_an_owner_from_slack(client, env, factories, slack, requests_mock):
-    """A request for `owner` (an owner may file one): an admin's Approve click is refused, an owner's works."""
+    """A request for `owner` (an owner may file one): an admin's Approve is refused, an owner's works."""
     requests_mock.post(RESPONSE_URL, text="ok")
     admin = factories.member(env["org"], "ada@example.com", role="admin")
     factories.identity(env["integration"], "U0ADMIN", admin)

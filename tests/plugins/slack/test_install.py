@@ -194,7 +194,7 @@ def test_manual_install_refuses_a_token_of_another_workspace(client, factories, 
 
 
 def test_manual_install_records_what_auth_test_cannot_confirm(client, factories, requests_mock):
-    """auth.test answers an error (not a refusal of the token): stored with a warning, as an unproven claim."""
+    """auth.test answers an error (not a refusal of the token): stored with a warning, unproven."""
     from hub import services
 
     s = factories.setup()
@@ -202,4 +202,5 @@ def test_manual_install_records_what_auth_test_cannot_confirm(client, factories,
     r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
                     json={"provider": "slack", "externalId": "T0002", "metadata": {"access_token": "xoxb-2"}})
     assert r.status_code == 201, r.json
-    assert services.get_integration("slack", "T0002").metadata["install_warnings"][0].startswith("auth.test failed")
+    warnings = services.get_integration("slack", "T0002").metadata["install_warnings"]
+    assert warnings[0].startswith("auth.test failed")
