@@ -27,8 +27,13 @@ def get_or_create_user(email: str, name: str = "") -> m.User:
     user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
     if user is None:
         user = m.User(email=email, name=name or email.split("@")[0])
-        db.session.add(user)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():  # a concurrent request may create the same user
+                db.session.add(user)
+        except IntegrityError:
+            user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
+            if user is None:
+                raise
     elif name and not user.name:
         user.name = name
     return user
@@ -45,9 +50,14 @@ def add_member(org: m.Organization, email: str, *, role: str, projects: list[m.P
     )
     if existing is not None:
         raise Conflict("That user is already a member of this organization.", {"email": ["Already a member."]})
-    member = m.OrganizationMember(organization_id=org.id, user_id=user.id, role=role, user=user, projects=list(projects))
-    db.session.add(member)
-    db.session.flush()
+    member = m.OrganizationMember(organization_id=org.id, user_id=user.id, role=role, user=user,
+                                  projects=list(projects))
+    try:
+        with db.session.begin_nested():  # two identical requests at once: one member, one 409
+            db.session.add(member)
+    except IntegrityError as e:
+        raise Conflict("That user is already a member of this organization.",
+                       {"email": ["Already a member."]}) from e
     return member
 
 

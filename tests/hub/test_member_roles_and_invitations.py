@@ -195,3 +195,19 @@ def test_concurrent_invitations_of_one_user_make_one(app, env, factories):
     assert statuses.count(201) == 1 and set(statuses) <= {201, 409}, statuses
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(m.MemberInvitation)) == 1
+
+
+def test_concurrent_adds_of_a_new_user_make_one_member(app, env):
+    headers = env["headers"]
+
+    def add(_):
+        with app.test_client() as c:
+            return c.post(MEMBERS, json={"email": "new@example.com"}, headers=headers).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(add, range(16)))
+    assert statuses.count(201) == 1 and set(statuses) <= {201, 409}, statuses
+    db.session.expire_all()
+    count = db.session.scalar(select(func.count()).select_from(m.OrganizationMember).join(m.User)
+                              .where(m.User.email == "new@example.com"))
+    assert count == 1
