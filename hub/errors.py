@@ -32,6 +32,12 @@ class Conflict(ValidationError):
     status_code = 409
 
 
+class Forbidden(ValidationError):
+    """Allowed in general, not to this user (e.g. a role they may not give): answered with 403."""
+
+    status_code = 403
+
+
 class PluginError(HubError):
     """A permanent failure a plugin reports: recorded and shown, never retried.
 

@@ -121,15 +121,26 @@ def save_integration(provider: str, external_id: str, name: str, metadata: dict[
     if row.id is not None:
         # The provider itself installed this account: an org that only claimed it by hand, never
         # proving control, lets go of it (it attaches again through the provider's own page).
-        for oi in db.session.scalars(select(m.OrganizationIntegration).where(
-                m.OrganizationIntegration.integration_id == row.id)):
-            if (oi.config or {}).get(UNPROVEN):
-                oi.config = {k: v for k, v in oi.config.items() if k != UNPROVEN}
-                oi.status = "disabled"
-                oi.error = "The provider installed this account itself; attach it again from the provider."
+        release_unproven_claims(row.id)
     row.status = "active"
     db.session.commit()
     return snapshots.integration(row)
+
+
+def release_unproven_claims(integration_id: int, *, keep_organization_id: int | None = None,
+                            reason: str = "The provider installed this account itself") -> None:
+    """Disable every org's by-hand claim of this account made without proof of control (flushes).
+
+    Called when control is proven: the provider installed the account itself, or an org attached it
+    with a provider-signed link token. Such an org attaches it again through the provider.
+    """
+    for oi in db.session.scalars(select(m.OrganizationIntegration).where(
+            m.OrganizationIntegration.integration_id == integration_id)):
+        if (oi.config or {}).get(UNPROVEN) and oi.organization_id != keep_organization_id:
+            oi.config = {k: v for k, v in oi.config.items() if k != UNPROVEN}
+            oi.status = "disabled"
+            oi.error = f"{reason}; attach it again from the provider."
+    db.session.flush()
 
 
 def update_integration_metadata(integration_id: str, changes: dict[str, Any]) -> t.Integration:
@@ -154,10 +165,13 @@ def disable_integration(integration_id: str) -> None:
     db.session.commit()
 
 
-def attach_integration(integration_id: str, organization_slug: str, user_id: str) -> str:
+def attach_integration(integration_id: str, organization_slug: str, user_id: str, *,
+                       proven: bool = True) -> str:
     """Attach an installed integration to an org, by one of that org's owners or admins.
 
-    Returns the organization id. Raises ``ValidationError`` when the user may not.
+    ``proven=False`` when the provider's answer did not prove control of the account (the claim is
+    then let go when the provider installs it for someone who does). Returns the organization id.
+    Raises ``ValidationError`` when the user may not.
     """
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == organization_slug))
     if org is None or org_role(user_id, str(org.id)) not in ("owner", "admin"):
@@ -168,23 +182,29 @@ def attach_integration(integration_id: str, organization_slug: str, user_id: str
         raise NotFound("integration not found")
     oi = _oi(row.id, org.id)
     if oi is None:
-        db.session.add(m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={}))
-    else:
-        oi.status, oi.error = "active", None
-        oi.config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}  # proven now
+        oi = m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={})
+        db.session.add(oi)
+    oi.status, oi.error = "active", None
+    config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}  # proven now
+    oi.config = config if proven else {**config, UNPROVEN: True}
     row.status = "active"
     db.session.commit()
     return str(org.id)
 
 
-def organizations_of(integration_id: str) -> list[dict[str, str]]:
-    """The orgs that have this integration installed: ``[{"id", "slug", "status"}]``."""
+def organizations_of(integration_id: str) -> list[dict[str, Any]]:
+    """The orgs that have this integration installed: ``[{"id", "slug", "status", "proven"}]``.
+
+    ``proven`` is false for an org that only claimed the account by hand, without proof of control:
+    a provider install of that account lets go of such a claim (:func:`save_integration`).
+    """
     rows = db.session.execute(
-        select(m.Organization, m.OrganizationIntegration.status)
+        select(m.Organization, m.OrganizationIntegration.status, m.OrganizationIntegration.config)
         .join(m.OrganizationIntegration, m.OrganizationIntegration.organization_id == m.Organization.id)
         .where(m.OrganizationIntegration.integration_id == int(integration_id))
     ).all()
-    return [{"id": str(o.id), "slug": o.slug, "status": s} for o, s in rows]
+    return [{"id": str(o.id), "slug": o.slug, "status": s, "proven": not (c or {}).get(UNPROVEN)}
+            for o, s, c in rows]
 
 
 def mark_needs_attention(integration_id: str, organization_id: str | None, message: str) -> None:
@@ -386,21 +406,26 @@ def get_invite_request(invite_id: str) -> t.InviteRequest | None:
 
 
 def handle_invite_request(invite_id: str, approve: bool, actor_user_id: str) -> t.InviteRequest:
-    """Approve (the member is created) or reject a pending invite, as an org owner/admin; commits.
+    """Approve (the member is created, or invited when they belong to another org) or reject a
+    pending invite, as an org owner/admin who may give the requested role; commits.
 
-    Raises ``NotFound`` when it no longer exists, ``ValidationError`` when the actor may not.
+    The same rule as the API (:func:`hub.members.handle_invite_request`, checked with the actor's
+    role at this moment). Raises ``NotFound`` when it no longer exists, ``ValidationError``
+    (``hub.errors.Forbidden``) when the actor may not.
     """
-    from hub.members import add_member
+    from hub import members
 
     row = db.session.get(m.InviteRequest, parse_id(invite_id)) if parse_id(invite_id) else None
+    actor = db.session.get(m.User, parse_id(actor_user_id)) if parse_id(actor_user_id) else None
     if row is None or row.status != "pending":
         raise NotFound("This invite request no longer exists.")
-    if org_role(actor_user_id, str(row.organization_id)) not in ("owner", "admin"):
+    if actor is None:
         raise ValidationError("Only an owner or admin can handle invite requests.")
-    if approve:
-        add_member(row.organization, row.email, role=row.role, projects=[])
-    row.status = "approved" if approve else "rejected"
-    row.handled_by_id = int(actor_user_id)
+    try:
+        members.handle_invite_request(row, approve, actor)
+    except Exception:
+        db.session.rollback()
+        raise
     db.session.commit()
     return snapshots.invite_request(row)
 

@@ -18,7 +18,7 @@ from hub.errors import ApiError, InstallError, PluginError, ValidationError
 from hub.extensions import db
 from hub.members import set_status_mapping
 from hub.models.base import parse_id
-from hub.services import UNPROVEN
+from hub.services import UNPROVEN, release_unproven_claims
 
 logger = logging.getLogger("hub.api.integrations")
 LINK_SALT = "integration-link"
@@ -112,6 +112,9 @@ def install_integration(org_slug: str) -> Any:
     oi.status, oi.error = "active", None
     config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}
     oi.config = config if proven else {**config, UNPROVEN: True}
+    if proven:  # control proven: orgs that only claimed this account by hand let go of it
+        release_unproven_claims(row.id, keep_organization_id=org.id,
+                                reason="Another organization proved control of this account")
     db.session.commit()
     logger.info("integration.installed", extra={"provider": provider, "integration": row.id})
     return jsonify(integration_json(oi)), 201 if created else 200

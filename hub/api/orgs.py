@@ -13,17 +13,38 @@ from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
-from hub.errors import ValidationError
+from hub.errors import NotFound, ValidationError
 from hub.extensions import db
-from hub.members import add_member, create_project, delete_project, dsn
-from hub.models.base import iso
+from hub.members import (
+    accept_invitation,
+    check_role_grant,
+    create_project,
+    delete_project,
+    dsn,
+    handle_invite_request,
+    invite_member,
+)
+from hub.models.base import iso, parse_id
 
 
 def member_json(member: m.OrganizationMember) -> dict[str, Any]:
     return {
         "id": str(member.id), "userId": str(member.user_id), "email": member.user.email,
         "name": member.user.name, "role": member.role, "projects": [p.slug for p in member.projects],
+        "pending": False,
     }
+
+
+def invitation_json(row: m.MemberInvitation) -> dict[str, Any]:
+    """A pending invitation as its org sees it: the user's email, never their name (not a member yet)."""
+    return {"id": str(row.id), "userId": str(row.user_id), "email": row.user.email, "role": row.role,
+            "projects": _project_slugs(row), "pending": True}
+
+
+def _project_slugs(row: m.MemberInvitation) -> list[str]:
+    return list(db.session.scalars(select(m.Project.slug).where(
+        m.Project.organization_id == row.organization_id, m.Project.id.in_(row.project_ids or []))
+        .order_by(m.Project.id)))
 
 
 def project_json(project: m.Project) -> dict[str, Any]:
@@ -47,15 +68,50 @@ def list_members(org_slug: str) -> Any:
 def create_member(org_slug: str) -> Any:
     org = get_org(org_slug, roles=("owner", "admin"))
     data = parse_body(s.MemberCreate())
-    if data["role"] == "owner" and g.hub_member.role != "owner":
-        raise ApiAbort(403, "Only an owner can add an owner.")
+    user = current_user()
+    assert user is not None
     projects = _projects_by_slug(org, data["projects"])
     try:
-        member = add_member(org, data["email"], role=data["role"], projects=projects, name=data["name"])
+        added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"],
+                              actor=user)
+    except ValidationError as e:
+        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    db.session.commit()
+    if isinstance(added, m.MemberInvitation):
+        return jsonify(invitation_json(added)), 201
+    return jsonify(member_json(added)), 201
+
+
+@bp.post("/organizations/<org_slug>/members/<invitation_id>/accept/")
+@doc("/api/0/organizations/{org}/members/{id}/accept/", "post",
+     "Accept an invitation to join an org (by the invited user only)", response=s.MemberOut, status=201)
+@authenticated
+def accept_member_invitation(org_slug: str, invitation_id: str) -> Any:
+    user = current_user()
+    org = db.session.scalar(select(m.Organization).where(m.Organization.slug == org_slug))
+    if org is None or user is None:
+        raise ApiAbort(404, "The requested resource does not exist.")
+    try:
+        member = accept_invitation(org, parse_id(invitation_id), user)
+    except NotFound as e:
+        raise ApiAbort(404, "The requested resource does not exist.") from e
     except ValidationError as e:
         raise ApiAbort(e.status_code, e.detail, e.errors) from e
     db.session.commit()
     return jsonify(member_json(member)), 201
+
+
+@bp.get("/invitations/")
+@doc("/api/0/invitations/", "get", "The current user's pending invitations to join orgs",
+     response=s.InvitationOut, many=True)
+@authenticated
+def list_my_invitations() -> Any:
+    user = current_user()
+    assert user is not None
+    rows = db.session.scalars(select(m.MemberInvitation).where(m.MemberInvitation.user_id == user.id)
+                              .order_by(m.MemberInvitation.id))
+    return jsonify([{"id": str(r.id), "organization": r.organization.slug, "role": r.role,
+                     "projects": _project_slugs(r), "dateCreated": iso(r.date_created)} for r in rows])
 
 
 def _projects_by_slug(org: m.Organization, slugs: list[str]) -> list[m.Project]:
@@ -137,6 +193,10 @@ def create_invite_request(org_slug: str) -> Any:
     org = get_org(org_slug)
     data = parse_body(s.InviteRequestCreate())
     user = current_user()
+    try:
+        check_role_grant(g.hub_member.role, data["role"], requesting=True)
+    except ValidationError as e:
+        raise ApiAbort(e.status_code, e.detail, e.errors) from e
     row = m.InviteRequest(organization_id=org.id, email=data["email"].lower(), role=data["role"],
                           requester_id=user.id if user else None, status="pending", organization=org)
     db.session.add(row)
@@ -182,3 +242,39 @@ def list_invite_requests(org_slug: str) -> Any:
     rows = db.session.scalars(select(m.InviteRequest).where(m.InviteRequest.organization_id == org.id,
                                                             m.InviteRequest.status == "pending"))
     return jsonify([invite_json(r) for r in rows])
+
+
+@bp.put("/organizations/<org_slug>/invite-requests/<invite_id>/")
+@doc("/api/0/organizations/{org}/invite-requests/{id}/", "put",
+     "Approve (`approve: true`) or reject an invite request, as an owner or admin who may give its role",
+     body=s.InviteRequestUpdate)
+@authenticated
+def update_invite_request(org_slug: str, invite_id: str) -> Any:
+    org = get_org(org_slug, roles=("owner", "admin"))
+    data = parse_body(s.InviteRequestUpdate())
+    return jsonify(invite_json(_handle_invite(org, invite_id, data["approve"])))
+
+
+@bp.delete("/organizations/<org_slug>/invite-requests/<invite_id>/")
+@doc("/api/0/organizations/{org}/invite-requests/{id}/", "delete", "Reject an invite request", status=204)
+@authenticated
+def delete_invite_request(org_slug: str, invite_id: str) -> Any:
+    _handle_invite(get_org(org_slug, roles=("owner", "admin")), invite_id, False)
+    return "", 204
+
+
+def _handle_invite(org: m.Organization, invite_id: str, approve: bool) -> m.InviteRequest:
+    row = db.session.scalar(select(m.InviteRequest).where(m.InviteRequest.id == (parse_id(invite_id) or -1),
+                                                          m.InviteRequest.organization_id == org.id))
+    if row is None or row.status != "pending":
+        raise ApiAbort(404, "This invite request no longer exists.")
+    user = current_user()
+    assert user is not None
+    try:
+        handle_invite_request(row, approve, user)
+    except NotFound as e:
+        raise ApiAbort(404, "This invite request no longer exists.") from e
+    except ValidationError as e:
+        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    db.session.commit()
+    return row

@@ -180,6 +180,10 @@ class InviteRequestCreate(Base):
     role = StrictString(load_default="member", validate=validate.OneOf(ROLES))
 
 
+class InviteRequestUpdate(Base):
+    approve = StrictBoolean(required=True)
+
+
 # -- responses (documentation of what the API returns) ------------------------------------------
 
 
@@ -230,6 +234,15 @@ class MemberOut(Schema):
     name = fields.String()
     role = fields.String()
     projects = fields.List(fields.String())
+    pending = fields.Boolean(metadata={"description": "an invitation not accepted yet (no name shown)"})
+
+
+class InvitationOut(Schema):
+    id = fields.String()
+    organization = fields.String()
+    role = fields.String()
+    projects = fields.List(fields.String())
+    dateCreated = fields.String()
 
 
 class ProjectOut(Schema):

@@ -19,6 +19,7 @@ from hub.models.orgs import (
     ApiToken,
     Environment,
     InviteRequest,
+    MemberInvitation,
     Organization,
     OrganizationMember,
     Project,
@@ -31,7 +32,8 @@ from hub.models.orgs import (
 __all__ = [
     "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
-    "IntegrationExternalProject", "InviteRequest", "KeyCheck", "NotificationMessage", "Organization",
+    "IntegrationExternalProject", "InviteRequest", "KeyCheck", "MemberInvitation", "NotificationMessage",
+    "Organization",
     "OrganizationIntegration", "OrganizationMember", "OutboxEntry", "Project", "ProjectKey", "Release", "User",
     "WebhookDelivery", "iso", "member_projects", "utcnow",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
-from hub.models.base import UTCDateTime, new_uuid, utcnow
+from hub.models.base import JSONType, UTCDateTime, new_uuid, utcnow
 
 ROLES = ("owner", "admin", "member")
 
@@ -106,6 +106,25 @@ class ApiToken(db.Model):
     last_used: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class MemberInvitation(db.Model):
+    """A pending invitation of an existing user (who belongs to another org) to join an org:
+    the user becomes a member only by accepting it, never silently."""
+
+    __tablename__ = "member_invitations"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"),
+                                                 index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    project_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
 
 class InviteRequest(db.Model):

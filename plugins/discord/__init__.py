@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub import WebhookResponse, hookimpl
-from hub.types import Activity, Group, Integration, Parent, Rule, WebhookRequest
-from plugins.discord import install, notify, webhooks
+from hub.types import Activity, Group, Integration, InviteRequest, Parent, Rule, WebhookRequest
+from plugins.discord import install, invites, notify, webhooks
 
 KEY = "discord"
 
@@ -56,3 +56,10 @@ def notify_activity(
     if integration.provider != KEY:
         return
     notify.notify_activity(activity, group, parents)
+
+
+@hookimpl
+def notify_invite_request(integration: Integration, invite_request: InviteRequest, channel_id: str) -> None:
+    if integration.provider != KEY:
+        return
+    invites.post(invite_request, channel_id)

@@ -183,10 +183,13 @@ def _finish(request: WebhookRequest) -> WebhookResponse:
         return _page(400, "Discord install failed", "Discord did not name a server; start the install again.")
     slug = str(state.get("organization") or "")
     try:
-        _check_code(code, guild_id)
+        verified = _check_code(code, guild_id)
         existing = services.get_integration("discord", guild_id)
+        # A verified install (Discord named this guild for this code) lets go of claims made by hand
+        # without proof (the core releases them on save); an unverified one proves nothing either.
         if existing is not None and any(
-            o["slug"] != slug and o["status"] != "disabled" for o in services.organizations_of(existing.id)
+            o["slug"] != slug and o["status"] != "disabled" and (o.get("proven", True) or not verified)
+            for o in services.organizations_of(existing.id)
         ):
             return _page(
                 409, "Discord install failed", "This Discord server is connected to another organization."
@@ -197,7 +200,7 @@ def _finish(request: WebhookRequest) -> WebhookResponse:
     metadata = {**(dict(existing.metadata) if existing else {}), **result["metadata"]}
     integration = services.save_integration("discord", guild_id, result["name"], metadata)
     try:
-        services.attach_integration(integration.id, slug, request.user.id)
+        services.attach_integration(integration.id, slug, request.user.id, proven=verified)
     except ValidationError as e:
         if existing is None:
             services.disable_integration(integration.id)  # nobody may own it: keep nothing active
@@ -211,11 +214,14 @@ def _finish(request: WebhookRequest) -> WebhookResponse:
     )
 
 
-def _check_code(code: str, guild_id: str) -> None:
-    """With a client secret configured, prove Discord issued ``code`` for this very guild."""
+def _check_code(code: str, guild_id: str) -> bool:
+    """With a client secret configured, prove Discord issued ``code`` for this very guild.
+
+    Returns whether it was proven (``False``: no secret, so the guild id in the link is unchecked).
+    """
     secret = services.config("HUB_DISCORD_CLIENT_SECRET")
     if not secret:
-        return
+        return False
     client = DiscordClient.from_config()
     try:
         token = client.exchange_code(
@@ -226,3 +232,4 @@ def _check_code(code: str, guild_id: str) -> None:
     guild = token.get("guild") if isinstance(token, dict) else None
     if not isinstance(guild, dict) or str(guild.get("id")) != guild_id:
         raise InstallError("Discord's answer names another server than the one in the link.")
+    return True

@@ -14,7 +14,7 @@ from typing import Any
 from hub import WebhookResponse, services
 from hub.errors import NotFound, ValidationError
 from hub.types import Group, Integration, User, WebhookRequest
-from plugins.discord import identity
+from plugins.discord import identity, invites
 from plugins.discord import messages as msg
 from plugins.discord.verify import InvalidSignature, verify_request
 
@@ -115,7 +115,7 @@ def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[
     data = payload.get("data") or {}
     action, _, issue_id = str(data.get("custom_id") or "").partition(":")
     handler = ACTIONS.get(action)
-    if handler is None:
+    if handler is None and action not in invites.ACTIONS:
         return msg.ephemeral(msg.UNKNOWN_ACTION)
     discord_user = _discord_user(payload)
     user = (
@@ -125,6 +125,8 @@ def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[
     )
     if user is None:
         return msg.link_prompt(identity.link_url(integration, discord_user))
+    if handler is None:  # Approve / Reject on an invite request
+        return invites.handle(integration, user, action, issue_id, str(discord_user["id"]))
     group = services.group_for_integration(issue_id, integration.id) if issue_id.isdigit() else None
     if group is None:
         return msg.ephemeral(msg.INVALID_ISSUE)

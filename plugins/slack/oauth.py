@@ -148,10 +148,11 @@ def _callback(request: WebhookRequest) -> WebhookResponse:
 def install_by_hand(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """``POST .../integrations/`` with a bot token: store it, after asking Slack who it is.
 
-    A token Slack refuses, or a Slack that cannot be reached, is a 400 and nothing is stored.
-    What ``auth.test`` cannot confirm otherwise (an error answer, another workspace named) is
-    logged and kept in the metadata as a warning rather than refused: the admin gave the team id
-    explicitly, and the token is checked again on every call.
+    A token Slack refuses, or a Slack that cannot be reached, is a 400 and nothing is stored. The
+    token proves the workspace: one that ``auth.test`` says belongs to another workspace than
+    ``externalId`` is a 400 too (else any admin could claim any team id with their own token).
+    What ``auth.test`` cannot confirm otherwise (an error answer) is logged and kept in the
+    metadata as a warning; such a claim stays unproven and is let go when Slack installs it.
     """
     token = metadata.get("access_token")
     if not token or not isinstance(token, str):
@@ -173,7 +174,11 @@ def install_by_hand(external_id: str, name: str, metadata: dict[str, Any]) -> di
         warnings.append(f"auth.test failed: {e.message}")
     token_team = str(who.get("team_id") or "")
     if token_team and token_team != str(external_id):
-        warnings.append(f"the token's workspace is {token_team}, not {external_id}")
+        logger.warning("slack.install-other-workspace", extra={"team": external_id, "token_team": token_team})
+        raise InstallError(
+            f"The bot token belongs to another Slack workspace ({token_team}), not {external_id}.",
+            {"externalId": [f"The token's workspace is {token_team}: use that team id, or its own token."]},
+        )
     for warning in warnings:
         logger.warning("slack.install-unconfirmed", extra={"team": external_id, "warning": warning})
     stored = {**metadata, "bot_user_id": metadata.get("bot_user_id") or who.get("user_id") or ""}

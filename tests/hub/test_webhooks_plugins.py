@@ -246,6 +246,25 @@ def test_a_provider_install_detaches_unproven_claims_by_hand(client, factories, 
     assert kept["status"] == "active" and kept["config"]["sync_status_forward"] is False
 
 
+def test_a_link_token_attach_releases_claims_by_hand(client, factories, register_plugin):
+    """Proving control with a provider-signed token lets go of another org's unproven claim."""
+    register_plugin(Prover(), name="prover")
+    squatter = factories.setup(org_slug="squat", email="x@squat.example")
+    owner = factories.setup(org_slug="owner", email="y@owner.example")
+    body = {"provider": "tracker", "externalId": "site-7", "metadata": {"base_url": "https://t"}}
+    assert client.post("/api/0/organizations/squat/integrations/", json=body,
+                       headers=squatter["headers"]).status_code == 201
+    assert client.post("/api/0/organizations/owner/integrations/", json=body,
+                       headers=owner["headers"]).status_code == 409
+    proof = {**body, "linkToken": "signed-by-tracker"}
+    r = client.post("/api/0/organizations/owner/integrations/", json=proof, headers=owner["headers"])
+    assert r.status_code == 201 and r.json["status"] == "active"
+    [claimed] = client.get("/api/0/organizations/squat/integrations/", headers=squatter["headers"]).json
+    assert claimed["status"] == "disabled" and "attach it again" in claimed["error"]
+    assert client.post("/api/0/organizations/squat/integrations/", json=body,
+                       headers=squatter["headers"]).status_code == 409
+
+
 def test_deliveries_prune_keeps_recent_ones(client, env):
     import datetime as dt
 

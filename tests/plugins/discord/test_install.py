@@ -228,3 +228,35 @@ def test_uninstall_removes_the_commands_from_the_server(client, factories, reque
     puts = [x for x in requests_mock.request_history if x.method == "PUT"]
     assert [p.json() for p in puts][-1] == [] and puts[-1].url == COMMANDS_URL
     assert assert_valid_requests("discord", requests_mock.request_history, API) == len(requests_mock.request_history)
+
+
+@pytest.mark.parametrize("verified", [True, False])
+def test_a_verified_oauth_install_releases_a_guild_claimed_by_hand(factories, requests_mock, app, verified):
+    """Org B claims the guild by hand (no proof); org A adds the bot through Discord: a verified
+    code (client secret set, Discord names the guild) takes it, B lets go; an unverified one does not."""
+    if verified:
+        app.config["HUB_DISCORD_CLIENT_SECRET"] = "client-secret"
+    client = app.test_client()
+    squatter = factories.setup(org_slug="squat", email="x@squat.example")
+    mock_guild(requests_mock)
+    r = client.post("/api/0/organizations/squat/integrations/", headers=squatter["headers"],
+                    json={"provider": "discord", "externalId": GUILD_ID})
+    assert r.status_code == 201, r.json
+    s = factories.setup()
+    _, query = _start(client, s["headers"])
+    requests_mock.post(f"{API}/oauth2/token", json={"access_token": "x", "guild": {"id": GUILD_ID}})
+    r = client.get(f"/extensions/discord/oauth/?code=abc&guild_id={GUILD_ID}&state={query['state']}",
+                   headers=s["headers"])
+    installed = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
+    [claimed] = client.get("/api/0/organizations/squat/integrations/", headers=squatter["headers"]).json
+    if verified:
+        assert r.status_code == 200, r.data
+        assert [(i["externalId"], i["status"]) for i in installed] == [(GUILD_ID, "active")]
+        assert claimed["status"] == "disabled" and "attach it again" in claimed["error"]
+        # the claim by hand cannot come back without proof: the guild is taken now
+        again = client.post("/api/0/organizations/squat/integrations/", headers=squatter["headers"],
+                            json={"provider": "discord", "externalId": GUILD_ID})
+        assert again.status_code == 409
+    else:
+        assert r.status_code == 409
+        assert installed == [] and claimed["status"] == "active"

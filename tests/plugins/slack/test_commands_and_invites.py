@@ -173,3 +173,37 @@ def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
     assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
     assert body["blocks"][-1]["elements"][0]["text"] == "Rejected by <@U0OWNER>"
     assert assert_valid_requests("slack", [update], API) == 1
+
+
+def test_an_admin_cannot_make_an_owner_from_slack(client, env, factories, slack, requests_mock):
+    """A request for `owner` (an owner may file one): an admin's Approve is refused, an owner's works."""
+    requests_mock.post(RESPONSE_URL, text="ok")
+    admin = factories.member(env["org"], "ada@example.com", role="admin")
+    factories.identity(env["integration"], "U0ADMIN", admin)
+    factories.identity(env["integration"], "U0OWNER", env["owner"])
+    r = client.post("/api/0/organizations/acme/invite-requests/", headers=env["headers"],
+                    json={"email": "boss@example.com", "role": "owner"})
+    assert r.status_code == 201, r.json
+    invite_id = r.json["id"]
+
+    r = slack.action(_click(invite_id, "approve_member", user="U0ADMIN"))
+    assert r.status_code == 200
+    assert r.json["text"] == "Only an owner can add an owner."
+    members = client.get("/api/0/organizations/acme/members/", headers=env["headers"]).json
+    assert "boss@example.com" not in [x["email"] for x in members]
+    pending = client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json
+    assert [p["id"] for p in pending] == [invite_id]
+    assert requests_mock.request_history == []  # the message keeps its buttons
+
+    assert slack.action(_click(invite_id, "approve_member", user="U0OWNER")).status_code == 200
+    members = client.get("/api/0/organizations/acme/members/", headers=env["headers"]).json
+    assert [x["role"] for x in members if x["email"] == "boss@example.com"] == ["owner"]
+
+
+def test_a_member_cannot_request_an_owner_for_slack_to_approve(client, env, factories):
+    jess_headers = {"Authorization": f"Bearer {factories.token(env['jess'])}"}
+    r = client.post("/api/0/organizations/acme/invite-requests/", headers=jess_headers,
+                    json={"email": "boss@example.com", "role": "owner"})
+    assert r.status_code == 403
+    assert r.json["errors"] == {"role": ["Roles you may ask for: member."]}
+    assert client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json == []

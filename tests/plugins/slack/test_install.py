@@ -177,8 +177,8 @@ def test_manual_install_with_a_revoked_token_is_400(client, factories, requests_
     assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
 
 
-def test_manual_install_records_what_auth_test_cannot_confirm(client, factories, requests_mock):
-    """Slack names another workspace for the token: stored with a warning (the admin named the team)."""
+def test_manual_install_refuses_a_token_of_another_workspace(client, factories, requests_mock):
+    """The token proves the workspace: one Slack says belongs to another team is a 400, nothing stored."""
     from hub import services
 
     s = factories.setup()
@@ -186,10 +186,21 @@ def test_manual_install_records_what_auth_test_cannot_confirm(client, factories,
                                                  "user_id": "U0BOT"})
     r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
                     json={"provider": "slack", "externalId": "T0001", "metadata": {"access_token": "xoxb-1"}})
-    assert r.status_code == 201, r.json
-    stored = services.get_integration("slack", "T0001")
-    assert stored.metadata["install_warnings"] == ["the token's workspace is T12345678, not T0001"]
+    assert r.status_code == 400, r.json
+    assert r.json["detail"] == "The bot token belongs to another Slack workspace (T12345678), not T0001."
+    assert list(r.json["errors"]) == ["externalId"]
+    assert services.get_integration("slack", "T0001") is None
+    assert client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json == []
+
+
+def test_manual_install_records_what_auth_test_cannot_confirm(client, factories, requests_mock):
+    """auth.test answers an error (not a refusal of the token): stored with a warning, unproven."""
+    from hub import services
+
+    s = factories.setup()
     requests_mock.post(f"{API}/auth.test", status_code=404, text="not found")
     r = client.post("/api/0/organizations/acme/integrations/", headers=s["headers"],
                     json={"provider": "slack", "externalId": "T0002", "metadata": {"access_token": "xoxb-2"}})
     assert r.status_code == 201, r.json
+    warnings = services.get_integration("slack", "T0002").metadata["install_warnings"]
+    assert warnings[0].startswith("auth.test failed")
