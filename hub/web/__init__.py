@@ -10,17 +10,27 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
+from flask import (
+    Blueprint,
+    abort,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
 
-from hub import issues
+from hub import issues, sessions
 from hub import models as m
 from hub.auth import current_user
 from hub.errors import ValidationError
 from hub.extensions import db
 from hub.members import membership, set_status_mapping
 from hub.models.base import parse_id
+from hub.security import csrf
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -39,6 +49,14 @@ def _same_origin_posts_only() -> Any:
     if urlsplit(origin).netloc not in allowed:
         abort(403)
     return None
+
+
+@bp.app_context_processor
+def _frame_context() -> dict[str, Any]:
+    """The signed-in user for the page frame (the plugins' pages use the same layout)."""
+    if not has_request_context():
+        return {}
+    return {"nav_user": current_user() if not request.path.startswith("/login") else None}
 
 
 def login_required(view: Any) -> Any:
@@ -75,21 +93,32 @@ def _local_target(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@csrf.exempt  # no session to bind a token to yet; the same-origin check and the throttle apply
 def login() -> Any:
-    error = None
+    error, status = None, 200
+    email = request.form.get("email") or ""
     if request.method == "POST":
-        email = (request.form.get("email") or "").strip().lower()
-        user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
-        if user and user.password_hash and check_password_hash(user.password_hash, request.form.get("password") or ""):
-            session.clear()
-            session["user_id"] = user.id
+        result = sessions.authenticate(email, request.form.get("password") or "")
+        if result.user is not None:
+            sessions.start(result.user)
             return redirect(_local_target(request.args.get("next")))
-        error = "Wrong email or password."
-    return render_template("login.html", error=error), 401 if error else 200
+        if result.retry_after:
+            error, status = f"Too many failed attempts: try again in {result.retry_after // 60 + 1} min.", 429
+        else:
+            error, status = "Wrong email or password.", 401
+    response = make_response(render_template("login.html", error=error, email=email), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(result.retry_after)
+    return response
 
 
-@bp.route("/logout", methods=["POST", "GET"])
+@bp.post("/logout")
+@login_required
 def logout() -> Any:
+    """End this and every other browser session of the user (POST only: a link cannot log you out)."""
+    user = current_user()
+    sessions.end_all(user)
+    db.session.commit()
     session.clear()
     return redirect(url_for("web.login"))
 

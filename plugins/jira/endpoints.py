@@ -167,6 +167,7 @@ LINK_PAGE = """
 <h1>Connect {{ site }}</h1>
 {% if done %}<p>{{ site }} is now connected to <strong>{{ done }}</strong>.</p>
 {% else %}<form method="post">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   <label for="organization">Organization</label>
   <select id="organization" name="organization">
   {% for o in orgs %}<option value="{{ o.slug }}">{{ o.name }} ({{ o.slug }})</option>{% endfor %}
@@ -189,7 +190,17 @@ def configure(request: WebhookRequest) -> WebhookResponse:
         minutes=LINK_MAX_AGE // 60,
         orgs=services.organizations_of(integration.id),
     )
-    return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+    headers = {"Content-Type": "text/html; charset=utf-8",
+               "Content-Security-Policy": _frame_ancestors(integration)}
+    return WebhookResponse(status=200, body=html, headers=headers)
+
+
+def _frame_ancestors(integration: Integration) -> str:
+    """Only the installed Jira site may show this page in its iframe (every other hub page: nobody)."""
+    parts = urlsplit(str((integration.metadata or {}).get("base_url") or ""))
+    if parts.scheme in ("http", "https") and parts.netloc and all(c not in parts.netloc for c in " ;,'\""):
+        return f"frame-ancestors {parts.scheme}://{parts.netloc}"
+    return "frame-ancestors 'none'"
 
 
 def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
