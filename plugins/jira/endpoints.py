@@ -268,6 +268,19 @@ ROUTES = {
 # -- manual install (POST /api/0/organizations/{org}/integrations/) ---------------------------
 
 
+INSTALL_INFO = {
+    "instructions": "In Jira: Settings → Apps → Manage apps → Settings: enable development mode, then "
+                    "Upload app and paste the descriptor URL below. Jira installs the app, then open its "
+                    "Configure page and follow the link to connect the site to this organization.",
+    "links": [{"label": "Descriptor URL", "url": "/extensions/jira/descriptor/"}],
+    "fields": [
+        {"name": "base_url", "label": "Site URL", "type": "text", "required": True,
+         "help": "e.g. https://example.atlassian.net"},
+        {"name": "shared_secret", "label": "Shared secret", "type": "password", "required": True},
+        {"name": "client_key", "label": "Client key", "type": "text"},
+    ],
+}
+
 CONNECT_NAMES = {"baseUrl": "base_url", "sharedSecret": "shared_secret", "clientKey": "client_key"}
 
 
