@@ -155,7 +155,8 @@ def issue_page(org_slug: str, issue_id: int) -> Any:
     ticket_ois = _ticket_integrations(org)
     chosen = request.values.get("integrationId") or (str(ticket_ois[0].integration_id) if ticket_ois else "")
     chosen_oi = next((oi for oi in ticket_ois if str(oi.integration_id) == chosen), None)
-    create_fields, form_error = _issue_form(chosen_oi, group) if chosen_oi else ([], "")
+    wants_form = bool(request.args.get("create")) or form_values.get("action") == "create"
+    create_fields, form_error = _issue_form(chosen_oi, group) if chosen_oi and wants_form else ([], "")
     return page("issue.html", org, member, status=status, group=group, activities=activities,
                 texts={a.id: present.activity_text(a, names) for a in activities}, links=links, event=event,
                 exceptions=present.exceptions(event.data if event else None),
@@ -163,6 +164,7 @@ def issue_page(org_slug: str, issue_id: int) -> Any:
                 tags=present.tags(event) if event else [], threads=threads, providers=names,
                 assignable=_assignable(group), version=_version(group), errors=errors, values=form_values,
                 ticket_ois=ticket_ois, chosen=chosen, create_fields=create_fields, form_error=form_error,
+                wants_form=wants_form,
                 thread_names={oi.integration_id: oi.integration.name for oi in db.session.scalars(
                     select(m.OrganizationIntegration).where(m.OrganizationIntegration.organization_id == org.id))},
                 title=f"{group.short_id} · {group.title}")
