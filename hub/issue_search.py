@@ -42,8 +42,14 @@ def parse(query: str) -> tuple[dict[str, str], list[str], list[str]]:
     return terms, free, errors
 
 
-def apply(query: Select[Any], org: m.Organization, user: m.User | None, terms: dict[str, str],
-          free: list[str], providers: list[str]) -> tuple[Select[Any], dict[str, list[str]]]:
+def apply(
+    query: Select[Any],
+    org: m.Organization,
+    user: m.User | None,
+    terms: dict[str, str],
+    free: list[str],
+    providers: list[str],
+) -> tuple[Select[Any], dict[str, list[str]]]:
     """Add the filters of ``terms`` and ``free`` to an issue query; errors by term."""
     errors: dict[str, list[str]] = {}
     status = terms.get("is")
@@ -65,19 +71,33 @@ def apply(query: Select[Any], org: m.Organization, user: m.User | None, terms: d
             if assigned == "me":
                 target = user
             else:
-                target = db.session.scalar(select(m.User).join(m.OrganizationMember).where(
-                    m.OrganizationMember.organization_id == org.id,
-                    func.lower(m.User.email) == assigned.lower().removeprefix("user:")))
+                target = db.session.scalar(
+                    select(m.User)
+                    .join(m.OrganizationMember)
+                    .where(
+                        m.OrganizationMember.organization_id == org.id,
+                        func.lower(m.User.email) == assigned.lower().removeprefix("user:"),
+                    )
+                )
                 if target is None and assigned.startswith("user:") and parse_id(assigned[5:]):
-                    target = db.session.scalar(select(m.User).join(m.OrganizationMember).where(
-                        m.OrganizationMember.organization_id == org.id, m.User.id == parse_id(assigned[5:])))
+                    target = db.session.scalar(
+                        select(m.User)
+                        .join(m.OrganizationMember)
+                        .where(
+                            m.OrganizationMember.organization_id == org.id,
+                            m.User.id == parse_id(assigned[5:]),
+                        )
+                    )
             if target is None:
                 errors["assigned"] = ["No member of this organization matches (use me, none or an email)."]
-            query = query.where(exists(assignee.where(m.GroupAssignee.user_id == (target.id if target else -1))))
+            query = query.where(
+                exists(assignee.where(m.GroupAssignee.user_id == (target.id if target else -1)))
+            )
     project = terms.get("project")
     if project is not None:
-        row = db.session.scalar(select(m.Project).where(m.Project.organization_id == org.id,
-                                                        m.Project.slug == project))
+        row = db.session.scalar(
+            select(m.Project).where(m.Project.organization_id == org.id, m.Project.slug == project)
+        )
         if row is None:
             errors["project"] = [f"No project {project!r} in this organization."]
         query = query.where(m.Group.project_id == (row.id if row else -1))
@@ -85,12 +105,17 @@ def apply(query: Select[Any], org: m.Organization, user: m.User | None, terms: d
     if linked is not None:
         if linked not in providers:
             errors["linked"] = [f"Must be one of: {', '.join(providers)}."]
-        query = query.where(exists(
-            select(m.GroupLink.id).join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
-            .join(m.Integration, m.Integration.id == m.ExternalIssue.integration_id)
-            .where(m.GroupLink.group_id == m.Group.id, m.Integration.provider == linked)))
+        query = query.where(
+            exists(
+                select(m.GroupLink.id)
+                .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
+                .join(m.Integration, m.Integration.id == m.ExternalIssue.integration_id)
+                .where(m.GroupLink.group_id == m.Group.id, m.Integration.provider == linked)
+            )
+        )
     for word in free:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(m.Group.title.ilike(pattern, escape="\\"),
-                                m.Group.culprit.ilike(pattern, escape="\\")))
+        query = query.where(
+            or_(m.Group.title.ilike(pattern, escape="\\"), m.Group.culprit.ilike(pattern, escape="\\"))
+        )
     return query, errors

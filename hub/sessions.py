@@ -62,8 +62,11 @@ def _throttled(keys: list[str]) -> int:
     except redis.RedisError:
         logger.warning("login.throttle-unavailable")
         return 0
-    waits = [max(int(ttl), 1) for count, ttl in zip(values[::2], values[1::2], strict=True)
-             if count is not None and int(count) >= MAX_FAILURES]
+    waits = [
+        max(int(ttl), 1)
+        for count, ttl in zip(values[::2], values[1::2], strict=True)
+        if count is not None and int(count) >= MAX_FAILURES
+    ]
     return max(waits, default=0)
 
 

@@ -54,7 +54,8 @@ def _check_actions(org: m.Organization, actions: list[dict[str, Any]]) -> None:
     }
     bad = [a["integrationId"] for a in actions if a["integrationId"] not in installed]
     if bad:
-        raise ApiAbort(400, "Unknown integration.", {"actions": [f"No integration {x} in this organization." for x in bad]})
+        raise ApiAbort(400, "Unknown integration.",
+                       {"actions": [f"No integration {x} in this organization." for x in bad]})
     mute = [a["integrationId"] for a in actions
             if "notifications" not in providers.get(installed[a["integrationId"]], {}).get("features", ())]
     if mute:

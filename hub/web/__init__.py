@@ -139,8 +139,9 @@ def logout() -> Any:
 @login_required
 def index() -> Any:
     user = current_user()
-    orgs = db.session.scalars(select(m.Organization).join(m.OrganizationMember)
-                              .where(m.OrganizationMember.user_id == user.id).order_by(m.Organization.slug)).all()
+    orgs = db.session.scalars(
+        select(m.Organization).join(m.OrganizationMember)
+        .where(m.OrganizationMember.user_id == user.id).order_by(m.Organization.slug)).all()
     if len(orgs) == 1:
         return redirect(url_for("web.issues_page", org_slug=orgs[0].slug))
     return render_template("index.html", orgs=orgs)

@@ -40,7 +40,9 @@ def _query_from_filters() -> str:
         value = request.args.get(key, "").strip()
         if value and f"{key}:" not in parts[0]:
             parts.append(f"{key}:{value}")
-    if "query" not in request.args and not any(request.args.get(k) for k in ("is", "assigned", "project", "linked")):
+    if "query" not in request.args and not any(
+        request.args.get(k) for k in ("is", "assigned", "project", "linked")
+    ):
         parts.append("is:unresolved")
     return " ".join(p for p in parts if p)
 
@@ -54,8 +56,14 @@ def issues_page(org_slug: str) -> Any:
     text = _query_from_filters()
     terms, free, problems = issue_search.parse(text)
     names = provider_names()
-    query, by_term = issue_search.apply(select(m.Group).where(m.Group.organization_id == org.id), org,
-                                        current_user(), terms, free, sorted(names))
+    query, by_term = issue_search.apply(
+        select(m.Group).where(m.Group.organization_id == org.id),
+        org,
+        current_user(),
+        terms,
+        free,
+        sorted(names),
+    )
     problems += [f"{key}: {msg}" for key, msgs in by_term.items() for msg in msgs]
     try:
         offset = max(0, min(int(request.args.get("cursor") or 0), 10**9))
@@ -63,26 +71,50 @@ def issues_page(org_slug: str) -> Any:
         offset = 0
     rows: list[m.Group] = []
     if not problems:
-        rows = list(db.session.scalars(query.order_by(m.Group.last_seen.desc(), m.Group.id.desc())
-                                       .offset(offset).limit(PAGE_SIZE + 1)))
+        rows = list(
+            db.session.scalars(
+                query.order_by(m.Group.last_seen.desc(), m.Group.id.desc())
+                .offset(offset)
+                .limit(PAGE_SIZE + 1)
+            )
+        )
     more = len(rows) > PAGE_SIZE
-    projects = db.session.scalars(select(m.Project).where(m.Project.organization_id == org.id)
-                                  .order_by(m.Project.slug)).all()
+    projects = db.session.scalars(
+        select(m.Project).where(m.Project.organization_id == org.id).order_by(m.Project.slug)
+    ).all()
     members = _org_members(org)
     args = {k: v for k, v in request.args.items() if k != "cursor"}
     args["query"] = text
     for key in ("is", "assigned", "project", "linked"):
         args.pop(key, None)
-    return page("issues.html", org, member, status=400 if problems else 200, groups=rows[:PAGE_SIZE],
-                query=text, terms=terms, problems=problems, projects=projects, members=members,
-                providers=names, next_cursor=offset + PAGE_SIZE if more else None,
-                prev_cursor=max(0, offset - PAGE_SIZE) if offset else None, args=args,
-                links=api_issues._links_for(rows[:PAGE_SIZE]), title=f"Issues · {org.name}")
+    return page(
+        "issues.html",
+        org,
+        member,
+        status=400 if problems else 200,
+        groups=rows[:PAGE_SIZE],
+        query=text,
+        terms=terms,
+        problems=problems,
+        projects=projects,
+        members=members,
+        providers=names,
+        next_cursor=offset + PAGE_SIZE if more else None,
+        prev_cursor=max(0, offset - PAGE_SIZE) if offset else None,
+        args=args,
+        links=api_issues._links_for(rows[:PAGE_SIZE]),
+        title=f"Issues · {org.name}",
+    )
 
 
 def _org_members(org: m.Organization) -> list[m.OrganizationMember]:
-    return list(db.session.scalars(select(m.OrganizationMember).where(m.OrganizationMember.organization_id == org.id)
-                                   .order_by(m.OrganizationMember.id)))
+    return list(
+        db.session.scalars(
+            select(m.OrganizationMember)
+            .where(m.OrganizationMember.organization_id == org.id)
+            .order_by(m.OrganizationMember.id)
+        )
+    )
 
 
 def _group(org: m.Organization, issue_id: int) -> m.Group:
@@ -99,20 +131,35 @@ def _version(group: m.Group) -> str:
 
 
 def _assignable(group: m.Group) -> list[m.User]:
-    return list(db.session.scalars(
-        select(m.User).join(m.OrganizationMember, m.OrganizationMember.user_id == m.User.id)
-        .join(m.member_projects, m.member_projects.c.member_id == m.OrganizationMember.id)
-        .where(m.OrganizationMember.organization_id == group.organization_id,
-               m.member_projects.c.project_id == group.project_id).order_by(m.User.email)))
+    return list(
+        db.session.scalars(
+            select(m.User)
+            .join(m.OrganizationMember, m.OrganizationMember.user_id == m.User.id)
+            .join(m.member_projects, m.member_projects.c.member_id == m.OrganizationMember.id)
+            .where(
+                m.OrganizationMember.organization_id == group.organization_id,
+                m.member_projects.c.project_id == group.project_id,
+            )
+            .order_by(m.User.email)
+        )
+    )
 
 
 def _ticket_integrations(org: m.Organization) -> list[m.OrganizationIntegration]:
     providers = current_app.extensions["hub"].providers()
-    return [oi for oi in db.session.scalars(select(m.OrganizationIntegration).where(
-        m.OrganizationIntegration.organization_id == org.id, m.OrganizationIntegration.status != "disabled")
-        .order_by(m.OrganizationIntegration.id))
+    return [
+        oi
+        for oi in db.session.scalars(
+            select(m.OrganizationIntegration)
+            .where(
+                m.OrganizationIntegration.organization_id == org.id,
+                m.OrganizationIntegration.status != "disabled",
+            )
+            .order_by(m.OrganizationIntegration.id)
+        )
         if oi.integration.status == "active"
-        and "issue-sync" in providers.get(oi.integration.provider, {}).get("features", ())]
+        and "issue-sync" in providers.get(oi.integration.provider, {}).get("features", ())
+    ]
 
 
 def _issue_form(oi: m.OrganizationIntegration, group: m.Group) -> tuple[list[dict[str, Any]], str]:
@@ -122,7 +169,8 @@ def _issue_form(oi: m.OrganizationIntegration, group: m.Group) -> tuple[list[dic
 
     try:
         fields = current_app.extensions["hub"].hook.get_issue_form(
-            integration=snapshots.integration(oi.integration, oi), group=snapshots.group(group))
+            integration=snapshots.integration(oi.integration, oi), group=snapshots.group(group)
+        )
     except HubError as e:
         return [], f"{oi.integration.name} could not be asked for its projects: {e}"
     except Exception:  # a provider that cannot be reached still leaves the page usable
@@ -145,29 +193,55 @@ def issue_page(org_slug: str, issue_id: int) -> Any:
             return result
         status = 409 if errors.get("_stale") else 400
     names = provider_names()
-    activities = db.session.scalars(select(m.Activity).where(m.Activity.group_id == group.id)
-                                    .order_by(m.Activity.id.desc()).limit(100)).all()
+    activities = db.session.scalars(
+        select(m.Activity).where(m.Activity.group_id == group.id).order_by(m.Activity.id.desc()).limit(100)
+    ).all()
     links = api_issues._links_for([group])[group.id]
-    event = db.session.scalar(select(m.Event).where(m.Event.group_id == group.id)
-                              .order_by(m.Event.id.desc()).limit(1))
-    threads = db.session.scalars(select(m.NotificationMessage).where(m.NotificationMessage.group_id == group.id)
-                                 .order_by(m.NotificationMessage.id)).all()
+    event = db.session.scalar(
+        select(m.Event).where(m.Event.group_id == group.id).order_by(m.Event.id.desc()).limit(1)
+    )
+    threads = db.session.scalars(
+        select(m.NotificationMessage)
+        .where(m.NotificationMessage.group_id == group.id)
+        .order_by(m.NotificationMessage.id)
+    ).all()
     ticket_ois = _ticket_integrations(org)
     chosen = request.values.get("integrationId") or (str(ticket_ois[0].integration_id) if ticket_ois else "")
     chosen_oi = next((oi for oi in ticket_ois if str(oi.integration_id) == chosen), None)
     wants_form = bool(request.args.get("create")) or form_values.get("action") == "create"
     create_fields, form_error = _issue_form(chosen_oi, group) if chosen_oi and wants_form else ([], "")
-    return page("issue.html", org, member, status=status, group=group, activities=activities,
-                texts={a.id: present.activity_text(a, names) for a in activities}, links=links, event=event,
-                exceptions=present.exceptions(event.data if event else None),
-                breadcrumbs=present.breadcrumbs(event.data if event else None),
-                tags=present.tags(event) if event else [], threads=threads, providers=names,
-                assignable=_assignable(group), version=_version(group), errors=errors, values=form_values,
-                ticket_ois=ticket_ois, chosen=chosen, create_fields=create_fields, form_error=form_error,
-                wants_form=wants_form,
-                thread_names={oi.integration_id: oi.integration.name for oi in db.session.scalars(
-                    select(m.OrganizationIntegration).where(m.OrganizationIntegration.organization_id == org.id))},
-                title=f"{group.short_id} · {group.title}")
+    return page(
+        "issue.html",
+        org,
+        member,
+        status=status,
+        group=group,
+        activities=activities,
+        texts={a.id: present.activity_text(a, names) for a in activities},
+        links=links,
+        event=event,
+        exceptions=present.exceptions(event.data if event else None),
+        breadcrumbs=present.breadcrumbs(event.data if event else None),
+        tags=present.tags(event) if event else [],
+        threads=threads,
+        providers=names,
+        assignable=_assignable(group),
+        version=_version(group),
+        errors=errors,
+        values=form_values,
+        ticket_ois=ticket_ois,
+        chosen=chosen,
+        create_fields=create_fields,
+        form_error=form_error,
+        wants_form=wants_form,
+        thread_names={
+            oi.integration_id: oi.integration.name
+            for oi in db.session.scalars(
+                select(m.OrganizationIntegration).where(m.OrganizationIntegration.organization_id == org.id)
+            )
+        },
+        title=f"{group.short_id} · {group.title}",
+    )
 
 
 def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
@@ -177,8 +251,10 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
     here = url_for("web.issue_page", org_slug=org.slug, issue_id=group.id)
     ids = {"org_slug": org.slug, "issue_id": str(group.id)}
     if action in ("status", "assign") and form.get("version") and form["version"] != _version(group):
-        return None, {"_stale": "This issue changed since you opened the page (see the activity below). "
-                                "Check it and try again."}
+        return None, {
+            "_stale": "This issue changed since you opened the page (see the activity below). "
+            "Check it and try again."
+        }
     if action == "status":
         body: dict[str, Any] = {"status": form.get("status")}
         if form.get("status") == "resolved_next":
@@ -190,8 +266,9 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
     elif action == "comment":
         result = call(api_issues.create_comment, "POST", {"text": form.get("text", "")}, **ids)
     elif action == "unlink":
-        result = call(api_issues.delete_external_issue, "DELETE", None, external_issue_id=form.get("ticket", ""),
-                      **ids)
+        result = call(
+            api_issues.delete_external_issue, "DELETE", None, external_issue_id=form.get("ticket", ""), **ids
+        )
     elif action in ("link", "create"):
         body = {"integrationId": form.get("integrationId", ""), "action": action}
         if action == "link":
@@ -202,8 +279,16 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
     else:
         return None, {"_form": "Unknown action."}
     if result.ok:
-        flash({"status": "Status changed.", "assign": "Assignee changed.", "comment": "Comment added.",
-               "unlink": "Ticket unlinked.", "link": "Ticket linked.", "create": "Ticket created."}[action])
+        flash(
+            {
+                "status": "Status changed.",
+                "assign": "Assignee changed.",
+                "comment": "Comment added.",
+                "unlink": "Ticket unlinked.",
+                "link": "Ticket linked.",
+                "create": "Ticket created.",
+            }[action]
+        )
         return redirect(here), {}
     errors = dict(result.errors or {})
     fields = errors.pop("fields", None)

@@ -48,8 +48,11 @@ def activity_text(activity: Any, names: dict[str, str]) -> str:
     who, origin = _who(activity), _origin(data, names)
     kind = activity.type
     if kind == "set_resolved":
-        how = " in the next release" if data.get("inNextRelease") else (
-            f" in release {data['inRelease']}" if data.get("inRelease") else "")
+        how = (
+            " in the next release"
+            if data.get("inNextRelease")
+            else (f" in release {data['inRelease']}" if data.get("inRelease") else "")
+        )
         return f"{who} resolved this issue{how}{origin}"
     if kind == "set_unresolved":
         return f"{who} marked this issue unresolved{origin}"
@@ -91,20 +94,38 @@ def exceptions(data: Any) -> list[dict[str, Any]]:
         frames = [f for f in _list(_dict(exc.get("stacktrace")).get("frames")) if isinstance(f, dict)]
         frames = list(reversed(frames))  # Sentry sends oldest first; the crash site reads best on top
         frames.sort(key=lambda f: not f.get("in_app"))
-        out.append({"type": str(exc.get("type") or ""), "value": str(exc.get("value") or ""), "frames": [
-            {"file": str(f.get("filename") or f.get("abs_path") or f.get("module") or "?"),
-             "function": str(f.get("function") or "?"), "line": f.get("lineno"),
-             "context": str(f.get("context_line") or "").strip(), "in_app": bool(f.get("in_app"))}
-            for f in frames[:50]]})
+        out.append(
+            {
+                "type": str(exc.get("type") or ""),
+                "value": str(exc.get("value") or ""),
+                "frames": [
+                    {
+                        "file": str(f.get("filename") or f.get("abs_path") or f.get("module") or "?"),
+                        "function": str(f.get("function") or "?"),
+                        "line": f.get("lineno"),
+                        "context": str(f.get("context_line") or "").strip(),
+                        "in_app": bool(f.get("in_app")),
+                    }
+                    for f in frames[:50]
+                ],
+            }
+        )
     return out
 
 
 def breadcrumbs(data: Any) -> list[dict[str, str]]:
     crumbs = _dict(data).get("breadcrumbs")
     crumbs = _list(_dict(crumbs).get("values")) if isinstance(crumbs, dict) else _list(crumbs)
-    return [{"time": str(c.get("timestamp") or ""), "category": str(c.get("category") or c.get("type") or ""),
-             "level": str(c.get("level") or ""), "message": str(c.get("message") or _dict(c.get("data")) or "")}
-            for c in crumbs[-30:] if isinstance(c, dict)]
+    return [
+        {
+            "time": str(c.get("timestamp") or ""),
+            "category": str(c.get("category") or c.get("type") or ""),
+            "level": str(c.get("level") or ""),
+            "message": str(c.get("message") or _dict(c.get("data")) or ""),
+        }
+        for c in crumbs[-30:]
+        if isinstance(c, dict)
+    ]
 
 
 def tags(event: Any) -> list[tuple[str, str]]:

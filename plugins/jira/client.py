@@ -193,7 +193,8 @@ class JiraClient(BaseApiClient):
 
     def get_issue_types(self) -> list[dict[str, Any]]:
         data = self.get(self._path(self.ISSUE_TYPES_URL))
-        return [t for t in (data if isinstance(data, list) else []) if isinstance(t, dict) and not t.get("subtask")]
+        types = data if isinstance(data, list) else []
+        return [t for t in types if isinstance(t, dict) and not t.get("subtask")]
 
     def get_statuses(self) -> list[dict[str, Any]]:
         """Every status; one status object (the Data Center spec's shape) counts as a list of one."""

@@ -76,13 +76,35 @@ def live(make_app, stand_in):
         group = f.group(project, "ZeroDivisionError: division by zero", culprit="app.views in checkout")
         f.group(project, "KeyError: 'user'", culprit="app.auth in login")
         event = db.session.scalars(db.select(m.Event).where(m.Event.group_id == group.id)).first()
-        event.data = {"exception": {"values": [{"type": "ZeroDivisionError", "value": "division by zero",
-                      "stacktrace": {"frames": [
-                          {"filename": "flask/app.py", "function": "dispatch", "lineno": 880, "in_app": False},
-                          {"filename": "app/views.py", "function": "checkout", "lineno": 42, "in_app": True,
-                           "context_line": "    total = price / count"}]}}]},
-                      "breadcrumbs": {"values": [{"category": "http", "message": "GET /cart", "level": "info"}]},
-                      "tags": {"browser": "Firefox", "release": "1.4.0"}}
+        event.data = {
+            "exception": {
+                "values": [
+                    {
+                        "type": "ZeroDivisionError",
+                        "value": "division by zero",
+                        "stacktrace": {
+                            "frames": [
+                                {
+                                    "filename": "flask/app.py",
+                                    "function": "dispatch",
+                                    "lineno": 880,
+                                    "in_app": False,
+                                },
+                                {
+                                    "filename": "app/views.py",
+                                    "function": "checkout",
+                                    "lineno": 42,
+                                    "in_app": True,
+                                    "context_line": "    total = price / count",
+                                },
+                            ]
+                        },
+                    }
+                ]
+            },
+            "breadcrumbs": {"values": [{"category": "http", "message": "GET /cart", "level": "info"}]},
+            "tags": {"browser": "Firefox", "release": "1.4.0"},
+        }
         db.session.commit()
         ids = {"group": group.id, "title": group.title}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -144,7 +166,9 @@ def test_triage_configure_and_member_view_in_a_browser(live):
         page.get_by_label("When an issue is resolved or reopened here, move its linked tickets").check()
         page.get_by_role("button", name="Save sync options").click()
         expect(page.locator(".flash")).to_contain_text("Saved.")
-        expect(page.get_by_label("When an issue is resolved or reopened here, move its linked tickets")).to_be_checked()
+        expect(
+            page.get_by_label("When an issue is resolved or reopened here, move its linked tickets")
+        ).to_be_checked()
         page.get_by_label("Project id").fill("10000")
         page.get_by_label("Resolved status id", exact=True).fill("10001")
         page.get_by_label("Unresolved status id").fill("3")

@@ -39,7 +39,9 @@ def test_ten_failures_from_one_address_throttle_it_for_every_email(client, env):
         assert _login(client, f"nobody{i}@example.com", "x").status_code == 401
     r = _login(client, "owner@example.com", "pw")
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
-    assert _login(client, "owner@example.com", "pw", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
+    assert (
+        _login(client, "owner@example.com", "pw", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
+    )
 
 
 def test_the_failed_login_keeps_the_email_typed(client, env):
@@ -56,7 +58,12 @@ def test_unknown_and_known_emails_cost_the_same_password_hash(client, env):
         times = []
         for i in range(4):
             start = time.perf_counter()
-            assert _login(client, email, "wrong", environ_base={"REMOTE_ADDR": f"10.2.{len(email)}.{i}"}).status_code == 401
+            assert (
+                _login(
+                    client, email, "wrong", environ_base={"REMOTE_ADDR": f"10.2.{len(email)}.{i}"}
+                ).status_code
+                == 401
+            )
             times.append(time.perf_counter() - start)
         return min(times)
 
@@ -83,8 +90,9 @@ def test_logout_is_a_post_and_ends_every_copy_of_the_session(client, env, app):
 def test_a_password_change_ends_the_sessions(client, env, app):
     _with_password(env["owner"])
     assert _login(client, "owner@example.com", "pw").status_code == 302
-    result = app.test_cli_runner().invoke(args=["user", "set-password", "--email", "owner@example.com",
-                                                "--password", "new-pw"])
+    result = app.test_cli_runner().invoke(
+        args=["user", "set-password", "--email", "owner@example.com", "--password", "new-pw"]
+    )
     assert result.exit_code == 0, result.output
     assert client.get("/organizations/acme/issues/").status_code == 302
     assert _login(client, "owner@example.com", "pw").status_code == 401
@@ -109,17 +117,24 @@ def test_web_forms_need_the_csrf_token(client, env, factories):
 
 
 def test_api_and_webhooks_need_no_csrf_token(client, env):
-    r = client.put(f"/api/0/organizations/acme/issues/0/", json={"status": "resolved"}, headers=env["headers"])
+    r = client.put(
+        "/api/0/organizations/acme/issues/0/", json={"status": "resolved"}, headers=env["headers"]
+    )
     assert r.status_code == 404  # reached the view: no CSRF refusal for bearer-token calls
-    r = client.post("/extensions/tracker/hook/", json={}, headers={"X-Tracker-Site": "site-1", "X-Tracker-Token": "no"})
+    r = client.post(
+        "/extensions/tracker/hook/", json={}, headers={"X-Tracker-Site": "site-1", "X-Tracker-Token": "no"}
+    )
     assert r.status_code != 400 or b"csrf" not in r.data.lower()
 
 
 def test_a_session_post_to_a_plugin_page_needs_the_token(client, env):
     with client.session_transaction() as session:
         session["user_id"] = env["owner"].id
-    r = client.post("/extensions/tracker/hook/", data={"x": "1"},
-                    headers={"X-Tracker-Site": "site-1", "X-Tracker-Token": "whk"})
+    r = client.post(
+        "/extensions/tracker/hook/",
+        data={"x": "1"},
+        headers={"X-Tracker-Site": "site-1", "X-Tracker-Token": "whk"},
+    )
     assert r.status_code == 400 and r.json["errors"] == {"csrf_token": ["Missing or invalid."]}
 
 
@@ -143,7 +158,9 @@ def test_https_base_url_makes_the_cookie_secure(make_app, factories):
         user = add_member(org, "s@example.com", role="owner", projects=[]).user
         user.password_hash = generate_password_hash("pw")
         db.session.commit()
-    r = client.post("/login", data={"email": "s@example.com", "password": "pw"}, base_url="https://hub.example.com")
+    r = client.post(
+        "/login", data={"email": "s@example.com", "password": "pw"}, base_url="https://hub.example.com"
+    )
     assert r.status_code == 302
     cookie = r.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -164,4 +181,6 @@ def test_proxy_fix_trusts_the_configured_hops_only(make_app):
     direct = make_app().test_client()  # no proxy configured: a client cannot pick its address
     for i in range(10):
         _login(direct, f"d{i}@example.com", "x", headers={"X-Forwarded-For": f"198.51.100.{i}"})
-    assert _login(direct, "e@example.com", "x", headers={"X-Forwarded-For": "198.51.100.99"}).status_code == 429
+    assert (
+        _login(direct, "e@example.com", "x", headers={"X-Forwarded-For": "198.51.100.99"}).status_code == 429
+    )
