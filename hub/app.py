@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Flask, g, request
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import config as hub_config
-from hub import errors_http, jobs, keycheck, logs, queue
+from hub import errors_http, jobs, keycheck, logs, queue, security
 from hub.extensions import db, migrate
 from hub.plugins import build_plugin_manager
 
@@ -29,8 +30,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=str(app.config["HUB_BASE_URL"]).startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
+        WTF_CSRF_SSL_STRICT=False,  # the same-origin check in hub.security knows HUB_BASE_URL
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order the code builds
+    if app.config["HUB_PROXY_FIX"] > 0:  # trust that many proxies' X-Forwarded-For/-Proto/-Host/-Port/-Prefix
+        hops = app.config["HUB_PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,  # type: ignore
+                                x_prefix=hops)
     logs.configure(app.config["HUB_LOG_LEVEL"], app.config["HUB_LOG_JSON"])
 
     import hub.models  # noqa: F401  (registers the tables)
@@ -54,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sdk_bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(web_bp)
+    security.init_app(app, exempt=(api_bp, sdk_bp, webhooks.bp))
     errors_http.init_app(app)
 
     @app.before_request

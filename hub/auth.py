@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request, session
 
 from hub import models as m
-from hub.extensions import db
 from hub.members import user_for_token
+from hub.sessions import session_user
 
 
 def bearer_token() -> str | None:
@@ -30,6 +30,6 @@ def current_user() -> m.User | None:
     if token:
         user = user_for_token(token)
     elif session.get("user_id"):
-        user = db.session.get(m.User, session["user_id"])
+        user = session_user()
     request.environ["hub.user"] = user
     return user

@@ -130,8 +130,10 @@ def user() -> None:
 @with_appcontext
 def set_password(email: str, password: str) -> None:
     """Set a user's password for the web pages."""
+    from hub.sessions import set_password as set_user_password
+
     row = _user(email)
-    row.password_hash = generate_password_hash(password)
+    set_user_password(row, password)  # ends the user's browser sessions too
     db.session.commit()
     click.echo(f"password set for {row.email}")
 

@@ -44,10 +44,12 @@ DEFAULTS: dict[str, Any] = {
     "HUB_LOG_JSON": True,
     "HUB_OUTBOUND_ALLOW": "",  # hosts, CIDRs, private/loopback/link-local the hub may reach (hub.egress)
     "HUB_OUTBOUND_DENY": "",  # added to the built-in deny list (link-local, metadata addresses)
+    "HUB_PROXY_FIX": 0,  # reverse proxies in front of the hub whose X-Forwarded-* headers are trusted
 }
 
 BOOLEAN_KEYS = {"HUB_ASYNC", "HUB_TRACE_PLUGINS", "HUB_LOAD_ENTRYPOINTS", "HUB_LOG_JSON"}
-NUMBER_KEYS = {"HUB_OUTBOX_MAX_ATTEMPTS": int, "HUB_OUTBOX_BACKOFF_BASE": float, "HUB_OUTBOX_BACKOFF_MAX": float}
+NUMBER_KEYS = {"HUB_PROXY_FIX": int, "HUB_OUTBOX_MAX_ATTEMPTS": int, "HUB_OUTBOX_BACKOFF_BASE": float,
+               "HUB_OUTBOX_BACKOFF_MAX": float}
 
 
 def _coerce(key: str, value: Any) -> Any:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from hub.api import ApiAbort
@@ -21,16 +22,44 @@ def _wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
 
 
+PAGES = {
+    400: ("Bad request", "The hub could not understand that request."),
+    403: ("Not allowed", "Your role in this organization does not allow that. Owners and admins can."),
+    404: ("Not found", "There is nothing here, or it is not in an organization you belong to."),
+    405: ("Method not allowed", "That address does not take this kind of request."),
+    413: ("Too large", "The request was too large."),
+}
+
+
+def _page(status: int, heading: str, message: str) -> Any:
+    from flask import make_response, render_template
+
+    return make_response(render_template("error.html", code=status, heading=heading, message=message,
+                                         title=heading), status)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiAbort)
     def _api_abort(e: ApiAbort) -> Any:
         db.session.rollback()
         return jsonify({"detail": e.detail, "errors": e.errors}), e.status
 
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError) -> Any:
+        db.session.rollback()
+        return _page(400, "Form expired", "This form has expired or did not come from this hub's page: "
+                     "go back, reload the page and try again.")
+
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException) -> Any:
         if not _wants_json():
-            return e
+            db.session.rollback()
+            heading, message = PAGES.get(e.code or 500, (e.name, e.description or ""))
+            response = _page(e.code or 500, heading, message)
+            for name in ("Retry-After", "Allow"):
+                if e.get_response().headers.get(name):
+                    response.headers[name] = e.get_response().headers[name]
+            return response
         db.session.rollback()
         detail = {413: "Request body too large.", 404: "The requested resource does not exist.",
                   405: "Method not allowed."}.get(e.code or 500, e.description or e.name)
@@ -43,4 +72,8 @@ def init_app(app: Flask) -> None:
         # A webhook path may carry a per-integration token: logged as the delivery log shows it.
         logger.exception("request.unhandled-error",
                          extra={"error_id": error_id, "path": public_endpoint(request.path)})
+        if not _wants_json():
+            return _page(500, "Something went wrong",
+                         f"The hub hit an internal error (reference {error_id}). "
+                         "Try again; if it keeps happening, tell your administrator that reference.")
         return jsonify({"detail": f"Internal error ({error_id}).", "errors": {}}), 500

@@ -60,7 +60,11 @@ def provider_info() -> dict[str, Any]:  # type: ignore[empty-body]
     :returns: ``{"key": str, "name": str, "features": [str, ...]}``; ``key`` must equal the
         entry-point name; features are taken from ``issue-sync``, ``status-sync``,
         ``assignee-sync``, ``notifications``, ``chat-actions``. Return ``None`` from a plugin
-        that owns no provider (a helper or audit plugin).
+        that owns no provider (a helper or audit plugin). Optional ``install`` tells the
+        integrations page how to offer it: ``{"instructions": str, "links": [{"label", "url"}]
+        (``{org}`` in a URL becomes the org's slug, a path is on the hub), "fields": [{"name",
+        "label", "type": "text"|"textarea"|"password", "required"?: bool, "help"?: str}]}``;
+        ``fields`` are the ``metadata`` keys of the by-hand install (``POST .../integrations/``).
 
     **Called**: once, when the app is created; two plugins claiming one key stop the start-up.
     **Result**: a list, one entry per plugin.
@@ -171,6 +175,25 @@ def create_external_issue(
     any ``Api*Error`` → 400 with its message (``ApiUnauthorized`` also marks the integration
     as needing attention).
     **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any]] | None:
+    """Describe the create-ticket form of this provider, with choices loaded from it.
+
+    The web page shows these fields and posts them back as ``fields`` of
+    ``create_external_issue``; the core names no provider field itself.
+
+    :returns: ``[{"name", "label", "type": "text"|"textarea"|"select", "required"?: bool,
+        "default"?: str, "choices"?: [[value, label], ...]}]``, or ``None`` when not yours
+        (the page then offers no create form for that integration).
+
+    **Called**: in the request thread of the issue page, for the integration chosen there.
+    **Result**: ``firstresult``.
+    **Errors**: any ``Api*Error`` → the page says the provider could not be asked and still
+    offers linking by key.
+    **Since**: v1.1.
     """
 
 

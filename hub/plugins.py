@@ -165,6 +165,8 @@ def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecor
         owners[key] = impl.plugin_name
         if record is not None:
             record.provider = {"key": key, "name": info["name"], "features": list(info.get("features", ()))}
+            if isinstance(info.get("install"), dict):  # optional: how the web page offers installing it
+                record.provider["install"] = info["install"]
 
 
 def _own_version() -> str:

@@ -7,6 +7,7 @@ and an empty Redis database.
 
 Fixtures: ``app`` (app context pushed), ``client``, ``make_app(**config)``, ``run_jobs``,
 ``outbox_entries``, ``factories``, ``register_plugin``, ``hub_redis_url``, ``hub_database_url``.
+Helper: ``csrf_token(client)``, the token a browser form of that client's session carries.
 
 With ``hub_scan_log_secrets = true`` in the pytest ini, every test that uses ``app`` also fails
 when a line the ``hub`` or ``plugins`` loggers wrote shows a secret the hub knows of: a credential
@@ -173,6 +174,17 @@ def app(make_app: Callable[..., Any]) -> Iterator[Any]:
 @pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
+
+
+def csrf_token(client: Any) -> str:
+    """The CSRF token a form page would give this test client's browser session (flask-wtf's own)."""
+    import secrets
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", secrets.token_hex(20))
+    return URLSafeTimedSerializer(client.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 
 def _fresh_session() -> None:

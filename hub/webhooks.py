@@ -13,10 +13,10 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from sqlalchemy import select
 
-from hub import logs
+from hub import logs, security
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
@@ -112,6 +112,8 @@ def extension(provider: str, endpoint: str) -> Response:
     body = request.get_data(cache=True)
     if len(body) > MAX_BODY:
         return _json_error(413, "Request body too large (limit 1 MiB).")
+    if security.session_post_unconfirmed():  # a plugin page's form acting for the logged-in user
+        return _form_expired()
     logs.bind(provider=provider)
     query_string = request.query_string.decode("latin-1")
     secrets: dict[str, Any] = {
@@ -138,6 +140,14 @@ def extension(provider: str, endpoint: str) -> Response:
         dedupe=lambda key: _is_duplicate(provider, key), user=user_snapshot(current_user()),
     )
     return dispatch(provider, endpoint, hub_request, delivery_id)
+
+
+def _form_expired() -> Response:
+    detail = "This form has expired or did not come from this hub's page: reload the page and try again."
+    if request.accept_mimetypes.best == "application/json" or "text/html" not in request.accept_mimetypes:
+        return _json_error(400, detail, {"csrf_token": ["Missing or invalid."]})
+    page = render_template("error.html", code=400, heading="Form expired", message=detail)
+    return Response(page, status=400)
 
 
 def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery_id: int) -> Response:

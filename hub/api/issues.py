@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from hub import issues, snapshots
+from hub import issue_search, issues, snapshots
 from hub import models as m
 from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
@@ -81,7 +81,9 @@ def create_event(org_slug: str, project_slug: str) -> Any:
 
 
 @bp.get("/organizations/<org_slug>/issues/")
-@doc("/api/0/organizations/{org}/issues/", "get", "List issues, most recently seen first (Link header pages)",
+@doc("/api/0/organizations/{org}/issues/", "get",
+     "List issues, most recently seen first (Link header pages); query: is:, assigned:, project:, linked:, level:"
+     " and free text",
      response=s.IssueOut, many=True)
 @authenticated
 def list_issues(org_slug: str) -> Any:
@@ -109,6 +111,14 @@ def list_issues(org_slug: str) -> Any:
     except ValueError:
         errors["limit"] = [f"Must be an integer from 1 to {MAX_LIMIT}."]
         limit = 25
+    search = request.args.get("query")
+    if search:
+        terms, free, problems = issue_search.parse(search)
+        query, by_term = issue_search.apply(query, org, current_user(), terms, free,
+                                            sorted(current_app.extensions["hub"].providers()))
+        problems += [f"{key}: {msg}" for key, msgs in by_term.items() for msg in msgs]
+        if problems:
+            errors["query"] = problems
     offset = _cursor_offset(request.args.get("cursor"), errors)
     if errors:
         raise ApiAbort(400, "Invalid query.", errors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify
 from sqlalchemy import select
 
 from hub import models as m
@@ -37,27 +37,58 @@ def create_rule(org_slug: str, project_slug: str) -> Any:
     org = get_org(org_slug)
     project = get_project(org, project_slug)
     data = parse_body(s.RuleCreate())
-    installed = {
-        str(i) for i in db.session.scalars(select(m.OrganizationIntegration.integration_id).where(
-            m.OrganizationIntegration.organization_id == org.id, m.OrganizationIntegration.status != "disabled"))
-    }
-    bad = [a["integrationId"] for a in data["actions"] if a["integrationId"] not in installed]
-    if bad:
-        raise ApiAbort(400, "Unknown integration.", {"actions": [f"No integration {x} in this organization." for x in bad]})
+    _check_actions(org, data["actions"])
     rule = m.AlertRule(project_id=project.id, name=data["name"], conditions=data["conditions"], actions=data["actions"])
     db.session.add(rule)
     db.session.commit()
     return jsonify(rule_json(rule)), 201
 
 
+def _check_actions(org: m.Organization, actions: list[dict[str, Any]]) -> None:
+    """Each action names an installed integration of the org whose provider can post (``notifications``)."""
+    providers = current_app.extensions["hub"].providers()
+    installed = {
+        str(oi.integration_id): oi.integration.provider for oi in db.session.scalars(
+            select(m.OrganizationIntegration).where(m.OrganizationIntegration.organization_id == org.id,
+                                                    m.OrganizationIntegration.status != "disabled"))
+    }
+    bad = [a["integrationId"] for a in actions if a["integrationId"] not in installed]
+    if bad:
+        raise ApiAbort(400, "Unknown integration.",
+                       {"actions": [f"No integration {x} in this organization." for x in bad]})
+    mute = [a["integrationId"] for a in actions
+            if "notifications" not in providers.get(installed[a["integrationId"]], {}).get("features", ())]
+    if mute:
+        raise ApiAbort(400, "That integration cannot post alerts.",
+                       {"actions": [f"Integration {x} ({installed[x]}) cannot post messages." for x in mute]})
+
+
+def _get_rule(project: m.Project, rule_id: str) -> m.AlertRule:
+    rule = db.session.get(m.AlertRule, parse_id(rule_id)) if parse_id(rule_id) else None
+    if rule is None or rule.project_id != project.id:
+        raise ApiAbort(404, "The requested resource does not exist.")
+    return rule
+
+
+@bp.put("/projects/<org_slug>/<project_slug>/rules/<rule_id>/")
+@doc("/api/0/projects/{org}/{project}/rules/{rule_id}/", "put", "Replace an alert rule", body=s.RuleCreate,
+     response=s.RuleOut)
+@authenticated
+def update_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
+    org = get_org(org_slug)
+    rule = _get_rule(get_project(org, project_slug), rule_id)
+    data = parse_body(s.RuleCreate())
+    _check_actions(org, data["actions"])
+    rule.name, rule.conditions, rule.actions = data["name"], data["conditions"], data["actions"]
+    db.session.commit()
+    return jsonify(rule_json(rule))
+
+
 @bp.delete("/projects/<org_slug>/<project_slug>/rules/<rule_id>/")
 @doc("/api/0/projects/{org}/{project}/rules/{rule_id}/", "delete", "Delete an alert rule", status=204)
 @authenticated
 def delete_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
-    project = get_project(get_org(org_slug), project_slug)
-    rule = db.session.get(m.AlertRule, parse_id(rule_id)) if parse_id(rule_id) else None
-    if rule is None or rule.project_id != project.id:
-        raise ApiAbort(404, "The requested resource does not exist.")
+    rule = _get_rule(get_project(get_org(org_slug), project_slug), rule_id)
     db.session.delete(rule)
     db.session.commit()
     return "", 204

@@ -34,6 +34,9 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Browser sessions carry the version they were made under; logout and a password change bump
+    # it, so every cookie issued before (a copied one too) stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

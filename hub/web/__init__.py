@@ -1,7 +1,9 @@
-"""Server-rendered pages: login, an org's issues, its integration settings and its deliveries.
+"""Server-rendered pages: the frame (login, logout, navigation), and, in ``issue_pages`` and
+``settings_pages``, an org's issues and its settings.
 
-The deliveries page shows only deliveries attributed to one of the org's integrations (the one its
-plugin resolved); the whole log, unattributed deliveries included, is ``hub deliveries``.
+Every page is scoped to an org the user belongs to (else 404) and every admin form checks the role
+on the server (403), whatever the page showed. Forms act through the REST API's views
+(:mod:`hub.web.apicall`), so both validate alike.
 """
 
 from __future__ import annotations
@@ -10,17 +12,26 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
+from flask import (
+    Blueprint,
+    abort,
+    g,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
 
-from hub import issues
 from hub import models as m
+from hub import sessions
 from hub.auth import current_user
-from hub.errors import ValidationError
 from hub.extensions import db
-from hub.members import membership, set_status_mapping
-from hub.models.base import parse_id
+from hub.members import membership
+from hub.security import csrf
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -41,6 +52,14 @@ def _same_origin_posts_only() -> Any:
     return None
 
 
+@bp.app_context_processor
+def _frame_context() -> dict[str, Any]:
+    """The signed-in user for the page frame (the plugins' pages use the same layout)."""
+    if not has_request_context():
+        return {}
+    return {"nav_user": current_user() if not request.path.startswith("/login") else None}
+
+
 def login_required(view: Any) -> Any:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,13 +70,24 @@ def login_required(view: Any) -> Any:
     return wrapper
 
 
-def _org(slug: str) -> tuple[m.Organization, m.OrganizationMember]:
+def _org(slug: str, admin: bool = False) -> tuple[m.Organization, m.OrganizationMember]:
+    """The org and the user's membership: 404 when not a member, 403 when ``admin`` and not one."""
     user = current_user()
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == slug))
     member = membership(user, org) if org and user else None
     if org is None or member is None:
         abort(404)
+    g.hub_member = member
+    if admin and member.role not in ("owner", "admin"):
+        abort(403)
     return org, member
+
+
+def page(template: str, org: m.Organization, member: m.OrganizationMember, status: int = 200,
+         **context: Any) -> Any:
+    """Render an org page inside the frame."""
+    context.setdefault("is_admin", member.role in ("owner", "admin"))
+    return render_template(template, org=org, member=member, nav_role=member.role, **context), status
 
 
 def _local_target(target: str | None) -> str:
@@ -75,21 +105,32 @@ def _local_target(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@csrf.exempt  # no session to bind a token to yet; the same-origin check and the throttle apply
 def login() -> Any:
-    error = None
+    error, status = None, 200
+    email = request.form.get("email") or ""
     if request.method == "POST":
-        email = (request.form.get("email") or "").strip().lower()
-        user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
-        if user and user.password_hash and check_password_hash(user.password_hash, request.form.get("password") or ""):
-            session.clear()
-            session["user_id"] = user.id
+        result = sessions.authenticate(email, request.form.get("password") or "")
+        if result.user is not None:
+            sessions.start(result.user)
             return redirect(_local_target(request.args.get("next")))
-        error = "Wrong email or password."
-    return render_template("login.html", error=error), 401 if error else 200
+        if result.retry_after:
+            error, status = f"Too many failed attempts: try again in {result.retry_after // 60 + 1} min.", 429
+        else:
+            error, status = "Wrong email or password.", 401
+    response = make_response(render_template("login.html", error=error, email=email), status)
+    if status == 429:
+        response.headers["Retry-After"] = str(result.retry_after)
+    return response
 
 
-@bp.route("/logout", methods=["POST", "GET"])
+@bp.post("/logout")
+@login_required
 def logout() -> Any:
+    """End this and every other browser session of the user (POST only: a link cannot log you out)."""
+    user = current_user()
+    sessions.end_all(user)
+    db.session.commit()
     session.clear()
     return redirect(url_for("web.login"))
 
@@ -98,93 +139,12 @@ def logout() -> Any:
 @login_required
 def index() -> Any:
     user = current_user()
-    orgs = db.session.scalars(select(m.Organization).join(m.OrganizationMember)
-                              .where(m.OrganizationMember.user_id == user.id).order_by(m.Organization.slug)).all()
+    orgs = db.session.scalars(
+        select(m.Organization).join(m.OrganizationMember)
+        .where(m.OrganizationMember.user_id == user.id).order_by(m.Organization.slug)).all()
     if len(orgs) == 1:
         return redirect(url_for("web.issues_page", org_slug=orgs[0].slug))
     return render_template("index.html", orgs=orgs)
 
 
-@bp.route("/organizations/<org_slug>/issues/", methods=["GET"])
-@login_required
-def issues_page(org_slug: str) -> Any:
-    org, _ = _org(org_slug)
-    status = request.args.get("status") or "unresolved"
-    rows = db.session.scalars(select(m.Group).where(m.Group.organization_id == org.id, m.Group.status == status)
-                              .order_by(m.Group.last_seen.desc()).limit(100)).all()
-    return render_template("issues.html", org=org, groups=rows, status=status)
-
-
-@bp.route("/organizations/<org_slug>/issues/<int:issue_id>/", methods=["GET", "POST"])
-@login_required
-def issue_page(org_slug: str, issue_id: int) -> Any:
-    org, _ = _org(org_slug)
-    group = db.session.get(m.Group, issue_id) if parse_id(issue_id) else None  # an id beyond the column: 404
-    if group is None or group.organization_id != org.id:
-        abort(404)
-    error = None
-    if request.method == "POST":
-        try:
-            if request.form.get("status"):
-                issues.change_status([group], request.form["status"], actor=current_user())
-            db.session.commit()
-            return redirect(url_for("web.issue_page", org_slug=org.slug, issue_id=group.id))
-        except ValidationError as e:
-            db.session.rollback()
-            error = e.detail
-    activities = db.session.scalars(select(m.Activity).where(m.Activity.group_id == group.id)
-                                    .order_by(m.Activity.id.desc()).limit(50)).all()
-    return render_template("issue.html", org=org, group=group, activities=activities, error=error)
-
-
-@bp.get("/organizations/<org_slug>/settings/integrations/")
-@login_required
-def integrations_page(org_slug: str) -> Any:
-    org, member = _org(org_slug)
-    rows = db.session.scalars(select(m.OrganizationIntegration)
-                              .where(m.OrganizationIntegration.organization_id == org.id)
-                              .order_by(m.OrganizationIntegration.id)).all()
-    mappings = {
-        oi.id: db.session.scalars(select(m.IntegrationExternalProject).where(
-            m.IntegrationExternalProject.organization_integration_id == oi.id)).all()
-        for oi in rows
-    }
-    return render_template("integrations.html", org=org, rows=rows, mappings=mappings, keys=m.SYNC_CONFIG_KEYS,
-                           can_edit=member.role in ("owner", "admin"), message=request.args.get("message"))
-
-
-@bp.post("/organizations/<org_slug>/settings/integrations/<int:integration_id>/")
-@login_required
-def integration_settings(org_slug: str, integration_id: int) -> Any:
-    """Save the sync options, or add a status mapping (owner/admin), then back to the list."""
-    org, member = _org(org_slug)
-    if member.role not in ("owner", "admin"):
-        abort(403)
-    oi = db.session.scalar(select(m.OrganizationIntegration).where(
-        m.OrganizationIntegration.organization_id == org.id,
-        m.OrganizationIntegration.integration_id == (parse_id(integration_id) or -1)))
-    if oi is None:
-        abort(404)
-    if request.form.get("form") == "mapping":
-        fields = {k: (request.form.get(k) or "").strip() for k in ("external_id", "resolved", "unresolved")}
-        if not all(fields.values()) or any(len(v) > 64 for v in fields.values()):
-            return redirect(url_for("web.integrations_page", org_slug=org.slug,
-                                    message="A mapping needs a project id and both status ids."))
-        set_status_mapping(oi, fields["external_id"], fields["resolved"], fields["unresolved"])
-    else:
-        oi.config = {**(oi.config or {}), **{k: request.form.get(k) == "on" for k in m.SYNC_CONFIG_KEYS}}
-    db.session.commit()
-    return redirect(url_for("web.integrations_page", org_slug=org.slug, message="Saved."))
-
-
-@bp.get("/organizations/<org_slug>/settings/deliveries/")
-@login_required
-def deliveries_page(org_slug: str) -> Any:
-    """Recent webhook deliveries of this org's integrations (owners and admins)."""
-    org, member = _org(org_slug)
-    if member.role not in ("owner", "admin"):
-        abort(403)
-    mine = select(m.OrganizationIntegration.integration_id).where(m.OrganizationIntegration.organization_id == org.id)
-    rows = db.session.scalars(select(m.WebhookDelivery).where(m.WebhookDelivery.integration_id.in_(mine))
-                              .order_by(m.WebhookDelivery.id.desc()).limit(100)).all()
-    return render_template("deliveries.html", org=org, rows=rows)
+from hub.web import issue_pages, settings_pages  # noqa: E402,F401  (each adds its routes to bp)

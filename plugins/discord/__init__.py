@@ -11,9 +11,17 @@ from plugins.discord import install, invites, notify, webhooks
 KEY = "discord"
 
 
+INSTALL_INFO = {
+    "instructions": "Add the hub's bot to your Discord server (the server id is the external id by hand).",
+    "links": [{"label": "Add to Discord", "url": "/extensions/discord/oauth/?organization={org}"}],
+    "fields": [],
+}
+
+
 @hookimpl
 def provider_info() -> dict[str, Any]:
-    return {"key": KEY, "name": "Discord", "features": ["notifications", "chat-actions"]}
+    return {"key": KEY, "name": "Discord", "features": ["notifications", "chat-actions"],
+            "install": INSTALL_INFO}
 
 
 @hookimpl

@@ -32,7 +32,8 @@ PAGE = """
 <p>Link the Discord account <strong>{{ discord_name }}</strong> (server <strong>{{ guild }}</strong>)
 to the Integration Hub account <strong>{{ email }}</strong>?</p>
 <p class="muted">Buttons on Discord alerts will then act as {{ email }}.</p>
-<form method="post"><button type="submit">Link accounts</button></form>
+<form method="post"><input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<button type="submit">Link accounts</button></form>
 {% endif %}
 """
 

@@ -19,7 +19,8 @@ KEY = "jira"
 
 @hookimpl
 def provider_info() -> dict[str, Any]:
-    return {"key": KEY, "name": "Jira Cloud", "features": ["issue-sync", "status-sync", "assignee-sync"]}
+    return {"key": KEY, "name": "Jira Cloud", "features": ["issue-sync", "status-sync", "assignee-sync"],
+            "install": endpoints.INSTALL_INFO}
 
 
 @hookimpl
@@ -79,6 +80,13 @@ def create_external_issue(
     if integration.provider != KEY:
         return None
     return outbound.create_external_issue(cloud_client(integration), group, fields)
+
+
+@hookimpl
+def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any]] | None:
+    if integration.provider != KEY:
+        return None
+    return outbound.issue_form(cloud_client(integration), group)
 
 
 @hookimpl

@@ -123,6 +123,8 @@ class JiraClient(BaseApiClient):
     COMMENT_URL: ClassVar[str] = "{root}/issue/{key}/comment/{id}"
     USER_SEARCH_URL: ClassVar[str] = "{root}/user/search"
     STATUSES_URL: ClassVar[str] = "{root}/status"
+    PROJECTS_URL: ClassVar[str] = "{root}/project"
+    ISSUE_TYPES_URL: ClassVar[str] = "{root}/issuetype"
     EMAIL_URL: ClassVar[str] = "/rest/api/3/user/email"
 
     def __init__(
@@ -186,6 +188,15 @@ class JiraClient(BaseApiClient):
         """The email Jira Cloud hides from payloads (needs the ACCESS_EMAIL_ADDRESSES scope)."""
         data = self.get(self.EMAIL_URL, params={"accountId": account_id}) or {}
         return data.get("email") or None
+
+    def get_projects(self) -> list[dict[str, Any]]:
+        data = self.get(self._path(self.PROJECTS_URL))
+        return [p for p in (data if isinstance(data, list) else []) if isinstance(p, dict)]
+
+    def get_issue_types(self) -> list[dict[str, Any]]:
+        data = self.get(self._path(self.ISSUE_TYPES_URL))
+        types = data if isinstance(data, list) else []
+        return [t for t in types if isinstance(t, dict) and not t.get("subtask")]
 
     def get_statuses(self) -> list[dict[str, Any]]:
         """Every status; one status object (the Data Center spec's shape) counts as a list of one."""

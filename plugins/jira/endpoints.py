@@ -167,6 +167,7 @@ LINK_PAGE = """
 <h1>Connect {{ site }}</h1>
 {% if done %}<p>{{ site }} is now connected to <strong>{{ done }}</strong>.</p>
 {% else %}<form method="post">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   <label for="organization">Organization</label>
   <select id="organization" name="organization">
   {% for o in orgs %}<option value="{{ o.slug }}">{{ o.name }} ({{ o.slug }})</option>{% endfor %}
@@ -189,7 +190,17 @@ def configure(request: WebhookRequest) -> WebhookResponse:
         minutes=LINK_MAX_AGE // 60,
         orgs=services.organizations_of(integration.id),
     )
-    return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+    headers = {"Content-Type": "text/html; charset=utf-8",
+               "Content-Security-Policy": _frame_ancestors(integration)}
+    return WebhookResponse(status=200, body=html, headers=headers)
+
+
+def _frame_ancestors(integration: Integration) -> str:
+    """Only the installed Jira site may show this page in its iframe (every other hub page: nobody)."""
+    parts = urlsplit(str((integration.metadata or {}).get("base_url") or ""))
+    if parts.scheme in ("http", "https") and parts.netloc and all(c not in parts.netloc for c in " ;,'\""):
+        return f"frame-ancestors {parts.scheme}://{parts.netloc}"
+    return "frame-ancestors 'none'"
 
 
 def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
@@ -256,6 +267,19 @@ ROUTES = {
 
 # -- manual install (POST /api/0/organizations/{org}/integrations/) ---------------------------
 
+
+INSTALL_INFO = {
+    "instructions": "In Jira: Settings → Apps → Manage apps → Settings: enable development mode, then "
+                    "Upload app and paste the descriptor URL below. Jira installs the app, then open its "
+                    "Configure page and follow the link to connect the site to this organization.",
+    "links": [{"label": "Descriptor URL", "url": "/extensions/jira/descriptor/"}],
+    "fields": [
+        {"name": "base_url", "label": "Site URL", "type": "text", "required": True,
+         "help": "e.g. https://example.atlassian.net"},
+        {"name": "shared_secret", "label": "Shared secret", "type": "password", "required": True},
+        {"name": "client_key", "label": "Client key", "type": "text"},
+    ],
+}
 
 CONNECT_NAMES = {"baseUrl": "base_url", "sharedSecret": "shared_secret", "clientKey": "client_key"}
 

@@ -298,3 +298,18 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
 
 def browse_url(client: JiraClient, key: str) -> str:
     return f"{client.base_url}/browse/{quote(key, safe='')}"
+
+
+def issue_form(client: JiraClient, group: Group) -> list[dict[str, Any]]:
+    """The create form: project and issue type loaded from Jira, summary and description prefilled."""
+    projects = [[str(p.get("id")), f"{p.get('name') or p.get('key')} ({p.get('key')})"]
+                for p in client.get_projects()]
+    types = [[str(t.get("id")), str(t.get("name") or t.get("id"))] for t in client.get_issue_types()]
+    description = "\n".join(x for x in (group.title, group.culprit, group.url) if x)
+    return [
+        {"name": "project", "label": "Project", "type": "select", "required": True, "choices": projects},
+        {"name": "issuetype", "label": "Issue type", "type": "select", "required": True, "choices": types},
+        {"name": "title", "label": "Summary", "type": "text", "required": True, "default": group.title[:255]},
+        {"name": "description", "label": "Description", "type": "textarea", "default": description},
+        {"name": "labels", "label": "Labels (comma-separated)", "type": "text"},
+    ]

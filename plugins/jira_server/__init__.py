@@ -18,9 +18,25 @@ from plugins.jira_server.client import client_for
 KEY = "jira_server"
 
 
+INSTALL_INFO = {
+    "instructions": "The guided setup makes the key pair, shows what to enter in Jira's application link and "
+                    "asks Jira for access. Already have an application link? Enter its details below.",
+    "links": [{"label": "Guided setup (OAuth 1 application link)",
+               "url": "/extensions/jira_server/setup/?organization={org}"}],
+    "fields": [
+        {"name": "base_url", "label": "Jira base URL", "type": "text", "required": True},
+        {"name": "consumer_key", "label": "Consumer key", "type": "text", "required": True},
+        {"name": "private_key", "label": "Private key (PEM)", "type": "textarea", "required": True},
+        {"name": "access_token", "label": "Access token", "type": "password", "required": True},
+        {"name": "access_token_secret", "label": "Token secret", "type": "password", "required": True},
+    ],
+}
+
+
 @hookimpl
 def provider_info() -> dict[str, Any]:
-    return {"key": KEY, "name": "Jira Server", "features": ["issue-sync", "status-sync", "assignee-sync"]}
+    return {"key": KEY, "name": "Jira Server", "features": ["issue-sync", "status-sync", "assignee-sync"],
+            "install": INSTALL_INFO}
 
 
 @hookimpl
@@ -66,6 +82,13 @@ def sync_comment_outbound(integration: Integration, external_issue: ExternalIssu
     if integration.provider != KEY:
         return None
     return outbound.sync_comment_outbound(client_for(integration.metadata), external_issue, activity, comment_id)
+
+
+@hookimpl
+def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any]] | None:
+    if integration.provider != KEY:
+        return None
+    return outbound.issue_form(client_for(integration.metadata), group)
 
 
 @hookimpl

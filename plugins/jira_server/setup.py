@@ -44,6 +44,7 @@ FORM_PAGE = """
 <h1>Connect a Jira Server to {{ org }}</h1>
 {% if error %}<p class="error">{{ error }}</p>{% endif %}
 <form method="post" action="{{ action }}">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   <input type="hidden" name="state" value="{{ state }}">
   <p><label>Jira base URL <input name="base_url" value="{{ base_url }}" size="50"
      placeholder="https://jira.example.org"></label></p>
@@ -64,6 +65,7 @@ KEYS_PAGE = """
   <tr><th>Public key</th><td><pre>{{ public_key }}</pre></td></tr>
 </table>
 <form method="post" action="{{ action }}">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   <input type="hidden" name="step" value="authorize">
   <input type="hidden" name="state" value="{{ state }}">
   <p><button type="submit">I created the link: authorize in Jira</button></p>

@@ -26,9 +26,17 @@ from plugins.slack import notifications, oauth, webhooks
 KEY = "slack"
 
 
+INSTALL_INFO = {
+    "instructions": "Add the hub's Slack app to your workspace, or enter a bot token by hand.",
+    "links": [{"label": "Add to Slack", "url": "/extensions/slack/oauth/?organization={org}"}],
+    "fields": [{"name": "access_token", "label": "Bot token (xoxb-…)", "type": "password", "required": True}],
+}
+
+
 @hookimpl
 def provider_info() -> dict[str, Any]:
-    return {"key": KEY, "name": "Slack", "features": ["notifications", "chat-actions"]}
+    return {"key": KEY, "name": "Slack", "features": ["notifications", "chat-actions"],
+            "install": INSTALL_INFO}
 
 
 @hookimpl

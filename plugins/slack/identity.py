@@ -33,6 +33,7 @@ PAGE = """
 {% if login_url %}<p><a href="{{ login_url }}">Log in</a> to continue.</p>{% endif %}
 {% if confirm %}
 <form method="post" action="{{ action }}">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
   <input type="hidden" name="confirm" value="{{ confirm }}">
   <button type="submit">{{ button }}</button>
 </form>

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from hub import models as m
 from hub.extensions import db
+from hub.testing import csrf_token
 
 
 def _dsn_key(client, env) -> str:
@@ -89,8 +90,11 @@ def test_web_pages_answer_404_for_ids_beyond_the_column(client, env):
         session["user_id"] = env["owner"].id
     huge = "99999999999999999999999"
     assert client.get(f"/organizations/acme/issues/{huge}/").status_code == 404
-    assert client.post(f"/organizations/acme/issues/{huge}/", data={"status": "resolved"}).status_code == 404
-    r = client.post(f"/organizations/acme/settings/integrations/{huge}/", data={"sync_comments": "on"})
+    token = csrf_token(client)
+    r = client.post(f"/organizations/acme/issues/{huge}/", data={"status": "resolved", "csrf_token": token})
+    assert r.status_code == 404
+    r = client.post(f"/organizations/acme/settings/integrations/{huge}/",
+                    data={"sync_comments": "on", "csrf_token": token})
     assert r.status_code == 404
 
 

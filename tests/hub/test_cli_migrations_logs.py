@@ -13,6 +13,7 @@ from sqlalchemy import select
 from hub import logs
 from hub import models as m
 from hub.extensions import db
+from hub.testing import csrf_token
 
 
 def test_migrations_match_the_models(app):
@@ -90,11 +91,13 @@ def test_settings_page_saves_sync_options_and_mappings(client, env, app):
     page = client.get("/organizations/acme/settings/integrations/")
     assert page.status_code == 200 and "site-1" in page.get_data(as_text=True)
     url = f"/organizations/acme/settings/integrations/{env['tracker'].id}/"
-    assert client.post(url, data={"form": "config", "sync_status_forward": "on"}).status_code == 302
+    token = csrf_token(client)
+    assert client.post(url, data={"form": "config", "sync_status_forward": "on", "csrf_token": token}).status_code == 302
     config = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]["config"]
     assert config == {"sync_status_forward": True, "sync_status_reverse": False, "sync_assignee_outbound": False,
                       "sync_assignee_inbound": False, "sync_comments": False}
-    client.post(url, data={"form": "mapping", "external_id": "10100", "resolved": "10001", "unresolved": "3"})
+    client.post(url, data={"form": "mapping", "external_id": "10100", "resolved": "10001", "unresolved": "3",
+                           "csrf_token": token})
     mapping = client.get(f"/api/0/organizations/acme/integrations/{env['tracker'].id}/external-projects/",
                          headers=env["headers"]).json
     assert [(x["externalId"], x["resolvedStatus"], x["unresolvedStatus"]) for x in mapping] == [("10100", "10001", "3")]
@@ -106,7 +109,8 @@ def test_members_cannot_change_settings(client, env):
     env["member"].password_hash = generate_password_hash("pw")
     db.session.commit()
     client.post("/login", data={"email": "dev@example.com", "password": "pw"})
-    r = client.post(f"/organizations/acme/settings/integrations/{env['tracker'].id}/", data={"form": "config"})
+    r = client.post(f"/organizations/acme/settings/integrations/{env['tracker'].id}/",
+                    data={"form": "config", "csrf_token": csrf_token(client)})
     assert r.status_code == 403
 
 

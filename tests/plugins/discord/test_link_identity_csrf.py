@@ -18,8 +18,13 @@ def test_a_post_from_another_site_links_nothing(client, discord):
     with client.session_transaction() as session:
         session["user_id"] = int(discord["owner"].id)
     r = client.post(path, headers={"Origin": "https://evil.example"})
-    assert r.status_code == 403
+    assert r.status_code == 400  # no CSRF token: refused by the hub's door
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+    r = client.post(path, data={"csrf_token": token}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403  # and another site's Origin by the page itself
     integration = services.get_integration("discord", discord["integration"].external_id)
     assert services.get_identity(integration.id, DISCORD_USER_ID) is None
     r = client.post(path, headers={"Origin": "http://hub.test"})
+    assert r.status_code == 400  # same site, but no token: a same-site page cannot forge it either
+    r = client.post(path, data={"csrf_token": token}, headers={"Origin": "http://hub.test"})
     assert r.status_code == 200 and b"is now linked" in r.data

@@ -216,6 +216,9 @@ def test_configure_page_accepts_context_qsh_and_real_qsh(client, env):
         r = _configure(client, qsh=qsh)
         assert r.status_code == 200, r.get_data(as_text=True)
         assert "/extensions/jira/link/" in r.get_data(as_text=True)
+        # Jira shows the page in an iframe: only the installed site may frame it
+        assert r.headers["Content-Security-Policy"] == "frame-ancestors https://example.atlassian.net"
+        assert "X-Frame-Options" not in r.headers
     assert _configure(client, qsh=query_string_hash("GET", "/extensions/jira/other")).status_code == 400
     assert client.get("/extensions/jira/configure/").status_code == 400
 

@@ -98,7 +98,9 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
     forged = client.post(path, data={}, headers={"Origin": "https://evil.example"})
     assert forged.status_code == 400  # another site cannot post it for the logged-in user
     assert services.get_identity(env["integration_id"], SLACK_USER) is None
-    r = client.post(path, data={"confirm": confirm})
+    assert client.post(path, data={"confirm": confirm}).status_code == 400  # no CSRF token
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post(path, data={"confirm": confirm, "csrf_token": csrf})
     assert r.status_code == 200
     assert b"Your Slack identity is now linked to jess@example.com" in r.data
     (notice,) = _response_posts(requests_mock)

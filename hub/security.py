@@ -1,0 +1,57 @@
+"""Browser-facing protections shared by every page: CSRF tokens and response headers.
+
+- CSRF: every form POST to the hub's pages carries flask-wtf's token (``csrf_token()`` in any
+  template), on top of the same-origin check. Requests that a browser form cannot forge are exempt:
+  the REST API (bearer tokens, JSON bodies), the SDK endpoints and the provider door
+  ``/extensions/``, where the door itself asks the token of POSTs that ride on a hub session
+  (:func:`session_post_unconfirmed`), so plugin pages that act for a logged-in user (identity
+  links, connecting a site) are covered too.
+- Framing: ``X-Frame-Options: DENY`` and CSP ``frame-ancestors 'none'`` on every response, unless
+  the response set its own ``frame-ancestors`` (a provider page shown inside the provider's UI
+  names the one site that may frame it). ``X-Content-Type-Options: nosniff`` everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from wtforms import ValidationError as WTFValidationError
+
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask, exempt: tuple[Blueprint, ...]) -> None:
+    csrf.init_app(app)
+    for blueprint in exempt:
+        csrf.exempt(blueprint)
+    app.after_request(_headers)
+
+
+def _headers(response: Any) -> Any:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    policy = response.headers.get("Content-Security-Policy", "")
+    if "frame-ancestors" not in policy:
+        parts = [policy, "frame-ancestors 'none'"] if policy else ["frame-ancestors 'none'"]
+        response.headers["Content-Security-Policy"] = "; ".join(parts)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def session_post_unconfirmed() -> bool:
+    """Whether this is a POST authenticated only by the browser session without a valid CSRF token."""
+    if request.method != "POST" or not session.get("user_id"):
+        return False
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return False
+    form = request.mimetype == "application/x-www-form-urlencoded"
+    token = request.form.get("csrf_token") if form else None
+    try:
+        validate_csrf(token or request.headers.get("X-CSRFToken"))
+    except WTFValidationError:
+        return True
+    return False
+
+
+__all__ = ["CSRFError", "csrf", "init_app", "session_post_unconfirmed"]

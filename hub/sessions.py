@@ -1,0 +1,132 @@
+"""Browser sessions: password check with throttling, and the per-user session version.
+
+A Flask session is a signed cookie, so the server cannot forget one cookie; instead each user has a
+``session_version`` that the cookie must match. Logging out or changing the password bumps it, which
+ends every session of that user, a stolen copy of the cookie included.
+
+Failed logins are counted in Redis per account and per client address (fixed 5-minute windows):
+after ``MAX_FAILURES`` the login answers 429 with ``Retry-After`` until the window ends, even for
+the right password. Unknown emails cost the same password hash as known ones, so the time taken
+does not tell which emails have accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+import redis
+from flask import request, session
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub import models as m
+from hub import queue
+from hub.extensions import db
+
+logger = logging.getLogger("hub.sessions")
+
+MAX_FAILURES = 10
+WINDOW_SECONDS = 300
+KEY_PREFIX = "hub:login-failures:"
+
+
+@dataclass
+class LoginResult:
+    user: m.User | None = None
+    retry_after: int = 0  # seconds; > 0 when throttled
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash made the way real ones are, checked for unknown emails (equal work)."""
+    return generate_password_hash("not a password of anyone")
+
+
+def _keys(email: str) -> list[str]:
+    account = hashlib.sha256(email.encode()).hexdigest()[:32]
+    return [f"{KEY_PREFIX}account:{account}", f"{KEY_PREFIX}client:{request.remote_addr or '-'}"]
+
+
+def _throttled(keys: list[str]) -> int:
+    """Seconds until the busiest window ends, when any counter reached the limit; else 0."""
+    try:
+        r = queue.get_redis()
+        pipe = r.pipeline()
+        for key in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+        values = pipe.execute()
+    except redis.RedisError:
+        logger.warning("login.throttle-unavailable")
+        return 0
+    waits = [
+        max(int(ttl), 1)
+        for count, ttl in zip(values[::2], values[1::2], strict=True)
+        if count is not None and int(count) >= MAX_FAILURES
+    ]
+    return max(waits, default=0)
+
+
+def _count_failure(keys: list[str]) -> None:
+    try:
+        r = queue.get_redis()
+        pipe = r.pipeline()
+        for key in keys:
+            pipe.incr(key)
+            pipe.ttl(key)
+        values = pipe.execute()
+        for key, ttl in zip(keys, values[1::2], strict=True):
+            if int(ttl) < 0:  # a new window (EXPIRE ... NX needs Redis 7)
+                r.expire(key, WINDOW_SECONDS)
+    except redis.RedisError:
+        logger.warning("login.throttle-unavailable")
+
+
+def authenticate(email: str, password: str) -> LoginResult:
+    """The user whose email and password these are, unless throttled (then ``retry_after``)."""
+    email = email.strip().lower()
+    keys = _keys(email)
+    wait = _throttled(keys)
+    if wait:
+        return LoginResult(retry_after=wait)
+    user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email)) if email else None
+    stored = user.password_hash if user is not None and user.password_hash else None
+    ok = check_password_hash(stored or _dummy_hash(), password) and stored is not None
+    if not ok:
+        _count_failure(keys)
+        return LoginResult()
+    try:
+        queue.get_redis().delete(keys[0])  # the account's own counter; the client's keeps counting
+    except redis.RedisError:
+        pass
+    return LoginResult(user=user)
+
+
+def start(user: m.User) -> None:
+    """A fresh session for this user (nothing carried over from before the login)."""
+    session.clear()
+    session["user_id"] = user.id
+    session["v"] = user.session_version or 0
+
+
+def session_user() -> m.User | None:
+    """The user of the browser session, when its version is still the user's."""
+    user_id = session.get("user_id")
+    user = db.session.get(m.User, user_id) if isinstance(user_id, int) else None
+    if user is None or session.get("v", 0) != (user.session_version or 0):
+        return None
+    return user
+
+
+def end_all(user: m.User) -> None:
+    """End every browser session of this user (logout, password change); the caller commits."""
+    user.session_version = m.User.session_version + 1  # in SQL: two at once both count
+
+
+def set_password(user: m.User, password: str) -> None:
+    """Set the password and end the user's sessions; the caller commits."""
+    user.password_hash = generate_password_hash(password)
+    end_all(user)

@@ -1,0 +1,452 @@
+"""Settings pages: integrations, alert rules, members, projects and keys, and the delivery ledger.
+
+Reading is open to every member (a member sees no admin form); every change is an owner/admin form,
+checked here (403) and again by the API view it runs through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from hub import models as m
+from hub import services
+from hub.api import integrations as api_integrations
+from hub.api import orgs as api_orgs
+from hub.api import rules as api_rules
+from hub.auth import current_user
+from hub.crypto import decrypt_json
+from hub.errors import ValidationError
+from hub.extensions import db
+from hub.members import dsn
+from hub.web import _org, bp, login_required, page
+from hub.web.apicall import Result, call
+
+SYNC_LABELS = {
+    "sync_status_forward": (
+        "status-sync",
+        "When an issue is resolved or reopened here, move its linked tickets",
+    ),
+    "sync_status_reverse": (
+        "status-sync",
+        "When a linked ticket is done or reopened, resolve or reopen the issue",
+    ),
+    "sync_assignee_outbound": ("assignee-sync", "When an issue is assigned here, assign its linked tickets"),
+    "sync_assignee_inbound": ("assignee-sync", "When a linked ticket is assigned, assign the issue"),
+    "sync_comments": ("issue-sync", "Copy comments to linked tickets"),
+}
+CONDITIONS = {
+    "first_seen_event": "A new issue is created",
+    "regression_event": "A resolved issue comes back",
+    "every_event": "Every event",
+}
+
+
+def _flash_result(result: Result, done: str) -> None:
+    flash(
+        done if result.ok else f"{result.detail} {_flat(result.errors)}".strip(),
+        "ok" if result.ok else "error",
+    )
+
+
+def _flat(errors: Any) -> str:
+    if isinstance(errors, dict):
+        return " ".join(f"{k}: {_flat(v)}" for k, v in errors.items())
+    if isinstance(errors, list):
+        return " ".join(_flat(x) for x in errors)
+    return str(errors)
+
+
+# -- integrations ------------------------------------------------------------------------------
+
+
+def _org_integrations(org: m.Organization) -> list[m.OrganizationIntegration]:
+    return list(
+        db.session.scalars(
+            select(m.OrganizationIntegration)
+            .where(m.OrganizationIntegration.organization_id == org.id)
+            .order_by(m.OrganizationIntegration.id)
+        )
+    )
+
+
+@bp.get("/organizations/<org_slug>/settings/integrations/")
+@login_required
+def integrations_page(org_slug: str, errors: dict[str, Any] | None = None, status: int = 200) -> Any:
+    org, member = _org(org_slug)
+    providers = current_app.extensions["hub"].providers()
+    rows = _org_integrations(org)
+    admin = member.role in ("owner", "admin")
+    mappings = {
+        oi.id: db.session.scalars(
+            select(m.IntegrationExternalProject).where(
+                m.IntegrationExternalProject.organization_integration_id == oi.id
+            )
+        ).all()
+        for oi in rows
+    }
+    warnings = {
+        oi.id: (decrypt_json(oi.integration.metadata_encrypted, default={}).get("install_warnings") or [])
+        if admin
+        else []
+        for oi in rows
+    }
+    base = current_app.config["HUB_BASE_URL"]
+
+    def link(url: str) -> str:
+        url = url.replace("{org}", org.slug)
+        return base + url if url.startswith("/") else url
+
+    return page(
+        "integrations.html",
+        org,
+        member,
+        status=status,
+        rows=rows,
+        mappings=mappings,
+        warnings=warnings,
+        providers=providers,
+        link=link,
+        sync_labels=SYNC_LABELS,
+        errors=errors or {},
+        values=request.form if errors else {},
+        title=f"Integrations · {org.name}",
+    )
+
+
+@bp.post("/organizations/<org_slug>/settings/integrations/")
+@login_required
+def install_page(org_slug: str) -> Any:
+    """The by-hand install: the API's fields (provider, external id, name, metadata)."""
+    org, _ = _org(org_slug, admin=True)
+    form = request.form
+    provider = form.get("provider", "")
+    metadata = {k[9:]: v for k, v in form.items() if k.startswith("metadata.") and v.strip()}
+    body = {
+        "provider": provider,
+        "externalId": form.get("externalId", "").strip(),
+        "name": form.get("name", ""),
+        "metadata": metadata,
+    }
+    result = call(api_integrations.install_integration, "POST", body, org_slug=org.slug)
+    if result.ok:
+        flash(f"Installed {result.data.get('name')}.", "ok")
+        return redirect(url_for("web.integrations_page", org_slug=org.slug))
+    errors = {"_provider": provider, "_detail": result.detail, **_flat_keys(result.errors)}
+    return integrations_page(org_slug, errors=errors, status=400)
+
+
+def _flat_keys(errors: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in (errors or {}).items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+@bp.post("/organizations/<org_slug>/settings/integrations/<int:integration_id>/")
+@login_required
+def integration_settings(org_slug: str, integration_id: int) -> Any:
+    """Sync toggles, a status mapping, or uninstall (owner/admin)."""
+    org, _ = _org(org_slug, admin=True)
+    oi = (
+        db.session.scalar(
+            select(m.OrganizationIntegration).where(
+                m.OrganizationIntegration.organization_id == org.id,
+                m.OrganizationIntegration.integration_id == integration_id,
+            )
+        )
+        if integration_id < 2**31
+        else None
+    )
+    if oi is None:
+        abort(404)
+    ids = {"org_slug": org.slug, "integration_id": str(integration_id)}
+    kind = request.form.get("form")
+    if kind == "mapping":
+        fields = {k: (request.form.get(k) or "").strip() for k in ("external_id", "resolved", "unresolved")}
+        result = call(
+            api_integrations.create_external_project,
+            "POST",
+            {
+                "externalId": fields["external_id"],
+                "resolvedStatus": fields["resolved"],
+                "unresolvedStatus": fields["unresolved"],
+            },
+            **ids,
+        )
+        _flash_result(result, "Status mapping saved.")
+    elif kind == "uninstall":
+        if request.form.get("confirm") != oi.integration.name:
+            flash(f"To uninstall, type the integration's name ({oi.integration.name}) to confirm.", "error")
+        else:
+            _flash_result(
+                call(api_integrations.delete_integration, "DELETE", None, **ids),
+                f"Uninstalled {oi.integration.name}.",
+            )
+    elif kind == "test":
+        _test_connection(oi)
+    else:
+        config = {k: request.form.get(k) == "on" for k in m.SYNC_CONFIG_KEYS}
+        _flash_result(call(api_integrations.update_integration, "PUT", {"config": config}, **ids), "Saved.")
+    return redirect(url_for("web.integrations_page", org_slug=org.slug))
+
+
+def _test_connection(oi: m.OrganizationIntegration) -> None:
+    """Ask the provider's plugin to re-check the stored credentials (its install check, nothing stored)."""
+    from hub import snapshots
+
+    integration = snapshots.integration(oi.integration, oi)
+    try:
+        current_app.extensions["hub"].hook.install_integration(
+            provider=integration.provider,
+            external_id=integration.external_id,
+            name=integration.name,
+            metadata=dict(integration.metadata),
+            organization_id=str(oi.organization_id),
+        )
+    except Exception as e:  # the plugin's typed errors and anything else: a message, never a 500
+        message = getattr(e, "message", None) or getattr(e, "detail", None) or type(e).__name__
+        flash(f"{integration.name}: the connection test failed: {message}", "error")
+        return
+    flash(f"{integration.name}: the plugin's install check passed with the stored credentials.", "ok")
+
+
+# -- alert rules -------------------------------------------------------------------------------
+
+
+@bp.route("/organizations/<org_slug>/settings/rules/", methods=["GET", "POST"])
+@login_required
+def rules_page(org_slug: str) -> Any:
+    org, member = _org(org_slug)
+    projects = db.session.scalars(
+        select(m.Project).where(m.Project.organization_id == org.id).order_by(m.Project.slug)
+    ).all()
+    providers = current_app.extensions["hub"].providers()
+    posters = [
+        oi
+        for oi in _org_integrations(org)
+        if oi.status != "disabled"
+        and "notifications" in providers.get(oi.integration.provider, {}).get("features", ())
+    ]
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        _org(org_slug, admin=True)
+        form = request.form
+        project = next((p for p in projects if p.slug == form.get("project")), None)
+        if form.get("form") == "delete":
+            if project is None:
+                abort(404)
+            _flash_result(
+                call(
+                    api_rules.delete_rule,
+                    "DELETE",
+                    None,
+                    org_slug=org.slug,
+                    project_slug=project.slug,
+                    rule_id=form.get("rule", ""),
+                ),
+                "Rule deleted.",
+            )
+            return redirect(url_for("web.rules_page", org_slug=org.slug))
+        body = {
+            "name": form.get("name", "").strip(),
+            "conditions": [{"id": c} for c in form.getlist("conditions")],
+            "actions": [
+                {
+                    "integrationId": form.get("integrationId", ""),
+                    "channelId": form.get("channelId", "").strip(),
+                }
+            ],
+        }
+        if project is None:
+            errors = {"project": ["Choose a project."]}
+        else:
+            view, kwargs = api_rules.create_rule, {}
+            if form.get("rule"):
+                view, kwargs = api_rules.update_rule, {"rule_id": form["rule"]}
+            result = call(
+                view,
+                "PUT" if kwargs else "POST",
+                body,
+                org_slug=org.slug,
+                project_slug=project.slug,
+                **kwargs,
+            )
+            if result.ok:
+                flash("Rule saved.", "ok")
+                return redirect(url_for("web.rules_page", org_slug=org.slug))
+            errors = {"_detail": result.detail, **_flat_keys(result.errors)}
+            if result.status == 404:
+                abort(404)
+        status = 400
+    rules = db.session.scalars(
+        select(m.AlertRule)
+        .join(m.Project, m.Project.id == m.AlertRule.project_id)
+        .where(m.Project.organization_id == org.id)
+        .order_by(m.AlertRule.id)
+    ).all()
+    return page(
+        "rules.html",
+        org,
+        member,
+        status=status,
+        rules=rules,
+        projects=projects,
+        posters=posters,
+        conditions=CONDITIONS,
+        errors=errors,
+        values=request.form,
+        editing=request.args.get("edit"),
+        names={oi.integration_id: oi.integration.name for oi in _org_integrations(org)},
+        title=f"Alert rules · {org.name}",
+    )
+
+
+# -- members -----------------------------------------------------------------------------------
+
+
+@bp.route("/organizations/<org_slug>/settings/members/", methods=["GET", "POST"])
+@login_required
+def members_page(org_slug: str) -> Any:
+    org, member = _org(org_slug)
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        _org(org_slug, admin=True)
+        form = request.form
+        if form.get("form") in ("approve", "reject"):
+            try:
+                services.handle_invite_request(
+                    form.get("invite", "0"), form["form"] == "approve", str(current_user().id)
+                )
+                flash(
+                    "Invite request approved." if form["form"] == "approve" else "Invite request rejected.",
+                    "ok",
+                )
+            except ValidationError as e:
+                flash(e.detail, "error")
+            return redirect(url_for("web.members_page", org_slug=org.slug))
+        body = {
+            "email": form.get("email", "").strip(),
+            "role": form.get("role", "member"),
+            "projects": form.getlist("projects"),
+        }
+        result = call(api_orgs.create_member, "POST", body, org_slug=org.slug)
+        if result.ok:
+            flash(f"Invited {body['email']}.", "ok")
+            return redirect(url_for("web.members_page", org_slug=org.slug))
+        errors, status = {"_detail": result.detail, **_flat_keys(result.errors)}, result.status
+    members = db.session.scalars(
+        select(m.OrganizationMember)
+        .where(m.OrganizationMember.organization_id == org.id)
+        .order_by(m.OrganizationMember.id)
+    ).all()
+    invites = db.session.scalars(
+        select(m.InviteRequest).where(
+            m.InviteRequest.organization_id == org.id, m.InviteRequest.status == "pending"
+        )
+    ).all()
+    projects = db.session.scalars(
+        select(m.Project).where(m.Project.organization_id == org.id).order_by(m.Project.slug)
+    ).all()
+    return page(
+        "members.html",
+        org,
+        member,
+        status=status,
+        members=members,
+        invites=invites,
+        projects=projects,
+        roles=m.ROLES,
+        errors=errors,
+        values=request.form,
+        title=f"Members · {org.name}",
+    )
+
+
+# -- projects and keys -------------------------------------------------------------------------
+
+
+@bp.route("/organizations/<org_slug>/settings/projects/", methods=["GET", "POST"])
+@login_required
+def projects_page(org_slug: str) -> Any:
+    org, member = _org(org_slug)
+    errors: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        _org(org_slug, admin=True)
+        body = {
+            "slug": request.form.get("slug", "").strip() or None,
+            "name": request.form.get("name", "").strip(),
+        }
+        result = call(
+            api_orgs.create_project_view, "POST", {k: v for k, v in body.items() if v}, org_slug=org.slug
+        )
+        if result.ok:
+            flash(f"Project {result.data['slug']} created.", "ok")
+            return redirect(url_for("web.projects_page", org_slug=org.slug))
+        errors, status = {"_detail": result.detail, **_flat_keys(result.errors)}, result.status
+    projects = db.session.scalars(
+        select(m.Project).where(m.Project.organization_id == org.id).order_by(m.Project.slug)
+    ).all()
+    base = current_app.config["HUB_BASE_URL"]
+    keys = {
+        p.id: [
+            (k, dsn(base, k))
+            for k in db.session.scalars(
+                select(m.ProjectKey).where(m.ProjectKey.project_id == p.id).order_by(m.ProjectKey.id)
+            )
+        ]
+        for p in projects
+    }
+    return page(
+        "projects.html",
+        org,
+        member,
+        status=status,
+        projects=projects,
+        keys=keys,
+        errors=errors,
+        values=request.form,
+        title=f"Projects & keys · {org.name}",
+    )
+
+
+# -- the sync ledger ---------------------------------------------------------------------------
+
+
+@bp.get("/organizations/<org_slug>/settings/deliveries/")
+@login_required
+def ledger_page(org_slug: str) -> Any:
+    """Webhook deliveries and outbound jobs of this org's integrations (owners and admins)."""
+    org, member = _org(org_slug, admin=True)
+    mine = select(m.OrganizationIntegration.integration_id).where(
+        m.OrganizationIntegration.organization_id == org.id
+    )
+    deliveries = db.session.scalars(
+        select(m.WebhookDelivery)
+        .where(m.WebhookDelivery.integration_id.in_(mine))
+        .order_by(m.WebhookDelivery.id.desc())
+        .limit(100)
+    ).all()
+    outbox = db.session.scalars(
+        select(m.OutboxEntry)
+        .where(m.OutboxEntry.organization_id == org.id)
+        .order_by(m.OutboxEntry.id.desc())
+        .limit(100)
+    ).all()
+    return page(
+        "deliveries.html", org, member, deliveries=deliveries, outbox=outbox, title=f"Deliveries · {org.name}"
+    )
+
+
+@bp.get("/organizations/<org_slug>/settings/deliveries/legacy/")
+@login_required
+def deliveries_page(org_slug: str) -> Any:  # the old endpoint name, for links that name it
+    return redirect(url_for("web.ledger_page", org_slug=org_slug))

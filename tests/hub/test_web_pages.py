@@ -1,0 +1,215 @@
+"""The web pages' server-side rules (issue 14): roles, org scoping, form errors, stale forms, search."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub import models as m
+from hub.extensions import db
+from hub.testing import csrf_token
+
+
+def _as(client, user):
+    with client.session_transaction() as session:
+        session["user_id"] = user.id
+    return csrf_token(client)
+
+
+def _text(r):
+    return r.get_data(as_text=True)
+
+
+ADMIN_FORMS = [
+    ("/organizations/acme/settings/integrations/", {"provider": "tracker", "externalId": "x"}),
+    ("/organizations/acme/settings/integrations/{tracker}/", {"form": "config", "sync_comments": "on"}),
+    ("/organizations/acme/settings/integrations/{tracker}/", {"form": "uninstall", "confirm": "site-1"}),
+    ("/organizations/acme/settings/rules/", {"name": "r", "project": "backend", "conditions": "every_event"}),
+    ("/organizations/acme/settings/members/", {"email": "new@example.com", "role": "owner"}),
+    ("/organizations/acme/settings/projects/", {"name": "Frontend"}),
+]
+
+
+@pytest.mark.parametrize(("path", "data"), ADMIN_FORMS)
+def test_a_member_posting_an_admin_form_gets_403_and_nothing_changes(client, env, path, data):
+    token = _as(client, env["member"])
+    r = client.post(path.format(tracker=env["tracker"].id), data={**data, "csrf_token": token})
+    assert r.status_code == 403 and "Not allowed" in _text(r)
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(m.AlertRule.id))) == 0
+    assert db.session.scalar(db.select(db.func.count(m.Project.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(m.OrganizationIntegration.id))) == 1
+    oi = db.session.scalar(
+        db.select(m.OrganizationIntegration).where(
+            m.OrganizationIntegration.integration_id == env["tracker"].id
+        )
+    )
+    assert oi.config.get("sync_comments") is True and oi.config.get("sync_status_forward") is True
+
+
+@pytest.fixture
+def other(factories):
+    org = factories.org("other", "Other")
+    project = factories.project(org, "web")
+    outsider = factories.member(org, "o@example.com", role="owner", projects=[project])
+    return {"org": org, "group": factories.group(project, "Other org's error"), "user": outsider}
+
+
+def test_another_orgs_ids_are_404(client, env, other):
+    token = _as(client, env["owner"])
+    assert client.get(f"/organizations/acme/issues/{other['group'].id}/").status_code == 404
+    r = client.post(
+        f"/organizations/acme/issues/{other['group'].id}/",
+        data={"action": "status", "status": "resolved", "csrf_token": token},
+    )
+    assert r.status_code == 404
+    assert client.get("/organizations/other/issues/").status_code == 404
+    r = client.get("/organizations/nope/issues/")
+    assert r.status_code == 404 and "Not found" in _text(r) and 'href="/"' in _text(r)
+    db.session.expire_all()
+    assert db.session.get(m.Group, other["group"].id).status == "unresolved"
+
+
+def test_a_stale_form_says_so_and_changes_nothing(client, env, factories):
+    group = factories.group(env["project"])
+    token = _as(client, env["owner"])
+    page = _text(client.get(f"/organizations/acme/issues/{group.id}/"))
+    version = page.split('name="version" value="')[1].split('"')[0]
+    # someone else assigns it meanwhile
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{group.id}/",
+        json={"assignedTo": "dev@example.com"},
+        headers=env["headers"],
+    )
+    assert r.status_code == 200
+    r = client.post(
+        f"/organizations/acme/issues/{group.id}/",
+        data={"action": "status", "status": "ignored", "version": version, "csrf_token": token},
+    )
+    assert r.status_code == 409 and "changed since you opened the page" in _text(r)
+    db.session.expire_all()
+    assert db.session.get(m.Group, group.id).status == "unresolved"
+
+
+def test_form_errors_show_next_to_the_field_and_keep_what_was_typed(client, env):
+    token = _as(client, env["owner"])
+    r = client.post(
+        "/organizations/acme/settings/members/",
+        data={"email": "not-an-email", "role": "member", "csrf_token": token},
+    )
+    assert r.status_code == 400
+    page = _text(r)
+    assert 'id="email-error"' in page and 'value="not-an-email"' in page
+    r = client.post(
+        "/organizations/acme/settings/rules/",
+        data={
+            "name": "Loud rule",
+            "project": "backend",
+            "integrationId": str(env["tracker"].id),
+            "channelId": "C1",
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 400
+    assert 'id="conditions-error"' in _text(r) and 'value="Loud rule"' in _text(r)
+
+
+def test_issue_page_actions_comment_and_activity_in_words(client, env, factories):
+    group = factories.group(env["project"])
+    token = _as(client, env["owner"])
+    url = f"/organizations/acme/issues/{group.id}/"
+    assert (
+        client.post(
+            url, data={"action": "assign", "assignedTo": f"user:{env['member'].id}", "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(url, data={"action": "comment", "text": "On it", "csrf_token": token}).status_code == 302
+    )
+    assert (
+        client.post(
+            url, data={"action": "status", "status": "resolved_next", "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    page = _text(client.get(url))
+    assert "resolved this issue in the next release" in page
+    assert "assigned this issue to dev@example.com" in page and "On it" in page
+    r = client.post(url, data={"action": "comment", "text": "", "csrf_token": token})
+    assert r.status_code == 400 and 'id="text-error"' in _text(r)
+
+
+def test_issues_page_search_syntax_and_unknown_values(client, env, factories):
+    mine = factories.group(env["project"], "Checkout failed", culprit="shop.checkout")
+    factories.group(env["project"], "Login failed", culprit="auth.login")
+    client.put(
+        f"/api/0/organizations/acme/issues/{mine.id}/",
+        json={"assignedTo": "owner@example.com"},
+        headers=env["headers"],
+    )
+    _as(client, env["owner"])
+    page = _text(
+        client.get("/organizations/acme/issues/", query_string={"query": "is:unresolved assigned:me"})
+    )
+    assert "Checkout failed" in page and "Login failed" not in page
+    page = _text(
+        client.get("/organizations/acme/issues/", query_string={"query": "login", "assigned": "none"})
+    )
+    assert "Login failed" in page and "Checkout failed" not in page
+    r = client.get("/organizations/acme/issues/", query_string={"query": "is:bogus project:nope color:red"})
+    assert r.status_code == 400
+    assert "Unknown search key &#39;color&#39;" in _text(r) and "No project &#39;nope&#39;" in _text(r)
+    assert "Checkout failed" not in _text(r)
+
+
+def test_rest_issue_list_takes_the_same_query(client, env, factories):
+    factories.group(env["project"], "Checkout failed", culprit="shop.checkout")
+    factories.group(env["project"], "Login failed", culprit="auth.login")
+    r = client.get(
+        "/api/0/organizations/acme/issues/",
+        query_string={"query": "is:unresolved checkout"},
+        headers=env["headers"],
+    )
+    assert r.status_code == 200 and [i["title"] for i in r.json] == ["Checkout failed"]
+    r = client.get(
+        "/api/0/organizations/acme/issues/",
+        query_string={"query": "assigned:nobody@x.org level:loud"},
+        headers=env["headers"],
+    )
+    assert r.status_code == 400 and len(r.json["errors"]["query"]) == 2
+
+
+def test_the_api_refuses_a_rule_whose_target_cannot_post(client, env, factories):
+    jira_server = factories.integration(env["org"], "jira_server", "jira.example.org:hub", {})
+    r = client.post(
+        "/api/0/projects/acme/backend/rules/",
+        headers=env["headers"],
+        json={
+            "name": "r",
+            "conditions": [{"id": "first_seen_event"}],
+            "actions": [{"integrationId": str(jira_server.id), "channelId": "x"}],
+        },
+    )
+    assert r.status_code == 400 and "cannot post" in r.json["detail"]
+    assert db.session.scalar(db.select(db.func.count(m.AlertRule.id))) == 0
+    r = client.post(
+        "/api/0/projects/acme/backend/rules/",
+        headers=env["headers"],
+        json={
+            "name": "r",
+            "conditions": [{"id": "first_seen_event"}],
+            "actions": [{"integrationId": str(env["tracker"].id), "channelId": "x"}],
+        },
+    )
+    assert r.status_code == 201
+    rule_id = r.json["id"]
+    r = client.put(
+        f"/api/0/projects/acme/backend/rules/{rule_id}/",
+        headers=env["headers"],
+        json={
+            "name": "renamed",
+            "conditions": [{"id": "every_event"}],
+            "actions": [{"integrationId": str(env["tracker"].id), "channelId": "y"}],
+        },
+    )
+    assert r.status_code == 200 and r.json["name"] == "renamed" and r.json["actions"][0]["channelId"] == "y"
