@@ -236,6 +236,9 @@ def create_external_issue(client: JiraClient, group: Group, form: dict[str, Any]
         body = e.body if isinstance(e.body, dict) else {}
         errors = {k: [str(v)] for k, v in (body.get("errors") or {}).items()}
         raise PluginError(f"Jira refused the ticket: {e.message}", errors) from e
+    if not isinstance(created, dict) or not created.get("key"):  # an empty body, a list: no ticket we know
+        raise PluginError("Jira answered the create without an issue key; nothing was linked.",
+                          {"fields": ["Jira's answer named no issue."]})
     key = str(created["key"])
     return {
         "key": key,
@@ -255,7 +258,9 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
         issue = client.get_issue(key)
     except ApiNotFound as e:
         raise PluginError(e.message or f"Jira has no issue {key}.", {"externalIssue": [e.message]}) from e
-    fields = issue.get("fields") or {}
+    if not isinstance(issue, dict):  # an empty body, a list: not an issue
+        raise PluginError(f"Jira answered without the issue {key}.", {"externalIssue": ["Not an issue."]})
+    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
     status = fields.get("status") or {}
     issue_key = str(issue.get("key") or key)
     return {

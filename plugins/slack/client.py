@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import requests
 
 from hub import services
 from hub.errors import ApiError, ApiUnauthorized
 from hub.http import BaseApiClient
+from hub.inputs import split_url
 
 #: Slack errors that go away by themselves: the job is retried.
 RETRYABLE_ERRORS = frozenset(
@@ -115,7 +115,9 @@ class SlackClient(BaseApiClient):
 
 def is_slack_url(url: str) -> bool:
     """Whether a URL is an https URL of Slack's (``response_url`` values are only ever these)."""
-    parts = urlsplit(url or "")
+    parts = split_url(str(url or ""))
+    if parts is None:
+        return False
     host = (parts.hostname or "").lower()
     return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
 
