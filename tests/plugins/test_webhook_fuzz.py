@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+import requests
+import requests_mock as rm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -174,8 +177,15 @@ queries = st.dictionaries(st.sampled_from(["code", "state", "jwt", "guild_id", "
                                            "oauth_verifier", "next"]), st.text(max_size=40), max_size=3)
 
 
+@pytest.fixture
+def providers_unreachable(requests_mock: Any) -> None:
+    """Any call to a provider fails to connect (registered first: Atlassian's key CDN still answers)."""
+    requests_mock.register_uri(rm.ANY, re.compile(".*"), exc=requests.exceptions.ConnectionError)
+
+
 @pytest.mark.parametrize("name", sorted(ROUTES))
-def test_no_route_answers_5xx_and_a_refusal_writes_nothing(client, s, rsa_key, install_keys, name):  # noqa: F811
+def test_no_route_answers_5xx_and_a_refusal_writes_nothing(
+        client, s, providers_unreachable, rsa_key, install_keys, name):  # noqa: F811
     route = ROUTES[name]
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
