@@ -46,7 +46,8 @@ NUL_ERROR = "Must not contain NUL characters."
 @pytest.fixture
 def app(make_app: Any) -> Any:
     application = make_app(HUB_DISCORD_PUBLIC_KEY=SIGNING_KEY.verify_key.encode().hex(),
-                           HUB_DISCORD_APPLICATION_ID="1176000000000000000", HUB_DISCORD_BOT_TOKEN="bot-token")
+                           HUB_DISCORD_APPLICATION_ID="1176000000000000000",
+                           HUB_DISCORD_BOT_TOKEN="bot-token")
     with application.app_context():
         yield application
         db.session.remove()
@@ -62,7 +63,8 @@ def s(factories: Any, rsa_keys: tuple[str, str]) -> dict[str, Any]:  # noqa: F81
                                  {"base_url": SITE, "shared_secret": SECRET, "client_key": CLIENT_KEY})
     server = factories.integration(s["org"], "jira_server", SERVER_ID,
                                    {"base_url": "https://jira.example.org", "consumer_key": "hub-consumer",
-                                    "private_key": rsa_keys[0], "access_token": "t", "access_token_secret": "ts",
+                                    "private_key": rsa_keys[0], "access_token": "t",
+                                    "access_token_secret": "ts",
                                     "webhook_secret": SERVER_SECRET})
     factories.identity(slack, SLACK_USER, s["owner"])
     factories.identity(discord, DISCORD_USER_ID, s["owner"])
@@ -75,7 +77,8 @@ def counts() -> dict[str, int]:
     """Rows per table, but the delivery log (every webhook request is recorded, refused or not)."""
     db.session.rollback()
     tables = [t for t in db.metadata.sorted_tables if t.name != "webhook_deliveries"]
-    row = db.session.execute(select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables))).one()
+    one_count = [select(func.count()).select_from(t).scalar_subquery() for t in tables]
+    row = db.session.execute(select(*one_count)).one()
     return dict(zip([t.name for t in tables], row, strict=True))
 
 
@@ -90,7 +93,8 @@ API_NUL = [
     ("POST", "/api/0/organizations/acme/projects/", {"slug": "web", "name": "Web\x00"}, "name"),
     ("POST", "/api/0/organizations/acme/members/",
      {"email": "new@example.com", "name": "N\x00", "role": "member", "projects": []}, "name"),
-    ("PUT", "/api/0/organizations/acme/issues/{group}/", {"assignedTo": "owner@example.com\x00"}, "assignedTo"),
+    ("PUT", "/api/0/organizations/acme/issues/{group}/", {"assignedTo": "owner@example.com\x00"},
+     "assignedTo"),
     ("PUT", "/api/0/organizations/acme/issues/{group}/",
      {"status": "resolved", "statusDetails": {"inRelease": "1.0\x00"}}, "statusDetails.inRelease"),
     ("POST", "/api/0/organizations/acme/issues/{group}/comments/", {"text": "hi\x00there"}, "text"),
@@ -106,11 +110,12 @@ API_NUL = [
     ("GET", "/api/0/organizations/acme%00/issues/", None, "org_slug"),
     ("GET", "/api/0/organizations/acme/issues/?project=back%00end", None, "project"),
     ("GET", "/api/0/organizations/acme/issues/%00/", None, "issue_id"),
-    ("POST", "/api/0/organizations/acme/projects/", {"slug": "web", "name": "Web\ud800"}, "name"),  # a lone surrogate
+    ("POST", "/api/0/organizations/acme/projects/", {"slug": "web", "name": "Web\ud800"}, "name"),  # lone
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "field"), API_NUL, ids=[f"{a[0]} {a[3]}" for a in API_NUL])
+@pytest.mark.parametrize(("method", "path", "body", "field"), API_NUL,
+                         ids=[f"{a[0]} {a[3]}" for a in API_NUL])
 def test_a_nul_anywhere_in_an_api_request_is_a_400_naming_the_field(client, s, method, path, body, field):
     path = path.format(group=s["group_id"], jira=s["jira_id"])
     if body is not None:
@@ -155,7 +160,8 @@ def test_a_connect_jwt_issued_by_a_client_key_with_a_nul_is_refused(client, s):
 
 def test_a_signed_slack_event_id_with_a_nul_is_handled_without_it(client, s):
     slack = SlackRequests(client)
-    event = {"type": "event_callback", "team_id": TEAM, "event_id": "Ev\x00001", "event": {"type": "app_mention"}}
+    event = {"type": "event_callback", "team_id": TEAM, "event_id": "Ev\x00001",
+             "event": {"type": "app_mention"}}
     assert slack.event(event).status_code == 200
     assert last_delivery().dedupe_key == "Ev001" and last_delivery().outcome == "processed"
     assert slack.event(event).status_code == 200
@@ -178,7 +184,8 @@ def test_a_nul_in_a_webhook_path_is_a_400_before_anything_is_recorded(client, s)
 
 def test_a_signed_jira_server_delivery_with_nul_in_its_body_is_processed_without_them(client, s):
     token = webhook_token(SERVER_ID, SERVER_SECRET)
-    body = {"webhookEvent": "jira:issue_updated", "issue": {"key": "APP-1\x00", "fields": {"summary": "x\x00"}},
+    body = {"webhookEvent": "jira:issue_updated",
+            "issue": {"key": "APP-1\x00", "fields": {"summary": "x\x00"}},
             "changelog": {"items": [{"field": "summary\x00", "from": None, "to": None}]}}
     r = client.post(f"/extensions/jira_server/issue-updated/{token}/", json=body)
     assert r.status_code == 200
@@ -205,12 +212,14 @@ def test_malformed_slack_signature_headers_are_a_401(client, s, endpoint, header
     assert r.json["detail"]
 
 
-@pytest.mark.parametrize("signature", ["zz" * 64, "ab" * 63, "ab" * 65, "\u00e9" * 128, "ab" * 63 + "\u00e9\u00e9"],
+@pytest.mark.parametrize("signature",
+                         ["zz" * 64, "ab" * 63, "ab" * 65, "\u00e9" * 128, "ab" * 63 + "\u00e9\u00e9"],
                          ids=["non-hex", "short", "long", "non-ascii", "non-ascii-tail"])
 def test_malformed_discord_signatures_are_a_401(client, s, signature):
     body = b'{"type": 1}'
     r = client.post("/extensions/discord/interactions/", data=body, content_type="application/json",
-                    headers={"X-Signature-Ed25519": signature, "X-Signature-Timestamp": str(int(time.time()))})
+                    headers={"X-Signature-Ed25519": signature,
+                             "X-Signature-Timestamp": str(int(time.time()))})
     assert r.status_code == 401
 
 
@@ -316,7 +325,8 @@ def load_installed() -> dict[str, Any]:
     return jira_payload("installed", eventType="installed")
 
 
-@pytest.mark.parametrize("answer", [{"text": ""}, {"json": []}, {"json": "APP-1"}], ids=["empty", "list", "string"])
+@pytest.mark.parametrize("answer", [{"text": ""}, {"json": []}, {"json": "APP-1"}],
+                         ids=["empty", "list", "string"])
 @pytest.mark.parametrize("provider", ["jira", "jira_server"])
 def test_a_provider_answering_no_issue_on_link_or_create_is_a_400_and_nothing_is_linked(
         client, s, requests_mock, answer, provider):
