@@ -83,8 +83,11 @@ def get_integration(provider: str, external_id: str, organization_id: str | None
     """The integration for a provider account (any status), or ``None``.
 
     Also binds it to the current context: every later log line names it, and a webhook delivery
-    being handled is recorded as this integration's (its org's admins see it).
+    being handled is recorded as this integration's (its org's admins see it). An id holding a NUL
+    (read from an unverified token, say) matches none: the hub never stores one.
     """
+    if "\x00" in str(external_id):
+        return None
     row = db.session.scalar(
         select(m.Integration).where(m.Integration.provider == provider, m.Integration.external_id == str(external_id))
     )
@@ -304,7 +307,8 @@ def assign(group_id: str, user_id: str | None, *, actor_user_id: str | None, int
     row = _group_row(group_id)
     if row is None:
         raise NotFound("issue not found")
-    user = db.session.get(m.User, int(user_id)) if user_id else None
+    ident = parse_id(user_id) if user_id else None  # "user:99999999999999999999" is nobody, not a DB error
+    user = db.session.get(m.User, ident) if ident else None
     if user_id and user is None:
         raise ValidationError("Unknown user.", {"assignedTo": ["Unknown user."]})
     actor, origin = _actor_and_origin(actor_user_id, integration_id)

@@ -6,12 +6,13 @@ by accident, and what a hook sees is exactly the documented attributes (CONTRACT
 
 from __future__ import annotations
 
-import json as _json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import Headers, MultiDict
+
+from hub.inputs import loads, strip_nul
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,9 @@ class WebhookRequest:
         self._dedupe = dedupe
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises ``ValueError`` when it is not JSON."""
-        try:
-            return _json.loads(self.body.decode("utf-8"))
-        except RecursionError as e:  # nested deeper than the decoder goes
-            raise ValueError("JSON nested too deeply") from e
+        """The body parsed as JSON, NUL characters stripped from its strings (PostgreSQL cannot
+        store them); raises ``ValueError`` when it is not JSON (or nested deeper than the decoder goes)."""
+        return loads(self.body)
 
     def already_processed(self, key: str | None = None) -> bool:
         """Whether a delivery with this key (default: the body's hash) was processed before.
@@ -174,6 +173,9 @@ class WebhookRequest:
         """
         import hashlib
 
+        key = strip_nul(key) if key else None
+        if key and len(key) > 128:  # the column's width; a long (provider-chosen) id is kept as its hash
+            key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         self.dedupe_key = key or hashlib.sha256(self.body).hexdigest()
         if self.replayed or self._dedupe is None:
             return False

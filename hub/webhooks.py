@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, current_app, g, render_template, request
 from sqlalchemy import select
 
-from hub import logs, security
+from hub import inputs, logs, security
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
@@ -114,6 +114,10 @@ def extension(provider: str, endpoint: str) -> Response:
         return _json_error(413, "Request body too large (limit 1 MiB).")
     if security.session_post_unconfirmed():  # a plugin page's form acting for the logged-in user
         return _form_expired()
+    nul = inputs.first_nul([("path", endpoint), *request.headers.items()])
+    if nul is not None:  # no route or header has one, and the delivery log could not store it
+        return _json_error(400, "The URL path and headers must not contain NUL characters.",
+                           {nul: ["Must not contain NUL characters."]})
     logs.bind(provider=provider)
     query_string = request.query_string.decode("latin-1")
     secrets: dict[str, Any] = {
@@ -133,9 +137,11 @@ def extension(provider: str, endpoint: str) -> Response:
     db.session.add(delivery)
     db.session.commit()
     delivery_id = delivery.id
-    hub_request = WebhookRequest(
-        method=request.method, path=request.path, headers=request.headers, query=request.args,
-        form=request.form if request.mimetype == "application/x-www-form-urlencoded" else None,
+    form = request.form if request.mimetype == "application/x-www-form-urlencoded" else None
+    hub_request = WebhookRequest(  # what plugins read is NUL-free (json() too); the signed bytes are kept
+        method=request.method, path=request.path, headers=request.headers,
+        query=inputs.strip_nul_multidict(request.args),
+        form=inputs.strip_nul_multidict(form) if form is not None else None,
         body=body, base_url=current_app.config["HUB_BASE_URL"],
         dedupe=lambda key: _is_duplicate(provider, key), user=user_snapshot(current_user()),
     )
@@ -186,7 +192,7 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
         delivery.dedupe_key = hub_request.dedupe_key
         bound = logs.context().get("integration")
         delivery.integration_id = bound if isinstance(bound, int) else None
-        delivery.error = error
+        delivery.error = inputs.strip_nul(error)
         if result.outcome:
             delivery.outcome = result.outcome
         elif hub_request.duplicate:
@@ -232,10 +238,12 @@ def replay(delivery_id: int) -> Response:
     db.session.commit()
     form = None
     if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-        form = MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        form = inputs.strip_nul_multidict(MultiDict(pairs))
     hub_request = WebhookRequest(
         method=original.method, path=f"/extensions/{original.provider}/{endpoint}", headers=headers,
-        query=MultiDict(parse_qsl(query_string, keep_blank_values=True)), form=form, body=body,
+        query=inputs.strip_nul_multidict(MultiDict(parse_qsl(query_string, keep_blank_values=True))),
+        form=form, body=body,
         base_url=current_app.config["HUB_BASE_URL"], replayed=True,
     )
     g.hub_replay = True

@@ -11,7 +11,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select
 
-from hub import logs
+from hub import inputs, logs
 from hub import models as m
 from hub.auth import current_user
 from hub.errors import ValidationError
@@ -43,9 +43,28 @@ def authenticated(view: F) -> F:
         if user is None:
             raise ApiAbort(401, "Authentication credentials were not provided or are invalid.")
         logs.bind(user=user.id)
+        reject_nul(kwargs)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def reject_nul(path_values: dict[str, Any]) -> None:
+    """400 when a URL path value, a query parameter or the JSON body holds a NUL character.
+
+    The one check for the whole API, after authentication: PostgreSQL cannot store a NUL, and no
+    slug, name, email, id or message ever needs one. A body that is not JSON is left to
+    :func:`parse_body` to refuse.
+    """
+    where = inputs.first_nul([*path_values.items(), *request.args.items(multi=True)])
+    if where is None and request.mimetype == "application/json" and (request.content_length or 0) <= MAX_BODY:
+        try:
+            where = inputs.find_nul(request.get_json(silent=True))
+        except RecursionError:
+            where = None
+    if where is not None:
+        raise ApiAbort(400, "Text must not contain NUL (\\u0000) characters or unpaired surrogates.",
+                       {where: ["Must not contain NUL characters."]})
 
 
 def get_org(slug: str, roles: tuple[str, ...] | None = None) -> m.Organization:

@@ -26,6 +26,7 @@ from flask import (
 )
 from sqlalchemy import select
 
+from hub import inputs
 from hub import models as m
 from hub import sessions
 from hub.auth import current_user
@@ -47,7 +48,8 @@ def _same_origin_posts_only() -> Any:
     from flask import current_app
 
     allowed = {request.host, urlsplit(current_app.config["HUB_BASE_URL"]).netloc}
-    if urlsplit(origin).netloc not in allowed:
+    parts = inputs.split_url(origin)
+    if parts is None or parts.netloc not in allowed:
         abort(403)
     return None
 
@@ -58,6 +60,18 @@ def _frame_context() -> dict[str, Any]:
     if not has_request_context():
         return {}
     return {"nav_user": current_user() if not request.path.startswith("/login") else None}
+
+
+@bp.before_request
+def _no_nul() -> Any:
+    """400 for a NUL character in a URL path value, the query or a form field (the login email too):
+    PostgreSQL cannot store or compare one, and no page's input needs it."""
+    values = [*(request.view_args or {}).items(), *request.args.items(multi=True)]
+    if request.method == "POST":
+        values += request.form.items(multi=True)
+    if inputs.first_nul(values) is not None:
+        abort(400, description="The request must not contain NUL characters.")
+    return None
 
 
 def login_required(view: Any) -> Any:
@@ -100,8 +114,8 @@ def _local_target(target: str | None) -> str:
         return "/"
     if any(ord(c) < 33 or ord(c) == 127 for c in target):
         return "/"
-    parts = urlsplit(target)
-    return "/" if parts.scheme or parts.netloc or target.startswith("//") else target
+    parts = inputs.split_url(target)
+    return "/" if parts is None or parts.scheme or parts.netloc or target.startswith("//") else target
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from hub import WebhookResponse, services
 from hub.errors import ValidationError
+from hub.inputs import split_url
 from hub.types import Integration, WebhookRequest
 
 logger = logging.getLogger("hub.plugins.discord")
@@ -61,8 +62,8 @@ def _same_site(request: WebhookRequest) -> bool:
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if not origin:
         return True
-    theirs, ours = urlsplit(origin), urlsplit(services.base_url())
-    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+    theirs, ours = split_url(origin), urlsplit(services.base_url())
+    return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 def _page(status: int, heading: str, **context: Any) -> WebhookResponse:

@@ -77,17 +77,20 @@ def _integration(payload: dict[str, Any]) -> Integration | None:
     return integration
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else ``{}``: a signed payload's shape is still not trusted."""
+    return value if isinstance(value, dict) else {}
+
+
 def _discord_user(payload: dict[str, Any]) -> dict[str, Any]:
-    member = payload.get("member") or {}
-    user = member.get("user") or payload.get("user") or {}
-    return user if isinstance(user, dict) else {}
+    return _obj(_obj(payload.get("member")).get("user") or payload.get("user"))
 
 
 # -- commands ---------------------------------------------------------------------------------------
 
 
 def handle_command(integration: Integration, payload: dict[str, Any]) -> dict[str, Any]:
-    data = payload.get("data") or {}
+    data = _obj(payload.get("data"))
     name = str(data.get("name") or "")
     discord_user = _discord_user(payload)
     user_id = str(discord_user.get("id") or "")
@@ -112,7 +115,7 @@ def handle_command(integration: Integration, payload: dict[str, Any]) -> dict[st
 
 
 def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[str, Any]:
-    data = payload.get("data") or {}
+    data = _obj(payload.get("data"))
     action, _, issue_id = str(data.get("custom_id") or "").partition(":")
     handler = ACTIONS.get(action)
     if handler is None and action not in invites.ACTIONS:

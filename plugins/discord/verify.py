@@ -11,6 +11,16 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 MAX_AGE_SECONDS = 300
+SIGNATURE_HEX_LENGTH = 128  # an Ed25519 signature is 64 bytes
+
+
+def _is_hex(value: str, length: int) -> bool:
+    return len(value) == length and value.isascii() and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+def _is_epoch(value: str) -> bool:
+    """Unix seconds as Discord sends them: ASCII digits only (``'²'.isdigit()`` is true), a sane length."""
+    return 0 < len(value) <= 12 and value.isascii() and value.isdigit()
 
 
 class InvalidSignature(Exception):
@@ -31,15 +41,14 @@ def verify_request(
         raise InvalidSignature("Missing X-Signature-Ed25519 or X-Signature-Timestamp header.")
     if not public_key_hex:
         raise InvalidSignature("HUB_DISCORD_PUBLIC_KEY is not configured.")
+    if not _is_hex(signature_hex, SIGNATURE_HEX_LENGTH) or not _is_epoch(timestamp):
+        raise InvalidSignature("Malformed X-Signature-Ed25519 or X-Signature-Timestamp header.")
     try:
         key = VerifyKey(bytes.fromhex(public_key_hex))
         key.verify(timestamp.encode() + body, bytes.fromhex(signature_hex))
     except (BadSignatureError, ValueError, TypeError) as e:
         raise InvalidSignature("Invalid request signature.") from e
     if check_age:
-        try:
-            sent = int(timestamp)
-        except ValueError as e:
-            raise InvalidSignature("Invalid X-Signature-Timestamp.") from e
+        sent = int(timestamp)
         if abs((now if now is not None else time.time()) - sent) > MAX_AGE_SECONDS:
             raise InvalidSignature("Request timestamp is too old.")

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from hub import InstallError, WebhookResponse, services
 from hub.errors import ValidationError
+from hub.inputs import split_url
 from hub.types import Integration, WebhookRequest
 
 from .client import cloud_client
@@ -96,10 +97,14 @@ def installed(request: WebhookRequest) -> WebhookResponse:
     if missing:
         raise ValidationError("The install payload is incomplete.", missing)
     base_url = str(body["baseUrl"]).rstrip("/")
+    site = split_url(base_url)  # "http://[::1" is no URL, even in a signed install
+    if site is None or site.scheme not in ("http", "https") or not site.netloc:
+        raise ValidationError("The install payload's baseUrl is not an http(s) URL.",
+                              {"baseUrl": ["Not a URL."]})
     integration = services.save_integration(
         KEY,
         str(body["clientKey"]),
-        urlsplit(base_url).netloc or base_url,
+        site.netloc,
         {
             "base_url": base_url,
             "shared_secret": str(body["sharedSecret"]),
@@ -252,8 +257,8 @@ def _same_site(request: WebhookRequest) -> bool:
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if not origin:
         return True
-    theirs, ours = urlsplit(origin), urlsplit(services.base_url())
-    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+    theirs, ours = split_url(origin), urlsplit(services.base_url())
+    return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 ROUTES = {
@@ -299,7 +304,8 @@ def manual_install(external_id: str, name: str, metadata: dict[str, Any]) -> dic
     if errors:
         raise InstallError("Jira Cloud needs base_url and shared_secret.", errors)
     base_url = str(metadata["base_url"]).rstrip("/")
-    if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+    site = split_url(base_url)
+    if site is None or site.scheme not in ("http", "https") or not site.netloc:
         raise InstallError(
             "base_url must be the site's URL, e.g. https://example.atlassian.net.",
             {"base_url": ["Not an http(s) URL."]},

@@ -72,8 +72,13 @@ class ChangelogSchema(_Base):
     items = fields.List(fields.Dict(), load_default=list)
 
 
+#: 9999-12-31 in epoch ms: a later "timestamp" is no time (and overflows a float, or a datetime).
+MAX_EPOCH_MS = 253_402_300_799_999
+
+
 class IssueUpdatedSchema(_Base):
-    timestamp = fields.Integer(allow_none=True, strict=False)
+    timestamp = fields.Integer(allow_none=True, strict=False,
+                               validate=validate.Range(min=0, max=MAX_EPOCH_MS))
     webhookEvent = fields.String(allow_none=True)
     issue = fields.Nested(IssueSchema, required=True)
     changelog = fields.Nested(ChangelogSchema, allow_none=True)

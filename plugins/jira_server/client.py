@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +21,7 @@ from oauthlib.oauth1 import SIGNATURE_RSA  # type: ignore[import-untyped]
 from requests_oauthlib import OAuth1  # type: ignore[import-untyped]
 
 from hub import InstallError
+from hub.inputs import split_url
 from plugins.jira.client import JiraClient, JiraStyle
 
 logger = logging.getLogger("hub.plugins.jira_server")
@@ -66,8 +67,9 @@ def check_private_key(pem: Any) -> str:
 def normalize_base_url(value: Any) -> str:
     """``https://jira.example.org/jira`` without a trailing slash; ``InstallError`` when not a URL."""
     url = str(value or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    parts = split_url(url)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+            or parts.fragment:
         raise InstallError("The Jira base URL must be an http(s) URL such as https://jira.example.org.",
                            {"base_url": ["Enter the http(s) URL of the Jira server."]})
     return url

@@ -9,13 +9,13 @@ state-change path as that user, then redraw the original message through ``respo
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from hub import WebhookResponse, services
 from hub.errors import ApiError, NotFound, ValidationError
+from hub.inputs import loads
 from hub.types import Group, Integration, User, WebhookRequest
 from plugins.slack import messages
 from plugins.slack.client import client_for
@@ -234,6 +234,8 @@ def parse_intent(action_id: str, value: Any) -> Intent | None:
 
 
 def _dialog_intent(dialog: str, choice: Any) -> Intent | None:
+    if not isinstance(choice, str):  # a list or an object is no option of ours (nor hashable)
+        return None
     if dialog == messages.RESOLVE_DIALOG and choice in messages.RESOLVE_CHOICES:
         return Intent("status", "resolved", messages.RESOLVE_CHOICES[choice][1])
     if dialog == messages.ARCHIVE_DIALOG and choice in messages.ARCHIVE_CHOICES:
@@ -243,7 +245,7 @@ def _dialog_intent(dialog: str, choice: Any) -> Intent | None:
 
 def _json_object(raw: Any) -> dict[str, Any] | None:
     try:
-        value = json.loads(str(raw or ""))
+        value = loads(str(raw or ""))
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

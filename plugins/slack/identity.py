@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from hub import WebhookResponse, services
 from hub.errors import ApiError, ValidationError
+from hub.inputs import split_url
 from hub.types import Integration, User, WebhookRequest
 from plugins.slack import messages
 from plugins.slack.client import client_for, is_slack_url
@@ -95,8 +96,8 @@ def _same_site(request: WebhookRequest) -> bool:
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if not origin:
         return True
-    theirs, ours = urlsplit(origin), urlsplit(services.base_url())
-    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+    theirs, ours = split_url(origin), urlsplit(services.base_url())
+    return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 def handle(kind: str, token: str, request: WebhookRequest) -> WebhookResponse:

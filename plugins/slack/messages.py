@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from hub.inputs import loads
 from hub.types import Activity, Group, InviteRequest, User
 
 ACTIONS_BLOCK_ID = "actions"
@@ -62,7 +63,7 @@ def block_id_data(blocks: Iterable[Any], key: str) -> dict[str, Any] | None:
         if not isinstance(block, dict):
             continue
         try:
-            data = json.loads(str(block.get("block_id") or ""))
+            data = loads(str(block.get("block_id") or ""))
         except ValueError:
             continue
         if isinstance(data, dict) and key in data:

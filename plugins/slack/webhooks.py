@@ -8,7 +8,6 @@ window, which has long passed by then.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from hub import WebhookResponse, services
+from hub.inputs import loads
 from hub.types import Integration, WebhookRequest
 
 logger = logging.getLogger("hub.plugins.slack")
@@ -50,7 +50,11 @@ def verify(request: WebhookRequest) -> WebhookResponse | None:
         return error(401, "Slack requests cannot be verified: HUB_SLACK_SIGNING_SECRET is not set.")
     timestamp = request.headers.get("X-Slack-Request-Timestamp") or ""
     signature = request.headers.get("X-Slack-Signature") or ""
-    if not timestamp.isdigit() or not signature:
+    # What slack_sdk's verifier assumes: ASCII digits ('²'.isdigit() is true, int() refuses it) and
+    # an ASCII signature (hmac.compare_digest raises TypeError on anything else).
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return error(401, "Missing or malformed Slack signature headers.")
+    if not signature or not signature.isascii():
         return error(401, "Missing or malformed Slack signature headers.")
     if not request.replayed and abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
         logger.warning("slack.stale-request", extra={"timestamp": timestamp})
@@ -72,7 +76,7 @@ def parse_payload(request: WebhookRequest) -> dict[str, Any] | WebhookResponse:
     if not raw:
         return error(400, "Missing payload.", {"payload": ["This field is required."]})
     try:
-        payload = json.loads(raw)
+        payload = loads(raw)
     except ValueError:
         return error(400, "The payload is not valid JSON.", {"payload": ["Not valid JSON."]})
     if not isinstance(payload, dict):
