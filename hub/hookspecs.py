@@ -86,8 +86,8 @@ def on_webhook(
 
     :param provider: the provider key from the URL; return ``None`` unless it is yours.
     :param endpoint: the rest of the path, without leading slash, e.g. ``"issue-updated/"``.
-    :param request: the raw request; call ``request.already_processed()`` after verifying to
-        drop redeliveries.
+    :param request: the raw request; call ``request.already_processed()`` after verifying and
+        before any effect: it claims the delivery atomically (twins and redeliveries get ``True``).
     :returns: a :class:`hub.WebhookResponse`, or ``None`` when not yours (404 if nobody answers).
 
     **Called**: in the request thread, after the core logged the delivery and checked its size.

@@ -70,7 +70,8 @@ def handle_issue_updated(
                     "detail": "not processed",
                     "error_message": f"Could not look up the assignee's email: {e.message}",
                 },
-                outcome="lookup-failed",  # not "processed": a redelivery is handled again
+                outcome="lookup-failed",
+                retry=True,  # nothing was done: a redelivery is handled again
             )
 
     if assignee_items:
