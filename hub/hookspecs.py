@@ -114,11 +114,14 @@ def sync_assignee_inbound(
     (case-insensitive), never an unassign for an unknown email.
 
     :param integration: the integration the change came from (it is not echoed back to it).
-    :param email: the new assignee's email; ``None`` with ``assign=False`` unassigns.
+    :param email: the new assignee's email; with ``assign=False`` the one being removed: only
+        issues assigned to that user are unassigned, and with ``None`` (the provider names
+        nobody) only those whose assignee is the user last synced with this ticket.
     :param external_issue_key: the provider's ticket key, e.g. ``"APP-123"``.
     :param assign: ``False`` to unassign.
     :param data: ``{"timestamp": epoch ms}`` when the provider dates its event (an event older
-        than the last one applied to the ticket is dropped), else ``None``.
+        than the last one applied to the ticket is dropped, by a compare-and-set that holds
+        when events arrive at once), else ``None``.
     :returns: the issues that changed.
 
     **Called**: by plugins, in the request thread or a job.

@@ -312,6 +312,7 @@ def change_assignee(
             for ext, org_integration in links.get(group.id, ()):
                 if ext.integration_id == origin_id or not (org_integration.config or {}).get("sync_assignee_outbound"):
                     continue
+                ext.synced_assignee_id = user.id if user else None  # what the ticket will say
                 add_outbox(
                     "sync_assignee_outbound",
                     {"external_issue_id": ext.id, "group_id": group.id, "user_id": user.id if user else None,

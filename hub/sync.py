@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub import issues, snapshots
 from hub import models as m
@@ -65,17 +66,30 @@ def _timestamp(data: dict[str, Any] | None) -> float | None:
         return None
 
 
-def _fresh(pairs: list[tuple[m.Group, m.ExternalIssue]], data: dict[str, Any] | None) -> list[tuple[m.Group, m.ExternalIssue]]:
-    """Drop what an older event would overwrite; remember the newest time applied."""
+Pairs = list[tuple[m.Group, m.ExternalIssue]]
+
+
+def _fresh(pairs: Pairs, data: dict[str, Any] | None) -> Pairs:
+    """Drop what an older event would overwrite, as a compare-and-set on the tickets' newest time.
+
+    One conditional ``UPDATE``: it also locks the tickets' rows until commit, so of two events
+    applied at once the older never wins, whichever arrives first.
+    """
     when = _timestamp(data)
-    if when is None:
+    if when is None or not pairs:
         return pairs
+    table = m.ExternalIssue.__table__
+    last = table.c.last_inbound_at
+    fresh_ids = set(db.session.execute(
+        update(table).where(table.c.id.in_({ext.id for _, ext in pairs}), or_(last.is_(None), last <= when))
+        .values(last_inbound_at=when).returning(table.c.id)
+    ).scalars())
     fresh = []
     for group, ext in pairs:
-        if ext.last_inbound_at is not None and when < ext.last_inbound_at:
+        if ext.id not in fresh_ids:
             logger.info("sync.stale-event-dropped", extra={"external_issue": ext.key, "group_id": group.id})
             continue
-        ext.last_inbound_at = when
+        set_committed_value(ext, "last_inbound_at", when)
         fresh.append((group, ext))
     return fresh
 
@@ -100,7 +114,9 @@ def sync_assignee_inbound(
         db.session.commit()
         return []
     if not assign:
-        changed = issues.change_assignee(groups, None, integration=row)
+        changed = issues.change_assignee(groups, None, integration=row, replaces=_unassignable(pairs, email))
+        for _, ext in pairs:
+            ext.synced_assignee_id = None
     elif email:
         user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower()))
         members = issues.project_member_ids([user.id], {g.project_id for g in groups}) if user else set()
@@ -113,9 +129,22 @@ def sync_assignee_inbound(
                 )
         if user and eligible:
             changed = issues.change_assignee(eligible, user, integration=row)
+            for group, ext in pairs:
+                if group in eligible:
+                    ext.synced_assignee_id = user.id
     result = [snapshots.group(g) for g in changed]  # before commit expires the rows: no query per issue
     db.session.commit()
     return result
+
+
+def _unassignable(pairs: Pairs, email: str | None) -> dict[int, int | None]:
+    """Whom an unassign may remove, per issue: the user it names, else the one last synced with the
+    ticket; an issue assigned to someone else in the meantime keeps its assignee."""
+    if email:
+        wanted = email.strip().lower()
+        user_id = db.session.scalar(select(m.User.id).where(func.lower(m.User.email) == wanted))
+        return {g.id: user_id for g, _ in pairs} if user_id else {}
+    return {g.id: ext.synced_assignee_id for g, ext in pairs if ext.synced_assignee_id}
 
 
 def _category(value: Any) -> str | None:

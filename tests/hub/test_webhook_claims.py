@@ -124,7 +124,8 @@ def test_32_identical_jira_server_webhooks_at_once_act_once_and_a_redelivery_lat
     db.session.commit()
     db.session.remove()
     with gunicorn(hub_database_url, hub_redis_url, str(tmp_path / "live")) as url:
-        responses = at_once(32, lambda: requests.post(url + s["path"], data=body, headers=headers, timeout=60))
+        post = lambda: requests.post(url + s["path"], data=body, headers=headers, timeout=60)  # noqa: E731
+        responses = at_once(32, post)
         assert Counter(r.status_code for r in responses) == {200: 32}, [r.text for r in responses][:3]
         issue = f"/api/0/organizations/acme/issues/{s['group_id']}/"
         assert requests.put(url + issue, json={"assignedTo": None}, headers=s["headers"], timeout=30).ok
