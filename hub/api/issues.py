@@ -299,6 +299,8 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
     ext.description = result.get("description") or ext.description or ""
     ext.url = result.get("url") or ext.url or ""
     ext.metadata_ = {**(ext.metadata_ or {}), **(result.get("metadata") or {})}
+    if result.get("id"):
+        ext.external_id = str(result["id"])[:64]  # the stable id: a moved ticket keeps its links
     db.session.flush()
     linked = upserts.insert_missing(m.GroupLink, {"group_id": group.id, "external_issue_id": ext.id},
                                     ("group_id", "external_issue_id"))

@@ -243,6 +243,7 @@ def create_external_issue(client: JiraClient, group: Group, form: dict[str, Any]
         "url": browse_url(client, key),
         "description": str(form.get("description") or default_description(group)),
         "metadata": {"id": str(created.get("id") or ""), "projectId": fields["project"]["id"]},
+        "id": str(created.get("id") or ""),
     }
 
 
@@ -260,6 +261,7 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
     issue_key = str(issue.get("key") or key)
     return {
         "key": issue_key,
+        "id": str(issue.get("id") or ""),
         "title": str(fields.get("summary") or ""),
         "url": browse_url(client, issue_key),
         "description": adf_to_text(fields.get("description")),
