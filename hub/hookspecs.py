@@ -187,7 +187,8 @@ def create_external_issue(
         ``issuetype``, ``labels``).
     :returns: ``{"key", "title", "url", "description"?, "metadata"?, "id"?}``, or ``None`` when
         not yours (``id``: the ticket's stable id at the provider, which links are keyed by).
-        ``metadata`` (a JSON dict, e.g. the provider's internal id of the ticket) is stored with the link and handed back as ``external_issue.metadata`` to later hooks.
+        ``metadata`` (a JSON dict, e.g. the provider's internal id of the ticket) is stored with
+        the link and handed back as ``external_issue.metadata`` to later hooks.
 
     **Called**: in the request thread of ``POST .../external-issues/`` (a synchronous answer).
     **Result**: ``firstresult``.
