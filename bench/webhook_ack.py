@@ -65,16 +65,17 @@ def payload_template() -> str:
         "issue": {"id": "10200", "key": "APP-1", "fields": {
             "summary": "KeyError", "assignee": "ASSIGNEE", "project": {"id": "10000", "key": "APP"},
             "status": {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}}}},
-        "changelog": {"id": "1", "items": [{"field": "assignee", "fieldtype": "jira", "from": None, "to": "bob"}]},
+        "changelog": {"id": "1", "items": [
+            {"field": "assignee", "fieldtype": "jira", "from": None, "to": "bob"}]},
     }
     text = json.dumps(body).replace('"timestamp": 0', '"timestamp": %d').replace('"ASSIGNEE"', "%s")
     return text
 
 
 def prepare(database_url: str, redis_url: str, instance: str) -> str:
-    """Migrate, then create acme, bob, a Jira Server integration and APP-1 linked; returns the webhook path."""
-    os.environ.update({"HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url, "HUB_INSTANCE_PATH": instance,
-                       "HUB_LOG_LEVEL": "WARNING"})
+    """Migrate; create acme, bob, a Jira Server integration and APP-1 linked; returns the webhook path."""
+    os.environ.update({"HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url,
+                       "HUB_INSTANCE_PATH": instance, "HUB_LOG_LEVEL": "WARNING"})
     from flask_migrate import upgrade
     from sqlalchemy import text
 
