@@ -90,8 +90,8 @@ def on_webhook(
 
     :param provider: the provider key from the URL; return ``None`` unless it is yours.
     :param endpoint: the rest of the path, without leading slash, e.g. ``"issue-updated/"``.
-    :param request: the raw request; call ``request.already_processed()`` after verifying to
-        drop redeliveries.
+    :param request: the raw request; call ``request.already_processed()`` after verifying and
+        before any effect: it claims the delivery atomically (twins and redeliveries get ``True``).
     :returns: a :class:`hub.WebhookResponse`, or ``None`` when not yours (404 if nobody answers).
 
     **Called**: in the request thread, after the core logged the delivery and checked its size.
@@ -118,11 +118,15 @@ def sync_assignee_inbound(
     (case-insensitive), never an unassign for an unknown email.
 
     :param integration: the integration the change came from (it is not echoed back to it).
-    :param email: the new assignee's email; ``None`` with ``assign=False`` unassigns.
+    :param email: the new assignee's email; with ``assign=False`` the one being removed: only
+        issues assigned to that user are unassigned, and with ``None`` (the provider names
+        nobody) only those whose assignee is the user last synced with this ticket.
     :param external_issue_key: the provider's ticket key, e.g. ``"APP-123"``.
     :param assign: ``False`` to unassign.
     :param data: ``{"timestamp": epoch ms}`` when the provider dates its event (an event older
-        than the last one applied to the ticket is dropped), else ``None``.
+        than the last one applied to the ticket is dropped, by a compare-and-set that holds
+        when events arrive at once), else ``None``. ``"external_id"``: the provider's stable id
+        of the ticket (Jira's issue id); a link found by it under an older key takes the new one.
     :returns: the issues that changed.
 
     **Called**: by plugins, in the request thread or a job.
@@ -149,11 +153,31 @@ def sync_status_inbound(
         it unresolves). The target's category is read from ``issue.fields.status`` when absent.
         A provider without Jira's categories passes ``"to_category": "done"`` for a closed
         state and another value (``"new"``) for an open one; ``changelog.to`` (the new status
-        id) only matters to an org's explicit mapping. Every key is optional.
+        id) only matters to an org's explicit mapping. ``external_id`` as in
+        ``sync_assignee_inbound``. Every key is optional.
     :returns: the issues that changed (an empty list when the org has ``sync_status_reverse``
         off, the ticket is not linked or nothing changed).
 
     **Called**: by plugins. **Result**: ``firstresult``. **Errors**: none expected. **Since**: v1.
+    """
+
+
+@hookspec(firstresult=True)
+def sync_ticket_moved_inbound(
+    integration: Integration, external_id: str, old_key: str | None, new_key: str
+) -> int | None:
+    """A provider moved a ticket (Jira: APP-123 → PLATFORM-45, same issue id): its links follow.
+
+    The core implements it (``hub.sync``): every link of this integration to the ticket with that
+    stable id (or, for links made before ids were stored, to ``old_key``) takes ``new_key``, so
+    later changes to ``new_key`` apply.
+
+    :param external_id: the provider's stable id of the ticket (Jira's issue id).
+    :param old_key: the key it had, when the provider says.
+    :param new_key: the key it has now.
+    :returns: how many links were re-keyed.
+
+    **Called**: by plugins. **Result**: ``firstresult``. **Errors**: none expected. **Since**: v1.1.
     """
 
 
@@ -165,9 +189,10 @@ def create_external_issue(
 
     :param fields: the form as the user sent it (e.g. ``title``, ``description``, ``project``,
         ``issuetype``, ``labels``).
-    :returns: ``{"key", "title", "url", "description"?, "metadata"?}``, or ``None`` when not
-        yours. ``metadata`` (a JSON dict, e.g. the provider's internal id of the ticket) is
-        stored with the link and handed back as ``external_issue.metadata`` to later hooks.
+    :returns: ``{"key", "title", "url", "description"?, "metadata"?, "id"?}``, or ``None`` when
+        not yours (``id``: the ticket's stable id at the provider, which links are keyed by).
+        ``metadata`` (a JSON dict, e.g. the provider's internal id of the ticket) is stored with
+        the link and handed back as ``external_issue.metadata`` to later hooks.
 
     **Called**: in the request thread of ``POST .../external-issues/`` (a synchronous answer).
     **Result**: ``firstresult``.
@@ -203,7 +228,7 @@ def get_external_issue(
 ) -> dict[str, Any] | None:
     """Fetch a ticket, to link it or to check its status.
 
-    :returns: ``{"key", "title", "url", "description"?, "metadata"?, "status"?, "projectId"?}``,
+    :returns: ``{"key", "title", "url", "description"?, "metadata"?, "id"?, "status"?, "projectId"?}``,
         or ``None`` when not yours. ``metadata`` is stored as for ``create_external_issue``.
         ``status: {"id", "category", "name"?}`` (``category`` as in ``sync_status_inbound``)
         and ``projectId`` let ``hub reconcile`` repair issues whose ticket's status drifted;

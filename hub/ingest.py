@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub import issues
+from hub import issues, upserts
 from hub import models as m
 from hub.errors import ValidationError
 from hub.extensions import db
@@ -136,6 +136,16 @@ def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
     if group is None:
         group = _create_group(project, fp, message, culprit, level)
         is_new = group.times_seen == 0
+    event, claimed = _claim_event(project, event_id, dict(
+        group_id=group.id, message=message, level=level, culprit=culprit,
+        release=data.get("release"), environment=data.get("environment"), tags=data.get("tags") or {},
+        data={k: v for k, v in data.items() if k in ("extra", "contexts", "exception", "platform", "logger")},
+        timestamp=timestamp,
+    ))
+    if not claimed:  # a concurrent twin stored this event id first
+        existing_group = db.session.get(m.Group, event.group_id)
+        assert existing_group is not None
+        return IngestResult(event, existing_group, is_new=False, is_regression=False, duplicate=True)
     now = utcnow()
     is_regression = _should_regress(group, release)
     db.session.execute(
@@ -144,14 +154,6 @@ def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(group, ["times_seen", "last_seen"])
-    event = m.Event(
-        project_id=project.id, group_id=group.id, event_id=event_id, message=message, level=level, culprit=culprit,
-        release=data.get("release"), environment=data.get("environment"), tags=data.get("tags") or {},
-        data={k: v for k, v in data.items() if k in ("extra", "contexts", "exception", "platform", "logger")},
-        timestamp=timestamp,
-    )
-    db.session.add(event)
-    db.session.flush()
     if is_new:
         issues.record_activity(group, "first_seen", actor=None, data={"event_id": event_id})
     if is_regression:
@@ -159,6 +161,19 @@ def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
                              extra_data={"event_id": event_id, "version": data.get("release")})
     fire_rules(project, group, event, is_new=is_new, is_regression=is_regression)
     return IngestResult(event, group, is_new=is_new, is_regression=is_regression)
+
+
+def _claim_event(project: m.Project, event_id: str, values: dict[str, Any]) -> tuple[m.Event, bool]:
+    """Store the event unless its id is taken: ``(event, False)`` when a concurrent twin stored it first.
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` before the issue is counted, so a twin never counts twice.
+    """
+    claimed = upserts.insert_missing(m.Event, {"project_id": project.id, "event_id": event_id, **values},
+                                     ("project_id", "event_id"))
+    event = db.session.scalar(
+        select(m.Event).where(m.Event.project_id == project.id, m.Event.event_id == event_id))
+    assert event is not None
+    return event, claimed
 
 
 def _create_group(project: m.Project, fp: str, message: str, culprit: str, level: str) -> m.Group:

@@ -12,12 +12,13 @@ constant number of queries; the caller commits.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from hub import models as m
+from hub import upserts
 from hub.errors import ValidationError
 from hub.extensions import db
 from hub.models.base import new_uuid, utcnow
@@ -144,6 +145,19 @@ def record_activity(group: m.Group, type_: str, *, actor: m.User | None, data: d
     return record_activities([(group, type_, data or {})], actor=actor, returning=True)[0]
 
 
+def lock_groups(groups: Sequence[m.Group]) -> None:
+    """Lock the issues' rows and re-read their status and assignee (one path, no check-then-write).
+
+    Every status or assignee change checks the current state *after* this, so 32 identical
+    requests at once make one change: the others wait, then see it already made.
+    """
+    ids = [g.id for g in groups]
+    upserts.lock(m.Group, ids)
+    db.session.scalars(
+        select(m.Group).where(m.Group.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+
+
 # -- status -------------------------------------------------------------------------------------
 
 
@@ -166,6 +180,7 @@ def change_status(
     """
     if status not in m.STATUSES:
         raise ValidationError("Unknown status.", {"status": [f"Must be one of: {', '.join(m.STATUSES)}."]})
+    lock_groups(groups)
     changed = [g for g in groups if g.status != status]
     for group in groups:
         if group.status == status and status_details is not None:
@@ -245,11 +260,16 @@ def change_assignee(
     actor: m.User | None = None,
     integration: m.Integration | None = None,
     sync_outbound: bool = True,
+    replaces: Mapping[int, int | None] | None = None,
 ) -> list[m.Group]:
     """Assign issues to ``user`` (``None`` unassigns); returns those that changed.
 
     Only members of an issue's project can be assigned: anyone else is a ``ValidationError``
     and nothing changes.
+
+    :param replaces: ``{group id: user id}``: change only issues whose current assignee is that
+        user (``None``: nobody), checked under the lock — an inbound unassign of X never removes Y.
+        Issues missing from it are left alone.
     """
     if user is not None:
         members = project_member_ids([user.id], {g.project_id for g in groups})
@@ -259,7 +279,14 @@ def change_assignee(
                 "The user is not a member of the issue's project.",
                 {"assignedTo": ["Only members of the issue's project can be assigned."]},
             )
-    changed = [g for g in groups if (g.assignee.user_id if g.assignee else None) != (user.id if user else None)]
+    lock_groups(groups)
+
+    def current(group: m.Group) -> int | None:
+        return group.assignee.user_id if group.assignee else None
+
+    changed = [g for g in groups if current(g) != (user.id if user else None)]
+    if replaces is not None:
+        changed = [g for g in changed if g.id in replaces and replaces[g.id] == current(g)]
     if not changed:
         return []
     items = []
@@ -285,6 +312,7 @@ def change_assignee(
             for ext, org_integration in links.get(group.id, ()):
                 if ext.integration_id == origin_id or not (org_integration.config or {}).get("sync_assignee_outbound"):
                     continue
+                ext.synced_assignee_id = user.id if user else None  # what the ticket will say
                 add_outbox(
                     "sync_assignee_outbound",
                     {"external_issue_id": ext.id, "group_id": group.id, "user_id": user.id if user else None,

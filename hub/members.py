@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
+from hub import upserts
 from hub.crypto import hash_token
 from hub.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.extensions import db
@@ -26,14 +27,7 @@ def get_or_create_user(email: str, name: str = "") -> m.User:
     email = email.strip().lower()
     user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
     if user is None:
-        user = m.User(email=email, name=name or email.split("@")[0])
-        try:
-            with db.session.begin_nested():  # a concurrent request may create the same user
-                db.session.add(user)
-        except IntegrityError:
-            user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
-            if user is None:
-                raise
+        user, _ = upserts.get_or_create(m.User, {"email": email}, {"name": name or email.split("@")[0]})
     elif name and not user.name:
         user.name = name
     return user
@@ -44,20 +38,12 @@ def add_member(org: m.Organization, email: str, *, role: str, projects: list[m.P
     if role not in m.ROLES:
         raise ValidationError("Unknown role.", {"role": [f"Must be one of: {', '.join(m.ROLES)}."]})
     user = get_or_create_user(email, name)
-    existing = db.session.scalar(
-        select(m.OrganizationMember).where(m.OrganizationMember.organization_id == org.id,
-                                           m.OrganizationMember.user_id == user.id)
-    )
-    if existing is not None:
+    member, created = upserts.get_or_create(
+        m.OrganizationMember, {"organization_id": org.id, "user_id": user.id}, {"role": role})
+    if not created:
         raise Conflict("That user is already a member of this organization.", {"email": ["Already a member."]})
-    member = m.OrganizationMember(organization_id=org.id, user_id=user.id, role=role, user=user,
-                                  projects=list(projects))
-    try:
-        with db.session.begin_nested():  # two identical requests at once: one member, one 409
-            db.session.add(member)
-    except IntegrityError as e:
-        raise Conflict("That user is already a member of this organization.",
-                       {"email": ["Already a member."]}) from e
+    member.projects = list(projects)
+    db.session.flush()
     return member
 
 
@@ -168,11 +154,10 @@ def create_project(org: m.Organization, slug: str | None, name: str | None) -> m
     slug = (slug or slugify(name or "")).lower()
     if not SLUG_RE.match(slug):
         raise ValidationError("Invalid slug.", {"slug": ["Use lower-case letters, digits, '-' and '_'."]})
-    if db.session.scalar(select(m.Project.id).where(m.Project.organization_id == org.id, m.Project.slug == slug)):
+    project, created = upserts.get_or_create(
+        m.Project, {"organization_id": org.id, "slug": slug}, {"name": name or slug, "next_short_id": 1})
+    if not created:
         raise Conflict("A project with this slug already exists.", {"slug": ["Already taken in this organization."]})
-    project = m.Project(organization_id=org.id, slug=slug, name=name or slug, next_short_id=1, organization=org)
-    db.session.add(project)
-    db.session.flush()
     db.session.add(m.ProjectKey(project_id=project.id, public_key=secrets.token_hex(16), is_active=True))
     db.session.flush()
     return project
@@ -215,12 +200,9 @@ def dsn(base_url: str, key: m.ProjectKey) -> str:
 def set_status_mapping(oi: m.OrganizationIntegration, external_id: str, resolved: str,
                        unresolved: str) -> m.IntegrationExternalProject:
     """Map a provider project's resolved/unresolved status ids for one org (created or replaced)."""
-    row = db.session.scalar(select(m.IntegrationExternalProject).where(
-        m.IntegrationExternalProject.organization_integration_id == oi.id,
-        m.IntegrationExternalProject.external_id == external_id))
-    if row is None:
-        row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=external_id)
-        db.session.add(row)
+    row, _ = upserts.get_or_create(
+        m.IntegrationExternalProject, {"organization_integration_id": oi.id, "external_id": external_id},
+        {"resolved_status": resolved, "unresolved_status": unresolved})
     row.resolved_status, row.unresolved_status = resolved, unresolved
     db.session.flush()
     return row

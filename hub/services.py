@@ -16,7 +16,7 @@ import redis
 from flask import current_app, render_template_string
 from sqlalchemy import func, select
 
-from hub import issues, logs, snapshots
+from hub import issues, logs, snapshots, upserts
 from hub import models as m
 from hub import types as t
 from hub.crypto import decrypt_json, encrypt_json, sign, unsign
@@ -108,20 +108,16 @@ def get_integration_by_id(integration_id: str, organization_id: str | None = Non
 
 def save_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> t.Integration:
     """Create or update (re-install) an integration; metadata is encrypted; status active."""
-    row = db.session.scalar(
-        select(m.Integration).where(m.Integration.provider == provider, m.Integration.external_id == str(external_id))
-    )
-    if row is None:
-        row = m.Integration(provider=provider, external_id=str(external_id))
-        db.session.add(row)
+    row, created = upserts.get_or_create(
+        m.Integration, {"provider": provider, "external_id": str(external_id)})
     row.name = name or row.name or str(external_id)
     row.metadata_encrypted = encrypt_json(metadata)
-    if row.status == "disabled" and row.id is not None:
+    if row.status == "disabled" and not created:
         # Re-installed at the provider after an uninstall there: the orgs it served get it back.
         for oi in db.session.scalars(select(m.OrganizationIntegration).where(
                 m.OrganizationIntegration.integration_id == row.id, m.OrganizationIntegration.status == "disabled")):
             oi.status, oi.error = "active", None
-    if row.id is not None:
+    if not created:
         # The provider itself installed this account: an org that only claimed it by hand, never
         # proving control, lets go of it (it attaches again through the provider's own page).
         release_unproven_claims(row.id)
@@ -183,10 +179,8 @@ def attach_integration(integration_id: str, organization_slug: str, user_id: str
     row = db.session.get(m.Integration, int(integration_id))
     if row is None:
         raise NotFound("integration not found")
-    oi = _oi(row.id, org.id)
-    if oi is None:
-        oi = m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={})
-        db.session.add(oi)
+    oi, _ = upserts.get_or_create(
+        m.OrganizationIntegration, {"organization_id": org.id, "integration_id": row.id}, {"config": {}})
     oi.status, oi.error = "active", None
     config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}  # proven now
     oi.config = config if proven else {**config, UNPROVEN: True}
@@ -372,13 +366,9 @@ def get_identity(integration_id: str, external_user_id: str) -> t.User | None:
 
 def link_identity(integration_id: str, external_user_id: str, user_id: str, data: dict[str, Any] | None = None) -> t.User:
     """Link (or re-link) a chat account to a hub user; commits."""
-    row = db.session.scalar(
-        select(m.Identity).where(m.Identity.integration_id == int(integration_id),
-                                 m.Identity.external_id == str(external_user_id))
-    )
-    if row is None:
-        row = m.Identity(integration_id=int(integration_id), external_id=str(external_user_id))
-        db.session.add(row)
+    row, _ = upserts.get_or_create(
+        m.Identity, {"integration_id": int(integration_id), "external_id": str(external_user_id)},
+        {"user_id": int(user_id)})
     row.user_id = int(user_id)
     row.data = data or {}
     db.session.commit()

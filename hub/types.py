@@ -166,10 +166,13 @@ class WebhookRequest:
         return loads(self.body)
 
     def already_processed(self, key: str | None = None) -> bool:
-        """Whether a delivery with this key (default: the body's hash) was processed before.
+        """Claim this key (default: the body's hash) for this delivery; ``True`` when another has it.
 
-        Call it after verifying the request. The key is recorded on this delivery, so a later
-        redelivery finds it once this one succeeded. Replays are never duplicates.
+        Call it after verifying the request and before any effect. The claim is atomic and
+        committed at once: of identical deliveries arriving together, or a redelivery weeks
+        later, exactly one gets ``False`` and acts. The core gives the key back when this
+        delivery fails (answered 4xx/5xx, raised, or ``WebhookResponse(retry=True)``), so a
+        redelivery is handled again. Replays are never duplicates.
         """
         import hashlib
 
@@ -185,10 +188,15 @@ class WebhookRequest:
 
 @dataclass
 class WebhookResponse:
-    """What a plugin answers a webhook with. ``json`` wins over ``body`` when given."""
+    """What a plugin answers a webhook with. ``json`` wins over ``body`` when given.
+
+    ``retry=True`` answers 2xx but gives the dedupe key back (nothing was done; a redelivery
+    should be handled again, e.g. a lookup the plugin needed failed).
+    """
 
     status: int = 200
     body: bytes | str = b""
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
     outcome: str = ""
+    retry: bool = False

@@ -2,6 +2,8 @@
 
 Size limit → delivery row (headers, query and body without secrets) → ``on_webhook`` → the answer recorded.
 A plugin exception becomes a logged, recorded 500 JSON error, never a stack trace.
+``request.already_processed(key)`` claims the key (unique, committed) before the plugin's effects;
+a delivery that fails (not 2xx, or ``retry=True``) gives it back so a redelivery may try again.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, current_app, g, render_template, request
-from sqlalchemy import select
+from sqlalchemy import delete
 
-from hub import inputs, logs, security
+from hub import inputs, logs, security, upserts
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
@@ -89,16 +91,21 @@ def _public_value(key: str, value: str) -> str:
     return value
 
 
-def _is_duplicate(provider: str, key: str) -> bool:
-    return (
-        db.session.scalar(
-            select(m.WebhookDelivery.id)
-            .where(m.WebhookDelivery.provider == provider, m.WebhookDelivery.dedupe_key == key,
-                   m.WebhookDelivery.outcome == "processed")
-            .limit(1)
-        )
-        is not None
-    )
+def _claim(provider: str, key: str, delivery_id: int) -> bool:
+    """Claim a dedupe key for this delivery, atomically and before any effect; ``True`` when it
+    was taken already (a duplicate: concurrent twin or redelivery). Committed at once so twins see it."""
+    claimed = upserts.insert_missing(
+        m.WebhookClaim, {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id},
+        ("provider", "dedupe_key"))
+    db.session.commit()
+    return not claimed
+
+
+def _release(provider: str, key: str, delivery_id: int) -> None:
+    """Give a failed delivery's key back, so a redelivery is handled again."""
+    db.session.execute(delete(m.WebhookClaim).where(
+        m.WebhookClaim.provider == provider, m.WebhookClaim.dedupe_key == key,
+        m.WebhookClaim.delivery_id == delivery_id))
 
 
 @bp.route("/extensions/<provider>/", defaults={"endpoint": ""}, methods=["GET", "POST"])
@@ -143,7 +150,7 @@ def extension(provider: str, endpoint: str) -> Response:
         query=inputs.strip_nul_multidict(request.args),
         form=inputs.strip_nul_multidict(form) if form is not None else None,
         body=body, base_url=current_app.config["HUB_BASE_URL"],
-        dedupe=lambda key: _is_duplicate(provider, key), user=user_snapshot(current_user()),
+        dedupe=lambda key: _claim(provider, key, delivery_id), user=user_snapshot(current_user()),
     )
     return dispatch(provider, endpoint, hub_request, delivery_id)
 
@@ -205,6 +212,8 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
             delivery.outcome = "rejected"
         else:
             delivery.outcome = "processed"
+        if hub_request.dedupe_key and (response.status_code >= 400 or result.retry):
+            _release(provider, hub_request.dedupe_key, delivery_id)
         db.session.commit()
     return response
 

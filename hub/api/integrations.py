@@ -9,7 +9,7 @@ from flask import current_app, g, jsonify
 from sqlalchemy import select
 
 from hub import models as m
-from hub import snapshots
+from hub import snapshots, upserts
 from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, parse_body
 from hub.api.docs import doc
@@ -97,18 +97,13 @@ def install_integration(org_slug: str) -> Any:
                        {"metadata": [e.message]}) from e
     result = result or {}
     if row is None:
-        row = m.Integration(provider=provider, external_id=external_id)
-        db.session.add(row)
+        row, _ = upserts.get_or_create(m.Integration, {"provider": provider, "external_id": external_id})
     row.name = result.get("name") or data["name"] or row.name or external_id
     row.metadata_encrypted = encrypt_json(result.get("metadata", data["metadata"]))
     row.status = "active"
     db.session.flush()
-    oi = db.session.scalar(select(m.OrganizationIntegration).where(
-        m.OrganizationIntegration.organization_id == org.id, m.OrganizationIntegration.integration_id == row.id))
-    created = oi is None
-    if oi is None:
-        oi = m.OrganizationIntegration(organization_id=org.id, integration_id=row.id, config={}, integration=row)
-        db.session.add(oi)
+    oi, created = upserts.get_or_create(
+        m.OrganizationIntegration, {"organization_id": org.id, "integration_id": row.id}, {"config": {}})
     oi.status, oi.error = "active", None
     config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}
     oi.config = config if proven else {**config, UNPROVEN: True}

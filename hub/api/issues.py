@@ -9,7 +9,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from hub import issue_search, issues, snapshots
+from hub import issue_search, issues, snapshots, upserts
 from hub import models as m
 from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
@@ -312,24 +312,21 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
         raise ApiAbort(400, e.message, {"externalIssue": [e.message]}) from e
     if not result or not result.get("key"):
         raise ApiAbort(400, f"Provider {integration.provider!r} cannot {data['action']} tickets.")
-    ext = db.session.scalar(select(m.ExternalIssue).where(
-        m.ExternalIssue.organization_id == org.id, m.ExternalIssue.integration_id == oi.integration_id,
-        m.ExternalIssue.key == result["key"]))
-    if ext is None:
-        ext = m.ExternalIssue(organization_id=org.id, integration_id=oi.integration_id, key=result["key"],
-                              integration=oi.integration)
-        db.session.add(ext)
+    ext, _ = upserts.get_or_create(
+        m.ExternalIssue,
+        {"organization_id": org.id, "integration_id": oi.integration_id, "key": result["key"]})
     ext.title = result.get("title") or ext.title or ""
     ext.description = result.get("description") or ext.description or ""
     ext.url = result.get("url") or ext.url or ""
     ext.metadata_ = {**(ext.metadata_ or {}), **(result.get("metadata") or {})}
+    if result.get("id"):
+        ext.external_id = str(result["id"])[:64]  # the stable id: a moved ticket keeps its links
     db.session.flush()
-    exists = db.session.scalar(select(m.GroupLink.id).where(m.GroupLink.group_id == group.id,
-                                                            m.GroupLink.external_issue_id == ext.id))
-    if exists:
+    linked = upserts.insert_missing(m.GroupLink, {"group_id": group.id, "external_issue_id": ext.id},
+                                    ("group_id", "external_issue_id"))
+    if not linked:
         db.session.rollback()
         raise ApiAbort(400, "That issue is already linked", {"externalIssue": ["That issue is already linked"]})
-    db.session.add(m.GroupLink(group_id=group.id, external_issue_id=ext.id))
     issues.record_activity(group, "create_issue", actor=current_user(), data={
         "new": data["action"] == "create", "provider": integration.provider, "key": ext.key, "url": ext.url,
         "title": ext.title, "integrationId": str(oi.integration_id)})

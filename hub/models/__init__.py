@@ -1,7 +1,7 @@
 """The hub's data, by topic. Importing this package registers every table."""
 
 from hub.models.base import iso, utcnow
-from hub.models.deliveries import OutboxEntry, WebhookDelivery
+from hub.models.deliveries import OutboxEntry, WebhookClaim, WebhookDelivery
 from hub.models.integrations import (
     SYNC_CONFIG_KEYS,
     ExternalIssue,
@@ -30,6 +30,7 @@ from hub.models.orgs import (
 )
 
 __all__ = [
+    "WebhookClaim",
     "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
     "IntegrationExternalProject", "InviteRequest", "KeyCheck", "MemberInvitation", "NotificationMessage",

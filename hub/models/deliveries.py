@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.extensions import db
@@ -40,6 +40,25 @@ class WebhookDelivery(db.Model):
     )
     replay_of: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
     date_received: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookClaim(db.Model):
+    """A dedupe key taken by the delivery that handles it, *before* any effect (unique per provider).
+
+    The claim is inserted with ``ON CONFLICT DO NOTHING`` and committed at once, so of 32
+    identical deliveries exactly one handles it; it is removed again when that delivery fails
+    (not answered 2xx, or answered with ``retry=True``), so a redelivery may try again.
+    """
+
+    __tablename__ = "webhook_claims"
+    __table_args__ = (UniqueConstraint("provider", "dedupe_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str] = mapped_column(String(128))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="SET NULL"), index=True
+    )
+    date_claimed: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 OUTBOX_STATES = ("pending", "enqueued", "running", "done", "skipped", "failed", "dead")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
@@ -68,7 +68,10 @@ class IntegrationExternalProject(db.Model):
 
 class ExternalIssue(db.Model):
     __tablename__ = "external_issues"
-    __table_args__ = (UniqueConstraint("organization_id", "integration_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "integration_id", "key"),
+        Index("ix_external_issues_integration_external_id", "integration_id", "external_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
@@ -79,6 +82,10 @@ class ExternalIssue(db.Model):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     # Out-of-order guard: provider time (epoch ms) of the last inbound change applied.
     last_inbound_at: Mapped[float | None] = mapped_column()
+    # The provider's stable id of the ticket (Jira's issue id): a moved ticket keeps it, not its key.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    # The hub user last synced with the ticket (either way): an unassign naming nobody removes only them.
+    synced_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     date_added: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     integration: Mapped[Integration] = relationship(lazy="joined")

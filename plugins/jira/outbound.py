@@ -261,6 +261,7 @@ def create_external_issue(client: JiraClient, group: Group, form: dict[str, Any]
         "url": browse_url(client, key),
         "description": str(form.get("description") or default_description(group)),
         "metadata": {"id": str(created.get("id") or ""), "projectId": fields["project"]["id"]},
+        "id": str(created.get("id") or ""),
     }
 
 
@@ -284,6 +285,7 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
     issue_key = answered if isinstance(answered, str) and ISSUE_KEY.fullmatch(answered) else key
     return {
         "key": issue_key,
+        "id": str(issue.get("id") or ""),
         "title": str(fields.get("summary") or ""),
         "url": browse_url(client, issue_key),
         "description": adf_to_text(fields.get("description")),

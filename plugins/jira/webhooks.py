@@ -51,8 +51,18 @@ def handle_issue_updated(
     if not event.items:
         return WebhookResponse(status=200, json={"detail": "No changelog: nothing to do."})
     hook = services.hook()
-    timing = {"timestamp": event.timestamp} if event.timestamp else None
+    ticket_id = str(event.issue.get("id") or "") or None
+    timing: dict[str, Any] | None = {"timestamp": event.timestamp} if event.timestamp else None
+    if ticket_id:
+        timing = {**(timing or {}), "external_id": ticket_id}
     result: dict[str, Any] = {"detail": "processed", "key": event.key}
+
+    moves = event.changed("Key")
+    if moves and ticket_id:  # moved (APP-123 → PLATFORM-45): the links follow the issue id
+        old_key = moves[-1].raw.get("fromString")
+        result["moved"] = hook.sync_ticket_moved_inbound(
+            integration=integration, external_id=ticket_id,
+            old_key=str(old_key) if old_key else None, new_key=event.key) or 0
 
     assignee_items = event.changed("assignee")
     email: str | None = None
@@ -70,7 +80,8 @@ def handle_issue_updated(
                     "detail": "not processed",
                     "error_message": f"Could not look up the assignee's email: {e.message}",
                 },
-                outcome="lookup-failed",  # not "processed": a redelivery is handled again
+                outcome="lookup-failed",
+                retry=True,  # nothing was done: a redelivery is handled again
             )
 
     if assignee_items:
@@ -93,9 +104,7 @@ def handle_issue_updated(
     status_items = event.changed("status")
     if status_items:
         item = status_items[-1]
-        data: dict[str, Any] = {"changelog": item.raw, "issue": event.issue}
-        if event.timestamp:
-            data["timestamp"] = event.timestamp
+        data: dict[str, Any] = {"changelog": item.raw, "issue": event.issue, **(timing or {})}
         data.update(_categories(integration, event, item.from_id, item.to_id, client_factory))
         changed = hook.sync_status_inbound(integration=integration, external_issue_key=event.key, data=data)
         result["status"] = len(changed or [])
