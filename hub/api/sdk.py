@@ -260,16 +260,20 @@ def _ingest(project: m.Project, raw: dict[str, Any], fallback_event_id: Any = No
     return ingest_event(project, data)
 
 
-def _commit(project: m.Project, event_id: str | None) -> None:
-    """Commit; the loser of two identical concurrent requests finds the winner's event (one effect)."""
+def _once(project: m.Project, event_id: str | None, work: Any) -> Any:
+    """Run ``work`` and commit; the loser of identical concurrent requests (same event id) finds the
+    winner's event and answers as for a retry: one effect, never a 500."""
     try:
+        result = work()
         db.session.commit()
+        return result
     except IntegrityError:
         db.session.rollback()
         exists = event_id and db.session.scalar(select(m.Event.id).where(
             m.Event.project_id == project.id, m.Event.event_id == event_id))
         if not exists:
             raise
+        return event_id
 
 
 def _attachment(project: m.Project, item: Item, event_id: str | None) -> str | None:
@@ -296,6 +300,13 @@ def _attachment(project: m.Project, item: Item, event_id: str | None) -> str | N
     return None
 
 
+def _first_event_id(events: list[Item]) -> Any:
+    try:
+        return json.loads(events[0].payload).get("event_id") if events else None
+    except (ValueError, RecursionError, AttributeError):
+        return None
+
+
 def _event_id(value: Any) -> str | None:
     import uuid
 
@@ -315,9 +326,8 @@ def store(project_id: str) -> Any:
         sdk_quota.count_outcome(project.id, "transaction", "accepted")
         return jsonify({"id": _event_id(raw.get("event_id"))})
     _rate_limit(key, 1)
-    result = _ingest(project, raw)
-    _commit(project, result.event.event_id)
-    return jsonify({"id": result.event.event_id})
+    stored = _once(project, _event_id(raw.get("event_id")), lambda: _ingest(project, raw).event.event_id)
+    return jsonify({"id": stored})
 
 
 @bp.post("/api/<project_id>/envelope/")
@@ -345,21 +355,25 @@ def envelope(project_id: str) -> Any:
     header_event_id = _event_id(env.headers.get("event_id"))
     events = [item for item in env.items if item.type in EVENT_ITEMS]
     _rate_limit(key, len(events))
-    stored_id = header_event_id
-    duplicate = False
-    for item in events:
-        result = _ingest(project, _json_object(item.payload, "event", "Malformed envelope."), fallback_event_id=header_event_id)
-        stored_id = result.event.event_id
-        duplicate = duplicate or result.duplicate
     dropped: dict[str, int] = {}
-    for item in env.items:
-        if item.type == "attachment":
-            reason = None if duplicate else _attachment(project, item, stored_id)
-            if reason:
-                dropped[reason] = dropped.get(reason, 0) + 1
-        elif item.type not in EVENT_ITEMS:
-            sdk_quota.count_outcome(project.id, item.type or "unknown", "accepted")
-    _commit(project, stored_id if events else None)
+
+    def work() -> str | None:
+        stored_id, duplicate = header_event_id, False
+        for item in events:
+            raw = _json_object(item.payload, "event", "Malformed envelope.")
+            result = _ingest(project, raw, fallback_event_id=header_event_id)
+            stored_id, duplicate = result.event.event_id, duplicate or result.duplicate
+        for item in env.items:
+            if item.type == "attachment":
+                reason = None if duplicate else _attachment(project, item, stored_id)
+                if reason:
+                    dropped[reason] = dropped.get(reason, 0) + 1
+            elif item.type not in EVENT_ITEMS:
+                sdk_quota.count_outcome(project.id, item.type or "unknown", "accepted")
+        return stored_id
+
+    first_id = _event_id(_first_event_id(events)) or header_event_id
+    stored_id = _once(project, first_id if events else None, work)
     for reason, quantity in dropped.items():
         sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
         logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})
