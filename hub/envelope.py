@@ -66,10 +66,10 @@ def parse(body: bytes, max_items: int = MAX_ITEMS) -> Envelope:
                 raise EnvelopeError(f"item {len(envelope.items) + 1}: length is not a non-negative integer")
             if pos + length > size:
                 raise EnvelopeError(f"item {len(envelope.items) + 1}: length {length} runs past the end")
-            payload = body[pos:pos + length]
+            payload = body[pos : pos + length]
             pos += length
             if pos < size:
-                if body[pos:pos + 1] != b"\n":
+                if body[pos : pos + 1] != b"\n":
                     raise EnvelopeError(f"item {len(envelope.items) + 1}: payload is longer than its length")
                 pos += 1
         envelope.items.append(Item(headers, payload))

@@ -50,7 +50,10 @@ def default_components(event: dict[str, Any]) -> list[str]:
     if parts:
         return ["stacktrace", *parts]
     stacks = [event.get("stacktrace") or {}] + [
-        t.get("stacktrace") or {} for t in (event.get("threads") or {}).get("values") or [] if t.get("crashed")]
+        t.get("stacktrace") or {}
+        for t in (event.get("threads") or {}).get("values") or []
+        if t.get("crashed")
+    ]
     for st in stacks:
         frames = _frame_components(st.get("frames") or [])
         if frames:

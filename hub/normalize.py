@@ -21,24 +21,44 @@ LEVEL_ALIASES = {"log": "info", "warn": "warning", "critical": "fatal"}
 PYTHON_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
 
 MAX_EVENT_BYTES = 1024 * 1024
-MAX_MESSAGE = 8192   # logentry.message / formatted (Relay)
-MAX_STRING = 16384   # any other free-text string (an exception value, a context line, a variable)
-MAX_SHORT = 200      # culprit, transaction, tag keys and values, release (Relay)
-MAX_NAME = 64        # environment, logger, platform
+MAX_MESSAGE = 8192  # logentry.message / formatted (Relay)
+MAX_STRING = 16384  # any other free-text string (an exception value, a context line, a variable)
+MAX_SHORT = 200  # culprit, transaction, tag keys and values, release (Relay)
+MAX_NAME = 64  # environment, logger, platform
 MAX_BREADCRUMBS = 100
 MAX_FRAMES = 250
 MAX_EXCEPTIONS = 25
-MAX_DEPTH = 8        # databags (extra, frame vars, contexts, request data): deeper is cut
-MAX_ITEMS = 200      # keys or values per databag level
+MAX_DEPTH = 8  # databags (extra, frame vars, contexts, request data): deeper is cut
+MAX_ITEMS = 200  # keys or values per databag level
 FUTURE_SKEW = dt.timedelta(minutes=1)
 MAX_AGE = dt.timedelta(days=30)
 
 #: Top-level attributes kept (anything else is ignored, as Relay does with unknown fields).
-SIMPLE_STRINGS = {"logger": MAX_NAME, "platform": MAX_NAME, "transaction": MAX_SHORT, "server_name": MAX_STRING,
-                  "release": MAX_SHORT, "dist": MAX_NAME, "environment": MAX_NAME, "culprit": MAX_SHORT}
+SIMPLE_STRINGS = {
+    "logger": MAX_NAME,
+    "platform": MAX_NAME,
+    "transaction": MAX_SHORT,
+    "server_name": MAX_STRING,
+    "release": MAX_SHORT,
+    "dist": MAX_NAME,
+    "environment": MAX_NAME,
+    "culprit": MAX_SHORT,
+}
 DATABAGS = ("extra", "contexts", "sdk", "modules", "debug_meta")
-FRAME_STRINGS = ("filename", "abs_path", "module", "package", "function", "raw_function", "symbol", "platform",
-                 "instruction_addr", "symbol_addr", "image_addr", "context_line")
+FRAME_STRINGS = (
+    "filename",
+    "abs_path",
+    "module",
+    "package",
+    "function",
+    "raw_function",
+    "symbol",
+    "platform",
+    "instruction_addr",
+    "symbol_addr",
+    "image_addr",
+    "context_line",
+)
 
 
 class EventError(ValueError):
@@ -255,8 +275,9 @@ def exception(value: Any, meta: Meta) -> dict[str, Any] | None:
         if exc.get("thread_id") is not None:
             item["thread_id"] = databag(exc["thread_id"], meta, (*path, "thread_id"))
         if exc.get("mechanism") is not None:
-            item["mechanism"] = databag(_obj(exc["mechanism"], f"exception.values.{i}.mechanism"), meta,
-                                        (*path, "mechanism"))
+            item["mechanism"] = databag(
+                _obj(exc["mechanism"], f"exception.values.{i}.mechanism"), meta, (*path, "mechanism")
+            )
         if exc.get("stacktrace") is not None:
             item["stacktrace"] = stacktrace(exc["stacktrace"], meta, (*path, "stacktrace"))
         out.append({k: v for k, v in item.items() if v is not None})
@@ -266,7 +287,7 @@ def exception(value: Any, meta: Meta) -> dict[str, Any] | None:
 
 
 def logentry(event: dict[str, Any], meta: Meta) -> dict[str, Any] | None:
-    """``logentry`` (or the legacy ``message``, string or object) as ``{"message", "params", "formatted"}``."""
+    """``logentry`` (or the legacy ``message``, a string or object) as ``{message, params, formatted}``."""
     raw = event.get("logentry")
     if raw is None:
         raw = event.get("message")
@@ -365,8 +386,9 @@ def request(value: Any, meta: Meta) -> dict[str, Any] | None:
     return databag(data, meta, ("request",))
 
 
-def normalize(event: dict[str, Any], *, received: dt.datetime | None = None,
-              fallback_event_id: Any = None) -> dict[str, Any]:
+def normalize(
+    event: dict[str, Any], *, received: dt.datetime | None = None, fallback_event_id: Any = None
+) -> dict[str, Any]:
     """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure."""
     received = received or dt.datetime.now(dt.UTC)
     meta = Meta()
@@ -403,9 +425,15 @@ def normalize(event: dict[str, Any], *, received: dt.datetime | None = None,
         for i, thread in enumerate(_values(event["threads"], "threads")):
             if not isinstance(thread, dict):
                 raise EventError(f"threads.values.{i}", "A thread must be an object.")
-            item = {k: databag(v, meta, ("threads", "values", i, k)) for k, v in thread.items() if k != "stacktrace"}
+            item = {
+                k: databag(v, meta, ("threads", "values", i, k))
+                for k, v in thread.items()
+                if k != "stacktrace"
+            }
             if thread.get("stacktrace") is not None:
-                item["stacktrace"] = stacktrace(thread["stacktrace"], meta, ("threads", "values", i, "stacktrace"))
+                item["stacktrace"] = stacktrace(
+                    thread["stacktrace"], meta, ("threads", "values", i, "stacktrace")
+                )
             threads.append(item)
         out["threads"] = {"values": threads}
     crumbs = breadcrumbs(event.get("breadcrumbs"), meta)
@@ -431,6 +459,7 @@ def normalize(event: dict[str, Any], *, received: dt.datetime | None = None,
 
 def _fit(event: dict[str, Any], meta: Meta) -> None:
     """Keep the stored event within 1 MiB: drop the bulkiest parts first, noting each."""
+
     def size() -> int:
         return len(json.dumps(event, separators=(",", ":"), default=str).encode())
 
@@ -448,15 +477,27 @@ def _bulky(event: dict[str, Any]) -> list[tuple[tuple[Any, ...], Any]]:
     for i, exc in enumerate((event.get("exception") or {}).get("values") or []):
         for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
             if "vars" in fr:
-                steps.append((("exception", "values", i, "stacktrace", "frames", j, "vars"),
-                              lambda fr=fr: fr.pop("vars", None)))
+                steps.append(
+                    (
+                        ("exception", "values", i, "stacktrace", "frames", j, "vars"),
+                        lambda fr=fr: fr.pop("vars", None),
+                    )
+                )
     for key in ("breadcrumbs", "extra", "request", "modules", "debug_meta", "threads", "contexts"):
         if key in event:
             steps.append(((key,), lambda key=key: event.pop(key, None)))
     for i, exc in enumerate((event.get("exception") or {}).get("values") or []):
         for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
-            steps.append((("exception", "values", i, "stacktrace", "frames", j),
-                          lambda fr=fr: [fr.pop(k, None) for k in ("pre_context", "post_context", "context_line")]))
-        steps.append((("exception", "values", i, "value"),
-                      lambda exc=exc: exc.update(value=(exc.get("value") or "")[:MAX_MESSAGE])))
+            steps.append(
+                (
+                    ("exception", "values", i, "stacktrace", "frames", j),
+                    lambda fr=fr: [fr.pop(k, None) for k in ("pre_context", "post_context", "context_line")],
+                )
+            )
+        steps.append(
+            (
+                ("exception", "values", i, "value"),
+                lambda exc=exc: exc.update(value=(exc.get("value") or "")[:MAX_MESSAGE]),
+            )
+        )
     return steps

@@ -9,8 +9,12 @@ from hub import grouping, normalize
 
 TITLE_MAX = 500
 #: Sentry's own tags, derived from the event and kept beside the SDK's (the issue's tags page counts them).
-CONTEXT_TAGS = (("os", "os.name"), ("browser", "browser.name"), ("runtime", "runtime.name"),
-                ("device", "device.family"))
+CONTEXT_TAGS = (
+    ("os", "os.name"),
+    ("browser", "browser.name"),
+    ("runtime", "runtime.name"),
+    ("device", "device.family"),
+)
 
 
 def legacy_fields(event: dict[str, Any]) -> tuple[str, str]:
@@ -69,13 +73,17 @@ def derived_tags(event: dict[str, Any]) -> dict[str, str]:
         if isinstance(ctx, dict) and isinstance(ctx.get("name" if name != "device" else "family"), str):
             value = ctx.get("name") if name != "device" else ctx.get("family")
             version = ctx.get("version")
-            tags.setdefault(tag, str(value)[:normalize.MAX_SHORT])
+            tags.setdefault(tag, str(value)[: normalize.MAX_SHORT])
             if name != "device":
-                tags.setdefault(name, f"{value} {version}".strip()[:normalize.MAX_SHORT] if version else str(value))
+                tags.setdefault(
+                    name, f"{value} {version}".strip()[: normalize.MAX_SHORT] if version else str(value)
+                )
     person = event.get("user") or {}
     for key in ("id", "email", "username", "ip_address"):
         if person.get(key):
-            tags.setdefault("user", f"{key if key != 'ip_address' else 'ip'}:{person[key]}"[:normalize.MAX_SHORT])
+            tags.setdefault(
+                "user", f"{key if key != 'ip_address' else 'ip'}:{person[key]}"[: normalize.MAX_SHORT]
+            )
             break
     values = (event.get("exception") or {}).get("values") or []
     mechanism = values[-1].get("mechanism") if values else None
@@ -83,20 +91,24 @@ def derived_tags(event: dict[str, Any]) -> dict[str, str]:
         if isinstance(mechanism.get("handled"), bool):
             tags.setdefault("handled", "yes" if mechanism["handled"] else "no")
         if isinstance(mechanism.get("type"), str):
-            tags.setdefault("mechanism", mechanism["type"][:normalize.MAX_SHORT])
+            tags.setdefault("mechanism", mechanism["type"][: normalize.MAX_SHORT])
     url = (event.get("request") or {}).get("url")
     if isinstance(url, str):
-        tags.setdefault("url", url[:normalize.MAX_SHORT])
+        tags.setdefault("url", url[: normalize.MAX_SHORT])
     return tags
 
 
-def from_sdk(raw: dict[str, Any], *, fallback_event_id: Any = None,
-             received: dt.datetime | None = None) -> dict[str, Any]:
+def from_sdk(
+    raw: dict[str, Any], *, fallback_event_id: Any = None, received: dt.datetime | None = None
+) -> dict[str, Any]:
     """The ``data`` that :func:`hub.ingest.ingest_event` takes, for an SDK event (EventError: 400)."""
     event = normalize.normalize(raw, received=received, fallback_event_id=fallback_event_id)
     legacy_message, legacy_culprit = legacy_fields(raw)
-    culprit = event.get("culprit") or event.get("transaction") or frame_culprit(
-        (event.get("exception") or {}).get("values"))
+    culprit = (
+        event.get("culprit")
+        or event.get("transaction")
+        or frame_culprit((event.get("exception") or {}).get("values"))
+    )
     culprit = culprit[: normalize.MAX_SHORT]
     if not event.get("culprit") and culprit:
         event["culprit"] = culprit

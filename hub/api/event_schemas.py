@@ -13,7 +13,9 @@ class TagOut(Schema):
 
 
 class EntryOut(Schema):
-    type = fields.String(metadata={"description": "exception, message, breadcrumbs, request, stacktrace, threads"})
+    type = fields.String(
+        metadata={"description": "exception, message, breadcrumbs, request, stacktrace, threads"}
+    )
     data = fields.Dict()
 
 
@@ -97,8 +99,9 @@ class KeyDetailOut(Schema):
 
 
 class ProjectSdkSettings(Base):
-    allowedDomains = fields.List(StrictString(validate=validate.Length(min=1, max=255)),
-                                 validate=validate.Length(max=100))
+    allowedDomains = fields.List(
+        StrictString(validate=validate.Length(min=1, max=255)), validate=validate.Length(max=100)
+    )
 
 
 class ProjectSdkSettingsOut(Schema):

@@ -20,11 +20,20 @@ ADMINS = ("owner", "admin")
 
 
 def key_json(key: m.ProjectKey) -> dict[str, Any]:
-    limit = ({"window": key.rate_limit_window, "count": key.rate_limit_count}
-             if key.rate_limit_window and key.rate_limit_count is not None else None)
-    return {"id": str(key.id), "name": key.name, "public": key.public_key,
-            "dsn": dsn(current_app.config["HUB_BASE_URL"], key), "isActive": key.is_active, "rateLimit": limit,
-            "dateCreated": iso(key.date_created)}
+    limit = (
+        {"window": key.rate_limit_window, "count": key.rate_limit_count}
+        if key.rate_limit_window and key.rate_limit_count is not None
+        else None
+    )
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "public": key.public_key,
+        "dsn": dsn(current_app.config["HUB_BASE_URL"], key),
+        "isActive": key.is_active,
+        "rateLimit": limit,
+        "dateCreated": iso(key.date_created),
+    }
 
 
 def _apply(key: m.ProjectKey, data: dict[str, Any]) -> None:
@@ -39,14 +48,24 @@ def _apply(key: m.ProjectKey, data: dict[str, Any]) -> None:
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/keys/")
-@doc("/api/0/projects/{org}/{project}/keys/", "post", "Add a client key (DSN), e.g. to rotate one",
-     body=es.KeyCreate, response=es.KeyDetailOut, status=201)
+@doc(
+    "/api/0/projects/{org}/{project}/keys/",
+    "post",
+    "Add a client key (DSN), e.g. to rotate one",
+    body=es.KeyCreate,
+    response=es.KeyDetailOut,
+    status=201,
+)
 @authenticated
 def create_key(org_slug: str, project_slug: str) -> Any:
     project = get_project(get_org(org_slug, roles=ADMINS), project_slug)
     data = parse_body(es.KeyCreate())
-    key = m.ProjectKey(project_id=project.id, public_key=secrets.token_hex(16), is_active=True,
-                       name=data.get("name") or "Default")
+    key = m.ProjectKey(
+        project_id=project.id,
+        public_key=secrets.token_hex(16),
+        is_active=True,
+        name=data.get("name") or "Default",
+    )
     _apply(key, data)
     db.session.add(key)
     db.session.commit()
@@ -54,14 +73,21 @@ def create_key(org_slug: str, project_slug: str) -> Any:
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
-@doc("/api/0/projects/{org}/{project}/keys/{key_id}/", "put",
-     "Update a client key: isActive (a disabled key is refused), rateLimit {window, count}, name",
-     body=es.KeyUpdate, response=es.KeyDetailOut)
+@doc(
+    "/api/0/projects/{org}/{project}/keys/{key_id}/",
+    "put",
+    "Update a client key: isActive (a disabled key is refused), rateLimit {window, count}, name",
+    body=es.KeyUpdate,
+    response=es.KeyDetailOut,
+)
 @authenticated
 def update_key(org_slug: str, project_slug: str, key_id: str) -> Any:
     project = get_project(get_org(org_slug, roles=ADMINS), project_slug)
-    key = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.project_id == project.id,
-                                                       m.ProjectKey.id == (parse_id(key_id) or -1)))
+    key = db.session.scalar(
+        select(m.ProjectKey).where(
+            m.ProjectKey.project_id == project.id, m.ProjectKey.id == (parse_id(key_id) or -1)
+        )
+    )
     if key is None:
         raise ApiAbort(404, "The requested resource does not exist.")
     _apply(key, parse_body(es.KeyUpdate()))
@@ -70,9 +96,13 @@ def update_key(org_slug: str, project_slug: str, key_id: str) -> Any:
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/")
-@doc("/api/0/projects/{org}/{project}/", "put",
-     "Update a project's SDK settings: allowedDomains (CORS origins of browser SDKs; [\"*\"] is any)",
-     body=es.ProjectSdkSettings, response=es.ProjectSdkSettingsOut)
+@doc(
+    "/api/0/projects/{org}/{project}/",
+    "put",
+    'Update a project\'s SDK settings: allowedDomains (CORS origins of browser SDKs; ["*"] is any)',
+    body=es.ProjectSdkSettings,
+    response=es.ProjectSdkSettingsOut,
+)
 @authenticated
 def update_project_sdk_settings(org_slug: str, project_slug: str) -> Any:
     project = get_project(get_org(org_slug, roles=ADMINS), project_slug)

@@ -41,8 +41,10 @@ AUTH_KEY_RE = re.compile(r"sentry_key\s*=\s*([^,\s]+)")
 KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 EVENT_ITEMS = ("event",)
 SDK_ENDPOINTS = ("sdk.store", "sdk.envelope", "sdk.preflight")
-CORS_HEADERS = ("x-sentry-auth, x-requested-with, origin, accept, content-type, content-encoding, authentication, "
-                "authorization, traceparent, baggage, sentry-trace")
+CORS_HEADERS = (
+    "x-sentry-auth, x-requested-with, origin, accept, content-type, content-encoding, authentication, "
+    "authorization, traceparent, baggage, sentry-trace"
+)
 CORS_EXPOSE = "x-sentry-error, x-sentry-rate-limits, retry-after"
 
 
@@ -69,7 +71,6 @@ def openapi() -> Any:
     from hub import __version__
 
     return jsonify(build_spec(__version__, current_app.config["HUB_BASE_URL"]))
-
 
 
 # -- authentication -----------------------------------------------------------------------------
@@ -147,12 +148,17 @@ def origin_allowed(project: m.Project, origin: str) -> bool:
 def _check_origin(project: m.Project) -> None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not origin_allowed(project, origin):
-        raise ApiAbort(403, "Invalid origin.", {"origin": [f"{origin} is not an allowed origin of this project."]})
+        raise ApiAbort(
+            403, "Invalid origin.", {"origin": [f"{origin} is not an allowed origin of this project."]}
+        )
 
 
-@bp.route("/api/<project_id>/store/", methods=["OPTIONS"], endpoint="preflight", provide_automatic_options=False)
-@bp.route("/api/<project_id>/envelope/", methods=["OPTIONS"], endpoint="preflight",
-          provide_automatic_options=False)
+@bp.route(
+    "/api/<project_id>/store/", methods=["OPTIONS"], endpoint="preflight", provide_automatic_options=False
+)
+@bp.route(
+    "/api/<project_id>/envelope/", methods=["OPTIONS"], endpoint="preflight", provide_automatic_options=False
+)
 def preflight(project_id: str) -> Any:
     return "", 200
 
@@ -246,7 +252,9 @@ def _rate_limited(e: RateLimited) -> Any:
     response = jsonify({"detail": e.detail, "errors": {}})
     response.status_code = 429
     response.headers["Retry-After"] = str(e.limited.retry_after)
-    response.headers["X-Sentry-Rate-Limits"] = f"{e.limited.retry_after}:error;default;security:{e.limited.scope}"
+    response.headers["X-Sentry-Rate-Limits"] = (
+        f"{e.limited.retry_after}:error;default;security:{e.limited.scope}"
+    )
     return response
 
 
@@ -269,8 +277,9 @@ def _once(project: m.Project, event_id: str | None, work: Any) -> Any:
         return result
     except IntegrityError:
         db.session.rollback()
-        exists = event_id and db.session.scalar(select(m.Event.id).where(
-            m.Event.project_id == project.id, m.Event.event_id == event_id))
+        exists = event_id and db.session.scalar(
+            select(m.Event.id).where(m.Event.project_id == project.id, m.Event.event_id == event_id)
+        )
         if not exists:
             raise
         return event_id
@@ -285,18 +294,30 @@ def _attachment(project: m.Project, item: Item, event_id: str | None) -> str | N
     name = item.headers.get("filename")
     name = name.replace("\x00", "")[:256] if isinstance(name, str) and name.strip() else "attachment"
     sha1 = hashlib.sha1(item.payload).hexdigest()
-    if db.session.scalar(select(m.EventAttachment.id).where(
-            m.EventAttachment.project_id == project.id, m.EventAttachment.event_id == event_id,
-            m.EventAttachment.name == name, m.EventAttachment.sha1 == sha1)):
+    if db.session.scalar(
+        select(m.EventAttachment.id).where(
+            m.EventAttachment.project_id == project.id,
+            m.EventAttachment.event_id == event_id,
+            m.EventAttachment.name == name,
+            m.EventAttachment.sha1 == sha1,
+        )
+    ):
         return None  # a retried envelope: already stored
     mimetype = item.headers.get("content_type")
     kind = item.headers.get("attachment_type")
-    db.session.add(m.EventAttachment(
-        project_id=project.id, event_id=event_id, name=name, size=len(item.payload), sha1=sha1,
-        content=item.payload,
-        mimetype=mimetype[:128] if isinstance(mimetype, str) and mimetype else "application/octet-stream",
-        type=kind[:64] if isinstance(kind, str) and kind else "event.attachment",
-        date_created=dt.datetime.now(dt.UTC)))
+    db.session.add(
+        m.EventAttachment(
+            project_id=project.id,
+            event_id=event_id,
+            name=name,
+            size=len(item.payload),
+            sha1=sha1,
+            content=item.payload,
+            mimetype=mimetype[:128] if isinstance(mimetype, str) and mimetype else "application/octet-stream",
+            type=kind[:64] if isinstance(kind, str) and kind else "event.attachment",
+            date_created=dt.datetime.now(dt.UTC),
+        )
+    )
     return None
 
 

@@ -1,4 +1,4 @@
-"""The official sentry-sdk, configured with a project's DSN, reporting to a live hub; read back by the event API."""
+"""The official sentry-sdk with a project's DSN, reporting to a live hub; read back by the event API."""
 
 from __future__ import annotations
 
@@ -54,9 +54,17 @@ def _report(dsn: str, compression: str | None) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if compression:
         options["_experiments"] = {"transport_compression_algo": compression}
-    sentry_sdk.init(dsn=dsn, release="shop@1.2.3", environment="production", default_integrations=False,
-                    auto_enabling_integrations=False, include_local_variables=True, max_value_length=100_000,
-                    send_client_reports=True, **options)
+    sentry_sdk.init(
+        dsn=dsn,
+        release="shop@1.2.3",
+        environment="production",
+        default_integrations=False,
+        auto_enabling_integrations=False,
+        include_local_variables=True,
+        max_value_length=100_000,
+        send_client_reports=True,
+        **options,
+    )
     ids: dict[str, Any] = {"levels": {}}
     try:
         sentry_sdk.set_user({"id": "42", "email": "buyer@example.com"})
@@ -65,8 +73,11 @@ def _report(dsn: str, compression: str | None) -> dict[str, Any]:
         for order in (17, 42):
             with sentry_sdk.new_scope() as scope:
                 if order == 17:
-                    scope.add_attachment(bytes=bytes(range(256)) * (5 * 1024), filename="basket.bin",
-                                         content_type="application/octet-stream")  # 1.25 MiB
+                    scope.add_attachment(
+                        bytes=bytes(range(256)) * (5 * 1024),
+                        filename="basket.bin",
+                        content_type="application/octet-stream",
+                    )  # 1.25 MiB
                 try:
                     _outer(order)
                 except RuntimeError:
@@ -91,7 +102,9 @@ def _api(client, env, path: str) -> Any:
 
 
 @pytest.mark.parametrize("compression", [None, "gzip"], ids=["default-brotli", "gzip"])
-def test_the_official_sdk_reports_everything_and_the_event_api_serves_it(app, client, env, live_hub, compression):
+def test_the_official_sdk_reports_everything_and_the_event_api_serves_it(
+    app, client, env, live_hub, compression
+):
     import brotli  # noqa: F401  (a dependency: with it importable, the SDK's default is br)
 
     key = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.project_id == env["project"].id))
@@ -128,20 +141,34 @@ def test_the_official_sdk_reports_everything_and_the_event_api_serves_it(app, cl
     assert second["groupID"] == group_id
 
     # The attachment over 1 MiB, exact bytes
-    attachments = _api(client, env, f"/api/0/projects/acme/backend/events/{ids['chained'][0]}/attachments/").json
+    attachments = _api(
+        client, env, f"/api/0/projects/acme/backend/events/{ids['chained'][0]}/attachments/"
+    ).json
     assert [(a["name"], a["size"]) for a in attachments] == [("basket.bin", 5 * 1024 * 256)]
-    raw = _api(client, env, f"/api/0/projects/acme/backend/events/{ids['chained'][0]}/attachments/"
-                            f"{attachments[0]['id']}/?download=1").data
+    raw = _api(
+        client,
+        env,
+        f"/api/0/projects/acme/backend/events/{ids['chained'][0]}/attachments/"
+        f"{attachments[0]['id']}/?download=1",
+    ).data
     assert raw == bytes(range(256)) * (5 * 1024)
 
     # Every level, log included
-    expected = {"debug": "debug", "info": "info", "warning": "warning", "error": "error", "fatal": "fatal",
-                "log": "info"}
+    expected = {
+        "debug": "debug",
+        "info": "info",
+        "warning": "warning",
+        "error": "error",
+        "fatal": "fatal",
+        "log": "info",
+    }
     for given, level in expected.items():
         event = _api(client, env, f"/api/0/projects/acme/backend/events/{ids['levels'][given]}/").json
         assert event["level"] == level and event["message"] == f"message at {given}"
-        assert {"type": "message", "data": {"formatted": f"message at {given}", "message": None,
-                                            "params": None}} in event["entries"]
+        assert {
+            "type": "message",
+            "data": {"formatted": f"message at {given}", "message": None, "params": None},
+        } in event["entries"]
 
     # The 12,000-character value: whole in the event, the title truncated
     long = _api(client, env, f"/api/0/projects/acme/backend/events/{ids['long']}/").json
@@ -155,19 +182,29 @@ def test_the_official_sdk_reports_everything_and_the_event_api_serves_it(app, cl
     assert 'rel="next"; results="true"' in page.headers["Link"]
     latest = _api(client, env, f"/api/0/organizations/acme/issues/{group_id}/events/latest/").json
     assert latest["eventID"] == ids["chained"][1]
-    issue_tags = {t["key"]: t for t in _api(client, env, f"/api/0/organizations/acme/issues/{group_id}/tags/").json}
-    assert issue_tags["tenant"]["topValues"][0] == {**issue_tags["tenant"]["topValues"][0], "value": "acme-shop",
-                                                    "count": 2}
+    issue_tags = {
+        t["key"]: t for t in _api(client, env, f"/api/0/organizations/acme/issues/{group_id}/tags/").json
+    }
+    assert issue_tags["tenant"]["topValues"][0] == {
+        **issue_tags["tenant"]["topValues"][0],
+        "value": "acme-shop",
+        "count": 2,
+    }
     assert issue_tags["environment"]["totalValues"] == 2
 
 
 def test_sdk_backs_off_on_429(app, client, env, live_hub):
     key = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.project_id == env["project"].id))
-    r = client.put(f"/api/0/projects/acme/backend/keys/{key.id}/", headers=env["headers"],
-                   json={"rateLimit": {"window": 3600, "count": 1}})
+    r = client.put(
+        f"/api/0/projects/acme/backend/keys/{key.id}/",
+        headers=env["headers"],
+        json={"rateLimit": {"window": 3600, "count": 1}},
+    )
     assert r.status_code == 200
     dsn = f"http://{key.public_key}@127.0.0.1:{live_hub['port']}/{env['project'].id}"
-    sentry_sdk.init(dsn=dsn, default_integrations=False, auto_enabling_integrations=False, send_client_reports=False)
+    sentry_sdk.init(
+        dsn=dsn, default_integrations=False, auto_enabling_integrations=False, send_client_reports=False
+    )
     try:
         for i in range(5):
             sentry_sdk.capture_message(f"burst {i}")
