@@ -99,9 +99,9 @@ def envelope(i: int) -> bytes:
 def wait_up(url: str) -> None:
     for _ in range(200):
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise SystemExit(f"server at {url} did not start")
 

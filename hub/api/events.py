@@ -276,7 +276,7 @@ def get_issue_event(org_slug: str, issue_id: str, event_id: str) -> Any:
 
 
 def _normal_id(value: str) -> str:
-    """An event id from a URL as stored (32 hex digits); anything else matches nothing (no NUL reaches SQL)."""
+    """An event id from a URL as stored (32 hex digits); anything else matches nothing (no NUL in SQL)."""
     value = value.replace("-", "").lower()
     return value if EVENT_ID_RE.fullmatch(value) else "-"
 
