@@ -45,11 +45,16 @@ DEFAULTS: dict[str, Any] = {
     "HUB_OUTBOUND_ALLOW": "",  # hosts, CIDRs, private/loopback/link-local the hub may reach (hub.egress)
     "HUB_OUTBOUND_DENY": "",  # added to the built-in deny list (link-local, metadata addresses)
     "HUB_PROXY_FIX": 0,  # reverse proxies in front of the hub whose X-Forwarded-* headers are trusted
+    "HUB_SDK_MAX_ENVELOPE": 20 * 1024 * 1024,  # bytes as sent (compressed), Relay's limit
+    "HUB_SDK_MAX_DECOMPRESSED": 100 * 1024 * 1024,  # bytes once decompressed
+    "HUB_SDK_MAX_ATTACHMENT": 20 * 1024 * 1024,  # bytes per attachment; over it is dropped, the event kept
+    "HUB_SDK_RATE_LIMIT": 0,  # events per minute per project for keys without their own limit; 0 = none
 }
 
 BOOLEAN_KEYS = {"HUB_ASYNC", "HUB_TRACE_PLUGINS", "HUB_LOAD_ENTRYPOINTS", "HUB_LOG_JSON"}
 NUMBER_KEYS = {"HUB_PROXY_FIX": int, "HUB_OUTBOX_MAX_ATTEMPTS": int, "HUB_OUTBOX_BACKOFF_BASE": float,
-               "HUB_OUTBOX_BACKOFF_MAX": float}
+               "HUB_OUTBOX_BACKOFF_MAX": float, "HUB_SDK_MAX_ENVELOPE": int, "HUB_SDK_MAX_DECOMPRESSED": int,
+               "HUB_SDK_MAX_ATTACHMENT": int, "HUB_SDK_RATE_LIMIT": int}
 
 
 def _coerce(key: str, value: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +15,9 @@ from hub import issues, upserts
 from hub import models as m
 from hub.errors import ValidationError
 from hub.extensions import db
+from hub.grouping import fingerprint_hash
 from hub.models.base import utcnow
+from hub.normalize import clean_string
 
 LEVELS = ("fatal", "error", "warning", "info", "debug")
 
@@ -27,10 +29,6 @@ class IngestResult:
     is_new: bool
     is_regression: bool
     duplicate: bool = False
-
-
-def fingerprint_hash(parts: list[str]) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def _release(project: m.Project, version: str | None) -> m.Release | None:
@@ -109,8 +107,50 @@ def _should_regress(group: m.Group, release: m.Release | None) -> bool:
     return pinned_row is None or release.id > pinned_row.id
 
 
+def _rest_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A REST event's strings without NULs (PostgreSQL refuses them); tag values as strings, as Sentry's."""
+    out = dict(data)
+    for key in ("message", "culprit", "release", "environment", "event_id"):
+        if isinstance(out.get(key), str):
+            out[key] = clean_string(out[key])
+    if out.get("fingerprint"):
+        out["fingerprint"] = [clean_string(str(x)) for x in out["fingerprint"]]
+    out["tags"] = {clean_string(str(k))[:200]: clean_string(v if isinstance(v, str) else json.dumps(v))[:200]
+                   for k, v in (out.get("tags") or {}).items()}
+    return out
+
+
+def _rest_payload(data: dict[str, Any], event_id: str, timestamp: dt.datetime) -> dict[str, Any]:
+    """Sentry's event JSON for an event posted to the REST API (``events.data`` has one shape)."""
+    payload: dict[str, Any] = {
+        "event_id": event_id, "level": data.get("level") or "error", "platform": "other",
+        "timestamp": timestamp.timestamp(), "received": utcnow().timestamp(),
+        "logentry": {"formatted": data["message"]}, "culprit": data.get("culprit") or "",
+        "tags": [[k, v] for k, v in (data.get("tags") or {}).items()], "type": "default",
+        "title": data["message"].splitlines()[0][:500] if data["message"] else "<no message>",
+    }
+    for key in ("release", "environment", "fingerprint"):
+        if data.get(key):
+            payload[key] = data[key]
+    return payload
+
+
+def _find_group(project: m.Project, hashes: list[str]) -> m.Group | None:
+    """The issue of the first hash that has one (grouping version 2 first, then version 1)."""
+    rows = {g.fingerprint: g for g in db.session.scalars(
+        select(m.Group).where(m.Group.project_id == project.id, m.Group.fingerprint.in_(hashes)))}
+    return next((rows[h] for h in hashes if h in rows), None)
+
+
 def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
-    """Store one event (already validated) and update its issue; the caller commits."""
+    """Store one event (already validated) and update its issue; the caller commits.
+
+    ``data`` holds the REST fields (``message``, ``culprit``, ``fingerprint``, ...); an SDK event
+    (:func:`hub.sdk_events.from_sdk`) adds ``hashes`` (grouping, preferred first) and ``payload``
+    (the normalized Sentry event kept in ``events.data``).
+    """
+    if "payload" not in data:
+        data = _rest_fields(data)
     event_id = (data.get("event_id") or uuid.uuid4().hex).replace("-", "").lower()
     existing = db.session.scalar(
         select(m.Event).where(m.Event.project_id == project.id, m.Event.event_id == event_id)
@@ -123,23 +163,23 @@ def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
     message = data["message"]
     culprit = data.get("culprit") or ""
     level = data.get("level") or "error"
-    parts = data.get("fingerprint") or [message, culprit]
-    fp = fingerprint_hash([str(p) for p in parts])
+    hashes = data.get("hashes") or [fingerprint_hash([str(p) for p in data.get("fingerprint") or [message, culprit]])]
     timestamp = data.get("timestamp") or utcnow()
     if isinstance(timestamp, dt.datetime) and timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
+    payload = data.get("payload") or _rest_payload(data, event_id, timestamp)
     release = _release(project, data.get("release"))
     _environment(project, data.get("environment"))
 
-    group = db.session.scalar(select(m.Group).where(m.Group.project_id == project.id, m.Group.fingerprint == fp))
+    group = _find_group(project, hashes)
     is_new = group is None
     if group is None:
-        group = _create_group(project, fp, message, culprit, level)
+        group = _create_group(project, hashes[0], message, culprit, level)
         is_new = group.times_seen == 0
     event, claimed = _claim_event(project, event_id, dict(
         group_id=group.id, message=message, level=level, culprit=culprit,
         release=data.get("release"), environment=data.get("environment"), tags=data.get("tags") or {},
-        data={k: v for k, v in data.items() if k in ("extra", "contexts", "exception", "platform", "logger")},
+        data=payload,
         timestamp=timestamp,
     ))
     if not claimed:  # a concurrent twin stored this event id first

@@ -1,29 +1,50 @@
-"""Sentry SDK ingestion (``/api/{project_id}/store/`` and ``/envelope/``), ``/healthz``, OpenAPI."""
+"""Sentry SDK ingestion (``/api/{project_id}/store/`` and ``/envelope/``), ``/healthz``, OpenAPI.
+
+Order per request, as Relay: authenticate (``X-Sentry-Auth``, ``?sentry_key=``, or the envelope
+header's ``dsn``), check the origin, read and decompress under the caps, parse, rate-limit, store in
+one transaction. Nothing is stored when any event of the request is refused.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
-import gzip
+import hashlib
 import json
+import logging
 import re
-import zlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
-from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
+from hub import sdk_quota
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
-from hub.api.schemas import EventCreate
+from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
+from hub.envelope import EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
-from hub.ingest import ingest_event
+from hub.ingest import IngestResult, ingest_event
+from hub.models.base import parse_id
+from hub.normalize import EventError
 from hub.queue import redis_problem
+from hub.sdk_events import from_sdk
 
 bp = Blueprint("sdk", __name__)
-AUTH_KEY_RE = re.compile(r"sentry_key=([0-9a-fA-F]+)")
-MAX_BODY = 1024 * 1024
+logger = logging.getLogger("hub.sdk")
+AUTH_KEY_RE = re.compile(r"sentry_key\s*=\s*([^,\s]+)")
+KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+EVENT_ITEMS = ("event",)
+SDK_ENDPOINTS = ("sdk.store", "sdk.envelope", "sdk.preflight")
+CORS_HEADERS = (
+    "x-sentry-auth, x-requested-with, origin, accept, content-type, content-encoding, authentication, "
+    "authorization, traceparent, baggage, sentry-trace"
+)
+CORS_EXPOSE = "x-sentry-error, x-sentry-rate-limits, retry-after"
 
 
 @bp.get("/healthz")
@@ -49,144 +70,329 @@ def openapi() -> Any:
     return jsonify(build_spec(__version__, current_app.config["HUB_BASE_URL"]))
 
 
-def _project_for_key(project_id: str) -> m.Project:
-    header = request.headers.get("X-Sentry-Auth", "") or request.headers.get("Authorization", "")
+# -- authentication -----------------------------------------------------------------------------
+
+
+def _request_key() -> str | None:
+    """The public key of ``X-Sentry-Auth`` (or ``Authorization: Sentry ...``), else ``?sentry_key=``."""
+    header = request.headers.get("X-Sentry-Auth", "")
+    if not header:
+        authorization = request.headers.get("Authorization", "")
+        header = authorization if authorization.lower().startswith("sentry ") else ""
     match = AUTH_KEY_RE.search(header)
-    key = match.group(1) if match else request.args.get("sentry_key")
+    return match.group(1) if match else request.args.get("sentry_key")
+
+
+def _dsn_parts(dsn: Any) -> tuple[str | None, str | None]:
+    """(public key, project id) of a DSN string (the envelope header of a ``tunnel``)."""
+    if not isinstance(dsn, str) or len(dsn) > 2000:
+        return None, None
+    try:
+        url = urlsplit(dsn.strip())
+        key = url.username
+    except ValueError:
+        return None, None
+    project = url.path.rstrip("/").rsplit("/", 1)[-1] if url.path else None
+    return key or None, project or None
+
+
+def _authenticate(project_id: str, key: str | None) -> m.ProjectKey:
     if not key:
-        raise ApiAbort(401, "Missing DSN key (X-Sentry-Auth or sentry_key).")
-    row = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.public_key == key.lower(),
-                                                       m.ProjectKey.is_active.is_(True)))
-    if row is None or str(row.project_id) != project_id:
+        raise ApiAbort(401, "Missing DSN key (X-Sentry-Auth, sentry_key or the envelope's dsn).")
+    key = key.strip().lower()
+    pid = parse_id(project_id)
+    if not KEY_RE.match(key) or pid is None:
         raise ApiAbort(401, "Invalid DSN key for this project.")
-    project = db.session.get(m.Project, row.project_id)
+    row = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.public_key == key))
+    if row is None or row.project_id != pid:
+        raise ApiAbort(401, "Invalid DSN key for this project.")
+    if not row.is_active:
+        raise ApiAbort(403, "This DSN key is disabled.")
+    return row
+
+
+def _project(key: m.ProjectKey) -> m.Project:
+    project = db.session.get(m.Project, key.project_id)
     assert project is not None
     return project
 
 
+# -- CORS (browser SDKs) ------------------------------------------------------------------------
+
+
+def origin_allowed(project: m.Project, origin: str) -> bool:
+    """Sentry's "allowed domains": ``*``, an exact origin, a host, or ``*.example.com``."""
+    entries = [x.strip().lower() for x in (project.allowed_origins or "*").splitlines() if x.strip()]
+    if not entries or "*" in entries:
+        return True
+    origin = origin.strip().lower()
+    try:
+        host = urlsplit(origin).hostname or ""
+    except ValueError:
+        return False
+    for entry in entries:
+        if "://" in entry:
+            if entry.rstrip("/") == origin.rstrip("/"):
+                return True
+        elif entry.startswith("*."):
+            if host == entry[2:] or host.endswith(entry[1:]):
+                return True
+        elif host == entry:
+            return True
+    return False
+
+
+def _check_origin(project: m.Project) -> None:
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and not origin_allowed(project, origin):
+        raise ApiAbort(
+            403, "Invalid origin.", {"origin": [f"{origin} is not an allowed origin of this project."]}
+        )
+
+
+@bp.route(
+    "/api/<project_id>/store/", methods=["OPTIONS"], endpoint="preflight", provide_automatic_options=False
+)
+@bp.route(
+    "/api/<project_id>/envelope/", methods=["OPTIONS"], endpoint="preflight", provide_automatic_options=False
+)
+def preflight(project_id: str) -> Any:
+    return "", 200
+
+
+@bp.after_request
+def _cors(response: Any) -> Any:
+    if request.endpoint not in SDK_ENDPOINTS:
+        return response
+    origin = request.headers.get("Origin")
+    pid = parse_id((request.view_args or {}).get("project_id"))
+    project = db.session.get(m.Project, pid) if pid and origin else None
+    if not origin:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif project is not None and origin_allowed(project, origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "3600"
+    if response.status_code >= 400 and response.is_json:
+        detail = (response.get_json(silent=True) or {}).get("detail")
+        if isinstance(detail, str):
+            response.headers["X-Sentry-Error"] = detail
+    return response
+
+
+# -- the body -----------------------------------------------------------------------------------
+
+
 def _body() -> bytes:
-    if (request.content_length or 0) > MAX_BODY:
-        raise ApiAbort(413, "Request body too large.")
-    raw = request.get_data()
-    encoding = (request.headers.get("Content-Encoding") or "").lower()
+    """The decompressed body, read and inflated incrementally under the configured caps."""
+    config = current_app.config
+    limit = int(config["HUB_SDK_MAX_ENVELOPE"])
+    if (request.content_length or 0) > limit:
+        raise ApiAbort(413, f"Envelope too large (limit {limit} bytes).")
+    request.max_content_length = limit
+    encoding = request.headers.get("Content-Encoding", "")
+    cap = int(config["HUB_SDK_MAX_DECOMPRESSED"])
     try:
-        if encoding == "gzip":
-            raw = gzip.decompress(raw)
-        elif encoding == "deflate":
-            raw = zlib.decompress(raw)
-    except (OSError, zlib.error) as e:
-        raise ApiAbort(400, "Body could not be decompressed.") from e
-    if len(raw) > 20 * MAX_BODY:
-        raise ApiAbort(413, "Request body too large.")
-    return raw
+        return decompress(read_chunks(request.stream, limit), encoding, cap)
+    except BodyTooLarge as e:
+        raise ApiAbort(413, f"Envelope too large ({e}).") from e
+    except BadEncoding as e:
+        raise ApiAbort(400, f"Body could not be decompressed: {e}.", {"body": [str(e)]}) from e
 
 
-def sdk_event_to_hub(event: dict[str, Any]) -> dict[str, Any]:
-    """Map a Sentry SDK event onto the hub's event fields."""
-    message = ""
-    exception = (event.get("exception") or {}).get("values") if isinstance(event.get("exception"), dict) else None
-    if exception:
-        last = exception[-1]
-        message = f"{last.get('type', 'Error')}: {last.get('value', '')}".strip().rstrip(":")
-    if not message:
-        logentry = event.get("logentry") or {}
-        message = (logentry.get("formatted") or logentry.get("message") or event.get("message") or "")
-        if isinstance(message, dict):
-            message = message.get("formatted") or message.get("message") or ""
-    out: dict[str, Any] = {
-        "message": str(message or "<unlabeled event>"),
-        "event_id": event.get("event_id"),
-        "level": event.get("level") or "error",
-        "culprit": event.get("culprit") or event.get("transaction") or _frame_culprit(exception),
-        "tags": event.get("tags") if isinstance(event.get("tags"), dict) else dict(event.get("tags") or []),
-        "release": event.get("release"),
-        "environment": event.get("environment"),
-    }
-    if event.get("fingerprint"):
-        out["fingerprint"] = [str(x) for x in event["fingerprint"] if x != "{{ default }}"] or None
-    ts = event.get("timestamp")
-    if isinstance(ts, int | float):
-        out["timestamp"] = dt.datetime.fromtimestamp(ts, dt.UTC).isoformat()
-    elif isinstance(ts, str):
-        out["timestamp"] = ts if ("+" in ts[10:] or ts.endswith("Z")) else ts + "Z"
-    return {k: v for k, v in out.items() if v not in (None, "")} | {"message": out["message"]}
-
-
-def _frame_culprit(exception: list[dict[str, Any]] | None) -> str:
-    """Sentry's culprit: the last in-app frame of the last exception, "module in function"."""
-    if not exception:
-        return ""
-    frames = ((exception[-1].get("stacktrace") or {}).get("frames")) or []
-    frames = [f for f in frames if isinstance(f, dict)]
-    in_app = [f for f in frames if f.get("in_app")] or frames
-    if not in_app:
-        return ""
-    frame = in_app[-1]
-    where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or "?"
-    return f"{where} in {frame.get('function') or '?'}"[:1000]
-
-
-def _store(project: m.Project, event: dict[str, Any]) -> str:
+def _legacy_store_body(body: bytes) -> bytes:
+    """Old SDKs post /store/ bodies as base64 of zlib without a Content-Encoding."""
+    if body.lstrip()[:1] in (b"{", b"[", b""):
+        return body
     try:
-        fields = sdk_event_to_hub(event)
-    except (AttributeError, TypeError, ValueError, OverflowError, OSError) as e:
-        # Any field of an unexpected type (a string where an object goes, a huge timestamp): the
-        # DSN key is public, so this is bad input from anyone, never a 500.
-        raise ApiAbort(400, "Invalid event.", {"event": ["A field has an unexpected type or value."]}) from e
+        packed = base64.b64decode(body, validate=False)
+        return decompress([packed], "deflate", int(current_app.config["HUB_SDK_MAX_DECOMPRESSED"]))
+    except (binascii.Error, ValueError, BadEncoding):
+        return body
+    except BodyTooLarge as e:
+        raise ApiAbort(413, f"Event too large ({e}).") from e
+
+
+def _json_object(payload: bytes, what: str, detail: str = "Malformed JSON body.") -> dict[str, Any]:
     try:
-        data = EventCreate().load(fields)
-    except SchemaError as e:
-        raise ApiAbort(400, "Invalid event.", e.messages if isinstance(e.messages, dict) else {}) from e
-    result = ingest_event(project, data)
-    return result.event.event_id
+        value = json.loads(payload)
+    except (ValueError, RecursionError) as e:
+        raise ApiAbort(400, detail, {what: ["Not valid JSON."]}) from e
+    if not isinstance(value, dict):
+        raise ApiAbort(400, detail, {what: ["Must be a JSON object."]})
+    return value
+
+
+# -- storing ------------------------------------------------------------------------------------
+
+
+def _rate_limit(key: m.ProjectKey, events: int) -> None:
+    limited = sdk_quota.take(key, events)
+    if limited is not None:
+        sdk_quota.count_outcome(key.project_id, "error", "rate_limited", events)
+        raise RateLimited(limited)
+
+
+class RateLimited(ApiAbort):
+    def __init__(self, limited: sdk_quota.Limited) -> None:
+        super().__init__(429, "Rate limit exceeded for this DSN key's project.")
+        self.limited = limited
+
+
+@bp.errorhandler(RateLimited)
+def _rate_limited(e: RateLimited) -> Any:
+    db.session.rollback()
+    response = jsonify({"detail": e.detail, "errors": {}})
+    response.status_code = 429
+    response.headers["Retry-After"] = str(e.limited.retry_after)
+    response.headers["X-Sentry-Rate-Limits"] = (
+        f"{e.limited.retry_after}:error;default;security:{e.limited.scope}"
+    )
+    return response
+
+
+def _ingest(project: m.Project, raw: dict[str, Any], fallback_event_id: Any = None) -> IngestResult:
+    try:
+        data = from_sdk(raw, fallback_event_id=fallback_event_id)
+    except EventError as e:
+        raise ApiAbort(400, "Invalid event.", {e.field: [e.message]}) from e
+    except RecursionError as e:
+        raise ApiAbort(400, "Invalid event.", {"event": ["Nested too deeply."]}) from e
+    return ingest_event(project, data)
+
+
+def _once(project: m.Project, event_id: str | None, work: Any) -> Any:
+    """Run ``work`` and commit; the loser of identical concurrent requests (same event id) finds the
+    winner's event and answers as for a retry: one effect, never a 500."""
+    try:
+        result = work()
+        db.session.commit()
+        return result
+    except IntegrityError:
+        db.session.rollback()
+        exists = event_id and db.session.scalar(
+            select(m.Event.id).where(m.Event.project_id == project.id, m.Event.event_id == event_id)
+        )
+        if not exists:
+            raise
+        return event_id
+
+
+def _attachment(project: m.Project, item: Item, event_id: str | None) -> str | None:
+    """Store one attachment item; the reason it was dropped otherwise."""
+    if len(item.payload) > int(current_app.config["HUB_SDK_MAX_ATTACHMENT"]):
+        return "too_large"
+    if not event_id:
+        return "no_event_id"
+    name = item.headers.get("filename")
+    name = name.replace("\x00", "")[:256] if isinstance(name, str) and name.strip() else "attachment"
+    sha1 = hashlib.sha1(item.payload).hexdigest()
+    if db.session.scalar(
+        select(m.EventAttachment.id).where(
+            m.EventAttachment.project_id == project.id,
+            m.EventAttachment.event_id == event_id,
+            m.EventAttachment.name == name,
+            m.EventAttachment.sha1 == sha1,
+        )
+    ):
+        return None  # a retried envelope: already stored
+    mimetype = item.headers.get("content_type")
+    kind = item.headers.get("attachment_type")
+    db.session.add(
+        m.EventAttachment(
+            project_id=project.id,
+            event_id=event_id,
+            name=name,
+            size=len(item.payload),
+            sha1=sha1,
+            content=item.payload,
+            mimetype=mimetype[:128] if isinstance(mimetype, str) and mimetype else "application/octet-stream",
+            type=kind[:64] if isinstance(kind, str) and kind else "event.attachment",
+            date_created=dt.datetime.now(dt.UTC),
+        )
+    )
+    return None
+
+
+def _first_event_id(events: list[Item]) -> Any:
+    try:
+        return json.loads(events[0].payload).get("event_id") if events else None
+    except (ValueError, RecursionError, AttributeError):
+        return None
+
+
+def _event_id(value: Any) -> str | None:
+    import uuid
+
+    try:
+        return uuid.UUID(value).hex if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 @bp.post("/api/<project_id>/store/")
 def store(project_id: str) -> Any:
-    project = _project_for_key(project_id)
-    try:
-        event = json.loads(_body())
-    except (ValueError, RecursionError) as e:
-        raise ApiAbort(400, "Malformed JSON body.") from e
-    if not isinstance(event, dict):
-        raise ApiAbort(400, "An event must be a JSON object.")
-    event_id = _store(project, event)
-    db.session.commit()
-    return jsonify({"id": event_id})
+    key = _authenticate(project_id, _request_key())
+    project = _project(key)
+    _check_origin(project)
+    raw = _json_object(_legacy_store_body(_body()), "event")
+    if raw.get("type") == "transaction":
+        sdk_quota.count_outcome(project.id, "transaction", "accepted")
+        return jsonify({"id": _event_id(raw.get("event_id"))})
+    _rate_limit(key, 1)
+    stored = _once(project, _event_id(raw.get("event_id")), lambda: _ingest(project, raw).event.event_id)
+    return jsonify({"id": stored})
 
 
 @bp.post("/api/<project_id>/envelope/")
 def envelope(project_id: str) -> Any:
-    project = _project_for_key(project_id)
-    lines = _body().split(b"\n")
+    key_value = _request_key()
+    body: bytes | None = None
+    if not key_value:  # a tunnel: the envelope header's dsn is the credential (only that line is read)
+        body = _body()
+        try:
+            dsn_key, dsn_project = _dsn_parts(parse_header(body).get("dsn"))
+        except EnvelopeError as e:
+            raise ApiAbort(401, "Missing DSN key (X-Sentry-Auth, sentry_key or the envelope's dsn).") from e
+        if dsn_project is not None and dsn_project != project_id:
+            raise ApiAbort(401, "The envelope's dsn names another project.")
+        key_value = dsn_key
+    key = _authenticate(project_id, key_value)
+    project = _project(key)
+    _check_origin(project)
+    if body is None:
+        body = _body()
     try:
-        header = json.loads(lines[0] or b"{}")
-        if not isinstance(header, dict):
-            raise ValueError("the envelope header is not an object")
-        stored = None
-        i = 1
-        while i < len(lines):
-            if not lines[i].strip():
-                i += 1
-                continue
-            item_header = json.loads(lines[i])
-            length = item_header.get("length")
-            if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 0):
-                raise ValueError("an item length is not a non-negative integer")
-            if length is not None:
-                rest = b"\n".join(lines[i + 1:])
-                payload, remainder = rest[:length], rest[length + 1:]
-                lines = [b""] + remainder.split(b"\n")
-                i = 1
-            else:
-                payload = lines[i + 1] if i + 1 < len(lines) else b""
-                i += 2
-            if item_header.get("type") in ("event", "error"):
-                event = json.loads(payload)
-                event.setdefault("event_id", header.get("event_id"))
-                stored = _store(project, event)
-    except (ValueError, AttributeError, TypeError, RecursionError) as e:
-        db.session.rollback()
-        raise ApiAbort(400, "Malformed envelope.") from e
-    db.session.commit()
-    return jsonify({"id": stored or header.get("event_id")})
+        env = parse(body)
+    except EnvelopeError as e:
+        raise ApiAbort(400, "Malformed envelope.", {"envelope": [str(e)]}) from e
+    header_event_id = _event_id(env.headers.get("event_id"))
+    events = [item for item in env.items if item.type in EVENT_ITEMS]
+    _rate_limit(key, len(events))
+    dropped: dict[str, int] = {}
+
+    def work() -> str | None:
+        stored_id, duplicate = header_event_id, False
+        for item in events:
+            raw = _json_object(item.payload, "event", "Malformed envelope.")
+            result = _ingest(project, raw, fallback_event_id=header_event_id)
+            stored_id, duplicate = result.event.event_id, duplicate or result.duplicate
+        for item in env.items:
+            if item.type == "attachment":
+                reason = None if duplicate else _attachment(project, item, stored_id)
+                if reason:
+                    dropped[reason] = dropped.get(reason, 0) + 1
+            elif item.type not in EVENT_ITEMS:
+                sdk_quota.count_outcome(project.id, item.type or "unknown", "accepted")
+        return stored_id
+
+    first_id = _event_id(_first_event_id(events)) or header_event_id
+    stored_id = _once(project, first_id if events else None, work)
+    for reason, quantity in dropped.items():
+        sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
+        logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})
+    return jsonify({"id": stored_id})

@@ -11,7 +11,7 @@ from hub.models.integrations import (
     IntegrationExternalProject,
     OrganizationIntegration,
 )
-from hub.models.issues import STATUSES, Activity, Event, Group, GroupAssignee
+from hub.models.issues import STATUSES, Activity, Event, EventAttachment, Group, GroupAssignee
 from hub.models.keys import KeyCheck
 from hub.models.notifications import AlertRule, NotificationMessage
 from hub.models.orgs import (
@@ -32,6 +32,7 @@ from hub.models.orgs import (
 __all__ = [
     "WebhookClaim",
     "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
+    "EventAttachment",
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
     "IntegrationExternalProject", "InviteRequest", "KeyCheck", "MemberInvitation", "NotificationMessage",
     "Organization",

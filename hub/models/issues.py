@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.extensions import db
@@ -71,6 +71,27 @@ class Event(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     date_received: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventAttachment(db.Model):
+    """A file an SDK sent with an event (envelope ``attachment`` item), kept in the database.
+
+    The database, not the instance folder: every web process and machine sees it, and it is written in
+    the same transaction as its event (nothing half-stored).
+    """
+
+    __tablename__ = "event_attachments"
+    __table_args__ = (Index("ix_event_attachments_project_event", "project_id", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(256))
+    mimetype: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
+    type: Mapped[str] = mapped_column(String(64), default="event.attachment")
+    size: Mapped[int] = mapped_column(Integer)
+    sha1: Mapped[str] = mapped_column(String(40))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Activity(db.Model):

@@ -63,6 +63,8 @@ class Project(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     next_short_id: Mapped[int] = mapped_column(Integer, default=1)
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Origins browser SDKs may report from (CORS), one per line; "*" (Sentry's default) is any.
+    allowed_origins: Mapped[str] = mapped_column(Text, default="*", server_default="*")
 
     organization: Mapped[Organization] = relationship(lazy="joined")
 
@@ -76,6 +78,10 @@ class ProjectKey(db.Model):
     public_key: Mapped[str] = mapped_column(String(32), unique=True, default=new_uuid)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    name: Mapped[str] = mapped_column(String(200), default="Default", server_default="Default")
+    # Sentry's key rate limit: at most ``rate_limit_count`` events per ``rate_limit_window`` seconds.
+    rate_limit_window: Mapped[int | None] = mapped_column(Integer)
+    rate_limit_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class Release(db.Model):

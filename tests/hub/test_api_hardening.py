@@ -23,7 +23,9 @@ def _dsn_key(client, env) -> str:
     {"message": "m", "tags": 5},
     {"message": "m", "tags": [[1]]},
     {"message": "m", "fingerprint": 5},
-    {"message": "m", "timestamp": 1e300},
+    {"exception": {"values": {"a": 1}}},
+    {"message": "m", "user": "someone"},
+    {"message": "m", "breadcrumbs": {"values": ["x"]}},
 ])
 def test_sdk_events_of_unexpected_shape_are_400(client, env, event):
     """The DSN key is public: an odd event from anyone is a 400 on both endpoints, and nothing is stored."""

@@ -5,11 +5,11 @@ Revises: 23a6b31fb492
 Create Date: 2026-11-23 08:50:24.043108
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # noqa: F401
-import hub.models.base  # noqa: F401
 
+import hub.models.base  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = '355b8e196549'

@@ -1,0 +1,209 @@
+"""Envelope ingest throughput against a bare Flask endpoint, both under the same gunicorn settings.
+
+Each request is a typical Python error event (an exception with 20 frames, context lines and locals,
+30 breadcrumbs, user, tags, contexts), about 5 KB gzip-compressed, each with its own event id, so the
+hub stores every one (normalize, group, insert). Prints requests per second for both and the ratio.
+Run: ``python bench/sdk_ingest.py [--seconds 10] [--concurrency 8] [--workers 2] [--threads 4]
+[--port 8600]`` (needs gunicorn; the hub on a throwaway SQLite database, no Redis needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def typical_event(i: int) -> dict:
+    frames = [
+        {
+            "filename": f"shop/module_{n}.py",
+            "abs_path": f"/srv/shop/module_{n}.py",
+            "module": f"shop.module_{n}",
+            "function": f"handler_{n}",
+            "lineno": 40 + n,
+            "in_app": n > 5,
+            "context_line": f"    result = compute_{n}(order, basket)",
+            "pre_context": [f"    # step {n}", "    order = load(order_id)"],
+            "post_context": ["    return result"],
+            "vars": {
+                "order_id": str(1000 + i),
+                "basket": "{'items': 3, 'total': 42.5}",
+                "n": str(n),
+                **{f"token_{k}": uuid.uuid4().hex for k in range(7)},
+            },
+        }
+        for n in range(20)
+    ]
+    return {
+        "event_id": uuid.uuid4().hex,
+        "platform": "python",
+        "level": "error",
+        "timestamp": time.time(),
+        "release": "shop@1.2.3",
+        "environment": "production",
+        "server_name": "web-1",
+        "exception": {
+            "values": [
+                {
+                    "type": "KeyError",
+                    "value": f"'user_{i}'",
+                    "mechanism": {"type": "generic", "handled": False},
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
+        "breadcrumbs": {
+            "values": [
+                {
+                    "timestamp": time.time(),
+                    "category": "query",
+                    "level": "info",
+                    "message": f"SELECT * FROM orders WHERE id = '{uuid.uuid4().hex}'",
+                }
+                for n in range(30)
+            ]
+        },
+        "user": {"id": str(i), "email": f"user{i}@example.com", "ip_address": "10.0.0.1"},
+        "tags": {"tenant": "acme", "region": "eu-west-1"},
+        "contexts": {
+            "runtime": {"name": "CPython", "version": "3.11.9"},
+            "os": {"name": "Linux"},
+            "trace": {"trace_id": uuid.uuid4().hex, "span_id": uuid.uuid4().hex[:16]},
+        },
+        "sdk": {"name": "sentry.python", "version": "2.75.0"},
+        "extra": {"sys.argv": ["gunicorn", "wsgi:app"], "request_id": uuid.uuid4().hex},
+    }
+
+
+def envelope(i: int) -> bytes:
+    event = typical_event(i)
+    payload = json.dumps(event).encode()
+    header = json.dumps({"event_id": event["event_id"], "sent_at": "2026-01-01T00:00:00Z"}).encode()
+    item = json.dumps({"type": "event", "length": len(payload)}).encode()
+    return gzip.compress(header + b"\n" + item + b"\n" + payload + b"\n")
+
+
+def wait_up(url: str) -> None:
+    for _ in range(200):
+        try:
+            requests.get(url, timeout=10)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def load(url: str, bodies: list[bytes], seconds: float, concurrency: int) -> tuple[float, int]:
+    """Requests per second over ``seconds`` with ``concurrency`` client threads; and the non-200 count."""
+    counter = {"ok": 0, "bad": 0, "next": 0}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def run() -> None:
+        session = requests.Session()
+        while time.monotonic() < stop:
+            with lock:
+                body = bodies[counter["next"] % len(bodies)]
+                counter["next"] += 1
+            r = session.post(
+                url,
+                data=body,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/x-sentry-envelope"},
+            )
+            with lock:
+                counter["ok" if r.status_code == 200 else "bad"] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return counter["ok"] / (time.monotonic() - started), counter["bad"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8600)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="hub-bench-sdk-"))
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": f"sqlite:///{workdir / 'hub.sqlite'}",
+        "HUB_INSTANCE_PATH": str(workdir),
+        "HUB_REDIS_URL": "redis://127.0.0.1:1/0",
+        "HUB_LOG_LEVEL": "WARNING",
+        "HUB_SDK_RATE_LIMIT": "0",
+    }
+    hub_cli = (
+        [sys.executable, "-m", "hub.cli"]
+        if not Path(sys.executable).with_name("hub").exists()
+        else [str(Path(sys.executable).with_name("hub"))]
+    )
+    subprocess.run([*hub_cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    boot = subprocess.run(
+        [*hub_cli, "bootstrap", "--org", "bench", "--project", "shop", "--email", "bench@example.com"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dsn = json.loads(boot.stdout.strip().splitlines()[-1])["dsn"]
+    key, project_id = dsn.split("//", 1)[1].split("@", 1)[0], dsn.rstrip("/").rsplit("/", 1)[-1]
+
+    bodies = [envelope(i) for i in range(2000)]
+    size = sum(len(b) for b in bodies) / len(bodies)
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--log-level",
+        "warning",
+    ]
+    results = {}
+    for name, app, port in (
+        ("bare Flask", "bench.bare_app:app", args.port + 1),
+        ("hub", "wsgi:app", args.port),
+    ):
+        proc = subprocess.Popen([*gunicorn, "-b", f"127.0.0.1:{port}", app], cwd=ROOT, env=env)
+        try:
+            wait_up(f"http://127.0.0.1:{port}/")
+            url = f"http://127.0.0.1:{port}/api/{project_id}/envelope/?sentry_key={key}"
+            load(url, bodies[:50], 1.0, args.concurrency)  # warm-up
+            results[name] = load(url, bodies, args.seconds, args.concurrency)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(
+        f"envelope: {size / 1024:.1f} KB gzip; gunicorn -w {args.workers} --threads {args.threads}; "
+        f"{args.concurrency} client threads, {args.seconds:g} s each"
+    )
+    for name, (rate, bad) in results.items():
+        print(f"{name:>10}: {rate:8.1f} requests/s  ({bad} non-200)")
+    print(f"ratio hub / bare Flask: {results['hub'][0] / results['bare Flask'][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

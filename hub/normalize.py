@@ -1,0 +1,503 @@
+"""Sentry events normalized as Relay does before storing: never dropped for a value, trimmed with a note.
+
+What comes out is Sentry's event JSON (what ``events.data`` keeps and the event API serves): known
+attributes only, levels mapped (``log`` → info, ``warn`` → warning, ``critical`` → fatal), event ids
+as 32 hex digits, timestamps as seconds since the epoch, strings and lists over their limits trimmed,
+NUL characters removed (PostgreSQL refuses them), and every change noted in ``_meta`` the way Sentry
+notes it (``{"": {"len": original length, "rem": [["!limit", "s"]]}}`` beside the trimmed value).
+A field of the wrong *structure* (``exception.values`` that is not a list, a frame that is not an
+object) is bad input, raised as :class:`EventError` (a 400): nothing of such an event is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+LEVELS = ("fatal", "error", "warning", "info", "debug")
+LEVEL_ALIASES = {"log": "info", "warn": "warning", "critical": "fatal"}
+PYTHON_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
+
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_MESSAGE = 8192  # logentry.message / formatted (Relay)
+MAX_STRING = 16384  # any other free-text string (an exception value, a context line, a variable)
+MAX_SHORT = 200  # culprit, transaction, tag keys and values, release (Relay)
+MAX_NAME = 64  # environment, logger, platform
+MAX_BREADCRUMBS = 100
+MAX_FRAMES = 250
+MAX_EXCEPTIONS = 25
+MAX_DEPTH = 8  # databags (extra, frame vars, contexts, request data): deeper is cut
+MAX_ITEMS = 200  # keys or values per databag level
+FUTURE_SKEW = dt.timedelta(minutes=1)
+MAX_AGE = dt.timedelta(days=30)
+
+#: Top-level attributes kept (anything else is ignored, as Relay does with unknown fields).
+SIMPLE_STRINGS = {
+    "logger": MAX_NAME,
+    "platform": MAX_NAME,
+    "transaction": MAX_SHORT,
+    "server_name": MAX_STRING,
+    "release": MAX_SHORT,
+    "dist": MAX_NAME,
+    "environment": MAX_NAME,
+    "culprit": MAX_SHORT,
+}
+DATABAGS = ("extra", "contexts", "sdk", "modules", "debug_meta")
+FRAME_STRINGS = (
+    "filename",
+    "abs_path",
+    "module",
+    "package",
+    "function",
+    "raw_function",
+    "symbol",
+    "platform",
+    "instruction_addr",
+    "symbol_addr",
+    "image_addr",
+    "context_line",
+)
+
+
+class EventError(ValueError):
+    """The event's structure is wrong (a 400); ``field`` names where."""
+
+    def __init__(self, field: str, message: str = "Has an unexpected type.") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Meta:
+    """Sentry's ``_meta``: a tree mirroring the event, notes under the ``""`` key of each node."""
+
+    def __init__(self) -> None:
+        self.tree: dict[str, Any] = {}
+
+    def note(self, path: tuple[Any, ...], **entry: Any) -> None:
+        node = self.tree
+        for part in path:
+            node = node.setdefault(str(part), {})
+        node.setdefault("", {}).update(entry)
+
+    def trimmed(self, path: tuple[Any, ...], original_len: int) -> None:
+        self.note(path, len=original_len, rem=[["!limit", "s"]])
+
+    def invalid(self, path: tuple[Any, ...], value: Any, reason: str) -> None:
+        shown = value if isinstance(value, str | int | float | bool) or value is None else repr(value)[:200]
+        self.note(path, err=[["invalid_data", {"reason": reason}]], val=shown)
+
+
+def clean_string(value: str) -> str:
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def text(value: Any, limit: int, meta: Meta, path: tuple[Any, ...]) -> str | None:
+    """A string field: numbers and booleans become text, NULs go, over ``limit`` is trimmed."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, int | float):
+        value = json.dumps(value)
+    elif not isinstance(value, str):
+        meta.invalid(path, value, "expected a string")
+        return None
+    value = clean_string(value)
+    if len(value) > limit:
+        meta.trimmed(path, len(value))
+        value = value[: limit - 3] + "..."
+    return value
+
+
+def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> Any:
+    """Free-form data: JSON values kept, strings trimmed, depth and width capped, NULs removed."""
+    if isinstance(value, str):
+        return text(value, MAX_STRING, meta, path)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth >= MAX_DEPTH:
+        meta.note(path, rem=[["!limit", "x"]])
+        return None
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for i, (k, v) in enumerate(value.items()):
+            if i >= MAX_ITEMS:
+                meta.note(path, len=len(value))
+                break
+            key = clean_string(str(k))[:MAX_SHORT]
+            out[key] = databag(v, meta, (*path, key), depth + 1)
+        return out
+    if isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            meta.note(path, len=len(value))
+        return [databag(v, meta, (*path, i), depth + 1) for i, v in enumerate(value[:MAX_ITEMS])]
+    return text(repr(value), MAX_STRING, meta, path)
+
+
+def level(value: Any, meta: Meta) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value in PYTHON_LEVELS:
+        return PYTHON_LEVELS[value]
+    if isinstance(value, str):
+        name = value.strip().lower()
+        name = LEVEL_ALIASES.get(name, name)
+        if name in LEVELS:
+            return name
+    if value is not None:
+        meta.invalid(("level",), value, "unknown level")
+    return "error"
+
+
+def event_id(value: Any, fallback: Any, meta: Meta) -> str:
+    for candidate in (value, fallback):
+        if isinstance(candidate, str) and candidate:
+            try:
+                return uuid.UUID(candidate.strip()).hex
+            except ValueError:
+                if candidate is value:
+                    meta.invalid(("event_id",), value, "not a UUID")
+    return uuid.uuid4().hex
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """Seconds since the epoch (number or numeric string) or ISO 8601 (naive means UTC); else ``None``."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return dt.datetime.fromtimestamp(float(value), dt.UTC)
+        if isinstance(value, str):
+            raw = value.strip()
+            try:
+                return dt.datetime.fromtimestamp(float(raw), dt.UTC)
+            except ValueError:
+                parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def timestamp(value: Any, received: dt.datetime, meta: Meta, field: str = "timestamp") -> float:
+    """Seconds since the epoch; an invalid or out-of-range time becomes the received time (noted)."""
+    if value is None:
+        return received.timestamp()
+    parsed = parse_time(value)
+    if parsed is None:
+        meta.invalid((field,), value, "not a timestamp")
+        return received.timestamp()
+    if parsed > received + FUTURE_SKEW:
+        meta.note((field,), err=[["future_timestamp", {"sdk_time": str(value)[:64]}]])
+        return received.timestamp()
+    if parsed < received - MAX_AGE:
+        meta.note((field,), err=[["past_timestamp", {"sdk_time": str(value)[:64]}]])
+        return received.timestamp()
+    return parsed.timestamp()
+
+
+def _obj(value: Any, field: str, *, allow_none: bool = True) -> dict[str, Any] | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, dict):
+        raise EventError(field, "Must be an object.")
+    return value
+
+
+def _values(value: Any, field: str) -> list[Any]:
+    """Sentry's ``{"values": [...]}`` wrapper, or a bare list."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        value = value.get("values")
+        if value is None:
+            return []
+    if not isinstance(value, list):
+        raise EventError(field, "Must be a list (or an object with a list of values).")
+    return value
+
+
+def frame(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EventError(".".join(map(str, path)), "A frame must be an object.")
+    out: dict[str, Any] = {}
+    for key in FRAME_STRINGS:
+        if key in value:
+            out[key] = text(value[key], MAX_STRING if key == "context_line" else 1024, meta, (*path, key))
+    for key in ("lineno", "colno"):
+        number = value.get(key)
+        if isinstance(number, int) and not isinstance(number, bool):
+            out[key] = number
+    if isinstance(value.get("in_app"), bool):
+        out["in_app"] = value["in_app"]
+    for key in ("pre_context", "post_context"):
+        lines = value.get(key)
+        if isinstance(lines, list):
+            out[key] = [text(x, MAX_STRING, meta, (*path, key, i)) or "" for i, x in enumerate(lines[:50])]
+    if value.get("vars") is not None:
+        out["vars"] = databag(value["vars"], meta, (*path, "vars"))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def stacktrace(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any] | None:
+    st = _obj(value, ".".join(map(str, path)))
+    if st is None:
+        return None
+    frames = st.get("frames")
+    if frames is None:
+        frames = []
+    if not isinstance(frames, list):
+        raise EventError(".".join(map(str, (*path, "frames"))), "Must be a list.")
+    out_frames = [frame(f, meta, (*path, "frames", i)) for i, f in enumerate(frames)]
+    out: dict[str, Any] = {"frames": out_frames}
+    if len(out_frames) > MAX_FRAMES:  # keep both ends, as Relay does
+        half = MAX_FRAMES // 2
+        out["frames"] = out_frames[:half] + out_frames[-half:]
+        out["frames_omitted"] = [half, len(out_frames) - half]
+        meta.note((*path, "frames"), len=len(out_frames))
+    if isinstance(st.get("registers"), dict):
+        out["registers"] = databag(st["registers"], meta, (*path, "registers"))
+    return out
+
+
+def exception(value: Any, meta: Meta) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    values = _values(value, "exception")
+    out = []
+    for i, exc in enumerate(values[-MAX_EXCEPTIONS:]):
+        path = ("exception", "values", i)
+        if not isinstance(exc, dict):
+            raise EventError(f"exception.values.{i}", "An exception must be an object.")
+        item: dict[str, Any] = {}
+        for key, limit in (("type", 256), ("value", MAX_STRING), ("module", 1024)):
+            if key in exc:
+                item[key] = text(exc[key], limit, meta, (*path, key))
+        if exc.get("thread_id") is not None:
+            item["thread_id"] = databag(exc["thread_id"], meta, (*path, "thread_id"))
+        if exc.get("mechanism") is not None:
+            item["mechanism"] = databag(
+                _obj(exc["mechanism"], f"exception.values.{i}.mechanism"), meta, (*path, "mechanism")
+            )
+        if exc.get("stacktrace") is not None:
+            item["stacktrace"] = stacktrace(exc["stacktrace"], meta, (*path, "stacktrace"))
+        out.append({k: v for k, v in item.items() if v is not None})
+    if len(values) > MAX_EXCEPTIONS:
+        meta.note(("exception", "values"), len=len(values))
+    return {"values": out} if out else None
+
+
+def logentry(event: dict[str, Any], meta: Meta) -> dict[str, Any] | None:
+    """``logentry`` (or the legacy ``message``, a string or object) as ``{message, params, formatted}``."""
+    raw = event.get("logentry")
+    if raw is None:
+        raw = event.get("message")
+        if isinstance(raw, str | int | float) and not isinstance(raw, bool):
+            raw = {"formatted": str(raw)}
+    if raw is None:
+        return None
+    entry = _obj(raw, "logentry")
+    assert entry is not None
+    out: dict[str, Any] = {}
+    for key in ("message", "formatted"):
+        if entry.get(key) is not None:
+            out[key] = text(entry[key], MAX_MESSAGE, meta, ("logentry", key))
+    params = entry.get("params")
+    if isinstance(params, list | dict):
+        out["params"] = databag(params, meta, ("logentry", "params"))
+    if not out.get("formatted") and out.get("message"):
+        out["formatted"] = _format(out["message"], out.get("params"))
+    out = {k: v for k, v in out.items() if v is not None}
+    return out or None
+
+
+def _format(template: str, params: Any) -> str:
+    try:
+        if isinstance(params, list) and params and "%" in template:
+            return template % tuple(params)
+        if isinstance(params, dict) and params and "%(" in template:
+            return template % params
+    except (TypeError, ValueError, KeyError):
+        pass
+    return template
+
+
+def tags(value: Any, meta: Meta) -> list[list[str]]:
+    """Tags as Sentry stores them: ``[[key, value], ...]``, from an object or a list of pairs."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = []
+        for i, pair in enumerate(value):
+            if not (isinstance(pair, list | tuple) and len(pair) == 2):
+                raise EventError(f"tags.{i}", "A tag must be a [key, value] pair.")
+            pairs.append((pair[0], pair[1]))
+    else:
+        raise EventError("tags", "Must be an object or a list of [key, value] pairs.")
+    out = []
+    for i, (k, v) in enumerate(pairs[:MAX_ITEMS]):
+        if isinstance(k, dict | list) or isinstance(v, dict | list):
+            raise EventError(f"tags.{i}", "Tag keys and values are strings.")
+        key = text(k, MAX_SHORT, meta, ("tags", i, 0))
+        val = text(v, MAX_SHORT, meta, ("tags", i, 1))
+        if key and val is not None and val != "":
+            out.append([key, val])
+    return out
+
+
+def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
+    crumbs = _values(value, "breadcrumbs")
+    if not crumbs:
+        return None
+    if len(crumbs) > MAX_BREADCRUMBS:
+        meta.note(("breadcrumbs", "values"), len=len(crumbs))
+        crumbs = crumbs[-MAX_BREADCRUMBS:]
+    out = []
+    for i, crumb in enumerate(crumbs):
+        path = ("breadcrumbs", "values", i)
+        if not isinstance(crumb, dict):
+            raise EventError(f"breadcrumbs.values.{i}", "A breadcrumb must be an object.")
+        item: dict[str, Any] = {}
+        for key in ("type", "category", "message"):
+            if crumb.get(key) is not None:
+                item[key] = text(crumb[key], MAX_STRING, meta, (*path, key))
+        if crumb.get("level") is not None:
+            item["level"] = level(crumb["level"], Meta())
+        if crumb.get("timestamp") is not None:
+            when = parse_time(crumb["timestamp"])
+            if when is not None:
+                item["timestamp"] = when.timestamp()
+        if crumb.get("data") is not None:
+            item["data"] = databag(crumb["data"], meta, (*path, "data"))
+        out.append({k: v for k, v in item.items() if v is not None})
+    return {"values": out}
+
+
+def user(value: Any, meta: Meta) -> dict[str, Any] | None:
+    data = _obj(value, "user")
+    return databag(data, meta, ("user",)) if data else None
+
+
+def request(value: Any, meta: Meta) -> dict[str, Any] | None:
+    data = _obj(value, "request")
+    if not data:
+        return None
+    return databag(data, meta, ("request",))
+
+
+def normalize(
+    event: dict[str, Any], *, received: dt.datetime | None = None, fallback_event_id: Any = None
+) -> dict[str, Any]:
+    """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure."""
+    received = received or dt.datetime.now(dt.UTC)
+    meta = Meta()
+    out: dict[str, Any] = {
+        "event_id": event_id(event.get("event_id"), fallback_event_id, meta),
+        "level": level(event.get("level"), meta),
+        "timestamp": timestamp(event.get("timestamp"), received, meta),
+        "received": received.timestamp(),
+    }
+    for key, limit in SIMPLE_STRINGS.items():
+        if event.get(key) is not None:
+            if isinstance(event[key], dict | list):
+                meta.invalid((key,), event[key], "expected a string")
+                continue
+            out[key] = text(event[key], limit, meta, (key,))
+    out.setdefault("platform", "other")
+    if event.get("start_timestamp") is not None:
+        out["start_timestamp"] = timestamp(event["start_timestamp"], received, meta, "start_timestamp")
+    if event.get("fingerprint") is not None:
+        fp = event["fingerprint"]
+        if not isinstance(fp, list) or any(isinstance(x, dict | list) for x in fp):
+            raise EventError("fingerprint", "Must be a list of strings.")
+        out["fingerprint"] = [text(x, MAX_SHORT, meta, ("fingerprint", i)) or "" for i, x in enumerate(fp)]
+    entry = logentry(event, meta)
+    if entry:
+        out["logentry"] = entry
+    exc = exception(event.get("exception"), meta)
+    if exc:
+        out["exception"] = exc
+    if event.get("stacktrace") is not None:
+        out["stacktrace"] = stacktrace(event["stacktrace"], meta, ("stacktrace",))
+    if event.get("threads") is not None:
+        threads = []
+        for i, thread in enumerate(_values(event["threads"], "threads")):
+            if not isinstance(thread, dict):
+                raise EventError(f"threads.values.{i}", "A thread must be an object.")
+            item = {
+                k: databag(v, meta, ("threads", "values", i, k))
+                for k, v in thread.items()
+                if k != "stacktrace"
+            }
+            if thread.get("stacktrace") is not None:
+                item["stacktrace"] = stacktrace(
+                    thread["stacktrace"], meta, ("threads", "values", i, "stacktrace")
+                )
+            threads.append(item)
+        out["threads"] = {"values": threads}
+    crumbs = breadcrumbs(event.get("breadcrumbs"), meta)
+    if crumbs:
+        out["breadcrumbs"] = crumbs
+    for key, build in (("user", user), ("request", request)):
+        value = build(event.get(key), meta)
+        if value:
+            out[key] = value
+    out["tags"] = tags(event.get("tags"), meta)
+    for key in DATABAGS:
+        if event.get(key) is not None:
+            value = event[key]
+            if key in ("extra", "contexts", "sdk") and not isinstance(value, dict):
+                raise EventError(key, "Must be an object.")
+            out[key] = databag(value, meta, (key,))
+    out["type"] = "error" if out.get("exception") else "default"
+    _fit(out, meta)
+    if meta.tree:
+        out["_meta"] = meta.tree
+    return out
+
+
+def _fit(event: dict[str, Any], meta: Meta) -> None:
+    """Keep the stored event within 1 MiB: drop the bulkiest parts first, noting each."""
+
+    def size() -> int:
+        return len(json.dumps(event, separators=(",", ":"), default=str).encode())
+
+    if size() <= MAX_EVENT_BYTES:
+        return
+    for path, drop in _bulky(event):
+        drop()
+        meta.note(path, rem=[["!limit", "x"]])
+        if size() <= MAX_EVENT_BYTES:
+            return
+
+
+def _bulky(event: dict[str, Any]) -> list[tuple[tuple[Any, ...], Any]]:
+    steps: list[tuple[tuple[Any, ...], Any]] = []
+    for i, exc in enumerate((event.get("exception") or {}).get("values") or []):
+        for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
+            if "vars" in fr:
+                steps.append(
+                    (
+                        ("exception", "values", i, "stacktrace", "frames", j, "vars"),
+                        lambda fr=fr: fr.pop("vars", None),
+                    )
+                )
+    for key in ("breadcrumbs", "extra", "request", "modules", "debug_meta", "threads", "contexts"):
+        if key in event:
+            steps.append(((key,), lambda key=key: event.pop(key, None)))
+    for i, exc in enumerate((event.get("exception") or {}).get("values") or []):
+        for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
+            steps.append(
+                (
+                    ("exception", "values", i, "stacktrace", "frames", j),
+                    lambda fr=fr: [fr.pop(k, None) for k in ("pre_context", "post_context", "context_line")],
+                )
+            )
+        steps.append(
+            (
+                ("exception", "values", i, "value"),
+                lambda exc=exc: exc.update(value=(exc.get("value") or "")[:MAX_MESSAGE]),
+            )
+        )
+    return steps

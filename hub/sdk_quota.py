@@ -1,0 +1,72 @@
+"""SDK rate limits and outcome counters, in Redis (shared by every web process).
+
+A key's own ``rateLimit`` (count per window seconds) wins; otherwise ``HUB_SDK_RATE_LIMIT`` events per
+minute per project. Fixed windows: one ``INCR`` per event. Redis down: events are let through (losing
+errors is worse than a burst), and counters are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from hub import models as m
+from hub.queue import get_redis
+
+logger = logging.getLogger("hub.sdk")
+
+
+@dataclass
+class Limited:
+    retry_after: int
+    scope: str  # "key" or "project", as Sentry names them in X-Sentry-Rate-Limits
+
+
+def limit_for(key: m.ProjectKey) -> tuple[int, int, str] | None:
+    """(count, window seconds, scope) that applies to a key, or ``None`` for no limit."""
+    if key.rate_limit_count and key.rate_limit_window:
+        return key.rate_limit_count, key.rate_limit_window, "key"
+    per_minute = int(current_app.config.get("HUB_SDK_RATE_LIMIT") or 0)
+    return (per_minute, 60, "project") if per_minute > 0 else None
+
+
+def take(key: m.ProjectKey, events: int = 1) -> Limited | None:
+    """Count ``events`` against the key's limit; a :class:`Limited` when over (nothing counted then)."""
+    limit = limit_for(key)
+    if limit is None or events <= 0:
+        return None
+    count, window, scope = limit
+    now = int(time.time())
+    start = now - now % window
+    name = f"hub:sdk:rl:{scope}:{key.id if scope == 'key' else key.project_id}:{window}:{start}"
+    try:
+        r = get_redis()
+        used = r.incrby(name, events)
+        if used == events:
+            r.expire(name, window + 5)
+        if used > count:
+            r.decrby(name, events)
+            return Limited(retry_after=max(1, start + window - now), scope=scope)
+    except redis.RedisError:
+        logger.warning("sdk.rate-limit-unavailable")
+    return None
+
+
+def count_outcome(project_id: int, category: str, outcome: str, quantity: int = 1) -> None:
+    """Count what was accepted or dropped per project (``hub:sdk:outcomes:{project}`` hash)."""
+    try:
+        get_redis().hincrby(f"hub:sdk:outcomes:{project_id}", f"{outcome}:{category}", quantity)
+    except redis.RedisError:
+        pass
+
+
+def outcomes(project_id: int) -> dict[str, int]:
+    try:
+        raw = get_redis().hgetall(f"hub:sdk:outcomes:{project_id}")
+    except redis.RedisError:
+        return {}
+    return {k.decode(): int(v) for k, v in raw.items()}
