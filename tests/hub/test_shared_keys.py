@@ -267,7 +267,9 @@ def test_processes_starting_together_on_a_new_database_agree_on_one_check_value(
     ours = _base_config(hub_database_url, hub_redis_url, str(tmp_path / "ours"))
     theirs = {**ours, "HUB_ENCRYPTION_KEY": Fernet.generate_key().decode(), "HUB_SECRET_KEY": "theirs",
               "HUB_INSTANCE_PATH": str(tmp_path / "theirs")}
-    with multiprocessing.get_context("fork").Pool(8) as pool:
+    # spawn, not fork: the test process has threads (live servers, Redis clients) a forked child would
+    # inherit mid-lock.
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
         results = pool.map(_start_on, [ours, theirs] * 8)
     started = {i % 2 for i, r in enumerate(results) if r == "started"}
     assert len(started) == 1  # only one set of keys starts
