@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
         if not _wants_json():
             db.session.rollback()
             heading, message = PAGES.get(e.code or 500, (e.name, e.description or ""))
+            if e.description and e.description != type(e).description:  # a view's own words (abort(400, ...))
+                message = e.description
             response = _page(e.code or 500, heading, message)
             for name in ("Retry-After", "Allow"):
                 if e.get_response().headers.get(name):

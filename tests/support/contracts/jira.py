@@ -149,6 +149,8 @@ def _issue_endpoints(root: str, auth: tuple, *, rich_text: dict, user_field: str
             required_query=(search,),
         ),
         Endpoint("GET", f"{root}/status", auth, "statuses for the status mapping"),
+        Endpoint("GET", f"{root}/project", auth, "projects for the create-ticket form"),
+        Endpoint("GET", f"{root}/issuetype", auth, "issue types for the create-ticket form"),
     ]
 
 
