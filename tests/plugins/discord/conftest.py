@@ -10,7 +10,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from tests.plugins.discord import payloads
-from tests.plugins.discord.payloads import APPLICATION_ID, CHANNEL_ID, DISCORD_USER_ID, GUILD_ID
+from tests.plugins.discord.payloads import APPLICATION_ID, CHANNEL_ID, DISCORD_USER_ID, GUILD_ID  # noqa: F401
 
 SIGNING_KEY = SigningKey.generate()
 BOT_TOKEN = "bot-token-not-a-secret"

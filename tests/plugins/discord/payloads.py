@@ -14,7 +14,8 @@ ALERT_MESSAGE_ID = "1298471650000000104"
 
 
 def _interaction(interaction_id: str, kind: int, token: str) -> dict[str, Any]:
-    return {"type": kind, "id": interaction_id, "application_id": APPLICATION_ID, "token": token, "version": 1}
+    return {"type": kind, "id": interaction_id, "application_id": APPLICATION_ID, "token": token,
+            "version": 1}
 
 
 def ping() -> dict[str, Any]:
