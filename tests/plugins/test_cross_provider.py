@@ -51,7 +51,7 @@ def test_a_slack_resolve_transitions_the_linked_jira_ticket_and_posts_in_the_thr
     requests_mock.get(f"{SITE}/rest/api/3/issue/APP-123/transitions",
                       json={"transitions": [{"id": "31", "name": "Done", "to": {"id": "10001"}}]})
     requests_mock.post(f"{SITE}/rest/api/3/issue/APP-123/transitions", status_code=204)
-    requests_mock.post("https://slack.com/api/chat.postMessage", json={"ok": True, "ts": "1763634999.000200"})
+    requests_mock.post("https://slack.com/api/chat.postMessage", json={"ok": True, "ts": "1795170700.000200"})
 
     r = SlackRequests(client).action(block_actions(s["group_id"]))
     assert r.status_code == 200

@@ -30,7 +30,7 @@ def installed(**changes: Any) -> dict[str, Any]:
         "displayUrl": SITE,
         "productType": "jira",
         "serverVersion": "100292",
-        "pluginsVersion": "1001.0.0-SNAPSHOT",
+        "pluginsVersion": "1001.0.0-a1c9e77",
         "description": "Atlassian JIRA at https://example.atlassian.net/",
     }
     return {**body, **changes}

@@ -18,7 +18,7 @@ def issue_assigned(timestamp: int = 1_795_171_200_000) -> dict[str, Any]:
         "webhookEvent": "jira:issue_updated",
         "issue_event_type_name": "issue_assigned",
         "user": {"self": f"{BASE_URL}/rest/api/2/user?username=jadmin", "name": "jadmin",
-                 "key": "JIRAUSER10000", "displayName": "Jira Admin", "active": True},
+                 "key": "JIRAUSER10117", "displayName": "Jira Admin", "active": True},
         "issue": {
             "id": "10200",
             "key": "APP-1",

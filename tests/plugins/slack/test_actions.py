@@ -109,7 +109,7 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
 
     with client.session_transaction() as session:
         session.clear()
-    again = block_actions(env["group_id"], action={"action_ts": "1763634200.000001"})  # a new click
+    again = block_actions(env["group_id"], action={"action_ts": "1795170640.000001"})  # a new click
     r = slack.action(again)
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["status"] == "resolved"
