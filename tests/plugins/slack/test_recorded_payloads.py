@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.plugins.slack.helpers import API, CHANNEL, SLACK_USER, TEAM
+from tests.plugins.slack.helpers import API, SLACK_USER, TEAM
+from tests.plugins.slack.payloads import CHANNEL
 from tests.support.recorded_payloads import assert_handled, recorded
 
 
