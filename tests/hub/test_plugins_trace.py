@@ -6,7 +6,7 @@ import logging
 
 from hub.testing import Factories
 
-SECRETS = ("the-shared-secret-is-at-least-32-characters-long", "short-pw-1",
+SECRETS = ("hub-tests-trace-shared-secret-of-forty-chars", "short-pw-1",
            "xoxb-1234-5678-abcdefghijklmnop")
 
 

@@ -18,7 +18,14 @@ from tests.plugins.jira.conftest import (
     jira_issue,
     send_webhook,
 )
-from tests.plugins.slack.helpers import BOT_TOKEN, SLACK_USER, TEAM, SlackRequests, block_actions
+from tests.plugins.slack.helpers import (
+    BOT_TOKEN,
+    RESPONSE_URL,
+    SLACK_USER,
+    TEAM,
+    SlackRequests,
+    block_actions,
+)
 from tests.support.specs import assert_valid_requests
 
 
@@ -32,19 +39,19 @@ def _setup(factories: Any) -> dict[str, Any]:
     factories.identity(slack, SLACK_USER, s["owner"])
     group = factories.group(s["project"])
     factories.link(group, jira, "APP-123")
-    factories.parent(group, slack, "C0ALERTS", "1763634090.000100")
+    factories.parent(group, slack, "C07ONCALL", "1795170600.004200")
     return {**s, "group_id": group.id, "slack_id": slack.id, "jira_id": jira.id}
 
 
 def test_a_slack_resolve_transitions_the_linked_jira_ticket_and_posts_in_the_thread(
         client, factories, run_jobs, requests_mock):
     s = _setup(factories)
-    requests_mock.post("https://hooks.slack.com/actions/T0001/1/abc", text="ok")
+    requests_mock.post(RESPONSE_URL, text="ok")
     requests_mock.get(f"{SITE}/rest/api/3/issue/APP-123", json=jira_issue(status_id="3", category="indeterminate"))
     requests_mock.get(f"{SITE}/rest/api/3/issue/APP-123/transitions",
                       json={"transitions": [{"id": "31", "name": "Done", "to": {"id": "10001"}}]})
     requests_mock.post(f"{SITE}/rest/api/3/issue/APP-123/transitions", status_code=204)
-    requests_mock.post("https://slack.com/api/chat.postMessage", json={"ok": True, "ts": "1763634999.000200"})
+    requests_mock.post("https://slack.com/api/chat.postMessage", json={"ok": True, "ts": "1795170700.000200"})
 
     r = SlackRequests(client).action(block_actions(s["group_id"]))
     assert r.status_code == 200
@@ -59,14 +66,14 @@ def test_a_slack_resolve_transitions_the_linked_jira_ticket_and_posts_in_the_thr
     assert transition.json() == {"transition": {"id": "31"}}
     decode_outbound(transition)
     [reply] = [x for x in requests_mock.request_history if x.url == "https://slack.com/api/chat.postMessage"]
-    assert reply.json()["thread_ts"] == "1763634090.000100" and reply.json()["channel"] == "C0ALERTS"
+    assert reply.json()["thread_ts"] == "1795170600.004200" and reply.json()["channel"] == "C07ONCALL"
     assert assert_valid_requests("jira-cloud", requests_mock.request_history, SITE) == 3
     assert assert_valid_requests("slack", requests_mock.request_history, "https://slack.com/api") == 1
 
 
 def test_a_jira_resolve_is_not_echoed_to_jira_nor_posted_to_chat(client, factories, run_jobs, requests_mock):
     s = _setup(factories)
-    body = {"timestamp": 1763633910000, "webhookEvent": "jira:issue_updated",
+    body = {"timestamp": 1795170180000, "webhookEvent": "jira:issue_updated",
             "issue": jira_issue(status_id="10001", category="done"),
             "changelog": {"id": "1", "items": [{"field": "status", "from": "3", "to": "10001"}]}}
     requests_mock.get(f"{SITE}/rest/api/3/status", json=[  # the "from" category (FLOWS §5), cached

@@ -255,7 +255,7 @@ def test_jira_cloud_user_email_needs_account_id_and_credentials(mock):
             mock,
             "GET",
             url,
-            params={"accountId": "5b10a2844c20165700ede21g"},
+            params={"accountId": "712020:9e4b7c10-2d3f-4a6e-8b51-f0c7a9d2e384"},
             headers=CONNECT_JWT,
         )
         == []
@@ -841,7 +841,7 @@ def test_discord_oauth2_token_exchange(mock):
 
 
 def test_slack_response_url_posts_take_a_json_message_and_no_token(mock):
-    url = "https://hooks.slack.com/actions/T0001/1/abc"
+    url = "https://hooks.slack.com/actions/T07HB2Q4Z/7391846251/h8Qx2KpV0mZrT4wc"
     base = "https://hooks.slack.com"
     message = {"replace_original": True, "text": "Resolved", "blocks": [{"type": "divider"}]}
     assert assert_valid_requests("slack-response-url", [send(mock, "POST", url, json=message)], base) == 1

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from nacl.signing import SigningKey
 
+from tests.plugins.discord import payloads
+from tests.plugins.discord.payloads import APPLICATION_ID, CHANNEL_ID, DISCORD_USER_ID, GUILD_ID  # noqa: F401
+
 SIGNING_KEY = SigningKey.generate()
-APPLICATION_ID = "1176000000000000000"
 BOT_TOKEN = "bot-token-not-a-secret"
 API = "https://discord.com/api/v10"
-GUILD_ID = "1100000000000000001"
-CHANNEL_ID = "1100000000000000002"
-DISCORD_USER_ID = "1100000000000000003"
-PAYLOADS = Path(__file__).parent / "payloads"
+SCENARIOS = {"ping": payloads.ping, "component_assign": payloads.assign_select}
 
 
 @pytest.fixture
@@ -36,7 +34,8 @@ def app(make_app: Any) -> Any:
 
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
-    data = json.loads((PAYLOADS / name).read_text())
+    """A fresh copy of one of the payloads.py interactions, with top-level keys replaced."""
+    data = SCENARIOS[name]()
     data.update(changes)
     return data
 
@@ -65,10 +64,10 @@ def component(
     *,
     user_id: str = DISCORD_USER_ID,
     guild_id: str = GUILD_ID,
-    interaction_id: str = "1176543210987654399",
+    interaction_id: str = "1298471659000000099",
 ) -> dict[str, Any]:
     """A message-component interaction: a button click, or a select with ``values``."""
-    data = payload("component_assign.json", id=interaction_id, guild_id=guild_id)
+    data = payload("component_assign", id=interaction_id, guild_id=guild_id)
     data["member"]["user"]["id"] = user_id
     data["data"] = {"custom_id": custom_id, "component_type": 2}
     if values is not None:
@@ -81,13 +80,13 @@ def command(
     *,
     user_id: str = DISCORD_USER_ID,
     guild_id: str = GUILD_ID,
-    interaction_id: str = "1176543210987654400",
+    interaction_id: str = "1298471659000000100",
 ) -> dict[str, Any]:
     """A slash command interaction (type 2), shaped like the component fixture."""
-    data = payload("component_assign.json", id=interaction_id, type=2, guild_id=guild_id)
+    data = payload("component_assign", id=interaction_id, type=2, guild_id=guild_id)
     data["member"]["user"]["id"] = user_id
     data.pop("message")
-    data["data"] = {"id": "1176000000000000100", "name": name, "type": 1}
+    data["data"] = {"id": "1298471650000000200", "name": name, "type": 1}
     return data
 
 

@@ -41,22 +41,22 @@ def link(factories, discord, user=None):
 
 
 def test_ping_is_answered_with_pong(client):
-    r = post_interaction(client, payload("ping.json"))
+    r = post_interaction(client, payload("ping"))
     assert r.status_code == 200
     assert r.json == {"type": 1}
 
 
 def test_redelivered_ping_is_answered_again(client):
-    data = payload("ping.json")
+    data = payload("ping")
     assert post_interaction(client, data).json == {"type": 1}
     assert post_interaction(client, data).json == {"type": 1}
 
 
 def test_missing_signature_headers_are_refused(client):
-    r = client.post(URL, data=json.dumps(payload("ping.json")), headers={"Content-Type": "application/json"})
+    r = client.post(URL, data=json.dumps(payload("ping")), headers={"Content-Type": "application/json"})
     assert r.status_code == 401
     assert "Missing" in r.json["detail"]
-    body = json.dumps(payload("ping.json")).encode()
+    body = json.dumps(payload("ping")).encode()
     ts = str(int(time.time()))
     r = client.post(URL, data=body, headers={"X-Signature-Timestamp": ts})
     assert r.status_code == 401
@@ -65,10 +65,10 @@ def test_missing_signature_headers_are_refused(client):
 
 
 def test_bad_signature_is_refused(client):
-    r = post_interaction(client, payload("ping.json"), key=SigningKey.generate())
+    r = post_interaction(client, payload("ping"), key=SigningKey.generate())
     assert r.status_code == 401
     assert r.json["detail"] == "Invalid request signature."
-    body = json.dumps(payload("ping.json")).encode()
+    body = json.dumps(payload("ping")).encode()
     ts = str(int(time.time()))
     tampered = body.replace(b'"type": 1', b'"type": 2')
     r = client.post(
@@ -80,20 +80,20 @@ def test_bad_signature_is_refused(client):
 
 
 def test_stale_timestamp_is_refused(client):
-    r = post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 301))
+    r = post_interaction(client, payload("ping"), timestamp=str(int(time.time()) - 301))
     assert r.status_code == 401
     assert "too old" in r.json["detail"]
     assert (
-        post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 200)).status_code
+        post_interaction(client, payload("ping"), timestamp=str(int(time.time()) - 200)).status_code
         == 200
     )
 
 
 def test_unknown_interaction_type_is_a_400(client, discord):
-    r = post_interaction(client, payload("ping.json", type=99))
+    r = post_interaction(client, payload("ping", type=99))
     assert r.status_code == 400
     assert r.json["detail"] == "Unsupported interaction type 99."
-    r = post_interaction(client, payload("ping.json", type="1"))
+    r = post_interaction(client, payload("ping", type="1"))
     assert r.status_code == 400
 
 
@@ -133,7 +133,7 @@ def test_link_command_then_link_page_links_the_identity(client, discord):
     assert r.status_code == 200
     assert b"is now linked" in r.data
 
-    r = post_interaction(client, command("link", interaction_id="1176543210987654401"))
+    r = post_interaction(client, command("link", interaction_id="1298471659000000401"))
     assert r.json["data"] == {"content": "You are already linked as owner@example.com.", "flags": EPHEMERAL}
 
 
@@ -146,7 +146,7 @@ def test_link_page_refuses_a_forged_token_and_outsiders(client, discord, factori
     other = factories.setup(org_slug="other", email="stranger@example.com")
     r = client.post(path, headers=other["headers"])
     assert r.status_code == 403
-    r = post_interaction(client, command("link", interaction_id="1176543210987654402"))
+    r = post_interaction(client, command("link", interaction_id="1298471659000000402"))
     assert "already linked" not in r.json["data"]["content"]
 
 
@@ -160,9 +160,9 @@ def test_unlink_and_help_commands(client, discord, factories):
             "flags": EPHEMERAL,
         },
     }
-    r = post_interaction(client, command("unlink", interaction_id="1176543210987654401"))
+    r = post_interaction(client, command("unlink", interaction_id="1298471659000000401"))
     assert r.json["data"]["content"] == "Your Discord account is not linked to Integration Hub."
-    r = post_interaction(client, command("help", interaction_id="1176543210987654402"))
+    r = post_interaction(client, command("help", interaction_id="1298471659000000402"))
     assert r.json["data"]["flags"] == EPHEMERAL
     assert "/link" in r.json["data"]["content"] and "/unlink" in r.json["data"]["content"]
 
@@ -302,7 +302,7 @@ def test_assign_select_sets_and_clears_the_assignee(client, discord, factories):
     link(factories, discord)
     gid = discord["group"].id
     jess = factories.member(discord["org"], "jess@example.com", projects=[discord["project"]], name="Jess")
-    data = payload("component_assign.json")
+    data = payload("component_assign")
     data["data"]["custom_id"] = f"assign:{gid}"
     data["data"]["values"] = [f"user:{jess.id}"]
     r = post_interaction(client, data)
@@ -358,7 +358,7 @@ def test_replayed_delivery_skips_only_the_age_check(app, client):
     from hub.extensions import db
 
     assert (
-        post_interaction(client, payload("ping.json"), timestamp=str(int(time.time()) - 3600)).status_code
+        post_interaction(client, payload("ping"), timestamp=str(int(time.time()) - 3600)).status_code
         == 401
     )
     delivery_id = db.session.scalar(

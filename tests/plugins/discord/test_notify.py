@@ -175,7 +175,7 @@ def test_one_failing_thread_does_not_block_the_others(client, factories, run_job
     factories.parent(
         group,
         integration,
-        "1100000000000000077",
+        "1298471650000000177",
         "1200000000000000077",
         data={"thread_id": "1300000000000000077"},
     )

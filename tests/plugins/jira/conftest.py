@@ -1,12 +1,11 @@
 """Drive the Jira Cloud plugin the way Jira does: RS256 signed-install callbacks whose public key
 is served at HUB_JIRA_INSTALL_KEYS_URL/<kid>, HS256 Connect JWTs with a real qsh, and the
-recorded payloads of /work/shared/fixtures/jira (copied to ./payloads)."""
+lifecycle and webhook bodies built in ./payloads.py."""
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,11 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plugins.jira.connect import query_string_hash
+from tests.plugins.jira.payloads import CLIENT_KEY, SCENARIOS, SECRET, SITE
 
-PAYLOADS = Path(__file__).parent / "payloads"
-SITE = "https://example.atlassian.net"
-CLIENT_KEY = "a1b2c3d4-e5f6-4711-8899-aabbccddeeff"
-SECRET = "the-shared-secret-is-at-least-32-characters-long"
 APP_KEY = "io.integration-hub.jira"
 KEYS_URL = "https://connect-install-keys.atlassian.com"
 KID = "0e50fccb-239d-4991-a5db-dc850ba3f236"
@@ -35,7 +31,8 @@ ALL_SYNC = {
 
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
-    data = json.loads((PAYLOADS / f"{name}.json").read_text())
+    """A fresh body of the named payloads.py scenario, with top-level keys replaced."""
+    data = SCENARIOS[name]()
     data.update(changes)
     return data
 

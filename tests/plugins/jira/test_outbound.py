@@ -11,6 +11,7 @@ from sqlalchemy import select
 from hub import models as m
 from hub.extensions import db
 from tests.plugins.jira.conftest import CLIENT_KEY, SECRET, SITE, decode_outbound, jira_issue, link, new_issue
+from tests.plugins.jira.payloads import JESS_ACCOUNT
 from tests.support.specs import assert_valid_requests
 
 ISSUE_URL = f"{SITE}/rest/api/3/issue/APP-123"
@@ -144,7 +145,7 @@ def test_create_sends_v3_fields_with_an_adf_description(client, env, requests_mo
                 "project": "10100",
                 "issuetype": "10004",
                 "labels": "hub, backend ,",
-                "assignee": "5b10ac8d82e05b22cc7d4ef5",
+                "assignee": JESS_ACCOUNT,
             },
         },
         headers=env["headers"],
@@ -157,7 +158,7 @@ def test_create_sends_v3_fields_with_an_adf_description(client, env, requests_mo
     assert sent["summary"] == "ZeroDivisionError: division by zero"
     assert sent["project"] == {"id": "10100"} and sent["issuetype"] == {"id": "10004"}
     assert sent["labels"] == ["hub", "backend"] and sent["assignee"] == {
-        "accountId": "5b10ac8d82e05b22cc7d4ef5"
+        "accountId": JESS_ACCOUNT
     }
     description = sent["description"]
     assert description["type"] == "doc" and description["version"] == 1
@@ -387,7 +388,7 @@ def test_assign_and_unassign_outbound(client, env, linked, requests_mock, run_jo
         f"{SITE}/rest/api/3/user/search",
         json=[
             {"accountId": "other", "emailAddress": "jess@elsewhere.com"},
-            {"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": "JESS@example.com"},
+            {"accountId": JESS_ACCOUNT, "emailAddress": "JESS@example.com"},
         ],
     )
     requests_mock.put(f"{ISSUE_URL}/assignee", status_code=204)
@@ -400,22 +401,22 @@ def test_assign_and_unassign_outbound(client, env, linked, requests_mock, run_jo
         ("PUT", "/rest/api/3/issue/APP-123/assignee"),
     ]
     bodies = [h.json() for h in requests_mock.request_history if h.method == "PUT"]
-    assert bodies == [{"accountId": "5b10ac8d82e05b22cc7d4ef5"}, {"accountId": None}]
+    assert bodies == [{"accountId": JESS_ACCOUNT}, {"accountId": None}]
     assert [e.status for e in _outbox("sync_assignee_outbound")] == ["done", "done"]
 
 
 def test_assign_to_a_user_whose_email_jira_hides(client, env, linked, requests_mock, run_jobs):
-    requests_mock.get(f"{SITE}/rest/api/3/user/search", json=[{"accountId": "5b10ac8d82e05b22cc7d4ef5"}])
+    requests_mock.get(f"{SITE}/rest/api/3/user/search", json=[{"accountId": JESS_ACCOUNT}])
     requests_mock.get(
         f"{SITE}/rest/api/3/user/email",
-        json={"accountId": "5b10ac8d82e05b22cc7d4ef5", "email": "jess@example.com"},
+        json={"accountId": JESS_ACCOUNT, "email": "jess@example.com"},
     )
     requests_mock.put(f"{ISSUE_URL}/assignee", status_code=204)
     _assign(client, env, linked, "jess@example.com")
     run_jobs()
     assert _jira_calls(requests_mock) == [
         ("GET", "/rest/api/3/user/search?query=jess%40example.com"),
-        ("GET", "/rest/api/3/user/email?accountId=5b10ac8d82e05b22cc7d4ef5"),
+        ("GET", "/rest/api/3/user/email?accountId=712020%3A3f9c2a61-5b8e-4d07-9a1e-2c6b8f0d4e71"),
         ("PUT", "/rest/api/3/issue/APP-123/assignee"),
     ]
 

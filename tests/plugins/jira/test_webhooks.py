@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.plugins.jira.conftest import SITE, decode_outbound, link, new_issue, payload, send_webhook
+from tests.plugins.jira.payloads import ASSIGNED_AT, JESS_ACCOUNT, LATER
 from tests.support.specs import assert_valid_requests
 
 STATUSES = [
@@ -59,7 +60,7 @@ def test_status_categories_are_cached(client, env, requests_mock):
     _linked(client, env, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
     send_webhook(client, payload("issue_updated_status_done"))
-    send_webhook(client, payload("issue_updated_status_done", timestamp=1763633990000))
+    send_webhook(client, payload("issue_updated_status_done", timestamp=LATER))
     assert [c.path for c in requests_mock.request_history] == ["/rest/api/3/status"]
 
 
@@ -138,16 +139,16 @@ def test_hidden_email_is_looked_up_and_cached(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
     requests_mock.get(
         f"{SITE}/rest/api/3/user/email",
-        json={"accountId": "5b10ac8d82e05b22cc7d4ef5", "email": "Jess@Example.com"},
+        json={"accountId": JESS_ACCOUNT, "email": "Jess@Example.com"},
     )
     r = send_webhook(client, payload("issue_updated_assignee_hidden_email"))
     assert r.status_code == 200 and r.json["assignee"] == 1
     assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
     calls = _check_calls(requests_mock)
     assert [(c.method, c.path, c.qs) for c in calls] == [
-        ("GET", "/rest/api/3/user/email", {"accountid": ["5b10ac8d82e05b22cc7d4ef5"]})
+        ("GET", "/rest/api/3/user/email", {"accountid": [JESS_ACCOUNT]})
     ]
-    send_webhook(client, payload("issue_updated_assignee_hidden_email", timestamp=1763633799000))
+    send_webhook(client, payload("issue_updated_assignee_hidden_email", timestamp=ASSIGNED_AT + 69_000))
     assert len(requests_mock.request_history) == 1  # cached
 
 
@@ -167,7 +168,7 @@ def test_hidden_email_lookup_failure_changes_nothing(client, env, requests_mock)
 def test_stale_event_is_dropped(client, env, requests_mock):
     gid = _linked(client, env, requests_mock)
     assert (
-        send_webhook(client, payload("issue_updated_unassigned", timestamp=1763633990000)).status_code == 200
+        send_webhook(client, payload("issue_updated_unassigned", timestamp=LATER)).status_code == 200
     )
     # Delivered late: the assignment happened before the unassignment that was already applied.
     r = send_webhook(client, payload("issue_updated_assignee"))

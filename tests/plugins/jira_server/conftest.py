@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +15,6 @@ from tests.support.specs import assert_valid_requests
 BASE_URL = "https://jira.example.org"
 CONSUMER_KEY = "hub-consumer"
 EXTERNAL_ID = "jira.example.org:hub-consumer"
-PAYLOADS = Path(__file__).parent / "payloads"
 WEBHOOK_PATHS = {"/rest/webhooks/1.0/webhook", "/rest/webhooks/1.0/webhook/{id}"}
 
 
@@ -41,10 +37,6 @@ def rsa_keys() -> tuple[str, str]:
 def metadata(rsa_keys: tuple[str, str]) -> dict[str, Any]:
     return {"base_url": BASE_URL, "consumer_key": CONSUMER_KEY, "private_key": rsa_keys[0],
             "access_token": "access-token-1", "access_token_secret": "access-secret-1", "verify_ssl": True}
-
-
-def load_payload(name: str) -> dict[str, Any]:
-    return copy.deepcopy(json.loads((PAYLOADS / name).read_text()))
 
 
 def oauth_params(request: Any) -> dict[str, str]:

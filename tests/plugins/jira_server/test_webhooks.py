@@ -8,7 +8,8 @@ import jwt
 import pytest
 
 from hub import services
-from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, link, load_payload, new_issue
+from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, link, new_issue
+from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, ASSIGNEE_NAME, issue_assigned
 
 
 def post(client, path, payload):
@@ -22,9 +23,9 @@ def issue(client, s, group_id):
 
 @pytest.fixture
 def linked(client, factories, installed, requests_mock):
-    """APP-1 linked to an issue of acme; bob@example.org is a member of the issue's project."""
+    """APP-1 linked to an issue of acme; Priya (the payload's assignee) is a member of its project."""
     s = installed
-    factories.member(s["org"], "Bob@Example.org", projects=[s["project"]], name="Bob")
+    factories.member(s["org"], "Priya@Example.org", projects=[s["project"]], name="Priya")
     configure(client, s, sync_assignee_inbound=True, sync_status_reverse=True)
     group_id = new_issue(client, s)
     link(client, s, requests_mock, group_id)
@@ -33,10 +34,10 @@ def linked(client, factories, installed, requests_mock):
 
 
 def test_assignee_set_from_fixture_payload(client, linked, requests_mock):
-    r = post(client, linked["webhook_path"], load_payload("issue_updated_assignee.json"))
+    r = post(client, linked["webhook_path"], issue_assigned())
 
     assert r.status_code == 200, r.json
-    assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == "bob@example.org"
+    assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == ASSIGNEE_EMAIL
     activities = client.get(f"/api/0/organizations/acme/issues/{linked['group_id']}/activities/",
                             headers=linked["headers"]).json
     assert activities[0]["type"] == "assigned"
@@ -45,7 +46,7 @@ def test_assignee_set_from_fixture_payload(client, linked, requests_mock):
 
 
 def test_redelivery_has_no_second_effect(client, linked):
-    payload = load_payload("issue_updated_assignee.json")
+    payload = issue_assigned()
     assert post(client, linked["webhook_path"], payload).status_code == 200
     client.put(f"/api/0/organizations/acme/issues/{linked['group_id']}/", headers=linked["headers"],
                json={"assignedTo": None})
@@ -57,18 +58,18 @@ def test_redelivery_has_no_second_effect(client, linked):
 
 
 def test_unassign(client, linked):
-    assert post(client, linked["webhook_path"], load_payload("issue_updated_assignee.json")).status_code == 200
-    payload = load_payload("issue_updated_assignee.json")
+    assert post(client, linked["webhook_path"], issue_assigned()).status_code == 200
+    payload = issue_assigned()
     payload["issue"]["fields"]["assignee"] = None
     payload["timestamp"] += 1000
-    payload["changelog"]["items"][0].update({"from": "bob", "to": None})
+    payload["changelog"]["items"][0].update({"from": ASSIGNEE_NAME, "to": None})
 
     assert post(client, linked["webhook_path"], payload).status_code == 200
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
 
 
 def test_unknown_email_changes_nothing(client, linked):
-    payload = load_payload("issue_updated_assignee.json")
+    payload = issue_assigned()
     payload["issue"]["fields"]["assignee"]["emailAddress"] = "stranger@example.org"
 
     assert post(client, linked["webhook_path"], payload).status_code == 200
@@ -76,7 +77,7 @@ def test_unknown_email_changes_nothing(client, linked):
 
 
 def test_status_done_resolves(client, linked, requests_mock):
-    payload = load_payload("issue_updated_assignee.json")
+    payload = issue_assigned()
     payload["issue"]["fields"]["status"] = {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}
     payload["changelog"]["items"] = [{"field": "status", "fieldtype": "jira", "from": "10101",
                                       "fromString": "In Progress", "to": "10102", "toString": "Done"}]
@@ -92,7 +93,7 @@ def test_status_done_resolves(client, linked, requests_mock):
 
 def test_status_lookup_answering_one_status_object_is_not_a_500(client, linked, requests_mock):
     # The Data Center spec documents GET /status as one StatusBean (its mock answers that).
-    payload = load_payload("issue_updated_assignee.json")
+    payload = issue_assigned()
     payload["issue"]["fields"]["status"] = {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}
     payload["changelog"]["items"] = [{"field": "status", "fieldtype": "jira", "from": "10101",
                                       "fromString": "In Progress", "to": "10102", "toString": "Done"}]
@@ -106,7 +107,7 @@ def test_status_lookup_answering_one_status_object_is_not_a_500(client, linked, 
 
 
 def test_missing_changelog_is_a_noop(client, linked):
-    payload = load_payload("issue_updated_assignee.json")
+    payload = issue_assigned()
     del payload["changelog"]
 
     r = post(client, linked["webhook_path"], payload)
@@ -120,7 +121,7 @@ def test_missing_changelog_is_a_noop(client, linked):
     lambda p: p["issue"].pop("key"),
 ], ids=["no-issue", "no-issue-key"])
 def test_payload_missing_fields_is_400(client, linked, mutate):
-    payload = load_payload("issue_updated_assignee.json")
+    payload = issue_assigned()
     mutate(payload)
 
     r = post(client, linked["webhook_path"], payload)
@@ -145,8 +146,8 @@ def _assert_rejected(r):
 
 
 def test_empty_token_is_400(client, linked):
-    _assert_rejected(post(client, "/extensions/jira_server/issue-updated//", load_payload("issue_updated_assignee.json")))
-    _assert_rejected(post(client, "/extensions/jira_server/issue-updated/", load_payload("issue_updated_assignee.json")))
+    _assert_rejected(post(client, "/extensions/jira_server/issue-updated//", issue_assigned()))
+    _assert_rejected(post(client, "/extensions/jira_server/issue-updated/", issue_assigned()))
 
 
 def test_garbage_token_is_400_before_the_body_is_read(client, linked):
@@ -161,7 +162,7 @@ def test_unknown_integration_token_is_400(client, linked):
 
 def test_token_signed_with_another_key_is_400(client, linked):
     token = jwt.encode({"id": EXTERNAL_ID}, "not-the-integration-key-but-32-bytes-long", algorithm="HS256")
-    r = post(client, f"/extensions/jira_server/issue-updated/{token}/", load_payload("issue_updated_assignee.json"))
+    r = post(client, f"/extensions/jira_server/issue-updated/{token}/", issue_assigned())
     _assert_rejected(r)
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
 
@@ -177,4 +178,4 @@ def test_token_of_uninstalled_integration_is_400(client, linked, requests_mock):
                          headers=linked["headers"]).status_code == 204
     assert services.get_integration("jira_server", EXTERNAL_ID).status == "disabled"
 
-    _assert_rejected(post(client, linked["webhook_path"], load_payload("issue_updated_assignee.json")))
+    _assert_rejected(post(client, linked["webhook_path"], issue_assigned()))

@@ -16,7 +16,7 @@ def slack(client: Any) -> SlackRequests:
 
 @pytest.fixture
 def env(factories: Any) -> dict[str, Any]:
-    """acme/backend with an owner, a Slack workspace T0001, a member Jess and one issue."""
+    """acme/backend with an owner, a Slack workspace T07HB2Q4Z, a member Jess and one issue."""
     s = factories.setup()
     integration = factories.integration(
         s["org"],

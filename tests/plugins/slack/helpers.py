@@ -1,27 +1,31 @@
-"""Helpers for the Slack plugin tests: recorded payloads, Slack-signed requests, API reads."""
+"""Helpers for the Slack plugin tests: the payloads.py bodies, Slack-signed requests, API reads."""
 
 from __future__ import annotations
 
 import copy
 import json
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-PAYLOADS = Path(__file__).parent / "payloads"
+from tests.plugins.slack.payloads import (  # noqa: F401
+    RESPONSE_URL,
+    SCENARIOS,
+    SLACK_USER,
+    TEAM,
+    block_actions_resolve,
+)
+
 SIGNING_SECRET = "slack-signing-secret"  # hub.testing's HUB_SLACK_SIGNING_SECRET
 API = "https://slack.com/api"
-RESPONSE_URL = "https://hooks.slack.com/actions/T0001/1/abc"
-TEAM = "T0001"
-SLACK_USER = "U0123ABC"
 BOT_TOKEN = "xoxb-test-token"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((PAYLOADS / name).read_text())
+    """A fresh body of the named payloads.py scenario."""
+    return SCENARIOS[name]()
 
 
 def signed_headers(body: bytes, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
@@ -44,9 +48,8 @@ def block_actions(
     team: str = TEAM,
     rule: Any = 7,
 ) -> dict[str, Any]:
-    """The recorded block_actions payload, pointed at ``issue_id`` (and optionally another action)."""
-    payload = load("block_actions_resolve.json")
-    payload["message"]["blocks"][0]["block_id"] = json.dumps({"issue": int(issue_id), "rule": rule})
+    """The Resolve click of payloads.py, pointed at ``issue_id`` (and optionally another action)."""
+    payload = block_actions_resolve(issue_id, rule)
     payload["user"]["id"] = user
     payload["team"]["id"] = team
     payload["user"]["team_id"] = team
@@ -99,13 +102,13 @@ class SlackRequests:
                 "token": "legacy",
                 "team_id": team,
                 "team_domain": "acme",
-                "channel_id": "C0ALERTS",
+                "channel_id": "C07ONCALL",
                 "channel_name": "alerts",
                 "user_id": user,
                 "user_name": "jess",
                 "command": "/hub",
                 "text": text,
-                "response_url": "https://hooks.slack.com/commands/T0001/2/xyz",
+                "response_url": "https://hooks.slack.com/commands/T07HB2Q4Z/2/xyz",
                 "trigger_id": f"1.2.{time.time_ns()}",
             }
         ).encode()

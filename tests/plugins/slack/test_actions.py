@@ -112,7 +112,7 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
 
     with client.session_transaction() as session:
         session.clear()
-    again = block_actions(env["group_id"], action={"action_ts": "1763634200.000001"})  # a new click
+    again = block_actions(env["group_id"], action={"action_ts": "1795170640.000001"})  # a new click
     r = slack.action(again)
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["status"] == "resolved"
@@ -235,19 +235,19 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(
     assert opened.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert opened.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     form = parse_qs(opened.text)
-    assert form["trigger_id"] == ["13345224609.738474920.8088930838d88f008e0"]
+    assert form["trigger_id"] == ["7391846251043.6620917734.b1d5c09e7a3f42e6d8c1"]
     sent = {"view": json.loads(form["view"][0])}
     assert sent["view"]["callback_id"] == "archive_dialog"
     assert json.loads(sent["view"]["private_metadata"]) == {
         "issue": int(env["group_id"]),
         "orig_response_url": RESPONSE_URL,
-        "channel_id": "C0ALERTS",
+        "channel_id": "C07ONCALL",
         "rule": "7",
-        "message_ts": "1763634090.000100",
+        "message_ts": "1795170600.004200",
     }
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
 
-    submission = load("view_submission_resolve.json")
+    submission = load("view_submission_resolve")
     submission["view"]["callback_id"] = "archive_dialog"
     submission["view"]["private_metadata"] = sent["view"]["private_metadata"]
     submission["view"]["state"]["values"] = {
@@ -273,7 +273,7 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(
 def test_resolve_submission_in_the_next_release(client, env, factories, slack, requests_mock):
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, text="ok")
-    submission = load("view_submission_resolve.json")
+    submission = load("view_submission_resolve")
     meta = json.loads(submission["view"]["private_metadata"])
     submission["view"]["private_metadata"] = json.dumps({**meta, "issue": int(env["group_id"])})
     submission["view"]["state"]["values"]["resolve_type"]["resolve_type"]["selected_option"]["value"] = (
@@ -287,7 +287,7 @@ def test_resolve_submission_in_the_next_release(client, env, factories, slack, r
 
 def test_submission_without_a_choice_answers_errors(client, env, factories, slack, requests_mock):
     _link(factories, env)
-    submission = load("view_submission_resolve.json")
+    submission = load("view_submission_resolve")
     meta = json.loads(submission["view"]["private_metadata"])
     submission["view"]["private_metadata"] = json.dumps({**meta, "issue": int(env["group_id"])})
     submission["view"]["state"]["values"] = {}
@@ -319,13 +319,13 @@ def test_legacy_interactive_message_button(client, env, factories, slack, reques
     payload = {
         "type": "interactive_message",
         "callback_id": json.dumps({"issue": int(env["group_id"])}),
-        "team": {"id": "T0001", "domain": "acme"},
+        "team": {"id": "T07HB2Q4Z", "domain": "acme"},
         "user": {"id": SLACK_USER, "name": "jess"},
-        "channel": {"id": "C0ALERTS", "name": "alerts"},
-        "action_ts": "1763634100.123456",
-        "message_ts": "1763634090.000100",
+        "channel": {"id": "C07ONCALL", "name": "alerts"},
+        "action_ts": "1795170612.558301",
+        "message_ts": "1795170600.004200",
         "attachment_id": "1",
-        "token": "legacy-verification-token",
+        "token": "hub-tests-legacy-verification",
         "actions": [{"name": "status", "type": "button", "value": "resolved"}],
         "original_message": {"text": "", "attachments": [{"callback_id": "x", "text": "ZeroDivisionError"}]},
         "response_url": RESPONSE_URL,
@@ -344,9 +344,9 @@ def test_legacy_dialog_submission(client, env, factories, slack, requests_mock):
         "type": "dialog_submission",
         "token": "legacy",
         "action_ts": "1.2",
-        "team": {"id": "T0001"},
+        "team": {"id": "T07HB2Q4Z"},
         "user": {"id": SLACK_USER},
-        "channel": {"id": "C0ALERTS"},
+        "channel": {"id": "C07ONCALL"},
         "callback_id": json.dumps(
             {"issue": int(env["group_id"]), "dialog": "resolve_dialog", "orig_response_url": RESPONSE_URL}
         ),
@@ -455,7 +455,7 @@ def test_unreachable_response_url_falls_back_to_chat_update(client, env, factori
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, exc=requests.exceptions.ConnectionError)
     requests_mock.post(
-        f"{API}/chat.update", json={"ok": True, "channel": "C0ALERTS", "ts": "1763634090.000100"}
+        f"{API}/chat.update", json={"ok": True, "channel": "C07ONCALL", "ts": "1795170600.004200"}
     )
     r = slack.action(block_actions(env["group_id"]))
     assert r.status_code == 200
@@ -464,7 +464,7 @@ def test_unreachable_response_url_falls_back_to_chat_update(client, env, factori
     (update,) = [x for x in requests_mock.request_history if x.url == f"{API}/chat.update"]
     assert update.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     body = update.json()
-    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert (body["channel"], body["ts"]) == ("C07ONCALL", "1795170600.004200")
     assert body["text"] == f"[backend] {env['short_id']}: ZeroDivisionError: division by zero"
     outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
     assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"

@@ -58,7 +58,7 @@ def _invite(client, env, factories, requests_mock):
         json={
             "name": "alerts",
             "conditions": [{"id": "first_seen_event"}],
-            "actions": [{"integrationId": env["integration_id"], "channelId": "C0ALERTS"}],
+            "actions": [{"integrationId": env["integration_id"], "channelId": "C07ONCALL"}],
         },
     )
     jess_headers = {"Authorization": f"Bearer {factories.token(env['jess'])}"}
@@ -89,14 +89,14 @@ def _click(invite_id, action_id, user=SLACK_USER):
 def test_invite_request_posted_and_approved_by_an_admin(
     client, env, factories, slack, run_jobs, requests_mock
 ):
-    requests_mock.post(f"{API}/chat.postMessage", json={"ok": True, "channel": "C0ALERTS", "ts": "1.0"})
+    requests_mock.post(f"{API}/chat.postMessage", json={"ok": True, "channel": "C07ONCALL", "ts": "1.0"})
     requests_mock.post(RESPONSE_URL, text="ok")
     factories.identity(env["integration"], "U0OWNER", env["owner"])
     invite_id = _invite(client, env, factories, requests_mock)
     run_jobs()
     (posted,) = requests_mock.request_history
     body = posted.json()
-    assert body["channel"] == "C0ALERTS"
+    assert body["channel"] == "C07ONCALL"
     assert body["text"] == "Jess is requesting to invite new@example.com as member to acme."
     buttons = body["blocks"][1]["elements"]
     assert [(b["action_id"], b["value"]) for b in buttons] == [
@@ -162,7 +162,7 @@ def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
     client, env, factories, slack, requests_mock
 ):
     requests_mock.post(RESPONSE_URL, exc=requests.exceptions.ConnectionError)
-    requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": "C0ALERTS", "ts": "1.0"})
+    requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": "C07ONCALL", "ts": "1.0"})
     invite_id = _invite(client, env, factories, requests_mock)
     factories.identity(env["integration"], "U0OWNER", env["owner"])
     r = slack.action(_click(invite_id, "reject_member", user="U0OWNER"))
@@ -170,7 +170,7 @@ def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
     assert client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json == []
     (update,) = [x for x in requests_mock.request_history if x.url == f"{API}/chat.update"]
     body = update.json()
-    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert (body["channel"], body["ts"]) == ("C07ONCALL", "1795170600.004200")
     assert body["blocks"][-1]["elements"][0]["text"] == "Rejected by <@U0OWNER>"
     assert assert_valid_requests("slack", [update], API) == 1
 

@@ -15,7 +15,7 @@ from tests.support.specs import assert_valid_requests
 POST_MESSAGE = f"{API}/chat.postMessage"
 
 
-def _rule(client, env, condition="first_seen_event", channel="C0ALERTS"):
+def _rule(client, env, condition="first_seen_event", channel="C07ONCALL"):
     r = client.post(
         "/api/0/projects/acme/backend/rules/",
         headers=env["headers"],
@@ -42,7 +42,7 @@ def _event(client, env, message="KeyError: 'user'", culprit="app.handlers.login"
 def _expected_alert(data, rule_id, members):
     first_seen = int(dt.datetime.fromisoformat(data["firstSeen"].replace("Z", "+00:00")).timestamp())
     return {
-        "channel": "C0ALERTS",
+        "channel": "C07ONCALL",
         "text": f"[backend] {data['shortId']}: {data['title']}",
         "blocks": [
             {
@@ -104,7 +104,7 @@ def _expected_alert(data, rule_id, members):
 
 
 def test_alert_is_posted_with_actions_and_stored_as_parent(client, env, run_jobs, requests_mock):
-    requests_mock.post(POST_MESSAGE, json={"ok": True, "channel": "C0ALERTS", "ts": "1700000000.000100"})
+    requests_mock.post(POST_MESSAGE, json={"ok": True, "channel": "C07ONCALL", "ts": "1700000000.000100"})
     rule_id = _rule(client, env)
     group_id = _event(client, env)
     run_jobs()
@@ -116,7 +116,7 @@ def test_alert_is_posted_with_actions_and_stored_as_parent(client, env, run_jobs
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 1
     parents = db.session.scalars(db.select(m.NotificationMessage)).all()
     assert [(p.group_id, p.channel_id, p.message_id, p.rule_id) for p in parents] == [
-        (int(group_id), "C0ALERTS", "1700000000.000100", int(rule_id))
+        (int(group_id), "C07ONCALL", "1700000000.000100", int(rule_id))
     ]
 
 
@@ -124,8 +124,8 @@ def test_second_alert_for_the_issue_goes_into_the_thread(client, env, run_jobs, 
     requests_mock.post(
         POST_MESSAGE,
         [
-            {"json": {"ok": True, "channel": "C0ALERTS", "ts": "1700000000.000100"}},
-            {"json": {"ok": True, "channel": "C0ALERTS", "ts": "1700000099.000200"}},
+            {"json": {"ok": True, "channel": "C07ONCALL", "ts": "1700000000.000100"}},
+            {"json": {"ok": True, "channel": "C07ONCALL", "ts": "1700000099.000200"}},
         ],
     )
     _rule(client, env, condition="every_event")
@@ -156,8 +156,8 @@ def test_thread_follows_the_rule_channel_not_slacks_answer(client, env, run_jobs
     run_jobs()
     first, second, reply = (r.json() for r in requests_mock.request_history)
     assert "thread_ts" not in first
-    assert (second["channel"], second["thread_ts"]) == ("C0ALERTS", "1700000000.000100")
-    assert (reply["channel"], reply["thread_ts"]) == ("C0ALERTS", "1700000000.000100")
+    assert (second["channel"], second["thread_ts"]) == ("C07ONCALL", "1700000000.000100")
+    assert (reply["channel"], reply["thread_ts"]) == ("C07ONCALL", "1700000000.000100")
     assert db.session.scalar(db.select(db.func.count()).select_from(m.NotificationMessage)) == 1
     assert assert_valid_requests("slack", requests_mock.request_history, API) == 3
 
@@ -166,8 +166,8 @@ def test_resolving_in_the_hub_replies_in_the_thread(client, env, run_jobs, reque
     requests_mock.post(
         POST_MESSAGE,
         [
-            {"json": {"ok": True, "channel": "C0ALERTS", "ts": "1700000000.000100"}},
-            {"json": {"ok": True, "channel": "C0ALERTS", "ts": "1700000005.000300"}},
+            {"json": {"ok": True, "channel": "C07ONCALL", "ts": "1700000000.000100"}},
+            {"json": {"ok": True, "channel": "C07ONCALL", "ts": "1700000005.000300"}},
         ],
     )
     _rule(client, env)
@@ -181,7 +181,7 @@ def test_resolving_in_the_hub_replies_in_the_thread(client, env, run_jobs, reque
     run_jobs()
     assert len(requests_mock.request_history) == 2
     assert requests_mock.request_history[1].json() == {
-        "channel": "C0ALERTS",
+        "channel": "C07ONCALL",
         "text": f"Owner resolved {short_id}",
         "thread_ts": "1700000000.000100",
         "unfurl_links": False,
@@ -190,7 +190,7 @@ def test_resolving_in_the_hub_replies_in_the_thread(client, env, run_jobs, reque
 
 
 def test_assignment_reply_names_the_assignee(client, env, run_jobs, requests_mock):
-    requests_mock.post(POST_MESSAGE, json={"ok": True, "channel": "C0ALERTS", "ts": "1700000000.000100"})
+    requests_mock.post(POST_MESSAGE, json={"ok": True, "channel": "C07ONCALL", "ts": "1700000000.000100"})
     _rule(client, env)
     group_id = _event(client, env)
     run_jobs()
@@ -209,12 +209,12 @@ def test_assignment_reply_names_the_assignee(client, env, run_jobs, requests_moc
 def test_one_broken_thread_does_not_stop_the_others(client, env, factories, run_jobs, requests_mock):
     group = env["group"]
     factories.parent(group, env["integration"], "C0GONE", "1700000000.000001")
-    factories.parent(group, env["integration"], "C0ALERTS", "1700000000.000002")
+    factories.parent(group, env["integration"], "C07ONCALL", "1700000000.000002")
 
     def answer(request, context):
         if request.json()["channel"] == "C0GONE":
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": "C0ALERTS", "ts": "1700000001.000000"}
+        return {"ok": True, "channel": "C07ONCALL", "ts": "1700000001.000000"}
 
     requests_mock.post(POST_MESSAGE, json=answer)
     client.put(
@@ -223,7 +223,7 @@ def test_one_broken_thread_does_not_stop_the_others(client, env, factories, run_
         headers=env["headers"],
     )
     run_jobs()
-    assert [r.json()["channel"] for r in requests_mock.request_history] == ["C0GONE", "C0ALERTS"]
+    assert [r.json()["channel"] for r in requests_mock.request_history] == ["C0GONE", "C07ONCALL"]
     assert requests_mock.request_history[1].json()["text"] == f"Owner archived {env['short_id']}"
     row = db.session.scalar(db.select(m.OutboxEntry).where(m.OutboxEntry.kind == "notify_activity"))
     assert row.status == "done"  # channel_not_found is permanent: logged, not retried
@@ -237,13 +237,13 @@ def test_retryable_failure_retries_only_the_failed_thread(
     )  # the retry waits until run_jobs(now=True)
     group = env["group"]
     factories.parent(group, env["integration"], "C0BUSY", "1700000000.000001")
-    factories.parent(group, env["integration"], "C0ALERTS", "1700000000.000002")
+    factories.parent(group, env["integration"], "C07ONCALL", "1700000000.000002")
     busy = iter([{"ok": False, "error": "internal_error"}, {"ok": True, "channel": "C0BUSY", "ts": "2.0"}])
 
     def answer(request, context):
         if request.json()["channel"] == "C0BUSY":
             return next(busy)
-        return {"ok": True, "channel": "C0ALERTS", "ts": "1.0"}
+        return {"ok": True, "channel": "C07ONCALL", "ts": "1.0"}
 
     requests_mock.post(POST_MESSAGE, json=answer)
     client.put(
@@ -252,11 +252,11 @@ def test_retryable_failure_retries_only_the_failed_thread(
         headers=env["headers"],
     )
     run_jobs()
-    assert [r.json()["channel"] for r in requests_mock.request_history] == ["C0BUSY", "C0ALERTS"]
+    assert [r.json()["channel"] for r in requests_mock.request_history] == ["C0BUSY", "C07ONCALL"]
     row = db.session.scalar(db.select(m.OutboxEntry).where(m.OutboxEntry.kind == "notify_activity"))
     assert row.status == "pending" and "503" in row.last_error
     run_jobs(now=True)
-    assert [r.json()["channel"] for r in requests_mock.request_history] == ["C0BUSY", "C0ALERTS", "C0BUSY"]
+    assert [r.json()["channel"] for r in requests_mock.request_history] == ["C0BUSY", "C07ONCALL", "C0BUSY"]
     row = db.session.scalar(db.select(m.OutboxEntry).where(m.OutboxEntry.kind == "notify_activity"))
     assert (row.status, row.attempts) == ("done", 2)
     assert "503" in row.last_error

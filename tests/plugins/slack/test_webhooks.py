@@ -7,6 +7,7 @@ import time
 
 from hub.webhooks import replay
 from tests.plugins.slack.helpers import (
+    RESPONSE_URL,
     SLACK_USER,
     activities,
     block_actions,
@@ -18,9 +19,9 @@ from tests.plugins.slack.helpers import (
 
 
 def test_url_verification_answers_the_challenge(slack):
-    r = slack.event(load("url_verification.json"))
+    r = slack.event(load("url_verification"))
     assert r.status_code == 200
-    assert r.json == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    assert r.json == {"challenge": "hubtests-challenge-Qm9xR2lyYWZmZS1wYXlsb2Fk"}
 
 
 def test_bad_signature_is_401_and_changes_nothing(client, env, factories, requests_mock):
@@ -53,7 +54,7 @@ def test_body_changed_after_signing_is_401(client, env, factories):
 
 
 def test_missing_signature_headers_is_401(client):
-    r = client.post("/extensions/slack/event/", json=load("url_verification.json"))
+    r = client.post("/extensions/slack/event/", json=load("url_verification"))
     assert r.status_code == 401
     assert r.json["detail"] == "Missing or malformed Slack signature headers."
 
@@ -68,7 +69,7 @@ def test_stale_timestamp_is_401(client, env, factories, slack):
 
 def test_redelivered_body_has_no_second_effect(client, env, factories, slack, requests_mock):
     factories.identity(env["integration"], SLACK_USER, env["jess"])
-    requests_mock.post("https://hooks.slack.com/actions/T0001/1/abc", text="ok")
+    requests_mock.post(RESPONSE_URL, text="ok")
     payload = block_actions(env["group"].id)
     assert slack.action(payload).status_code == 200
     # the user reopens it in the hub, then Slack redelivers the very same click
@@ -94,7 +95,7 @@ def test_replay_skips_only_the_time_window(app, client, env, factories, requests
     from hub.extensions import db
 
     factories.identity(env["integration"], SLACK_USER, env["jess"])
-    requests_mock.post("https://hooks.slack.com/actions/T0001/1/abc", text="ok")
+    requests_mock.post(RESPONSE_URL, text="ok")
     body = form_body(block_actions(env["group"].id))
     old = int(time.time()) - 3600
     r = client.post(
@@ -138,7 +139,7 @@ def test_unknown_team_is_403(client, env, factories, slack):
 
 
 def test_missing_payload_is_400(slack, env):
-    r = slack.post("action/", b"token=abc&team_id=T0001")
+    r = slack.post("action/", b"token=abc&team_id=T07HB2Q4Z")
     assert r.status_code == 400
     assert r.json == {"detail": "Missing payload.", "errors": {"payload": ["This field is required."]}}
 
@@ -165,7 +166,7 @@ def test_app_uninstalled_event_disables_the_integration(client, slack, env):
     r = slack.event(
         {
             "type": "event_callback",
-            "team_id": "T0001",
+            "team_id": "T07HB2Q4Z",
             "event_id": "Ev2",
             "event": {"type": "app_uninstalled"},
         }
@@ -196,7 +197,7 @@ def test_event_body_is_verified_before_it_is_parsed(client):
 
 
 def test_url_verification_is_answered_every_time(slack):
-    payload = load("url_verification.json")
+    payload = load("url_verification")
     assert slack.event(payload).json == {"challenge": payload["challenge"]}
     assert slack.event(payload).json == {"challenge": payload["challenge"]}
 
@@ -204,7 +205,7 @@ def test_url_verification_is_answered_every_time(slack):
 def test_event_retry_is_processed_once(client, slack, env):
     event = {
         "type": "event_callback",
-        "team_id": "T0001",
+        "team_id": "T07HB2Q4Z",
         "event_id": "Ev42",
         "event": {"type": "app_mention"},
     }
@@ -212,7 +213,7 @@ def test_event_retry_is_processed_once(client, slack, env):
     # an event id Slack already delivered is never processed again, whatever the body says
     uninstall = {
         "type": "event_callback",
-        "team_id": "T0001",
+        "team_id": "T07HB2Q4Z",
         "event_id": "Ev42",
         "event": {"type": "app_uninstalled"},
     }
@@ -225,8 +226,8 @@ def test_oddly_shaped_payloads_get_4xx_not_500(env, factories, slack):
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     base = block_actions(env["group_id"])
     odd = [
-        {**base, "team": "T0001"},
-        {**base, "user": "U0123ABC"},
+        {**base, "team": "T07HB2Q4Z"},
+        {**base, "user": "U07JESS91"},
         {**base, "actions": "resolve"},
         {**base, "actions": [{"action_id": "status", "value": {"x": 1}}]},
         {**base, "message": {"blocks": "nope"}},
