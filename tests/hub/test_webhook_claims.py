@@ -17,7 +17,7 @@ from hub import WebhookResponse, hookimpl
 from hub import models as m
 from hub.extensions import db
 from plugins.jira_server.webhooks import webhook_token
-from tests.plugins.jira_server.conftest import load_payload
+from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, issue_assigned
 from tests.support.live import at_once, gunicorn
 
 
@@ -105,7 +105,7 @@ EXTERNAL_ID = "jira.example.org:hub-consumer"
 @pytest.fixture
 def jira_server(factories: Any) -> dict[str, Any]:
     s = factories.setup()
-    factories.member(s["org"], "bob@example.org", projects=[s["project"]], name="Bob")
+    factories.member(s["org"], ASSIGNEE_EMAIL, projects=[s["project"]], name="Priya")
     integration = factories.integration(
         s["org"], "jira_server", EXTERNAL_ID,
         {"base_url": "https://jira.example.org", "webhook_secret": SECRET},
@@ -119,7 +119,7 @@ def jira_server(factories: Any) -> dict[str, Any]:
 def test_32_identical_jira_server_webhooks_at_once_act_once_and_a_redelivery_later_not_at_all(
         app, jira_server, hub_database_url, hub_redis_url, tmp_path):
     s = jira_server
-    body = json.dumps(load_payload("issue_updated_assignee.json"))
+    body = json.dumps(issue_assigned())
     headers = {"Content-Type": "application/json"}
     db.session.commit()
     db.session.remove()

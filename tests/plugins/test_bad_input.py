@@ -263,7 +263,7 @@ def test_a_slack_callback_id_nested_thousands_deep_is_a_400(client, s):
 
 @pytest.mark.parametrize("choice", [["resolved"], {"value": "resolved"}])
 def test_a_modal_choice_that_is_a_list_or_an_object_is_refused_and_changes_nothing(client, s, choice):
-    payload = slack_load("view_submission_resolve.json")
+    payload = slack_load("view_submission_resolve")
     payload["view"]["private_metadata"] = json.dumps({"issue": int(s["group_id"])})
     payload["view"]["state"]["values"]["resolve_type"]["resolve_type"]["selected_option"]["value"] = choice
     before = counts()

@@ -135,7 +135,7 @@ def connect_sign(path: str, body: bytes) -> dict[str, str]:
 COMMAND = {"token": "legacy", "team_id": "T0001", "channel_id": "C0ALERTS", "user_id": "U0123ABC",
            "command": "/hub", "text": "link", "response_url": "https://hooks.slack.com/commands/T0001/2/xyz",
            "trigger_id": "1.2.3"}
-VIEW = slack_load("view_submission_resolve.json")
+VIEW = slack_load("view_submission_resolve")
 JIRA_UPDATED = jira_payload("issue_updated_status_done")
 
 ROUTES: dict[str, Route] = {

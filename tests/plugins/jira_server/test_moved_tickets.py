@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tests.plugins.jira_server.conftest import load_payload
+from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, issue_assigned
 from tests.plugins.jira_server.test_webhooks import issue, linked, post  # noqa: F401  (the fixture)
 
 
 def test_a_move_rekeys_the_link_and_later_changes_apply(client, linked):  # noqa: F811
-    move = load_payload("issue_updated_assignee.json")
+    move = issue_assigned()
     move["timestamp"] -= 1000
     move["issue"]["key"] = "PLATFORM-45"
     move["changelog"]["items"] = [
@@ -20,8 +20,8 @@ def test_a_move_rekeys_the_link_and_later_changes_apply(client, linked):  # noqa
     assert r.status_code == 200 and r.json["moved"] == 1
     assert issue(client, linked, linked["group_id"])["externalIssues"][0]["key"] == "PLATFORM-45"
 
-    assign = load_payload("issue_updated_assignee.json")
+    assign = issue_assigned()
     assign["issue"]["key"] = "PLATFORM-45"
     r = post(client, linked["webhook_path"], assign)
     assert r.status_code == 200 and r.json["assignee"] == 1
-    assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == "bob@example.org"
+    assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == ASSIGNEE_EMAIL
