@@ -21,6 +21,7 @@ from tests.plugins.slack.helpers import (
     load,
     select_action,
 )
+from tests.plugins.slack.payloads import ALERT_TS, CHANNEL, TEAM
 from tests.support.specs import assert_valid_requests
 
 
@@ -372,7 +373,7 @@ def test_response_url_that_is_not_slack_is_never_called_and_chat_update_redraws(
     client, env, factories, slack, requests_mock, response_url
 ):
     _link(factories, env)
-    updated = {"ok": True, "channel": "C0ALERTS", "ts": "1763634090.000100"}
+    updated = {"ok": True, "channel": CHANNEL, "ts": ALERT_TS}
     requests_mock.post(f"{API}/chat.update", json=updated)
     payload = block_actions(env["group_id"])
     payload["response_url"] = response_url
@@ -381,7 +382,7 @@ def test_response_url_that_is_not_slack_is_never_called_and_chat_update_redraws(
     assert issue(client, env, env["group_id"])["status"] == "resolved"
     assert [x.url for x in requests_mock.request_history] == [f"{API}/chat.update"]
     body = requests_mock.request_history[0].json()
-    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert (body["channel"], body["ts"]) == (CHANNEL, ALERT_TS)
     outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
     assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"
 
@@ -436,7 +437,7 @@ def test_a_response_url_on_the_configured_slack_api_host_is_used(make_app, facto
     app = make_app(HUB_SLACK_API_URL="http://slack.test:8280/api")
     with app.app_context():
         s = factories.setup()
-        integration = factories.integration(s["org"], "slack", "T0001", metadata={"access_token": BOT_TOKEN})
+        integration = factories.integration(s["org"], "slack", TEAM, metadata={"access_token": BOT_TOKEN})
         jess = factories.member(s["org"], "jess@example.com", projects=[s["project"]])
         group = factories.group(s["project"], "ZeroDivisionError: division by zero")
         factories.identity(integration, SLACK_USER, jess)

@@ -8,6 +8,7 @@ import re
 import requests
 
 from tests.plugins.slack.helpers import API, RESPONSE_URL, SLACK_USER, block_actions
+from tests.plugins.slack.payloads import ALERT_TS, CHANNEL
 from tests.support.specs import assert_valid_requests
 
 
@@ -144,7 +145,7 @@ def test_invite_request_rejected(client, env, factories, slack, requests_mock):
 def test_handled_invite_with_a_foreign_response_url_is_redrawn_with_chat_update(
     client, env, factories, slack, requests_mock
 ):
-    requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": "C0ALERTS", "ts": "1.0"})
+    requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": CHANNEL, "ts": "1.0"})
     invite_id = _invite(client, env, factories, requests_mock)
     factories.identity(env["integration"], "U0OWNER", env["owner"])
     before = len(requests_mock.request_history)
@@ -154,7 +155,7 @@ def test_handled_invite_with_a_foreign_response_url_is_redrawn_with_chat_update(
     assert r.status_code == 200
     assert [x.url for x in requests_mock.request_history[before:]] == [f"{API}/chat.update"]
     body = requests_mock.request_history[-1].json()
-    assert (body["channel"], body["ts"]) == ("C0ALERTS", "1763634090.000100")
+    assert (body["channel"], body["ts"]) == (CHANNEL, ALERT_TS)
     assert body["blocks"][-1]["elements"][0]["text"] == "Rejected by <@U0OWNER>"
 
 
