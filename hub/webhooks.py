@@ -352,8 +352,9 @@ def replay(delivery_id: int) -> Response:
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
+    table = current_app.extensions["hub"].routes(original.provider)
     recorded = inbound.changes_by_delivery([original.id])[original.id]
-    if recorded:
+    if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
         rows = inbound.replay(original.id)
         return to_response(WebhookResponse(json={"detail": "replayed", "delivery": original.id,
                                                  "changes": [inbound.describe_change(r) for r in rows]}))
@@ -379,7 +380,6 @@ def replay(delivery_id: int) -> Response:
     )
     db.session.add(copy)
     db.session.commit()
-    table = current_app.extensions["hub"].routes(original.provider)
     if table is not None:
         return _replay_v2(table, endpoint, hub_request, copy)
     return dispatch(original.provider, endpoint, hub_request, copy.id)
