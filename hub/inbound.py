@@ -217,7 +217,7 @@ def _retry_or_fail(change_id: int, error: HubError) -> bool:
     if row.attempts >= MAX_ATTEMPTS or not getattr(error, "retryable", True):
         row.state, row.error = "failed", f"{type(error).__name__}: {message}"[:2000]
     else:
-        delay = getattr(error, "retry_after", None) or min(300, 2 ** row.attempts)
+        delay = getattr(error, "seconds", None) or getattr(error, "retry_after", None) or min(300, 2 ** row.attempts)
         row.not_before = utcnow() + dt.timedelta(seconds=float(delay))
         row.error = f"{type(error).__name__}: {message}"[:2000]
     db.session.commit()

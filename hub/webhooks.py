@@ -171,7 +171,10 @@ def extension(provider: str, endpoint: str) -> Response:
 
 
 def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
 def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDelivery:

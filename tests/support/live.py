@@ -32,7 +32,7 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, redis_url: str, instance: str, *, workers: int = 2,
-             threads: int = 4) -> Iterator[str]:
+             threads: int = 4, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run ``gunicorn wsgi:app``; yields its base URL; stops it (SIGTERM, then SIGKILL)."""
     port = free_port()
     env = {
@@ -41,6 +41,7 @@ def gunicorn(database_url: str, redis_url: str, instance: str, *, workers: int =
         "HUB_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY, "HUB_BASE_URL": TEST_BASE_URL,
         "HUB_INSTANCE_PATH": instance,
         "HUB_LOG_LEVEL": "WARNING", "HUB_OUTBOX_BACKOFF_BASE": "60",
+        **(extra_env or {}),
     }
     log = Path(instance) / "gunicorn.log"
     log.parent.mkdir(parents=True, exist_ok=True)
