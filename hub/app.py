@@ -85,10 +85,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite: enforce ON DELETE CASCADE (off unless asked, per connection), and let the web and
-    worker processes share the file: WAL (readers never block the writer) and a busy timeout."""
+    worker processes share the file: WAL (readers never block the writer) and a busy timeout.
+
+    ``synchronous=NORMAL`` (SQLite's advice for WAL): a commit survives the process being killed,
+    without an fsync per commit; a power loss may undo the last commits. ``HUB_SQLITE_SYNCHRONOUS=FULL``
+    trades that for an fsync per commit (PostgreSQL is the engine for a hub that must never lose one)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
+        mode = os.environ.get("HUB_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+        cursor.execute(f"PRAGMA synchronous={mode if mode in ('OFF', 'NORMAL', 'FULL', 'EXTRA') else 'NORMAL'}")
         cursor.close()

@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from hub import logs, snapshots, upserts
@@ -41,23 +41,41 @@ _BY_KIND: dict[str, type[t.Change]] = {c.kind: c for c in t.CHANGE_TYPES}
 # -- recording (request thread) ---------------------------------------------------------------
 
 
-def order_key(occurred_at: float | None, received_ms: float, change_id: int) -> str:
-    """Sorts a ticket's changes: provider event time (else arrival), then arrival (the row id)."""
+def order_key(occurred_at: float | None, received_ms: float, sequence: int) -> str:
+    """Sorts a ticket's changes: provider event time (else arrival), then arrival (``sequence``)."""
     when = occurred_at if occurred_at is not None else received_ms
-    return f"{max(0, int(when)):015d}.{change_id:012d}"
+    return f"{max(0, int(when)):015d}.{sequence:016d}"
 
 
-def to_row(change: t.Change, *, integration_id: int, delivery_id: int | None) -> m.InboundChange:
+def _values(change: t.Change, *, integration_id: int, delivery_id: int | None) -> dict[str, Any]:
     if not isinstance(change, t.CHANGE_TYPES):
         raise TypeError(f"not a hub.types change: {type(change).__name__}")
-    data = dataclasses.asdict(change)
-    data.pop("ticket", None)
-    return m.InboundChange(
+    data = {f.name: getattr(change, f.name) for f in dataclasses.fields(change) if f.name != "ticket"}
+    return dict(
         delivery_id=delivery_id, integration_id=integration_id, kind=change.kind,
         ticket_key=change.ticket.key[:128], ticket_id=(change.ticket.id or "")[:64],
         data={**data, "project_id": change.ticket.project_id}, occurred_at=change.occurred_at,
-        state="pending", attempts=0, activity_ids=[],
+        state="pending", attempts=0, activity_ids=[], order_key="",
     )
+
+
+def to_row(change: t.Change, *, integration_id: int, delivery_id: int | None) -> m.InboundChange:
+    return m.InboundChange(**_values(change, integration_id=integration_id, delivery_id=delivery_id))
+
+
+def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int) -> None:
+    """A delivery's changes in one multi-row INSERT; arrival order is the delivery's id, then the
+    change's place in it (no id needed back)."""
+    if not changes:
+        return
+    received = time.time() * 1000
+    rows = []
+    for index, change in enumerate(changes):
+        values = _values(change, integration_id=integration_id, delivery_id=delivery_id)
+        values["order_key"] = order_key(change.occurred_at, received, delivery_id * 1000 + index)
+        values["date_created"] = utcnow()
+        rows.append(values)
+    db.session.execute(insert(m.InboundChange.__table__), rows)
 
 
 def from_row(row: m.InboundChange) -> t.Change:
@@ -76,8 +94,9 @@ def add_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id
     db.session.add_all(rows)
     db.session.flush()
     received = time.time() * 1000
-    for row in rows:
-        row.order_key = order_key(row.occurred_at, received, row.id)
+    for index, row in enumerate(rows):
+        sequence = row.delivery_id * 1000 + index if row.delivery_id else row.id
+        row.order_key = order_key(row.occurred_at, received, sequence)
     return rows
 
 

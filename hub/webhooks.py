@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, update
 
 from hub import inbound, inputs, logs, security, upserts
 from hub import models as m
@@ -31,6 +31,7 @@ from hub.crypto import decrypt_json, encrypt_json
 from hub.errors import HubError, NotFound, PluginError, Unverified, ValidationError
 from hub.extensions import db
 from hub.http import is_secret_header, redact_headers
+from hub.models.base import utcnow
 from hub.snapshots import user as user_snapshot
 from hub.routes import NoMatch
 from hub.types import Inbound, WebhookRequest, WebhookResponse
@@ -179,6 +180,10 @@ def _size(limit: int) -> str:
 
 def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDelivery:
     """The delivery as the log keeps it: secrets redacted, the exact request encrypted for replay."""
+    return m.WebhookDelivery(**_delivery_values(provider, endpoint, body))
+
+
+def _delivery_values(provider: str, endpoint: str, body: bytes) -> dict[str, Any]:
     query_string = request.query_string.decode("latin-1")
     secrets: dict[str, Any] = {
         "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
@@ -189,7 +194,7 @@ def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDeliver
         secrets["query_string"] = query_string
     if shown_body != body:  # the exact bytes, for replay (signatures cover them)
         secrets["body"] = base64.b64encode(body).decode()
-    return m.WebhookDelivery(
+    return dict(
         provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
         query_string=shown_query, headers=redact_headers(dict(request.headers)),
         secret_headers=encrypt_json(secrets), body=shown_body, outcome="received",
@@ -257,18 +262,17 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
     if len(key) > 128:
         key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     response = to_response(result.response or WebhookResponse(json={"detail": "accepted"}))
-    delivery = _delivery_row(provider, endpoint, body)
-    delivery.status_code, delivery.dedupe_key = response.status_code, key
-    delivery.integration_id = int(result.integration.id)
-    db.session.add(delivery)
-    db.session.flush()
-    if not inbound.claim(provider, key, delivery.id):
-        delivery.outcome = "duplicate"
+    integration_id = int(result.integration.id)
+    values = {**_delivery_values(provider, endpoint, body), "status_code": response.status_code,
+              "dedupe_key": key, "integration_id": integration_id, "date_received": utcnow()}
+    table = m.WebhookDelivery.__table__
+    delivery_id = db.session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    if not inbound.claim(provider, key, delivery_id):
+        db.session.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
         db.session.commit()
-        return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery.id}))
-    inbound.add_changes(result.changes, integration_id=delivery.integration_id, delivery_id=delivery.id)
+        return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id}))
+    inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id)
     db.session.commit()
-    logger.info("webhook.recorded", extra={"delivery": delivery.id, "changes": len(result.changes)})
     inbound.after_commit()
     return response
 
