@@ -182,8 +182,11 @@ def change_status(
     activity_type: str | None = None,
     sync_outbound: bool = True,
     extra_data: dict[str, Any] | None = None,
+    locked: bool = False,
 ) -> list[m.Group]:
     """Set the status of issues; returns those that changed.
+
+    :param locked: the caller read the issues locked in this transaction (inbound sync does).
 
     :param integration: the provider that caused the change, if any: it gets no outbound sync.
     :param sync_outbound: ``False`` for changes reported by a provider (inbound sync), which
@@ -191,7 +194,8 @@ def change_status(
     """
     if status not in m.STATUSES:
         raise ValidationError("Unknown status.", {"status": [f"Must be one of: {', '.join(m.STATUSES)}."]})
-    lock_groups(groups)
+    if not locked:
+        lock_groups(groups)
     changed = [g for g in groups if g.status != status]
     for group in groups:
         if group.status == status and status_details is not None:
@@ -273,6 +277,7 @@ def change_assignee(
     integration: m.Integration | None = None,
     sync_outbound: bool = True,
     replaces: Mapping[int, int | None] | None = None,
+    locked: bool = False,
 ) -> list[m.Group]:
     """Assign issues to ``user`` (``None`` unassigns); returns those that changed.
 
@@ -291,7 +296,8 @@ def change_assignee(
                 "The user is not a member of the issue's project.",
                 {"assignedTo": ["Only members of the issue's project can be assigned."]},
             )
-    lock_groups(groups)
+    if not locked:
+        lock_groups(groups)
 
     def current(group: m.Group) -> int | None:
         return group.assignee.user_id if group.assignee else None

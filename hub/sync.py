@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from hub import echoes, issues, snapshots
 from hub import models as m
@@ -73,9 +73,14 @@ def where_should_sync(integration_id: int, key: str) -> list[m.OrganizationInteg
     return [oi for oi in rows if (oi.config or {}).get(key)]
 
 
-def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int]) -> Pairs:
-    """The issues linked to the ticket: by the provider's stable id when it is given (a moved
-    ticket is found under its old key and takes the new one), else by key."""
+def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *, with_assignee: bool = True) -> Pairs:
+    """The issues linked to the ticket, locked: by the provider's stable id when it is given (a
+    moved ticket is found under its old key and takes the new one), else by key.
+
+    The issues' rows are read ``FOR UPDATE`` (PostgreSQL); on SQLite the applying transaction
+    holds the write lock already (its claim is a write), so what is read is the latest commit and
+    no one changes it before ours: the state-change path need not lock and re-read them again.
+    """
     if not org_ids:
         return []
     by_key = m.ExternalIssue.key == ticket.key
@@ -91,6 +96,9 @@ def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int]) -> Pairs:
             .where(m.ExternalIssue.integration_id == integration_id, where,
                    m.ExternalIssue.organization_id.in_(org_ids))
             .order_by(m.Group.id)
+            .options(selectinload(m.Group.assignee) if with_assignee else lazyload(m.Group.assignee))
+            .with_for_update(of=m.Group)
+            .execution_options(populate_existing=True)
         )
     )
     if ticket.id:
@@ -172,7 +180,7 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
     org_integrations = {oi.organization_id: oi for oi in where_should_sync(integration.id, "sync_status_reverse")}
     if not org_integrations:
         return Applied("skipped", "status sync off")
-    pairs = _linked(integration.id, change.ticket, list(org_integrations))
+    pairs = _linked(integration.id, change.ticket, list(org_integrations), with_assignee=False)
     if not pairs:
         return Applied("skipped", "not linked")
     pairs = _fresh(pairs, "status_order", order_key)
@@ -205,7 +213,8 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
             reasons.append(why)
     changed: list[m.Group] = []
     for target, groups in by_target.items():
-        changed += issues.change_status(groups, target, integration=integration, sync_outbound=False)
+        changed += issues.change_status(groups, target, integration=integration, sync_outbound=False,
+                                        locked=True)
     return _outcome(changed, echoed, reasons)
 
 
@@ -245,7 +254,7 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
     groups = [g for g, _ in live]
     if not change.assign:
         replaces = _unassignable(live, change.replaces_email)
-        changed = issues.change_assignee(groups, None, integration=integration, replaces=replaces)
+        changed = issues.change_assignee(groups, None, integration=integration, replaces=replaces, locked=True)
         for group, ext in live:
             if group in changed:
                 ext.synced_assignee_id = None
@@ -257,7 +266,7 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
         logger.warning("sync.assignee-not-found", extra={"external_issue": change.ticket.key,
                                                          "integration": integration.id})
         return _outcome([], echoed, ["identity unknown" if not user else "not a member of the issue's project"])
-    changed = issues.change_assignee(eligible, user, integration=integration)
+    changed = issues.change_assignee(eligible, user, integration=integration, locked=True)
     for group, ext in live:
         if group in eligible:
             ext.synced_assignee_id = user.id
