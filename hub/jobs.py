@@ -17,13 +17,22 @@ from typing import Any
 
 import redis
 from flask import current_app
+from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from sqlalchemy import and_, or_, select, update
 
 from hub import logs, snapshots
 from hub import models as m
-from hub.errors import ApiError, ApiRateLimited, ApiUnauthorized, PluginError, RetryLater, SyncSkipped
+from hub.errors import (
+    ApiError,
+    ApiRateLimited,
+    ApiUnauthorized,
+    HubError,
+    PluginError,
+    RetryLater,
+    SyncSkipped,
+)
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.queue import get_queue, state
@@ -115,6 +124,11 @@ def relay(limit: int = 500) -> int:
     return enqueue(lost)
 
 
+#: What the worker runs beside RQ every poll, in the app context, also while Redis is down: callables taking
+#: no arguments (:mod:`hub.worker`). Adding periodic work is adding it here.
+PERIODIC: list[Callable[[], Any]] = [relay]
+
+
 def _job_exists(outbox_id: str) -> bool:
     try:
         job = Job.fetch(outbox_id, connection=state().redis, serializer=get_queue().serializer)
@@ -143,8 +157,25 @@ def backoff_seconds(attempt: int) -> float:
     return delay * random.uniform(0.5, 1.5)
 
 
+class OutboxJobFailed(HubError):
+    """Raised in the RQ job when its row ended ``failed`` or ``dead``: RQ files the job in its
+    FailedJobRegistry, so ``rq info`` and rq-dashboard show it beside ``hub outbox --failed``."""
+
+
 def run_outbox(outbox_id: str) -> str:
-    """Run one outbox row (the RQ job). Returns the row's final state for this attempt."""
+    """Run one outbox row (the RQ job). Returns the row's final state for this attempt.
+
+    Under RQ a row that ended failed or dead also fails the job (:class:`OutboxJobFailed`), once the
+    row is settled; called directly (inline mode, the CLI) it returns the state.
+    """
+    result = _run_outbox(outbox_id)
+    if result in ("failed", "dead") and get_current_job() is not None:
+        row = db.session.get(m.OutboxEntry, outbox_id)
+        raise OutboxJobFailed(f"outbox {outbox_id} {result}: {row.last_error if row else ''}")
+    return result
+
+
+def _run_outbox(outbox_id: str) -> str:
     now = utcnow()
     claimed = db.session.execute(
         update(m.OutboxEntry)
