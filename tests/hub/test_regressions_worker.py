@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
-import time
+import threading
 
-import redis
 from sqlalchemy import select
 
 from hub import models as m
@@ -120,25 +121,33 @@ def test_worker_rides_out_a_redis_outage(make_app, factories, requests_mock, tmp
         assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
                                      headers=s["headers"]).status_code == 200
         assert run_worker(max_loops=2, poll=0.01, outage_delay=0.01) == 0  # Redis down: waits, does not crash
-        server = subprocess.Popen([_redis_server(), "--port", str(port), "--bind",
-                                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+        requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+        servers: list[subprocess.Popen] = []
+
+        def start_redis() -> None:  # while the worker below is already running, Redis still down
+            servers.append(subprocess.Popen([_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        def done() -> bool:
+            return db.session.scalar(select(m.OutboxEntry.status)) == "done"
+
+        later = threading.Timer(1.0, start_redis)
+        safety = threading.Timer(60.0, os.kill, (os.getpid(), signal.SIGTERM))
+        later.start()
+        safety.start()
         try:
-            for _ in range(100):
-                try:
-                    redis.Redis(port=port).ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
-            requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
-            run_worker(max_loops=3, poll=0.01, outage_delay=0.01)
+            assert run_worker(poll=0.05, outage_delay=0.05, until=done) == 1
             db.session.expire_all()
             assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
             assert requests_mock.last_request.json() == {"state": "closed"}
         finally:
-            server.terminate()
-            server.wait(5)
+            later.cancel()
+            safety.cancel()
+            for server in servers:
+                server.terminate()
+                server.wait(5)
 
 
 def test_resolving_in_an_unknown_release_is_400(client, env):
