@@ -20,6 +20,7 @@ from flask import current_app
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 from sqlalchemy import and_, or_, select, update
 
 from hub import logs, snapshots
@@ -77,6 +78,11 @@ def enqueue(ids: list[str]) -> int:
                 queue.enqueue_call(JOB_FUNC, args=[outbox_id], job_id=outbox_id, result_ttl=600,
                                    failure_ttl=86400, pipeline=pipe)
                 sent.append(outbox_id)
+            pipe.execute()
+        failed = FailedJobRegistry(queue=queue)
+        with queue.connection.pipeline() as pipe:  # sent again (``hub outbox retry``): no longer failed in RQ
+            for outbox_id in sent:
+                failed.remove(outbox_id, pipeline=pipe)
             pipe.execute()
     except redis.RedisError as e:
         qs.mark_down()

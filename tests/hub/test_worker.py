@@ -123,6 +123,10 @@ def test_hub_worker_is_one_registered_rq_worker_until_sigterm(app, factories, tr
         failed = FailedJobRegistry(queue=queue)
         assert failed.get_job_ids() == [dead_id]  # rq info / rq-dashboard show the dead row
         assert "dead" in queue.fetch_job(dead_id).latest_result().exc_string
+        retry = app.test_cli_runner().invoke(args=["outbox", "retry", dead_id])
+        assert retry.exit_code == 0 and retry.output.strip() == f"{dead_id} enqueued"
+        assert failed.get_job_ids() == []  # sent again: RQ no longer counts it failed
+        _wait(lambda: _row_status(dead_id) == "dead" and failed.get_job_ids() == [dead_id])  # and dead again
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         assert Worker.all(connection=connection) == []
