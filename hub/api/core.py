@@ -14,7 +14,6 @@ from sqlalchemy import select
 from hub import inputs, logs
 from hub import models as m
 from hub.auth import current_user
-from hub.errors import ValidationError
 from hub.extensions import db
 from hub.members import membership
 
@@ -105,12 +104,3 @@ def parse_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     except SchemaError as e:
         messages = e.messages if isinstance(e.messages, dict) else {"body": e.messages}
         raise ApiAbort(400, "Invalid request.", messages) from e
-
-
-def raise_validation(e: ValidationError) -> None:
-    raise ApiAbort(getattr(e, "status_code", 400), e.detail, e.errors) from e
-
-
-def abort_json(status: int, detail: str) -> None:
-    raise ApiAbort(status, detail)
-

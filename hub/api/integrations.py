@@ -86,9 +86,6 @@ def install_integration(org_slug: str) -> Any:
     except (InstallError, PluginError) as e:
         db.session.rollback()
         raise ApiAbort(400, e.message, e.errors or {"metadata": [e.message]}) from e
-    except ValidationError as e:
-        db.session.rollback()
-        raise ApiAbort(400, e.detail, e.errors) from e
     except ApiError as e:
         db.session.rollback()
         logger.info("integration.install-refused", extra={"provider": provider, "status": e.code,

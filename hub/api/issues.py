@@ -15,7 +15,7 @@ from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
-from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError, ValidationError
+from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
 from hub.models.base import MAX_ID, iso, parse_id
@@ -188,16 +188,12 @@ def update_issue(org_slug: str, issue_id: str) -> Any:
     actor = current_user()
     assignee_given = "assignedTo" in data
     assignee = _resolve_assignee(org, data["assignedTo"]) if assignee_given and data["assignedTo"] else None
-    try:
-        status = data.get("status", "resolved" if data.get("statusDetails") else None)
-        details = resolution_details(group.project_id, data.get("statusDetails")) if status == "resolved" else None
-        if assignee_given:
-            issues.change_assignee([group], assignee, actor=actor)
-        if status:
-            issues.change_status([group], status, actor=actor, status_details=details)
-    except ValidationError as e:
-        db.session.rollback()
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    status = data.get("status", "resolved" if data.get("statusDetails") else None)
+    details = resolution_details(group.project_id, data.get("statusDetails")) if status == "resolved" else None
+    if assignee_given:
+        issues.change_assignee([group], assignee, actor=actor)
+    if status:
+        issues.change_status([group], status, actor=actor, status_details=details)
     db.session.commit()
     return jsonify(issue_json(group))
 

@@ -13,7 +13,6 @@ from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
-from hub.errors import NotFound, ValidationError
 from hub.extensions import db
 from hub.members import (
     accept_invitation,
@@ -71,11 +70,7 @@ def create_member(org_slug: str) -> Any:
     user = current_user()
     assert user is not None
     projects = _projects_by_slug(org, data["projects"])
-    try:
-        added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"],
-                              actor=user)
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"], actor=user)
     db.session.commit()
     if isinstance(added, m.MemberInvitation):
         return jsonify(invitation_json(added)), 201
@@ -91,12 +86,7 @@ def accept_member_invitation(org_slug: str, invitation_id: str) -> Any:
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == org_slug))
     if org is None or user is None:
         raise ApiAbort(404, "The requested resource does not exist.")
-    try:
-        member = accept_invitation(org, parse_id(invitation_id), user)
-    except NotFound as e:
-        raise ApiAbort(404, "The requested resource does not exist.") from e
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    member = accept_invitation(org, parse_id(invitation_id), user)
     db.session.commit()
     return jsonify(member_json(member)), 201
 
@@ -139,10 +129,7 @@ def list_projects(org_slug: str) -> Any:
 def create_project_view(org_slug: str) -> Any:
     org = get_org(org_slug, roles=("owner", "admin"))
     data = parse_body(s.ProjectCreate())
-    try:
-        project = create_project(org, data.get("slug"), data.get("name"))
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    project = create_project(org, data.get("slug"), data.get("name"))
     g.hub_member.projects.append(project)  # the creator can be assigned its issues
     db.session.commit()
     return jsonify(project_json(project)), 201
@@ -193,10 +180,7 @@ def create_invite_request(org_slug: str) -> Any:
     org = get_org(org_slug)
     data = parse_body(s.InviteRequestCreate())
     user = current_user()
-    try:
-        check_role_grant(g.hub_member.role, data["role"], requesting=True)
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    check_role_grant(g.hub_member.role, data["role"], requesting=True)
     row = m.InviteRequest(organization_id=org.id, email=data["email"].lower(), role=data["role"],
                           requester_id=user.id if user else None, status="pending", organization=org)
     db.session.add(row)
@@ -270,11 +254,6 @@ def _handle_invite(org: m.Organization, invite_id: str, approve: bool) -> m.Invi
         raise ApiAbort(404, "This invite request no longer exists.")
     user = current_user()
     assert user is not None
-    try:
-        handle_invite_request(row, approve, user)
-    except NotFound as e:
-        raise ApiAbort(404, "This invite request no longer exists.") from e
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    handle_invite_request(row, approve, user)
     db.session.commit()
     return row
