@@ -52,7 +52,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                      render_as_batch=True)
     queue.init_app(app)
     jobs.init_app(app)
-    app.extensions["hub"] = build_plugin_manager(app.config)
+    app.extensions["hub"] = plugins = build_plugin_manager(app.config)
+    declared = [setting for _, setting in plugins.settings()]
+    app.config.update(hub_config.plugin_settings(declared, config))  # given, else environment, else default
 
     from hub import webhooks
     from hub.api import bp as api_bp

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -108,17 +109,36 @@ def set_password(email: str, password: str) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per plugin.")
+@click.option("--settings", "as_settings", is_flag=True,
+              help="The settings plugins declare, as the README's Markdown table.")
 @with_appcontext
-def plugins(as_json: bool) -> None:
+def plugins(as_json: bool, as_settings: bool) -> None:
     """List installed plugins: key, distribution, version, hooks implemented."""
-    records = current_app.extensions["hub"].records
-    for record in sorted(records.values(), key=lambda r: r.name):
-        key = record.provider["key"] if record.provider else record.name
+    from hub.plugins import settings_table
+
+    hub_plugins = current_app.extensions["hub"]
+    if as_settings:
+        click.echo(settings_table(hub_plugins.settings()))
+        return
+    for record in sorted(hub_plugins.records.values(), key=lambda r: r.name):
+        key = record.key
         if as_json:
             click.echo(json.dumps({"key": key, "distribution": record.distribution, "version": record.version,
-                                   "module": record.module, "hooks": record.hooks}))
+                                   "module": record.module, "hooks": record.hooks,
+                                   "settings": [_setting_json(st) for st in record.settings]}))
         else:
-            click.echo(f"{key:<14} {record.distribution:<28} {record.version or '-':<10} {', '.join(record.hooks)}")
+            version = record.version or "-"
+            click.echo(f"{key:<14} {record.distribution:<28} {version:<10} {', '.join(record.hooks)}")
+
+
+def _setting_json(setting: Any) -> dict[str, Any]:
+    """A declared setting and whether it is set; a secret's value is never shown."""
+    value = current_app.config.get(setting.name)
+    out = {"name": setting.name, "default": None if setting.secret else setting.default,
+           "secret": setting.secret, "help": setting.help, "set": value not in (None, "")}
+    if not setting.secret:
+        out["value"] = value
+    return out
 
 
 @click.command()

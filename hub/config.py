@@ -11,27 +11,19 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography.fernet import Fernet
 
+#: The core's settings. A plugin's own (``HUB_JIRA_*``, ``HUB_SLACK_*``, ...) are declared by its
+#: ``plugin_settings`` hook and read by :func:`plugin_settings`.
 DEFAULTS: dict[str, Any] = {
     "HUB_DATABASE_URL": None,  # sqlite file under the instance folder
     "HUB_REDIS_URL": "redis://127.0.0.1:6379/0",
     "HUB_SECRET_KEY": None,
     "HUB_ENCRYPTION_KEY": None,
     "HUB_BASE_URL": "http://127.0.0.1:5000",
-    "HUB_JIRA_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
-    "HUB_JIRA_APP_KEY": "io.integration-hub.jira",
-    "HUB_SLACK_API_URL": "https://slack.com/api",
-    "HUB_SLACK_SIGNING_SECRET": None,
-    "HUB_SLACK_CLIENT_ID": None,
-    "HUB_SLACK_CLIENT_SECRET": None,
-    "HUB_DISCORD_API_URL": "https://discord.com/api/v10",
-    "HUB_DISCORD_PUBLIC_KEY": None,
-    "HUB_DISCORD_APPLICATION_ID": None,
-    "HUB_DISCORD_BOT_TOKEN": None,
-    "HUB_DISCORD_CLIENT_SECRET": None,
     "HUB_ASYNC": True,
     "HUB_TRACE_PLUGINS": False,
     "HUB_LOAD_ENTRYPOINTS": True,  # False: only built-in and explicitly given plugins (safe mode)
@@ -71,6 +63,23 @@ def from_environ(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The ``HUB_*`` settings found in the environment, typed."""
     env = os.environ if environ is None else environ
     return {k: _coerce(k, v) for k, v in env.items() if k.startswith("HUB_")}
+
+
+def plugin_settings(declared: Iterable[Any], given: dict[str, Any] | None = None,
+                    environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The values of the settings plugins declare (:class:`hub.types.PluginSetting`): the mapping given
+    to ``create_app``, else the environment, else the declared default."""
+    env = os.environ if environ is None else environ
+    given = given or {}
+    values: dict[str, Any] = {}
+    for setting in declared:
+        if setting.name in given:
+            values[setting.name] = given[setting.name]
+        elif setting.name in env:
+            values[setting.name] = env[setting.name]
+        else:
+            values[setting.name] = setting.default
+    return values
 
 
 def load_dotenv_file() -> None:

@@ -402,3 +402,21 @@ def notify_invite_request(integration: Integration, invite_request: InviteReques
     files ``POST /api/0/organizations/{org}/invite-requests/``.
     **Result**: broadcast. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
     """
+
+
+# -- plugin settings (issue 12) -------------------------------------------------------------------
+
+from hub.types import PluginSetting  # noqa: E402  (this section is appended; the type is a frozen value)
+
+
+@hookspec
+def plugin_settings() -> list[PluginSetting]:
+    """Declare the ``HUB_*`` environment variables this plugin reads, with defaults and help.
+
+    The core reads each from the environment (or the mapping given to ``create_app``) into the
+    app's config, else its default, so ``services.config(name)`` always finds it; ``hub plugins
+    --settings`` and the README list them; ``secret`` ones are never printed. Names start with
+    ``HUB_`` and belong to one plugin; a duplicate or a core setting's name stops the start.
+
+    **Called**: once, at start-up. **Result**: broadcast (one list per plugin). **Since**: v1.
+    """
