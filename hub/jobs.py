@@ -23,7 +23,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import and_, or_, select, update
 
-from hub import logs, snapshots
+from hub import integrations, logs, snapshots
 from hub import models as m
 from hub.errors import (
     ApiError,
@@ -269,29 +269,15 @@ def _retry(outbox_id: str, seconds: float | None, error: str) -> str:
 
 
 def _healthy_again(outbox_id: str) -> None:
-    """A call went through: an integration marked as needing attention works again."""
     entry = db.session.get(m.OutboxEntry, outbox_id)
-    if entry is None or entry.integration_id is None or entry.organization_id is None:
-        return
-    db.session.execute(
-        update(m.OrganizationIntegration)
-        .where(m.OrganizationIntegration.integration_id == entry.integration_id,
-               m.OrganizationIntegration.organization_id == entry.organization_id,
-               m.OrganizationIntegration.status == "needs_attention")
-        .values(status="active", error=None)
-    )
-    db.session.commit()
+    if entry is not None and entry.integration_id is not None and entry.organization_id is not None:
+        integrations.mark_healthy(entry.integration_id, entry.organization_id)
 
 
 def _needs_attention(outbox_id: str, message: str) -> None:
     entry = db.session.get(m.OutboxEntry, outbox_id)
-    if entry is None or entry.integration_id is None:
-        return
-    query = update(m.OrganizationIntegration).where(m.OrganizationIntegration.integration_id == entry.integration_id)
-    if entry.organization_id is not None:
-        query = query.where(m.OrganizationIntegration.organization_id == entry.organization_id)
-    db.session.execute(query.values(status="needs_attention", error=message[:2000]))
-    db.session.commit()
+    if entry is not None and entry.integration_id is not None:
+        integrations.mark_needs_attention(entry.integration_id, entry.organization_id, message)
 
 
 # -- handlers: one per outbox kind; each calls one hook for one integration ------------------

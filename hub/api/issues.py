@@ -18,6 +18,7 @@ from hub.auth import current_user
 from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
+from hub.integrations import mark_needs_attention
 from hub.models.base import MAX_ID, iso, parse_id
 
 MAX_LIMIT = 100
@@ -300,8 +301,7 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
         _remember_provider_error(oi, e.__cause__)
         raise ApiAbort(400, e.message, e.errors) from e
     except ApiUnauthorized as e:
-        oi.status = "needs_attention"
-        _remember_provider_error(oi, e)
+        mark_needs_attention(oi.integration_id, oi.organization_id, e.full_message)
         raise ApiAbort(400, f"{integration.provider} refused the credentials: {e.message}") from e
     except ApiError as e:
         _remember_provider_error(oi, e)
