@@ -31,7 +31,7 @@ def _user(email: str) -> m.User:
 @click.option("--password", default=None, help="Also set a password for the web pages.")
 @with_appcontext
 def bootstrap(org_slug: str, project_slug: str, email: str, password: str | None) -> None:
-    """Create org, project and owner if missing (migrating first); print a JSON line with a token and the DSN."""
+    """Create org, project and owner if missing (migrating first); print a JSON line with a token, the DSN."""
     from flask_migrate import upgrade
 
     from hub.members import add_member, create_project, create_token, dsn, get_or_create_user, membership
@@ -56,9 +56,11 @@ def bootstrap(org_slug: str, project_slug: str, email: str, password: str | None
     if password:
         user.password_hash = generate_password_hash(password)
     token_value = create_token(user, name="bootstrap")
-    key = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.project_id == project.id).order_by(m.ProjectKey.id))
+    key = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.project_id == project.id)
+                            .order_by(m.ProjectKey.id))
     db.session.commit()
-    click.echo(json.dumps({"org": org.slug, "project": project.slug, "user_id": str(user.id), "token": token_value,
+    click.echo(json.dumps({"org": org.slug, "project": project.slug, "user_id": str(user.id),
+                           "token": token_value,
                            "dsn": dsn(current_app.config["HUB_BASE_URL"], key) if key else None}))
 
 
@@ -175,7 +177,8 @@ def deliveries(ctx: click.Context, failed: bool, limit: int) -> None:
     if failed:
         query = query.where(m.WebhookDelivery.outcome.in_(("error", "rejected")))
     for d in db.session.scalars(query):
-        click.echo(f"{d.id:<6} {m.iso(d.date_received)} {d.provider:<12} {d.integration_id or '-':<5} {d.method:<5} "
+        click.echo(f"{d.id:<6} {m.iso(d.date_received)} {d.provider:<12} {d.integration_id or '-':<5} "
+                   f"{d.method:<5} "
                    f"{d.endpoint:<30} "
                    f"{d.status_code or '-':<4} {d.outcome:<10} {d.error or ''}")
 
@@ -192,7 +195,8 @@ def deliveries_prune(days: int) -> None:
     from hub.models.base import utcnow
 
     cutoff = utcnow() - dt.timedelta(days=days)
-    deleted = db.session.execute(delete(m.WebhookDelivery).where(m.WebhookDelivery.date_received < cutoff)).rowcount
+    deleted = db.session.execute(
+        delete(m.WebhookDelivery).where(m.WebhookDelivery.date_received < cutoff)).rowcount
     db.session.commit()
     click.echo(f"deleted {deleted} deliveries received before {m.iso(cutoff)}")
 
@@ -253,7 +257,8 @@ def outbox_retry(outbox_id: str) -> None:
 
         click.echo(f"{outbox_id} {run_outbox(outbox_id)}")
         return
-    click.echo(f"{outbox_id} {'enqueued' if sent else 'pending (Redis unavailable; the worker will send it)'}")
+    waiting = "pending (Redis unavailable; the worker will send it)"
+    click.echo(f"{outbox_id} {'enqueued' if sent else waiting}")
 
 
 @click.command()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet

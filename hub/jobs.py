@@ -114,7 +114,8 @@ def relay(limit: int = 500) -> int:
                 .where(
                     or_(
                         and_(m.OutboxEntry.status == "pending", m.OutboxEntry.next_attempt_at <= now),
-                        and_(m.OutboxEntry.status == "enqueued", m.OutboxEntry.enqueued_at < now - STALE_ENQUEUED),
+                        and_(m.OutboxEntry.status == "enqueued",
+                             m.OutboxEntry.enqueued_at < now - STALE_ENQUEUED),
                     )
                 )
                 .order_by(m.OutboxEntry.next_attempt_at)
@@ -264,7 +265,8 @@ def _retry(outbox_id: str, seconds: float | None, error: str) -> str:
     entry.last_error = error[:2000]
     entry.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
     db.session.commit()
-    logger.info("outbox.retry-scheduled", extra={"outbox": outbox_id, "delay_s": round(delay, 2), "error": error})
+    logger.info("outbox.retry-scheduled",
+                extra={"outbox": outbox_id, "delay_s": round(delay, 2), "error": error})
     return "retry"
 
 
@@ -380,8 +382,9 @@ def handle_notify_issue_alert(p: dict[str, Any]) -> str | None:
         db.session.add(
             m.NotificationMessage(
                 group_id=group.id, integration_id=p["integration_id"],
-                channel_id=str(result.get("channelId") or p["channel_id"]), message_id=str(result["messageId"]),
-                rule_id=rule.id, data={k: v for k, v in result.items() if k not in ("channelId", "messageId")},
+                channel_id=str(result.get("channelId") or p["channel_id"]),
+                message_id=str(result["messageId"]), rule_id=rule.id,
+                data={k: v for k, v in result.items() if k not in ("channelId", "messageId")},
             )
         )
         db.session.commit()
@@ -396,7 +399,8 @@ def handle_notify_activity(p: dict[str, Any]) -> str | None:
     integration = _integration(p["integration_id"], group.organization_id)
     parents = db.session.scalars(
         select(m.NotificationMessage)
-        .where(m.NotificationMessage.group_id == group.id, m.NotificationMessage.integration_id == p["integration_id"])
+        .where(m.NotificationMessage.group_id == group.id,
+               m.NotificationMessage.integration_id == p["integration_id"])
         .order_by(m.NotificationMessage.id)
     ).all()
     if not parents:
@@ -414,7 +418,8 @@ def handle_notify_invite_request(p: dict[str, Any]) -> str | None:
         raise SyncSkipped("invite request handled")
     integration = _integration(p["integration_id"], invite.organization_id)
     _pm().hook.notify_invite_request(
-        integration=integration, invite_request=snapshots.invite_request(invite), channel_id=str(p["channel_id"])
+        integration=integration, invite_request=snapshots.invite_request(invite),
+        channel_id=str(p["channel_id"]),
     )
     return "posted"
 

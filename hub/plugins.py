@@ -166,12 +166,14 @@ def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecor
             raise PluginStartupError(f"plugin {impl.plugin_name!r}: provider_info() must return key and name")
         key = str(info["key"])
         if key in owners:
-            raise PluginStartupError(f"provider key {key!r} is claimed by {owners[key]!r} and {impl.plugin_name!r}")
+            raise PluginStartupError(
+                f"provider key {key!r} is claimed by {owners[key]!r} and {impl.plugin_name!r}")
         unknown = set(info.get("features", ())) - FEATURES
         if unknown:
             raise PluginStartupError(f"plugin {impl.plugin_name!r}: unknown features {sorted(unknown)}")
         record = records.get(impl.plugin_name)
-        if record is not None and record.distribution not in ("(registered)", "integration-hub") and key != record.name:
+        bundled_or_registered = record is None or record.distribution in ("(registered)", "integration-hub")
+        if not bundled_or_registered and key != record.name:
             raise PluginStartupError(
                 f"plugin {impl.plugin_name!r}: provider key {key!r} must equal its entry-point name"
             )

@@ -81,7 +81,8 @@ def get_org(slug: str, roles: tuple[str, ...] | None = None) -> m.Organization:
 
 
 def get_project(org: m.Organization, slug: str) -> m.Project:
-    project = db.session.scalar(select(m.Project).where(m.Project.organization_id == org.id, m.Project.slug == slug))
+    project = db.session.scalar(select(m.Project).where(m.Project.organization_id == org.id,
+                                                        m.Project.slug == slug))
     if project is None:
         raise ApiAbort(404, "The requested resource does not exist.")
     return project

@@ -26,7 +26,8 @@ def integration_json(oi: m.OrganizationIntegration) -> dict[str, Any]:
     token) and the last error (which may quote the provider) only to the org's owners and admins."""
     config = {key: bool((oi.config or {}).get(key, False)) for key in m.SYNC_CONFIG_KEYS}
     admin = getattr(g.get("hub_member"), "role", None) in ("owner", "admin")
-    warnings = decrypt_json(oi.integration.metadata_encrypted, default={}).get("install_warnings") or [] if admin else []
+    metadata = decrypt_json(oi.integration.metadata_encrypted, default={}) if admin else {}
+    warnings = metadata.get("install_warnings") or []
     return {"id": str(oi.integration_id), "provider": oi.integration.provider, "name": oi.integration.name,
             "externalId": oi.integration.external_id,
             "status": "disabled" if oi.integration.status == "disabled" else oi.status,
@@ -48,7 +49,8 @@ def _get_oi(org: m.Organization, integration_id: str) -> m.OrganizationIntegrati
 @authenticated
 def list_integrations(org_slug: str) -> Any:
     org = get_org(org_slug)
-    rows = db.session.scalars(select(m.OrganizationIntegration).where(m.OrganizationIntegration.organization_id == org.id)
+    rows = db.session.scalars(select(m.OrganizationIntegration)
+                              .where(m.OrganizationIntegration.organization_id == org.id)
                               .order_by(m.OrganizationIntegration.id))
     return jsonify([integration_json(oi) for oi in rows])
 
@@ -73,8 +75,8 @@ def install_integration(org_slug: str) -> Any:
 
 
 @bp.put("/organizations/<org_slug>/integrations/<integration_id>/")
-@doc("/api/0/organizations/{org}/integrations/{id}/", "put", "Set the sync configuration", body=s.IntegrationUpdate,
-     response=s.IntegrationOut)
+@doc("/api/0/organizations/{org}/integrations/{id}/", "put", "Set the sync configuration",
+     body=s.IntegrationUpdate, response=s.IntegrationOut)
 @authenticated
 def update_integration(org_slug: str, integration_id: str) -> Any:
     oi = _get_oi(get_org(org_slug, roles=("owner", "admin")), integration_id)

@@ -19,7 +19,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def _bundled(app):
     plugins = app.extensions["hub"]
-    return [(key, st) for key, st in plugins.settings() if plugins.records[key].distribution == "integration-hub"]
+    return [(key, st) for key, st in plugins.settings()
+            if plugins.records[key].distribution == "integration-hub"]
 
 
 def test_the_readme_table_is_the_plugins_declarations(app):
@@ -34,7 +35,8 @@ def test_provider_settings_are_declared_by_their_plugins_not_the_core(app):
     assert {n for n in names if n.startswith(("HUB_JIRA_", "HUB_SLACK_", "HUB_DISCORD_"))} == set(names)
     assert names["HUB_JIRA_APP_KEY"] == "jira" and names["HUB_SLACK_SIGNING_SECRET"] == "slack"
     assert names["HUB_DISCORD_BOT_TOKEN"] == "discord"
-    assert not [key for key in hub_config.DEFAULTS if key.startswith(("HUB_JIRA_", "HUB_SLACK_", "HUB_DISCORD_"))]
+    providers = ("HUB_JIRA_", "HUB_SLACK_", "HUB_DISCORD_")
+    assert not [key for key in hub_config.DEFAULTS if key.startswith(providers)]
 
 
 def test_the_environment_sets_a_plugins_setting_else_its_default(make_app, monkeypatch):
@@ -63,7 +65,8 @@ def test_hub_plugins_lists_the_settings_and_never_a_secret(app):
     assert by_name["HUB_SLACK_SIGNING_SECRET"] == {"name": "HUB_SLACK_SIGNING_SECRET", "default": None,
                                                    "secret": True, "help": "the Slack app's signing secret",
                                                    "set": True}
-    assert by_name["HUB_SLACK_API_URL"]["value"] == "https://slack.com/api" and by_name["HUB_SLACK_API_URL"]["set"]
+    assert by_name["HUB_SLACK_API_URL"]["value"] == "https://slack.com/api"
+    assert by_name["HUB_SLACK_API_URL"]["set"]
     plain = runner.invoke(args=["plugins"])
     assert plain.exit_code == 0 and "HUB_" not in plain.output  # the listing itself is as it was
 

@@ -27,7 +27,8 @@ def _resolve(client, env, gid, **details):
     return r.json
 
 
-def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env, factories, run_jobs, requests_mock):
+def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env, factories, run_jobs,
+                                                                     requests_mock):
     gid = post_event(client, env["headers"])["groupId"]
     group = db.session.get(m.Group, int(gid))
     factories.link(group, env["tracker"], "TR-1")
@@ -38,10 +39,12 @@ def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env
     requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "closed"})
     post_event(client, env["headers"])
     assert _status(client, env, gid) == "unresolved"
-    activities = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=env["headers"]).json
+    activities = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/",
+                            headers=env["headers"]).json
     assert activities[0]["type"] == "set_regression" and activities[0]["user"] is None
     run_jobs()
-    assert requests_mock.last_request.method == "PUT" and requests_mock.last_request.json() == {"state": "open"}
+    assert requests_mock.last_request.method == "PUT"
+    assert requests_mock.last_request.json() == {"state": "open"}
 
 
 def test_resolved_in_next_release_regresses_only_on_a_newer_release(client, env):
@@ -86,7 +89,8 @@ def test_resolved_in_latest_release(client, env):
 def test_release_details_need_a_resolution(client, env):
     gid = post_event(client, env["headers"])["groupId"]
     r = client.put(f"/api/0/organizations/acme/issues/{gid}/",
-                   json={"status": "ignored", "statusDetails": {"inNextRelease": True}}, headers=env["headers"])
+                   json={"status": "ignored", "statusDetails": {"inNextRelease": True}},
+                   headers=env["headers"])
     assert r.status_code == 400 and _status(client, env, gid) == "unresolved"
 
 
@@ -118,8 +122,8 @@ def test_worker_rides_out_a_redis_outage(make_app, factories, requests_mock, tmp
                                         config=ALL_SYNC)
         group = factories.group(s["project"])
         factories.link(group, tracker, "TR-1")
-        assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
-                                     headers=s["headers"]).status_code == 200
+        assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/",
+                                     json={"status": "resolved"}, headers=s["headers"]).status_code == 200
         assert run_worker(max_loops=2, poll=0.01, outage_delay=0.01) == 0  # Redis down: waits, does not crash
         requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
         requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
@@ -169,7 +173,8 @@ def test_a_successful_job_clears_needs_attention(client, env, factories, run_job
     assert integration["status"] == "needs_attention"
     requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "closed"})
     requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"}, headers=env["headers"])
+    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"},
+               headers=env["headers"])
     run_jobs()
     integration = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]
     assert integration["status"] == "active" and integration["error"] is None
