@@ -11,8 +11,8 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from hub import commands, egress, errors_http, jobs, keycheck, logs, queue, security
 from hub import config as hub_config
-from hub import errors_http, jobs, keycheck, logs, queue, security
 from hub.extensions import db, migrate
 from hub.plugins import build_plugin_manager
 
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance_path = os.path.abspath(settings.get("HUB_INSTANCE_PATH") or hub_config.default_instance_path())
     app = Flask("hub", instance_path=instance_path, instance_relative_config=True)
     app.config.update(hub_config.resolve(settings, app.instance_path))
+    egress.check_settings(app.config)
     app.config.update(
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=app.config["HUB_DATABASE_URL"],
@@ -51,7 +52,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                      render_as_batch=True)
     queue.init_app(app)
     jobs.init_app(app)
-    app.extensions["hub"] = build_plugin_manager(app.config)
+    app.extensions["hub"] = plugins = build_plugin_manager(app.config)
+    declared = [setting for _, setting in plugins.settings()]
+    app.config.update(hub_config.plugin_settings(declared, config))  # given, else environment, else default
 
     from hub import webhooks
     from hub.api import bp as api_bp
@@ -76,9 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 
-    from hub.cli import register_commands
-
-    register_commands(app)
+    commands.init_app(app)
     keycheck.verify_keys(app)
     return app
 

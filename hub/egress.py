@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,15 @@ class Policy:
                     candidate = (rule.specificity, denied)
                     best = candidate if best is None or candidate > best else best
         return best is None or not best[1]
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Refuse to start on a ``HUB_OUTBOUND_*`` typo: it must not silently open (or close) outbound traffic."""
+    for key in ("HUB_OUTBOUND_ALLOW", "HUB_OUTBOUND_DENY"):
+        try:
+            parse_rules(config.get(key) or "")
+        except ValueError as e:
+            raise ValueError(f"{key}: {e}") from e
 
 
 @functools.lru_cache(maxsize=16)

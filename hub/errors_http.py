@@ -1,9 +1,15 @@
-"""Every error under ``/api``, ``/extensions`` and ``/healthz`` is JSON ``{"detail", "errors"}``."""
+"""Every error under ``/api``, ``/extensions`` and ``/healthz`` is JSON ``{"detail", "errors"}``.
+
+Each :class:`hub.errors.HubError` class has one handler here (:data:`HUB_ERRORS`): a view lets the error
+rise and the answer says its words with its status; the session is rolled back, so nothing half-done is
+committed. Web pages get the same status as an HTML page.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -11,6 +17,16 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from hub.api import ApiAbort
+from hub.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    HubError,
+    InstallError,
+    NotFound,
+    PluginError,
+    ValidationError,
+)
 from hub.extensions import db
 from hub.webhooks import public_endpoint
 
@@ -38,7 +54,36 @@ def _page(status: int, heading: str, message: str) -> Any:
                                          title=heading), status)
 
 
+Answer = tuple[int, str, dict[str, Any]]
+
+#: status, detail and field errors of each HubError class a request may raise. A provider's error says the
+#: hub's words only (``message``), never the provider's (kept for admins on the integration's ``error``).
+HUB_ERRORS: dict[type[HubError], Callable[[Any], Answer]] = {
+    ValidationError: lambda e: (e.status_code, e.detail, e.errors),
+    Conflict: lambda e: (e.status_code, e.detail, e.errors),
+    Forbidden: lambda e: (e.status_code, e.detail, e.errors),
+    NotFound: lambda e: (404, str(e) or "The requested resource does not exist.", {}),
+    PluginError: lambda e: (400, e.message, e.errors),
+    InstallError: lambda e: (400, e.message, e.errors),
+    ApiError: lambda e: (400, e.message, {}),
+}
+
+
+def _hub_error_handler(answer: Callable[[Any], Answer]) -> Callable[[HubError], Any]:
+    def handle(e: HubError) -> Any:
+        db.session.rollback()
+        status, detail, errors = answer(e)
+        if not _wants_json():
+            return _page(status, PAGES.get(status, ("Error", ""))[0], detail)
+        return jsonify({"detail": detail, "errors": errors}), status
+
+    return handle
+
+
 def init_app(app: Flask) -> None:
+    for error_class, answer in HUB_ERRORS.items():
+        app.register_error_handler(error_class, _hub_error_handler(answer))
+
     @app.errorhandler(ApiAbort)
     def _api_abort(e: ApiAbort) -> Any:
         db.session.rollback()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         Integration,
         InviteRequest,
         Parent,
+        PluginSetting,
         Route,
         Rule,
         User,
@@ -178,7 +179,7 @@ def sync_assignee_inbound(
     superseded by returning :class:`hub.types.AssigneeChange` from a v2 route, kept).
 
     Plugins *call* this (``pm.hook.sync_assignee_inbound(...)`` via
-    :func:`hub.services.hook`); the core implements it (``hub.sync``): orgs whose
+    :func:`hub.services.hook`); the core implements it (``hub.inbound_hooks``): orgs whose
     ``sync_assignee_inbound`` is on, the member of each issue's project with that email
     (case-insensitive), never an unassign for an unknown email.
 
@@ -208,7 +209,7 @@ def sync_status_inbound(
     """Apply a status change a provider reported to every hub issue linked to the ticket (v1;
     superseded by returning :class:`hub.types.StatusChange` from a v2 route, kept).
 
-    The core implements it (``hub.sync``) for orgs with ``sync_status_reverse``: the org's
+    The core implements it (``hub.inbound_hooks``) for orgs with ``sync_status_reverse``: the org's
     explicit status mapping of the ticket's project first, else the status category.
 
     :param integration: the integration the change came from.
@@ -235,7 +236,7 @@ def sync_ticket_moved_inbound(
     """A provider moved a ticket (Jira: APP-123 → PLATFORM-45, same issue id): its links follow
     (superseded by returning :class:`hub.types.TicketMoved` from a v2 route, kept).
 
-    The core implements it (``hub.sync``): every link of this integration to the ticket with that
+    The core implements it (``hub.inbound_hooks``): every link of this integration to the ticket with that
     stable id (or, for links made before ids were stored, to ``old_key``) takes ``new_key``, so
     later changes to ``new_key`` apply.
 
@@ -489,4 +490,22 @@ def run_task(integration: Integration, task: str, payload: dict[str, Any]) -> st
     **Called**: in an RQ job, on the plugin owning ``integration.provider``.
     **Result**: ``firstresult``. **Errors**: as for ``sync_status_outbound`` (retried with backoff).
     **Since**: v1.2.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Plugin settings: at start-up
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def plugin_settings() -> list[PluginSetting]:
+    """Declare the ``HUB_*`` environment variables this plugin reads, with defaults and help.
+
+    The core reads each from the environment (or the mapping given to ``create_app``) into the
+    app's config, else its default, so ``services.config(name)`` always finds it; ``hub plugins
+    --settings`` and the README list them; ``secret`` ones are never printed. Names start with
+    ``HUB_`` and belong to one plugin; a duplicate or a core setting's name stops the start.
+
+    **Called**: once, at start-up. **Result**: broadcast (one list per plugin). **Since**: v1.
     """

@@ -1,7 +1,7 @@
 """Inbound v2: record a verified delivery's typed changes, then apply each exactly once.
 
-In the request (:func:`record`): claim the dedupe key, write the delivery and its changes in
-one transaction, answer. In ``hub worker`` (:func:`apply_pending`): take pending changes in
+In the request (:mod:`hub.webhooks`): claim the dedupe key, write the delivery and its changes
+(:func:`insert_changes`) in one transaction, answer, :func:`wake` a worker. In ``hub worker`` (:func:`apply_pending`): take pending changes in
 ticket and event order, complete what the payload lacked (``complete_change``), and apply each
 in the transaction that moves it out of ``pending``, so a worker killed mid-way leaves it
 pending and another applies it once. :mod:`hub.sync` decides what a change does.
@@ -31,7 +31,7 @@ from hub.models.base import utcnow
 logger = logging.getLogger("hub.inbound")
 
 WAKE_KEY = "hub:inbound:wake"
-APPLY_JOB = "hub.inbound.apply_job"
+APPLY_JOB = "hub.jobs.apply_inbound_job"
 MAX_ATTEMPTS = 5
 BATCH = 200
 
@@ -107,19 +107,9 @@ def claim(provider: str, key: str, delivery_id: int | None) -> bool:
         ("provider", "dedupe_key"))
 
 
-def after_commit() -> None:
-    """Get the recorded changes applied: inline when ``HUB_ASYNC`` is off, else wake a worker
-    (one Redis ``SET NX``; a Redis outage costs nothing here: ``hub worker`` also polls)."""
-    if not current_app.config["HUB_ASYNC"]:
-        apply_pending()
-        from hub.jobs import flush
-
-        flush()
-        return
-    wake()
-
-
 def wake() -> None:
+    """Get a worker to apply what was recorded: one Redis ``SET NX`` and, when no wake is pending,
+    the apply job (a Redis outage costs nothing here: ``hub worker`` also polls the database)."""
     from hub.queue import get_queue, state
 
     qs = state()
@@ -134,22 +124,6 @@ def wake() -> None:
 
 
 # -- applying (hub worker) --------------------------------------------------------------------
-
-
-def apply_job() -> int:
-    """The RQ job a delivery wakes: apply until nothing is pending (two may run; each change once)."""
-    from hub.queue import get_redis
-
-    try:
-        get_redis().delete(WAKE_KEY)
-    except redis.RedisError:
-        pass
-    total = 0
-    while True:
-        done = apply_pending()
-        total += done
-        if done < BATCH:
-            return total
 
 
 def apply_pending(limit: int = BATCH) -> int:
@@ -173,7 +147,6 @@ def apply_pending(limit: int = BATCH) -> int:
 def apply_one(change_id: int) -> bool:
     """Apply one recorded change in its own transaction; ``False`` when it was not pending."""
     from hub import sync
-    from hub.jobs import flush
 
     row = db.session.get(m.InboundChange, change_id, populate_existing=True)
     if row is None or row.state != "pending":
@@ -216,7 +189,6 @@ def apply_one(change_id: int) -> bool:
         logger.exception("inbound.apply-failed", extra={"change": change_id})
         return _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
     logger.info("inbound.applied", extra={"change": change_id, "state": result.state, "reason": result.reason})
-    flush()
     return True
 
 
@@ -264,7 +236,8 @@ def _settle_failed(change_id: int, error: str) -> bool:
 def apply_now(integration: m.Integration, changes: Iterable[t.Change]) -> list[m.InboundChange]:
     """Record changes outside a delivery and apply them at once, through the same path.
 
-    The v1 inbound hooks and ``hub reconcile`` use it; the caller's transaction is committed.
+    The v1 inbound hooks and ``hub reconcile`` use it; the caller's transaction is committed, and
+    the outbound work it records is sent by the caller's flush (the request's, the job's).
     """
     rows = add_changes(list(changes), integration_id=integration.id, delivery_id=_current_delivery())
     db.session.commit()

@@ -265,10 +265,6 @@ def project_member_ids(user_ids: Iterable[int], project_ids: Iterable[int]) -> s
     return {(u, p) for u, p in rows}
 
 
-def is_project_member(user: m.User, project_id: int) -> bool:
-    return (user.id, project_id) in project_member_ids([user.id], [project_id])
-
-
 def change_assignee(
     groups: Sequence[m.Group],
     user: m.User | None,

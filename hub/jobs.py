@@ -17,13 +17,23 @@ from typing import Any
 
 import redis
 from flask import current_app
+from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 from sqlalchemy import and_, or_, select, update
 
-from hub import logs, snapshots
+from hub import inbound, integrations, logs, snapshots
 from hub import models as m
-from hub.errors import ApiError, ApiRateLimited, ApiUnauthorized, PluginError, RetryLater, SyncSkipped
+from hub.errors import (
+    ApiError,
+    ApiRateLimited,
+    ApiUnauthorized,
+    HubError,
+    PluginError,
+    RetryLater,
+    SyncSkipped,
+)
 from hub.extensions import db
 from hub.models.base import utcnow
 from hub.queue import get_queue, state
@@ -69,6 +79,11 @@ def enqueue(ids: list[str]) -> int:
                                    failure_ttl=86400, pipeline=pipe)
                 sent.append(outbox_id)
             pipe.execute()
+        failed = FailedJobRegistry(queue=queue)
+        with queue.connection.pipeline() as pipe:  # sent again (``hub outbox retry``): no longer failed in RQ
+            for outbox_id in sent:
+                failed.remove(outbox_id, pipeline=pipe)
+            pipe.execute()
     except redis.RedisError as e:
         qs.mark_down()
         logger.warning("outbox.redis-unavailable", extra={"error": type(e).__name__, "waiting": len(ids)})
@@ -99,7 +114,8 @@ def relay(limit: int = 500) -> int:
                 .where(
                     or_(
                         and_(m.OutboxEntry.status == "pending", m.OutboxEntry.next_attempt_at <= now),
-                        and_(m.OutboxEntry.status == "enqueued", m.OutboxEntry.enqueued_at < now - STALE_ENQUEUED),
+                        and_(m.OutboxEntry.status == "enqueued",
+                             m.OutboxEntry.enqueued_at < now - STALE_ENQUEUED),
                     )
                 )
                 .order_by(m.OutboxEntry.next_attempt_at)
@@ -113,6 +129,33 @@ def relay(limit: int = 500) -> int:
         with db.engine.begin() as conn:  # re-enqueue what Redis lost
             conn.execute(update(m.OutboxEntry).where(m.OutboxEntry.id.in_(lost)).values(status="pending"))
     return enqueue(lost)
+
+
+#: What the worker runs beside RQ every poll, in the app context, also while Redis is down: callables taking
+#: no arguments (:mod:`hub.worker`). Adding periodic work is adding it here.
+def apply_inbound() -> int:
+    """Apply recorded inbound changes until none is due (they need only the database), then send
+    the outbound work they recorded."""
+    total = 0
+    while True:
+        done = inbound.apply_pending()
+        total += done
+        if done:
+            flush()
+        if done < inbound.BATCH:
+            return total
+
+
+def apply_inbound_job() -> int:
+    """The RQ job a recorded delivery wakes (:func:`hub.inbound.wake`); two may run, each change applies once."""
+    try:
+        state().redis.delete(inbound.WAKE_KEY)
+    except redis.RedisError:
+        pass
+    return apply_inbound()
+
+
+PERIODIC: list[Callable[[], Any]] = [apply_inbound, relay]
 
 
 def _job_exists(outbox_id: str) -> bool:
@@ -143,8 +186,25 @@ def backoff_seconds(attempt: int) -> float:
     return delay * random.uniform(0.5, 1.5)
 
 
+class OutboxJobFailed(HubError):
+    """Raised in the RQ job when its row ended ``failed`` or ``dead``: RQ files the job in its
+    FailedJobRegistry, so ``rq info`` and rq-dashboard show it beside ``hub outbox --failed``."""
+
+
 def run_outbox(outbox_id: str) -> str:
-    """Run one outbox row (the RQ job). Returns the row's final state for this attempt."""
+    """Run one outbox row (the RQ job). Returns the row's final state for this attempt.
+
+    Under RQ a row that ended failed or dead also fails the job (:class:`OutboxJobFailed`), once the
+    row is settled; called directly (inline mode, the CLI) it returns the state.
+    """
+    result = _run_outbox(outbox_id)
+    if result in ("failed", "dead") and get_current_job() is not None:
+        row = db.session.get(m.OutboxEntry, outbox_id)
+        raise OutboxJobFailed(f"outbox {outbox_id} {result}: {row.last_error if row else ''}")
+    return result
+
+
+def _run_outbox(outbox_id: str) -> str:
     now = utcnow()
     claimed = db.session.execute(
         update(m.OutboxEntry)
@@ -227,34 +287,21 @@ def _retry(outbox_id: str, seconds: float | None, error: str) -> str:
     entry.last_error = error[:2000]
     entry.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
     db.session.commit()
-    logger.info("outbox.retry-scheduled", extra={"outbox": outbox_id, "delay_s": round(delay, 2), "error": error})
+    logger.info("outbox.retry-scheduled",
+                extra={"outbox": outbox_id, "delay_s": round(delay, 2), "error": error})
     return "retry"
 
 
 def _healthy_again(outbox_id: str) -> None:
-    """A call went through: an integration marked as needing attention works again."""
     entry = db.session.get(m.OutboxEntry, outbox_id)
-    if entry is None or entry.integration_id is None or entry.organization_id is None:
-        return
-    db.session.execute(
-        update(m.OrganizationIntegration)
-        .where(m.OrganizationIntegration.integration_id == entry.integration_id,
-               m.OrganizationIntegration.organization_id == entry.organization_id,
-               m.OrganizationIntegration.status == "needs_attention")
-        .values(status="active", error=None)
-    )
-    db.session.commit()
+    if entry is not None and entry.integration_id is not None and entry.organization_id is not None:
+        integrations.mark_healthy(entry.integration_id, entry.organization_id)
 
 
 def _needs_attention(outbox_id: str, message: str) -> None:
     entry = db.session.get(m.OutboxEntry, outbox_id)
-    if entry is None or entry.integration_id is None:
-        return
-    query = update(m.OrganizationIntegration).where(m.OrganizationIntegration.integration_id == entry.integration_id)
-    if entry.organization_id is not None:
-        query = query.where(m.OrganizationIntegration.organization_id == entry.organization_id)
-    db.session.execute(query.values(status="needs_attention", error=message[:2000]))
-    db.session.commit()
+    if entry is not None and entry.integration_id is not None:
+        integrations.mark_needs_attention(entry.integration_id, entry.organization_id, message)
 
 
 # -- handlers: one per outbox kind; each calls one hook for one integration ------------------
@@ -357,8 +404,9 @@ def handle_notify_issue_alert(p: dict[str, Any]) -> str | None:
         db.session.add(
             m.NotificationMessage(
                 group_id=group.id, integration_id=p["integration_id"],
-                channel_id=str(result.get("channelId") or p["channel_id"]), message_id=str(result["messageId"]),
-                rule_id=rule.id, data={k: v for k, v in result.items() if k not in ("channelId", "messageId")},
+                channel_id=str(result.get("channelId") or p["channel_id"]),
+                message_id=str(result["messageId"]), rule_id=rule.id,
+                data={k: v for k, v in result.items() if k not in ("channelId", "messageId")},
             )
         )
         db.session.commit()
@@ -373,7 +421,8 @@ def handle_notify_activity(p: dict[str, Any]) -> str | None:
     integration = _integration(p["integration_id"], group.organization_id)
     parents = db.session.scalars(
         select(m.NotificationMessage)
-        .where(m.NotificationMessage.group_id == group.id, m.NotificationMessage.integration_id == p["integration_id"])
+        .where(m.NotificationMessage.group_id == group.id,
+               m.NotificationMessage.integration_id == p["integration_id"])
         .order_by(m.NotificationMessage.id)
     ).all()
     if not parents:
@@ -391,7 +440,8 @@ def handle_notify_invite_request(p: dict[str, Any]) -> str | None:
         raise SyncSkipped("invite request handled")
     integration = _integration(p["integration_id"], invite.organization_id)
     _pm().hook.notify_invite_request(
-        integration=integration, invite_request=snapshots.invite_request(invite), channel_id=str(p["channel_id"])
+        integration=integration, invite_request=snapshots.invite_request(invite),
+        channel_id=str(p["channel_id"]),
     )
     return "posted"
 

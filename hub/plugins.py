@@ -17,13 +17,15 @@ from typing import Any
 import pluggy
 
 from hub import hookspecs
+from hub.config import DEFAULTS
 from hub.logs import redact
+from hub.types import PluginSetting
 
 logger = logging.getLogger("hub.plugins")
 
 ENTRYPOINT_GROUP = "hub.plugins"
 #: The core's own hook implementations, registered like any plugin (datasette's default_*.py).
-DEFAULT_PLUGINS = ("hub.sync",)
+DEFAULT_PLUGINS = ("hub.inbound_hooks",)
 FEATURES = frozenset({"issue-sync", "status-sync", "assignee-sync", "notifications", "chat-actions"})
 
 
@@ -39,6 +41,11 @@ class PluginRecord:
     module: str
     provider: dict[str, Any] | None = None
     hooks: list[str] = field(default_factory=list)
+    settings: list[PluginSetting] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return str(self.provider["key"]) if self.provider else self.name
 
 
 @dataclass
@@ -84,6 +91,7 @@ class HubPlugins:
         try:
             self.pm.check_pending()
             _validate_providers(self.pm, self.records)
+            _collect_settings(self.pm, self.records)
         except Exception:
             self.unregister(name)
             raise
@@ -95,6 +103,10 @@ class HubPlugins:
         self.pm.unregister(name=name)
         self.records.pop(name, None)
         self._changed()
+
+    def settings(self) -> list[tuple[str, PluginSetting]]:
+        """(plugin key, setting) of every declared setting, by plugin key then as declared."""
+        return [(r.key, st) for r in sorted(self.records.values(), key=lambda r: r.key) for st in r.settings]
 
     def providers(self) -> dict[str, dict[str, Any]]:
         """Provider key → ``provider_info()`` of every plugin that owns a provider."""
@@ -174,6 +186,7 @@ def build_plugin_manager(config: dict[str, Any]) -> HubPlugins:
 
     pm.check_pending()
     _validate_providers(pm, records)
+    _collect_settings(pm, records)
     for name, record in records.items():
         plugin = pm.get_plugin(name)
         record.hooks = sorted(c.name for c in pm.get_hookcallers(plugin) or ())
@@ -205,12 +218,14 @@ def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecor
             raise PluginStartupError(f"plugin {impl.plugin_name!r}: provider_info() must return key and name")
         key = str(info["key"])
         if key in owners:
-            raise PluginStartupError(f"provider key {key!r} is claimed by {owners[key]!r} and {impl.plugin_name!r}")
+            raise PluginStartupError(
+                f"provider key {key!r} is claimed by {owners[key]!r} and {impl.plugin_name!r}")
         unknown = set(info.get("features", ())) - FEATURES
         if unknown:
             raise PluginStartupError(f"plugin {impl.plugin_name!r}: unknown features {sorted(unknown)}")
         record = records.get(impl.plugin_name)
-        if record is not None and record.distribution not in ("(registered)", "integration-hub") and key != record.name:
+        bundled_or_registered = record is None or record.distribution in ("(registered)", "integration-hub")
+        if not bundled_or_registered and key != record.name:
             raise PluginStartupError(
                 f"plugin {impl.plugin_name!r}: provider key {key!r} must equal its entry-point name"
             )
@@ -219,6 +234,35 @@ def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecor
             record.provider = {"key": key, "name": info["name"], "features": list(info.get("features", ()))}
             if isinstance(info.get("install"), dict):  # optional: how the web page offers installing it
                 record.provider["install"] = info["install"]
+
+
+def _collect_settings(pm: pluggy.PluginManager, records: dict[str, PluginRecord]) -> None:
+    """Each plugin's ``plugin_settings()``: ``HUB_*`` names, each owned by one plugin, none the core's."""
+    owners: dict[str, str] = {}
+    for impl in pm.hook.plugin_settings.get_hookimpls():
+        declared = list(impl.function() or ())
+        for setting in declared:
+            if not isinstance(setting, PluginSetting) or not str(setting.name).startswith("HUB_"):
+                raise PluginStartupError(
+                    f"plugin {impl.plugin_name!r}: plugin_settings() must return hub.types.PluginSetting "
+                    f"values named HUB_*, not {setting!r}")
+            if setting.name in DEFAULTS or setting.name in owners:
+                other = "the core" if setting.name in DEFAULTS else repr(owners[setting.name])
+                raise PluginStartupError(
+                    f"setting {setting.name} is declared by {impl.plugin_name!r} and by {other}")
+            owners[setting.name] = impl.plugin_name
+        if impl.plugin_name in records:
+            records[impl.plugin_name].settings = declared
+
+
+def settings_table(settings: list[tuple[str, PluginSetting]]) -> str:
+    """The Markdown table of declared settings (the README's, and ``hub plugins --settings``)."""
+    lines = ["| variable | plugin | default | meaning |", "|---|---|---|---|"]
+    for key, setting in settings:
+        default = "—" if setting.default in (None, "") else f"`{setting.default}`"
+        meaning = f"{setting.help} (secret: never printed)" if setting.secret else setting.help
+        lines.append(f"| `{setting.name}` | {key} | {default} | {meaning} |")
+    return "\n".join(lines)
 
 
 def _own_version() -> str:

@@ -22,12 +22,21 @@ from hub import types as t
 from hub.crypto import decrypt_json, encrypt_json, sign, unsign
 from hub.errors import NotFound, ValidationError
 from hub.extensions import db
+
+# An integration's install, attach, disable and health live in hub.integrations (the one path);
+# plugins keep calling them here.
+from hub.integrations import (
+    attach_integration,
+    disable_integration,
+    mark_needs_attention,
+    organizations_of,
+    save_integration,
+    update_integration_metadata,
+)
 from hub.models.base import parse_id
 
 logger = logging.getLogger("hub.services")
 
-#: Marks an org's attachment made by hand without proof of control of the provider account.
-UNPROVEN = "_claimed_by_hand"
 
 __all__ = [
     "hook", "config", "base_url", "sign", "unsign", "render",
@@ -104,115 +113,6 @@ def get_integration_by_id(integration_id: str, organization_id: str | None = Non
         return None
     logs.bind(integration=row.id)
     return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
-
-
-def save_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> t.Integration:
-    """Create or update (re-install) an integration; metadata is encrypted; status active."""
-    row, created = upserts.get_or_create(
-        m.Integration, {"provider": provider, "external_id": str(external_id)})
-    row.name = name or row.name or str(external_id)
-    row.metadata_encrypted = encrypt_json(metadata)
-    if row.status == "disabled" and not created:
-        # Re-installed at the provider after an uninstall there: the orgs it served get it back.
-        for oi in db.session.scalars(select(m.OrganizationIntegration).where(
-                m.OrganizationIntegration.integration_id == row.id, m.OrganizationIntegration.status == "disabled")):
-            oi.status, oi.error = "active", None
-    if not created:
-        # The provider itself installed this account: an org that only claimed it by hand, never
-        # proving control, lets go of it (it attaches again through the provider's own page).
-        release_unproven_claims(row.id)
-    row.status = "active"
-    db.session.commit()
-    return snapshots.integration(row)
-
-
-def release_unproven_claims(integration_id: int, *, keep_organization_id: int | None = None,
-                            reason: str = "The provider installed this account itself") -> None:
-    """Disable every org's by-hand claim of this account made without proof of control (flushes).
-
-    Called when control is proven: the provider installed the account itself, or an org attached it
-    with a provider-signed link token. Such an org attaches it again through the provider.
-    """
-    for oi in db.session.scalars(select(m.OrganizationIntegration).where(
-            m.OrganizationIntegration.integration_id == integration_id)):
-        if (oi.config or {}).get(UNPROVEN) and oi.organization_id != keep_organization_id:
-            oi.config = {k: v for k, v in oi.config.items() if k != UNPROVEN}
-            oi.status = "disabled"
-            oi.error = f"{reason}; attach it again from the provider."
-    db.session.flush()
-
-
-def update_integration_metadata(integration_id: str, changes: dict[str, Any]) -> t.Integration:
-    """Merge ``changes`` into an integration's (encrypted) metadata."""
-    row = db.session.get(m.Integration, int(integration_id))
-    if row is None:
-        raise NotFound("integration not found")
-    current = snapshots.integration(row).metadata
-    row.metadata_encrypted = encrypt_json({**current, **changes})
-    db.session.commit()
-    return snapshots.integration(row)
-
-
-def disable_integration(integration_id: str) -> None:
-    """Uninstalled at the provider: disable it everywhere; history is kept, sync stops."""
-    row = db.session.get(m.Integration, int(integration_id))
-    if row is None:
-        return
-    row.status = "disabled"
-    for oi in db.session.scalars(select(m.OrganizationIntegration).where(m.OrganizationIntegration.integration_id == row.id)):
-        oi.status = "disabled"
-    db.session.commit()
-
-
-def attach_integration(integration_id: str, organization_slug: str, user_id: str, *,
-                       proven: bool = True) -> str:
-    """Attach an installed integration to an org, by one of that org's owners or admins.
-
-    ``proven=False`` when the provider's answer did not prove control of the account (the claim is
-    then let go when the provider installs it for someone who does). Returns the organization id.
-    Raises ``ValidationError`` when the user may not.
-    """
-    org = db.session.scalar(select(m.Organization).where(m.Organization.slug == organization_slug))
-    if org is None or org_role(user_id, str(org.id)) not in ("owner", "admin"):
-        raise ValidationError("Only an owner or admin of that organization can attach this integration.",
-                              {"organization": ["Not an organization you administer."]})
-    row = db.session.get(m.Integration, int(integration_id))
-    if row is None:
-        raise NotFound("integration not found")
-    oi, _ = upserts.get_or_create(
-        m.OrganizationIntegration, {"organization_id": org.id, "integration_id": row.id}, {"config": {}})
-    oi.status, oi.error = "active", None
-    config = {k: v for k, v in (oi.config or {}).items() if k != UNPROVEN}  # proven now
-    oi.config = config if proven else {**config, UNPROVEN: True}
-    row.status = "active"
-    db.session.commit()
-    return str(org.id)
-
-
-def organizations_of(integration_id: str) -> list[dict[str, Any]]:
-    """The orgs that have this integration installed: ``[{"id", "slug", "status", "proven"}]``.
-
-    ``proven`` is false for an org that only claimed the account by hand, without proof of control:
-    a provider install of that account lets go of such a claim (:func:`save_integration`).
-    """
-    rows = db.session.execute(
-        select(m.Organization, m.OrganizationIntegration.status, m.OrganizationIntegration.config)
-        .join(m.OrganizationIntegration, m.OrganizationIntegration.organization_id == m.Organization.id)
-        .where(m.OrganizationIntegration.integration_id == int(integration_id))
-    ).all()
-    return [{"id": str(o.id), "slug": o.slug, "status": s, "proven": not (c or {}).get(UNPROVEN)}
-            for o, s, c in rows]
-
-
-def mark_needs_attention(integration_id: str, organization_id: str | None, message: str) -> None:
-    """Show the org(s) that the provider refused this integration's credentials."""
-    query = select(m.OrganizationIntegration).where(m.OrganizationIntegration.integration_id == int(integration_id))
-    if organization_id:
-        query = query.where(m.OrganizationIntegration.organization_id == int(organization_id))
-    for oi in db.session.scalars(query):
-        if oi.status != "disabled":
-            oi.status, oi.error = "needs_attention", message
-    db.session.commit()
 
 
 def status_mapping(integration_id: str, organization_id: str, external_project_id: str) -> dict[str, str] | None:

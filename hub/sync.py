@@ -1,16 +1,14 @@
 """Inbound sync: what a typed change (``hub.types``) does to the issues linked to its ticket.
 
-:func:`apply` is the one path: the worker applies recorded deliveries through it, and so do
-the v1 hooks (registered here as the core's own implementations, so a v1 plugin that calls
-``hook.sync_status_inbound(...)`` keeps working) and ``hub reconcile``. Nothing here reads a
-provider's payload. Each change costs a constant number of queries however many issues are
+:func:`apply` is the one path: the worker applies recorded deliveries through it
+(:mod:`hub.inbound`), and so do the v1 hooks (:mod:`hub.inbound_hooks`) and ``hub reconcile``.
+Nothing here reads a provider's payload. Each change costs a constant number of queries however many issues are
 linked to the ticket; the caller commits.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +19,6 @@ from hub import echoes, issues, snapshots
 from hub import models as m
 from hub import types as t
 from hub.extensions import db
-from hub.hookspecs import hookimpl
 
 logger = logging.getLogger("hub.sync")
 
@@ -317,85 +314,3 @@ def _comment(integration: m.Integration, change: t.CommentAdded) -> Applied:
                         extra={"author": change.author_name or change.author_email or "",
                                "commentId": change.comment_id})
     return Applied("applied", groups=[g for g, _ in pairs])
-
-
-# -- v1 hooks: the same path ------------------------------------------------------------------
-
-
-def _integration_row(integration: t.Integration) -> m.Integration:
-    row = db.session.get(m.Integration, int(integration.id))
-    if row is None:
-        raise LookupError(f"integration {integration.id} does not exist")
-    return row
-
-
-def _v1_ticket(key: str, data: dict[str, Any] | None, project_id: str = "") -> tuple[t.Ticket, float | None]:
-    data = data or {}
-    ticket_id = data.get("external_id")
-    ticket_id = str(ticket_id) if isinstance(ticket_id, str | int) and not isinstance(ticket_id, bool) else ""
-    try:
-        when = float(data["timestamp"]) if data.get("timestamp") is not None else None
-    except (TypeError, ValueError):
-        when = None
-    return t.Ticket(key=key, id=ticket_id, project_id=project_id), when
-
-
-def _changed_groups(rows: list[m.InboundChange]) -> list[t.Group]:
-    ids = {a for r in rows for a in (r.activity_ids or [])}
-    if not ids:
-        return []
-    groups = db.session.scalars(
-        select(m.Group).where(m.Group.id.in_(select(m.Activity.group_id).where(m.Activity.id.in_(ids))))
-        .options(selectinload(m.Group.project).selectinload(m.Project.organization),
-                 selectinload(m.Group.assignee).selectinload(m.GroupAssignee.user))
-        .order_by(m.Group.id)).all()
-    return [snapshots.group(g) for g in groups]
-
-
-@hookimpl
-def sync_assignee_inbound(
-    integration: t.Integration, email: str | None, external_issue_key: str, assign: bool, data: dict[str, Any] | None
-) -> list[t.Group]:
-    from hub import inbound
-
-    ticket, when = _v1_ticket(external_issue_key, data)
-    change = t.AssigneeChange(ticket=ticket, occurred_at=when, assign=assign,
-                              email=email if assign else None, replaces_email=None if assign else email)
-    return _changed_groups(inbound.apply_now(_integration_row(integration), [change]))
-
-
-@hookimpl
-def sync_status_inbound(integration: t.Integration, external_issue_key: str, data: dict[str, Any]) -> list[t.Group]:
-    """v1: ``data`` as documented in the hookspec (Jira's shapes, read only here, for v1 callers)."""
-    from hub import inbound
-
-    data = data or {}
-    issue = data.get("issue") or {}
-    fields = issue.get("fields") if isinstance(issue, dict) else {}
-    fields = fields if isinstance(fields, dict) else {}
-    project_id = str((fields.get("project") or {}).get("id") or "")
-    changelog = data.get("changelog") or {}
-    to_id = str(changelog.get("to") or "")
-    category = data.get("to_category")
-    if category is None:
-        status = fields.get("status") or {}
-        if str(status.get("id", "")) == to_id:
-            category = (status.get("statusCategory") or {}).get("key")
-    ticket, when = _v1_ticket(external_issue_key, data, project_id)
-    change = t.StatusChange(
-        ticket=ticket, occurred_at=when, status_id=to_id, status_name=str(changelog.get("toString") or ""),
-        category=str(category) if category else None, from_status_id=str(changelog.get("from") or "") or None,
-        from_category=str(data["from_category"]) if data.get("from_category") else None)
-    return _changed_groups(inbound.apply_now(_integration_row(integration), [change]))
-
-
-@hookimpl
-def sync_ticket_moved_inbound(
-    integration: t.Integration, external_id: str, old_key: str | None, new_key: str
-) -> int:
-    from hub import inbound
-
-    change = t.TicketMoved(ticket=t.Ticket(key=new_key, id=str(external_id)), old_key=old_key,
-                           occurred_at=time.time() * 1000)
-    rows = inbound.apply_now(_integration_row(integration), [change])
-    return sum(1 for r in rows if r.state == "applied")

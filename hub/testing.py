@@ -215,7 +215,7 @@ def run_jobs(app: Any) -> Callable[..., int]:
 
     from hub import models as m
     from hub.extensions import db
-    from hub.inbound import apply_pending
+    from hub.jobs import apply_inbound
     from hub.jobs import relay
     from hub.models.base import utcnow
     from hub.queue import get_queue, state
@@ -227,7 +227,7 @@ def run_jobs(app: Any) -> Callable[..., int]:
                 db.session.execute(update(m.OutboxEntry).where(m.OutboxEntry.status == "pending")
                                    .values(next_attempt_at=utcnow()))
                 db.session.commit()
-            applied = apply_pending()  # recorded inbound changes first: they may queue outbound work
+            applied = apply_inbound()  # recorded inbound changes first: they may queue outbound work
             _fresh_session()
             relay()
             queue = get_queue()

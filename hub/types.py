@@ -371,3 +371,19 @@ class ChatActionResult:
     group: Group | None = None
     user: User | None = None
     detail: str = ""
+
+
+# -- plugin settings (issue 12) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PluginSetting:
+    """One ``HUB_*`` environment variable a plugin reads (``services.config(name)``), declared by its
+    ``plugin_settings`` hook: the core reads it from the environment into the app's config (else the
+    default), ``hub plugins`` lists it, and the README's table is checked against it. A ``secret`` value
+    is never printed or logged."""
+
+    name: str
+    default: Any = None
+    secret: bool = False
+    help: str = ""

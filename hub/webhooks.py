@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import delete, insert, update
 
-from hub import inbound, inputs, logs, security, upserts
+from hub import inbound, inputs, jobs, logs, security, upserts
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
@@ -273,7 +273,10 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
         return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id}))
     inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id)
     db.session.commit()
-    inbound.after_commit()
+    if current_app.config["HUB_ASYNC"]:
+        inbound.wake()
+    else:  # no workers (HUB_ASYNC=0): apply now, then send what that recorded
+        jobs.apply_inbound()
     return response
 
 
@@ -410,6 +413,7 @@ def _replay_v2(table: Any, endpoint: str, hub_request: WebhookRequest, copy: m.W
         db.session.commit()
         for change_id in [c.id for c in changes]:
             inbound.apply_one(change_id)
+        jobs.flush()
         return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id}))
     response = to_response(result)
     copy = db.session.merge(copy)

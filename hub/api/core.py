@@ -14,7 +14,6 @@ from sqlalchemy import select
 from hub import inputs, logs
 from hub import models as m
 from hub.auth import current_user
-from hub.errors import ValidationError
 from hub.extensions import db
 from hub.members import membership
 
@@ -82,7 +81,8 @@ def get_org(slug: str, roles: tuple[str, ...] | None = None) -> m.Organization:
 
 
 def get_project(org: m.Organization, slug: str) -> m.Project:
-    project = db.session.scalar(select(m.Project).where(m.Project.organization_id == org.id, m.Project.slug == slug))
+    project = db.session.scalar(select(m.Project).where(m.Project.organization_id == org.id,
+                                                        m.Project.slug == slug))
     if project is None:
         raise ApiAbort(404, "The requested resource does not exist.")
     return project
@@ -105,12 +105,3 @@ def parse_body(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     except SchemaError as e:
         messages = e.messages if isinstance(e.messages, dict) else {"body": e.messages}
         raise ApiAbort(400, "Invalid request.", messages) from e
-
-
-def raise_validation(e: ValidationError) -> None:
-    raise ApiAbort(getattr(e, "status_code", 400), e.detail, e.errors) from e
-
-
-def abort_json(status: int, detail: str) -> None:
-    raise ApiAbort(status, detail)
-

@@ -15,9 +15,10 @@ from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
-from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError, ValidationError
+from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
+from hub.integrations import mark_needs_attention
 from hub.models.base import MAX_ID, iso, parse_id
 
 MAX_LIMIT = 100
@@ -38,7 +39,8 @@ def issue_json(group: m.Group, links: list[m.ExternalIssue] | None = None) -> di
         "culprit": group.culprit,
         "level": group.level,
         "status": group.status,
-        "statusDetails": {k: v for k, v in (group.status_details or {}).items() if k in ("inNextRelease", "inRelease")},
+        "statusDetails": {k: v for k, v in (group.status_details or {}).items()
+                          if k in ("inNextRelease", "inRelease")},
         "project": {"id": str(group.project_id), "slug": group.project.slug, "name": group.project.name},
         "assignedTo": {"type": "user", "id": str(assignee.id), "email": assignee.email, "name": assignee.name}
         if assignee else None,
@@ -66,15 +68,16 @@ def _get_group(org: m.Organization, issue_id: str) -> m.Group:
 
 
 @bp.post("/projects/<org_slug>/<project_slug>/events/")
-@doc("/api/0/projects/{org}/{project}/events/", "post", "Store an event", body=s.EventCreate, response=s.EventOut,
-     status=201)
+@doc("/api/0/projects/{org}/{project}/events/", "post", "Store an event", body=s.EventCreate,
+     response=s.EventOut, status=201)
 @authenticated
 def create_event(org_slug: str, project_slug: str) -> Any:
     project = get_project(get_org(org_slug), project_slug)
     data = parse_body(s.EventCreate())
     result = ingest_event(project, data)
     db.session.commit()
-    return jsonify({"eventId": result.event.event_id, "groupId": str(result.group.id), "isNew": result.is_new}), 201
+    return jsonify({"eventId": result.event.event_id, "groupId": str(result.group.id),
+                    "isNew": result.is_new}), 201
 
 
 # -- issues -------------------------------------------------------------------------------------
@@ -82,8 +85,8 @@ def create_event(org_slug: str, project_slug: str) -> Any:
 
 @bp.get("/organizations/<org_slug>/issues/")
 @doc("/api/0/organizations/{org}/issues/", "get",
-     "List issues, most recently seen first (Link header pages); query: is:, assigned:, project:, linked:, level:"
-     " and free text",
+     "List issues, most recently seen first (Link header pages); query: is:, assigned:, project:, linked:, "
+     "level: and free text",
      response=s.IssueOut, many=True)
 @authenticated
 def list_issues(org_slug: str) -> Any:
@@ -155,7 +158,8 @@ def _link_header(offset: int, limit: int, has_next: bool) -> str:
         return f'<{url}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{cursor}"'
 
     previous = f"0:{max(0, offset - limit)}:1"
-    return ", ".join([link(previous, "previous", offset > 0), link(f"0:{offset + limit}:0", "next", has_next)])
+    return ", ".join([link(previous, "previous", offset > 0),
+                      link(f"0:{offset + limit}:0", "next", has_next)])
 
 
 def _links_for(groups: list[m.Group]) -> dict[int, list[m.ExternalIssue]]:
@@ -178,8 +182,8 @@ def get_issue(org_slug: str, issue_id: str) -> Any:
 
 
 @bp.put("/organizations/<org_slug>/issues/<issue_id>/")
-@doc("/api/0/organizations/{org}/issues/{id}/", "put", "Update an issue's status and assignee", body=s.IssueUpdate,
-     response=s.IssueOut)
+@doc("/api/0/organizations/{org}/issues/{id}/", "put", "Update an issue's status and assignee",
+     body=s.IssueUpdate, response=s.IssueOut)
 @authenticated
 def update_issue(org_slug: str, issue_id: str) -> Any:
     org = get_org(org_slug)
@@ -188,16 +192,13 @@ def update_issue(org_slug: str, issue_id: str) -> Any:
     actor = current_user()
     assignee_given = "assignedTo" in data
     assignee = _resolve_assignee(org, data["assignedTo"]) if assignee_given and data["assignedTo"] else None
-    try:
-        status = data.get("status", "resolved" if data.get("statusDetails") else None)
-        details = resolution_details(group.project_id, data.get("statusDetails")) if status == "resolved" else None
-        if assignee_given:
-            issues.change_assignee([group], assignee, actor=actor)
-        if status:
-            issues.change_status([group], status, actor=actor, status_details=details)
-    except ValidationError as e:
-        db.session.rollback()
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    status = data.get("status", "resolved" if data.get("statusDetails") else None)
+    details = (resolution_details(group.project_id, data.get("statusDetails"))
+               if status == "resolved" else None)
+    if assignee_given:
+        issues.change_assignee([group], assignee, actor=actor)
+    if status:
+        issues.change_status([group], status, actor=actor, status_details=details)
     db.session.commit()
     return jsonify(issue_json(group))
 
@@ -231,7 +232,8 @@ def list_activities(org_slug: str, issue_id: str) -> Any:
 
 
 @bp.post("/organizations/<org_slug>/issues/<issue_id>/comments/")
-@doc("/api/0/organizations/{org}/issues/{id}/comments/", "post", "Comment on an issue (synced when sync_comments)",
+@doc("/api/0/organizations/{org}/issues/{id}/comments/", "post",
+     "Comment on an issue (synced when sync_comments)",
      body=s.CommentCreate, response=s.ActivityOut, status=201)
 @authenticated
 def create_comment(org_slug: str, issue_id: str) -> Any:
@@ -271,7 +273,8 @@ def _org_integration(org: m.Organization, integration_id: str) -> m.Organization
         )
     )
     if oi is None or oi.status == "disabled" or oi.integration.status != "active":
-        raise ApiAbort(400, "Unknown integration.", {"integrationId": ["No active integration with this id."]})
+        raise ApiAbort(400, "Unknown integration.",
+                       {"integrationId": ["No active integration with this id."]})
     return oi
 
 
@@ -304,8 +307,7 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
         _remember_provider_error(oi, e.__cause__)
         raise ApiAbort(400, e.message, e.errors) from e
     except ApiUnauthorized as e:
-        oi.status = "needs_attention"
-        _remember_provider_error(oi, e)
+        mark_needs_attention(oi.integration_id, oi.organization_id, e.full_message)
         raise ApiAbort(400, f"{integration.provider} refused the credentials: {e.message}") from e
     except ApiError as e:
         _remember_provider_error(oi, e)
@@ -326,7 +328,8 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
                                     ("group_id", "external_issue_id"))
     if not linked:
         db.session.rollback()
-        raise ApiAbort(400, "That issue is already linked", {"externalIssue": ["That issue is already linked"]})
+        raise ApiAbort(400, "That issue is already linked",
+                       {"externalIssue": ["That issue is already linked"]})
     issues.record_activity(group, "create_issue", actor=current_user(), data={
         "new": data["action"] == "create", "provider": integration.provider, "key": ext.key, "url": ext.url,
         "title": ext.title, "integrationId": str(oi.integration_id)})
@@ -340,7 +343,8 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
 
 
 @bp.delete("/organizations/<org_slug>/issues/<issue_id>/external-issues/<external_issue_id>/")
-@doc("/api/0/organizations/{org}/issues/{id}/external-issues/{external_issue_id}/", "delete", "Unlink a ticket",
+@doc("/api/0/organizations/{org}/issues/{id}/external-issues/{external_issue_id}/", "delete",
+     "Unlink a ticket",
      status=204)
 @authenticated
 def delete_external_issue(org_slug: str, issue_id: str, external_issue_id: str) -> Any:

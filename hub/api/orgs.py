@@ -13,7 +13,6 @@ from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
 from hub.auth import current_user
-from hub.errors import NotFound, ValidationError
 from hub.extensions import db
 from hub.members import (
     accept_invitation,
@@ -48,7 +47,8 @@ def _project_slugs(row: m.MemberInvitation) -> list[str]:
 
 
 def project_json(project: m.Project) -> dict[str, Any]:
-    return {"id": str(project.id), "slug": project.slug, "name": project.name, "dateCreated": iso(project.date_created)}
+    return {"id": str(project.id), "slug": project.slug, "name": project.name,
+            "dateCreated": iso(project.date_created)}
 
 
 @bp.get("/organizations/<org_slug>/members/")
@@ -57,13 +57,15 @@ def project_json(project: m.Project) -> dict[str, Any]:
 def list_members(org_slug: str) -> Any:
     org = get_org(org_slug)
     members = db.session.scalars(
-        select(m.OrganizationMember).where(m.OrganizationMember.organization_id == org.id).order_by(m.OrganizationMember.id)
+        select(m.OrganizationMember).where(m.OrganizationMember.organization_id == org.id)
+        .order_by(m.OrganizationMember.id)
     )
     return jsonify([member_json(x) for x in members])
 
 
 @bp.post("/organizations/<org_slug>/members/")
-@doc("/api/0/organizations/{org}/members/", "post", "Add a member", body=s.MemberCreate, response=s.MemberOut, status=201)
+@doc("/api/0/organizations/{org}/members/", "post", "Add a member", body=s.MemberCreate,
+     response=s.MemberOut, status=201)
 @authenticated
 def create_member(org_slug: str) -> Any:
     org = get_org(org_slug, roles=("owner", "admin"))
@@ -71,11 +73,8 @@ def create_member(org_slug: str) -> Any:
     user = current_user()
     assert user is not None
     projects = _projects_by_slug(org, data["projects"])
-    try:
-        added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"],
-                              actor=user)
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    added = invite_member(org, data["email"], role=data["role"], projects=projects, name=data["name"],
+                          actor=user)
     db.session.commit()
     if isinstance(added, m.MemberInvitation):
         return jsonify(invitation_json(added)), 201
@@ -91,12 +90,7 @@ def accept_member_invitation(org_slug: str, invitation_id: str) -> Any:
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == org_slug))
     if org is None or user is None:
         raise ApiAbort(404, "The requested resource does not exist.")
-    try:
-        member = accept_invitation(org, parse_id(invitation_id), user)
-    except NotFound as e:
-        raise ApiAbort(404, "The requested resource does not exist.") from e
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    member = accept_invitation(org, parse_id(invitation_id), user)
     db.session.commit()
     return jsonify(member_json(member)), 201
 
@@ -128,21 +122,20 @@ def _projects_by_slug(org: m.Organization, slugs: list[str]) -> list[m.Project]:
 @authenticated
 def list_projects(org_slug: str) -> Any:
     org = get_org(org_slug)
-    projects = db.session.scalars(select(m.Project).where(m.Project.organization_id == org.id).order_by(m.Project.id))
+    projects = db.session.scalars(select(m.Project).where(m.Project.organization_id == org.id)
+                                  .order_by(m.Project.id))
     return jsonify([project_json(p) for p in projects])
 
 
 @bp.post("/organizations/<org_slug>/projects/")
-@doc("/api/0/organizations/{org}/projects/", "post", "Create a project", body=s.ProjectCreate, response=s.ProjectOut,
+@doc("/api/0/organizations/{org}/projects/", "post", "Create a project", body=s.ProjectCreate,
+     response=s.ProjectOut,
      status=201)
 @authenticated
 def create_project_view(org_slug: str) -> Any:
     org = get_org(org_slug, roles=("owner", "admin"))
     data = parse_body(s.ProjectCreate())
-    try:
-        project = create_project(org, data.get("slug"), data.get("name"))
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    project = create_project(org, data.get("slug"), data.get("name"))
     g.hub_member.projects.append(project)  # the creator can be assigned its issues
     db.session.commit()
     return jsonify(project_json(project)), 201
@@ -156,7 +149,8 @@ def get_project_view(org_slug: str, project_slug: str) -> Any:
 
 
 @bp.delete("/projects/<org_slug>/<project_slug>/")
-@doc("/api/0/projects/{org}/{project}/", "delete", "Delete a project with its issues, rules and alert threads",
+@doc("/api/0/projects/{org}/{project}/", "delete",
+     "Delete a project with its issues, rules and alert threads",
      status=204)
 @authenticated
 def delete_project_view(org_slug: str, project_slug: str) -> Any:
@@ -171,9 +165,11 @@ def delete_project_view(org_slug: str, project_slug: str) -> Any:
 @authenticated
 def list_keys(org_slug: str, project_slug: str) -> Any:
     project = get_project(get_org(org_slug), project_slug)
-    keys = db.session.scalars(select(m.ProjectKey).where(m.ProjectKey.project_id == project.id).order_by(m.ProjectKey.id))
+    keys = db.session.scalars(select(m.ProjectKey).where(m.ProjectKey.project_id == project.id)
+                              .order_by(m.ProjectKey.id))
     base = current_app.config["HUB_BASE_URL"]
-    return jsonify([{"id": str(k.id), "public": k.public_key, "dsn": dsn(base, k), "isActive": k.is_active} for k in keys])
+    return jsonify([{"id": str(k.id), "public": k.public_key, "dsn": dsn(base, k),
+                     "isActive": k.is_active} for k in keys])
 
 
 # -- invite requests ----------------------------------------------------------------------------
@@ -181,7 +177,8 @@ def list_keys(org_slug: str, project_slug: str) -> Any:
 
 def invite_json(row: m.InviteRequest) -> dict[str, Any]:
     return {"id": str(row.id), "email": row.email, "role": row.role, "status": row.status,
-            "requester": {"id": str(row.requester.id), "email": row.requester.email} if row.requester else None,
+            "requester": {"id": str(row.requester.id),
+                          "email": row.requester.email} if row.requester else None,
             "dateCreated": iso(row.date_created)}
 
 
@@ -193,17 +190,15 @@ def create_invite_request(org_slug: str) -> Any:
     org = get_org(org_slug)
     data = parse_body(s.InviteRequestCreate())
     user = current_user()
-    try:
-        check_role_grant(g.hub_member.role, data["role"], requesting=True)
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    check_role_grant(g.hub_member.role, data["role"], requesting=True)
     row = m.InviteRequest(organization_id=org.id, email=data["email"].lower(), role=data["role"],
                           requester_id=user.id if user else None, status="pending", organization=org)
     db.session.add(row)
     db.session.flush()
     for integration_id, channel_id in _chat_channels(org):
         issues.add_outbox("notify_invite_request",
-                          {"invite_request_id": row.id, "integration_id": integration_id, "channel_id": channel_id},
+                          {"invite_request_id": row.id, "integration_id": integration_id,
+                           "channel_id": channel_id},
                           organization_id=org.id, integration_id=integration_id)
     db.session.commit()
     return jsonify(invite_json(row)), 201
@@ -270,11 +265,6 @@ def _handle_invite(org: m.Organization, invite_id: str, approve: bool) -> m.Invi
         raise ApiAbort(404, "This invite request no longer exists.")
     user = current_user()
     assert user is not None
-    try:
-        handle_invite_request(row, approve, user)
-    except NotFound as e:
-        raise ApiAbort(404, "This invite request no longer exists.") from e
-    except ValidationError as e:
-        raise ApiAbort(e.status_code, e.detail, e.errors) from e
+    handle_invite_request(row, approve, user)
     db.session.commit()
     return row

@@ -71,3 +71,11 @@ def notify_invite_request(integration: Integration, invite_request: InviteReques
     if integration.provider != KEY:
         return
     invites.post(invite_request, channel_id)
+
+
+@hookimpl
+def plugin_settings() -> list[Any]:
+    """The ``HUB_*`` settings this plugin reads (:mod:`plugins.discord.settings`)."""
+    from plugins.discord.settings import SETTINGS
+
+    return SETTINGS

@@ -94,3 +94,11 @@ def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | N
     if integration.provider != KEY:
         return None
     return outbound.get_external_issue(cloud_client(integration), key)
+
+
+@hookimpl
+def plugin_settings() -> list[Any]:
+    """The ``HUB_*`` settings this plugin reads (:mod:`plugins.jira.settings`)."""
+    from plugins.jira.settings import SETTINGS
+
+    return SETTINGS

@@ -80,3 +80,11 @@ def notify_invite_request(integration: Integration, invite_request: InviteReques
         return None
     notifications.post_invite_request(integration, invite_request, channel_id)
     return None
+
+
+@hookimpl
+def plugin_settings() -> list[Any]:
+    """The ``HUB_*`` settings this plugin reads (:mod:`plugins.slack.settings`)."""
+    from plugins.slack.settings import SETTINGS
+
+    return SETTINGS

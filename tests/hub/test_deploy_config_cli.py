@@ -36,7 +36,7 @@ def test_a_process_that_loses_the_key_race_reads_the_winners_key(tmp_path, monke
 def test_processes_starting_together_share_one_complete_pair_of_keys(tmp_path):
     """gunicorn -w 4 and workers on a fresh instance folder: never an empty key, never two keys."""
     folders = [str(tmp_path / f"instance-{i}") for i in range(6)]
-    with multiprocessing.get_context("fork").Pool(12) as pool:
+    with multiprocessing.get_context("spawn").Pool(12) as pool:
         results = pool.map(_resolve_in, [f for f in folders for _ in range(12)])
     for i, folder in enumerate(folders):
         keys = set(results[i * 12:(i + 1) * 12])
@@ -52,8 +52,8 @@ def test_a_malformed_encryption_key_stops_the_start(tmp_path):
 def test_hub_plugins_from_the_environment_names_modules(tmp_path):
     from hub.plugins import build_plugin_manager
 
-    settings = hub_config.from_environ({"HUB_PLUGINS": "hub_tracker, hub.sync"})
-    assert settings["HUB_PLUGINS"] == ("hub_tracker", "hub.sync")
+    settings = hub_config.from_environ({"HUB_PLUGINS": "hub_tracker, hub.inbound_hooks"})
+    assert settings["HUB_PLUGINS"] == ("hub_tracker", "hub.inbound_hooks")
     plugins = build_plugin_manager({**hub_config.DEFAULTS, "HUB_LOAD_ENTRYPOINTS": False,
                                     "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"]})
     assert "tracker" in {r.provider["key"] for r in plugins.records.values() if r.provider}

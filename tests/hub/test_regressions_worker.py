@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
-import time
+import threading
 
-import redis
 from sqlalchemy import select
 
 from hub import models as m
@@ -26,7 +27,8 @@ def _resolve(client, env, gid, **details):
     return r.json
 
 
-def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env, factories, run_jobs, requests_mock):
+def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env, factories, run_jobs,
+                                                                     requests_mock):
     gid = post_event(client, env["headers"])["groupId"]
     group = db.session.get(m.Group, int(gid))
     factories.link(group, env["tracker"], "TR-1")
@@ -37,10 +39,12 @@ def test_resolved_issue_regresses_on_a_new_event_and_reopens_tickets(client, env
     requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "closed"})
     post_event(client, env["headers"])
     assert _status(client, env, gid) == "unresolved"
-    activities = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=env["headers"]).json
+    activities = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/",
+                            headers=env["headers"]).json
     assert activities[0]["type"] == "set_regression" and activities[0]["user"] is None
     run_jobs()
-    assert requests_mock.last_request.method == "PUT" and requests_mock.last_request.json() == {"state": "open"}
+    assert requests_mock.last_request.method == "PUT"
+    assert requests_mock.last_request.json() == {"state": "open"}
 
 
 def test_resolved_in_next_release_regresses_only_on_a_newer_release(client, env):
@@ -85,7 +89,8 @@ def test_resolved_in_latest_release(client, env):
 def test_release_details_need_a_resolution(client, env):
     gid = post_event(client, env["headers"])["groupId"]
     r = client.put(f"/api/0/organizations/acme/issues/{gid}/",
-                   json={"status": "ignored", "statusDetails": {"inNextRelease": True}}, headers=env["headers"])
+                   json={"status": "ignored", "statusDetails": {"inNextRelease": True}},
+                   headers=env["headers"])
     assert r.status_code == 400 and _status(client, env, gid) == "unresolved"
 
 
@@ -117,28 +122,36 @@ def test_worker_rides_out_a_redis_outage(make_app, factories, requests_mock, tmp
                                         config=ALL_SYNC)
         group = factories.group(s["project"])
         factories.link(group, tracker, "TR-1")
-        assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
-                                     headers=s["headers"]).status_code == 200
+        assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/",
+                                     json={"status": "resolved"}, headers=s["headers"]).status_code == 200
         assert run_worker(max_loops=2, poll=0.01, outage_delay=0.01) == 0  # Redis down: waits, does not crash
-        server = subprocess.Popen([_redis_server(), "--port", str(port), "--bind",
-                                   "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+        requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+        servers: list[subprocess.Popen] = []
+
+        def start_redis() -> None:  # while the worker below is already running, Redis still down
+            servers.append(subprocess.Popen([_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        def done() -> bool:
+            return db.session.scalar(select(m.OutboxEntry.status)) == "done"
+
+        later = threading.Timer(1.0, start_redis)
+        safety = threading.Timer(60.0, os.kill, (os.getpid(), signal.SIGTERM))
+        later.start()
+        safety.start()
         try:
-            for _ in range(100):
-                try:
-                    redis.Redis(port=port).ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
-            requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
-            run_worker(max_loops=3, poll=0.01, outage_delay=0.01)
+            assert run_worker(poll=0.05, outage_delay=0.05, until=done) == 1
             db.session.expire_all()
             assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
             assert requests_mock.last_request.json() == {"state": "closed"}
         finally:
-            server.terminate()
-            server.wait(5)
+            later.cancel()
+            safety.cancel()
+            for server in servers:
+                server.terminate()
+                server.wait(5)
 
 
 def test_resolving_in_an_unknown_release_is_400(client, env):
@@ -160,7 +173,8 @@ def test_a_successful_job_clears_needs_attention(client, env, factories, run_job
     assert integration["status"] == "needs_attention"
     requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "closed"})
     requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"}, headers=env["headers"])
+    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "unresolved"},
+               headers=env["headers"])
     run_jobs()
     integration = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]
     assert integration["status"] == "active" and integration["error"] is None
