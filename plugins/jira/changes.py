@@ -15,7 +15,16 @@ from typing import Any
 
 from hub import WebhookResponse, services
 from hub.errors import ApiError, ValidationError
-from hub.types import AssigneeChange, Change, Inbound, Integration, StatusChange, Ticket, TicketMoved, WebhookRequest
+from hub.types import (
+    AssigneeChange,
+    Change,
+    Inbound,
+    Integration,
+    StatusChange,
+    Ticket,
+    TicketMoved,
+    WebhookRequest,
+)
 
 from .client import JiraClient
 from .schemas import IssueUpdated, parse_issue_updated
@@ -63,7 +72,8 @@ def changes_of(event: IssueUpdated) -> list[Change]:
     moves = event.changed("Key")
     if moves and ticket.id:  # APP-123 → PLATFORM-45: the links follow the issue id
         old_key = moves[-1].raw.get("fromString")
-        changes.append(TicketMoved(ticket=ticket, occurred_at=when, old_key=str(old_key) if old_key else None))
+        changes.append(TicketMoved(ticket=ticket, occurred_at=when,
+                                   old_key=str(old_key) if old_key else None))
     if event.changed("assignee"):
         person = event.assignee
         if person is None:  # whom it removed is an account id or a user name, not an email: the core knows
@@ -128,7 +138,9 @@ def status_categories(integration: Integration, client_factory: ClientFactory) -
     return categories
 
 
-def _with_categories(integration: Integration, change: StatusChange, client_factory: ClientFactory) -> Change | None:
+def _with_categories(
+    integration: Integration, change: StatusChange, client_factory: ClientFactory
+) -> Change | None:
     """The categories of the target and the left status. When the payload named the target's,
     a failed lookup is not fatal: into ``done`` still resolves without knowing where it came from."""
     try:
@@ -139,7 +151,9 @@ def _with_categories(integration: Integration, change: StatusChange, client_fact
         logger.info("jira.status-lookup-failed", extra={"integration": integration.id, "status": e.code})
         return None
     category = change.category or site.get(change.status_id)
-    from_category = change.from_category or (site.get(change.from_status_id) if change.from_status_id else None)
+    from_category = change.from_category
+    if from_category is None and change.from_status_id:
+        from_category = site.get(change.from_status_id)
     if (category, from_category) == (change.category, change.from_category):
         return None
     return dataclasses.replace(change, category=category, from_category=from_category)

@@ -190,7 +190,8 @@ def test_a_signed_jira_server_delivery_with_nul_in_its_body_is_processed_without
             "changelog": {"items": [{"field": "status\x00", "from": "1\x00", "to": "10001\x00"}]}}
     r = client.post(f"/extensions/jira_server/issue-updated/{token}/", json=body)
     assert r.status_code == 200 and r.json == {"detail": "accepted"}
-    change = db.session.scalar(select(m.InboundChange).where(m.InboundChange.delivery_id == last_delivery().id))
+    delivery_id = last_delivery().id
+    change = db.session.scalar(select(m.InboundChange).where(m.InboundChange.delivery_id == delivery_id))
     assert (change.kind, change.ticket_key, change.data["status_id"]) == ("status", "APP-1", "10001")
 
 

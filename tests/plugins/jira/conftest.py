@@ -233,7 +233,8 @@ def make_retries_due() -> None:
     from hub import models as m
     from hub.extensions import db
 
-    db.session.execute(update(m.InboundChange).where(m.InboundChange.state == "pending").values(not_before=None))
+    pending = m.InboundChange.state == "pending"
+    db.session.execute(update(m.InboundChange).where(pending).values(not_before=None))
     db.session.commit()
 
 

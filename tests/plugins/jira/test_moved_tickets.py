@@ -66,7 +66,8 @@ def test_a_move_rekeys_the_link_and_later_changes_apply(client, env, requests_mo
     assert (status["kind"], status["state"], status["ticket"]["key"]) == ("status", "applied", "PLATFORM-45")
 
 
-def test_a_change_under_the_new_key_applies_even_when_the_move_was_missed(client, env, requests_mock, run_jobs):
+def test_a_change_under_the_new_key_applies_even_when_the_move_was_missed(client, env, requests_mock,
+                                                                          run_jobs):
     gid = new_issue(client, env["headers"])
     link(client, env["headers"], gid, env["jira"].id, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
@@ -78,7 +79,8 @@ def test_a_change_under_the_new_key_applies_even_when_the_move_was_missed(client
     assert issue["status"] == "resolved" and issue["externalIssues"][0]["key"] == "PLATFORM-45"
 
 
-def test_a_link_made_before_ids_were_stored_follows_the_move_by_its_old_key(client, env, requests_mock, run_jobs):
+def test_a_link_made_before_ids_were_stored_follows_the_move_by_its_old_key(client, env, requests_mock,
+                                                                            run_jobs):
     gid = new_issue(client, env["headers"])
     link(client, env["headers"], gid, env["jira"].id, requests_mock)
     db.session.execute(update(m.ExternalIssue).values(external_id=None))

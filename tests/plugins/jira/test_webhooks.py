@@ -36,11 +36,12 @@ def _issue(client, headers, gid):
     return client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=headers).json
 
 
+def _activities(client, headers, gid):
+    return client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=headers).json
+
+
 def _activity_types(client, headers, gid):
-    return [
-        a["type"]
-        for a in client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=headers).json
-    ]
+    return [a["type"] for a in _activities(client, headers, gid)]
 
 
 def _linked(client, env, requests_mock):
@@ -96,7 +97,7 @@ def test_status_done_resolves_the_issue_in_the_worker_and_is_not_echoed(client, 
 
     issue = _issue(client, env["headers"], gid)
     assert issue["status"] == "resolved"
-    activity = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=env["headers"]).json[0]
+    activity = _activities(client, env["headers"], gid)[0]
     assert activity["type"] == "set_resolved" and activity["data"]["provider"] == "jira"
     calls = _check_calls(requests_mock)
     # Only the status-category lookup (for the status it left), in the worker: no transition echoed back.
@@ -130,7 +131,8 @@ def test_status_lookup_failure_falls_back_on_the_payloads_category(client, env, 
 def test_status_without_a_category_waits_for_the_lookup(client, env, requests_mock, run_jobs):
     gid = _linked(client, env, requests_mock)
     body = payload("issue_updated_status_done")
-    body["issue"]["fields"]["status"] = {"id": "3", "name": "In Progress"}  # moved on since: no category for 10001
+    # The issue moved on since: the payload names no category for 10001.
+    body["issue"]["fields"]["status"] = {"id": "3", "name": "In Progress"}
     requests_mock.get(f"{SITE}/rest/api/3/status", status_code=503)
     assert_accepted(send_webhook(client, body))
     run_jobs()
@@ -147,11 +149,13 @@ def test_status_without_a_category_waits_for_the_lookup(client, env, requests_mo
 
 def test_moving_between_open_statuses_changes_nothing(client, env, requests_mock, run_jobs):
     gid = _linked(client, env, requests_mock)
-    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=env["headers"])
+    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"},
+               headers=env["headers"])
     run_jobs()
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
     body = payload("issue_updated_status_done")
-    body["issue"]["fields"]["status"] = {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}}
+    body["issue"]["fields"]["status"] = {"id": "3", "name": "In Progress",
+                                         "statusCategory": {"key": "indeterminate"}}
     body["changelog"]["items"][0].update({"from": "10000", "to": "3"})
     assert_accepted(send_webhook(client, body))
     run_jobs()
@@ -210,7 +214,8 @@ def test_assignee_email_of_a_project_member_assigns(client, env, requests_mock, 
     assert change["data"]["email"] == "jess@example.com" and change["data"]["assign"] is True
 
 
-def test_assignee_who_is_not_a_project_member_changes_nothing(client, env, factories, requests_mock, run_jobs):
+def test_assignee_who_is_not_a_project_member_changes_nothing(client, env, factories, requests_mock,
+                                                               run_jobs):
     gid = _linked(client, env, requests_mock)
     client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "owner@example.com"},
                headers=env["headers"])
@@ -239,7 +244,8 @@ def test_unassigned_in_jira_unassigns(client, env, requests_mock, run_jobs):
 
 def test_hidden_email_is_looked_up_by_the_worker_and_cached(client, env, requests_mock, run_jobs):
     gid = _linked(client, env, requests_mock)
-    requests_mock.get(f"{SITE}/rest/api/3/user/email", json={"accountId": JESS_ACCOUNT, "email": "Jess@Example.com"})
+    requests_mock.get(f"{SITE}/rest/api/3/user/email",
+                      json={"accountId": JESS_ACCOUNT, "email": "Jess@Example.com"})
     assert_accepted(send_webhook(client, payload("issue_updated_assignee_hidden_email")))
     assert requests_mock.call_count == 0
     [change] = recorded_changes(client)
@@ -268,7 +274,8 @@ def test_hidden_email_lookup_failing_is_retried_by_the_worker(client, env, reque
     [change] = delivery["changes"]
     assert change["state"] == "pending" and change["attempts"] == 1 and "503" in change["error"]
 
-    requests_mock.get(f"{SITE}/rest/api/3/user/email", json={"accountId": JESS_ACCOUNT, "email": "jess@example.com"})
+    requests_mock.get(f"{SITE}/rest/api/3/user/email",
+                      json={"accountId": JESS_ACCOUNT, "email": "jess@example.com"})
     make_retries_due()
     run_jobs()
     assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
@@ -321,8 +328,8 @@ def test_a_redelivery_with_the_same_webhook_identifier_is_a_duplicate(client, en
 
     def post(body):
         token = connect_token("POST", path)
-        return client.post(path, data=json.dumps(body), content_type="application/json",
-                           headers={"Authorization": f"JWT {token}", "X-Atlassian-Webhook-Identifier": "wh-1"})
+        headers = {"Authorization": f"JWT {token}", "X-Atlassian-Webhook-Identifier": "wh-1"}
+        return client.post(path, data=json.dumps(body), content_type="application/json", headers=headers)
 
     assert_accepted(post(payload("issue_updated_assignee")))
     run_jobs()
