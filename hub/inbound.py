@@ -195,7 +195,8 @@ def apply_one(change_id: int) -> bool:
 def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:
     """Ask the owning plugin for what the payload lacked (a hidden email, a status category)."""
     needs = (isinstance(change, t.AssigneeChange) and change.assign and not change.email and change.account_id) or (
-        isinstance(change, t.StatusChange) and change.category is None)
+        isinstance(change, t.StatusChange)
+        and (change.category is None or (change.from_status_id and change.from_category is None)))
     if not needs or integration is None:
         return change
     hub = current_app.extensions["hub"]

@@ -1,20 +1,19 @@
 """Jira Cloud plugin: an Atlassian Connect app (provider key ``jira``).
 
-Hookimpls only; the work lives in ``endpoints`` (Connect routes), ``connect`` (JWT/qsh),
-``webhooks`` (issue-updated, shared with Jira Server), ``outbound`` and ``client``.
+Hookimpls only; the work lives in ``endpoints`` (the Connect routes), ``connect`` (JWT/qsh),
+``changes`` (issue-updated as typed changes, shared with Jira Server), ``outbound`` and ``client``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub import WebhookResponse, hookimpl
-from hub.types import Activity, ExternalIssue, Group, Integration, User, WebhookRequest
+from hub import hookimpl
+from hub.types import Activity, Change, ExternalIssue, Group, Integration, Route, User
 
-from . import endpoints, outbound
+from . import changes, endpoints, outbound
 from .client import cloud_client
-
-KEY = "jira"
+from .connect import KEY
 
 
 @hookimpl
@@ -24,52 +23,43 @@ def provider_info() -> dict[str, Any]:
 
 
 @hookimpl
-def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    if provider != KEY:
-        return None
-    return endpoints.route(endpoint, request)
+def webhook_routes() -> list[Route]:
+    return endpoints.routes()
+
+
+@hookimpl
+def complete_change(integration: Integration, change: Change) -> Change | None:
+    return changes.complete_change(integration, change, cloud_client)
 
 
 @hookimpl
 def install_integration(
     provider: str, external_id: str, name: str, metadata: dict[str, Any]
 ) -> dict[str, Any] | None:
-    if provider != KEY:
-        return None
     return endpoints.manual_install(external_id, name, metadata)
 
 
 @hookimpl
 def verify_link_token(integration: Integration, token: str) -> bool | None:
-    if integration.provider != KEY:
-        return None
     return endpoints.verify_link_token(integration, token)
 
 
 @hookimpl
 def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
-    if integration.provider != KEY:
-        return None
     outbound.sync_status_outbound(cloud_client(integration), integration, external_issue, is_resolved)
-    return None
 
 
 @hookimpl
 def sync_assignee_outbound(
     integration: Integration, external_issue: ExternalIssue, user: User | None, assign: bool
 ) -> None:
-    if integration.provider != KEY:
-        return None
     outbound.sync_assignee_outbound(cloud_client(integration), integration, external_issue, user, assign)
-    return None
 
 
 @hookimpl
 def sync_comment_outbound(
     integration: Integration, external_issue: ExternalIssue, activity: Activity, comment_id: str | None
 ) -> str | None:
-    if integration.provider != KEY:
-        return None
     return outbound.sync_comment_outbound(cloud_client(integration), external_issue, activity, comment_id)
 
 
@@ -77,22 +67,16 @@ def sync_comment_outbound(
 def create_external_issue(
     integration: Integration, group: Group, fields: dict[str, Any]
 ) -> dict[str, Any] | None:
-    if integration.provider != KEY:
-        return None
     return outbound.create_external_issue(cloud_client(integration), group, fields)
 
 
 @hookimpl
 def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any]] | None:
-    if integration.provider != KEY:
-        return None
     return outbound.issue_form(cloud_client(integration), group)
 
 
 @hookimpl
 def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | None:
-    if integration.provider != KEY:
-        return None
     return outbound.get_external_issue(cloud_client(integration), key)
 
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import jwt
 
 from hub import services
-from hub.errors import ApiError, ApiNotFound, ValidationError
+from hub.errors import ApiError, ApiNotFound, Unverified
 from hub.http import BaseApiClient
 from hub.types import Integration, WebhookRequest
 
@@ -73,8 +73,11 @@ def query_string_hash(
 # -- JWTs from Jira -------------------------------------------------------------------------
 
 
-class ConnectError(ValidationError):
-    """A request claiming to come from Jira failed verification: 400, nothing read or stored."""
+class ConnectError(Unverified):
+    """A request claiming to come from Jira failed verification: 400 (as Sentry answers Jira),
+    nothing read or stored."""
+
+    status_code = 400
 
 
 def token_from(request: WebhookRequest, allow_query: bool = False) -> str:

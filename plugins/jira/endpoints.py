@@ -1,7 +1,7 @@
-"""The Connect app's endpoints under ``/extensions/jira/`` (FLOWS §2).
+"""The Connect app's endpoints under ``/extensions/jira/`` (FLOWS §2), declared by :func:`routes`.
 
-Each handler verifies before it reads the body, and answers 400 for anything a forger could
-send; ``route`` picks the handler for an endpoint.
+Each route's verifier runs before its handler reads the body, and answers 400 for anything a
+forger could send; the core matches the routes (404, 405 with ``Allow``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from urllib.parse import quote, urlsplit
 from hub import InstallError, WebhookResponse, services
 from hub.errors import ValidationError
 from hub.inputs import split_url
-from hub.types import Integration, WebhookRequest
+from hub.routes import public
+from hub.types import Integration, Route, WebhookRequest
 
-from .client import cloud_client
+from . import changes
+from .changes import load_json
 from .connect import KEY, ConnectError, proves_control, verify_connect_jwt, verify_install_jwt
-from .webhooks import handle_issue_updated, load_json
 
 logger = logging.getLogger("hub.plugins.jira")
 
@@ -26,30 +27,10 @@ LINK_SALT = "jira-link"
 LINK_MAX_AGE = 15 * 60
 
 
-def route(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    """Dispatch ``/extensions/jira/<endpoint>``; ``None`` for an unknown endpoint (404)."""
-    parts = [p for p in endpoint.split("/") if p]
-    name = parts[0] if parts else ""
-    if name == "link" and len(parts) == 2:
-        if request.method not in ("GET", "POST"):
-            return _method_not_allowed()
-        return link_page(request, parts[1])
-    handler, method = ROUTES.get((name, len(parts)), (None, None))
-    if handler is None:
-        return None
-    if request.method != method:
-        return _method_not_allowed()
-    return handler(request)
-
-
-def _method_not_allowed() -> WebhookResponse:
-    return WebhookResponse(status=405, json={"detail": "Method not allowed.", "errors": {}})
-
-
 # -- descriptor and lifecycle -----------------------------------------------------------------
 
 
-def descriptor(request: WebhookRequest) -> WebhookResponse:
+def descriptor(request: WebhookRequest, verified: None = None) -> WebhookResponse:
     """``atlassian-connect.json``: what Jira installs."""
     base = services.base_url().rstrip("/")
     return WebhookResponse(
@@ -87,9 +68,9 @@ def descriptor(request: WebhookRequest) -> WebhookResponse:
     )
 
 
-def installed(request: WebhookRequest) -> WebhookResponse:
-    """Store (or, on a re-install, update) the site and its shared secret."""
-    claims = verify_install_jwt(request)
+def installed(request: WebhookRequest, claims: dict[str, Any]) -> WebhookResponse:
+    """Store (or, on a re-install, update) the site and its shared secret (``claims``: the
+    verified install JWT's)."""
     body = _lifecycle_body(request, claims)
     if request.already_processed(_token_key(request)):
         return WebhookResponse(status=200, json={"detail": "Already processed."})
@@ -118,9 +99,8 @@ def installed(request: WebhookRequest) -> WebhookResponse:
     return WebhookResponse(status=200, json={"detail": "Installed."})
 
 
-def uninstalled(request: WebhookRequest) -> WebhookResponse:
+def uninstalled(request: WebhookRequest, claims: dict[str, Any]) -> WebhookResponse:
     """Disable the site everywhere; history stays, sync stops."""
-    claims = verify_install_jwt(request)
     body = _lifecycle_body(request, claims)
     if request.already_processed(_token_key(request)):
         return WebhookResponse(status=200, json={"detail": "Already processed."})
@@ -145,16 +125,6 @@ def _token_key(request: WebhookRequest) -> str:
     # A redelivery repeats both the token and the body; a re-install later has a new token.
     digest = hashlib.sha256(request.headers.get("Authorization", "").encode() + b"\n" + request.body)
     return "jira-lifecycle:" + digest.hexdigest()
-
-
-# -- webhook ----------------------------------------------------------------------------------
-
-
-def issue_updated(request: WebhookRequest) -> WebhookResponse:
-    integration = verify_connect_jwt(request)
-    if request.already_processed():
-        return WebhookResponse(status=200, json={"detail": "Already processed."})
-    return handle_issue_updated(integration, load_json(request), lambda: cloud_client(integration))
 
 
 # -- configure page and the org link ----------------------------------------------------------
@@ -182,9 +152,13 @@ LINK_PAGE = """
 """
 
 
-def configure(request: WebhookRequest) -> WebhookResponse:
+def verify_page(request: WebhookRequest) -> Integration:
+    """A page Jira loads in its iframe: a Connect JWT in ``?jwt=`` (``context-qsh`` accepted)."""
+    return verify_connect_jwt(request, page=True)
+
+
+def configure(request: WebhookRequest, integration: Integration) -> WebhookResponse:
     """The page Jira shows in its iframe: a signed, expiring link to attach the site to an org."""
-    integration = verify_connect_jwt(request, page=True)
     signed = services.sign({"integration_id": integration.id}, salt=LINK_SALT)
     link = f"{services.base_url().rstrip('/')}/extensions/jira/link/{signed}/"
     html = services.render(
@@ -208,12 +182,18 @@ def _frame_ancestors(integration: Integration) -> str:
     return "frame-ancestors 'none'"
 
 
-def link_page(request: WebhookRequest, signed: str) -> WebhookResponse:
-    """Let an owner/admin choose the org to attach the Jira site to (GET form, POST attach)."""
-    payload = services.unsign(signed, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+def verify_link(request: WebhookRequest) -> Integration:
+    """The configure page's signed, expiring link: the installed site it names."""
+    payload = services.unsign(request.params.get("signed", ""), salt=LINK_SALT, max_age=LINK_MAX_AGE)
     integration = services.get_integration_by_id(str(payload.get("integration_id") or "0"))
     if integration is None or integration.provider != KEY or integration.status == "disabled":
         raise ValidationError("This link names no installed Jira site.")
+    return integration
+
+
+def link_page(request: WebhookRequest, integration: Integration) -> WebhookResponse:
+    """Let an owner/admin choose the org to attach the Jira site to (GET form, POST attach); the
+    link proved which site, the hub session (or bearer token) who."""
     user = request.user
     if user is None:
         if request.method == "GET":
@@ -261,13 +241,18 @@ def _same_site(request: WebhookRequest) -> bool:
     return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
-ROUTES = {
-    ("descriptor", 1): (descriptor, "GET"),
-    ("installed", 1): (installed, "POST"),
-    ("uninstalled", 1): (uninstalled, "POST"),
-    ("issue-updated", 1): (issue_updated, "POST"),
-    ("configure", 1): (configure, "GET"),
-}
+def routes() -> list[Route]:
+    """The app's endpoints (``webhook_routes``): each verified before its body is read."""
+    return [
+        # Public by design: Jira (and the admin uploading the app) fetch it before any secret exists.
+        Route("descriptor/", ("GET",), verify=public, handle=descriptor, name="descriptor"),
+        Route("installed/", ("POST",), verify=verify_install_jwt, handle=installed, name="installed"),
+        Route("uninstalled/", ("POST",), verify=verify_install_jwt, handle=uninstalled, name="uninstalled"),
+        Route("issue-updated/", ("POST",), verify=verify_connect_jwt, handle=changes.issue_updated,
+              name="issue-updated"),
+        Route("configure/", ("GET",), verify=verify_page, handle=configure, name="configure"),
+        Route("link/<signed>/", ("GET", "POST"), verify=verify_link, handle=link_page, name="link"),
+    ]
 
 
 # -- manual install (POST /api/0/organizations/{org}/integrations/) ---------------------------

@@ -125,6 +125,11 @@ def client_for(metadata: Mapping[str, Any], auth: OAuth1 | None = None) -> JiraS
                             verify_ssl=bool(metadata.get("verify_ssl", True)))
 
 
+def server_client(integration: Any) -> JiraServerClient:
+    """The REST client of an installed integration (its decrypted metadata)."""
+    return client_for(integration.metadata)
+
+
 # -- the OAuth 1.0a dance (guided install) --------------------------------------------------------
 
 

@@ -21,6 +21,20 @@ from plugins.jira_server.webhooks import KEY, new_webhook_secret, webhook_url
 
 logger = logging.getLogger("hub.plugins.jira_server")
 
+INSTALL_INFO = {
+    "instructions": "The guided setup makes the key pair, shows what to enter in Jira's application link and "
+                    "asks Jira for access. Already have an application link? Enter its details below.",
+    "links": [{"label": "Guided setup (OAuth 1 application link)",
+               "url": "/extensions/jira_server/setup/?organization={org}"}],
+    "fields": [
+        {"name": "base_url", "label": "Jira base URL", "type": "text", "required": True},
+        {"name": "consumer_key", "label": "Consumer key", "type": "text", "required": True},
+        {"name": "private_key", "label": "Private key (PEM)", "type": "textarea", "required": True},
+        {"name": "access_token", "label": "Access token", "type": "password", "required": True},
+        {"name": "access_token_secret", "label": "Token secret", "type": "password", "required": True},
+    ],
+}
+
 REQUIRED = ("base_url", "consumer_key", "private_key", "access_token", "access_token_secret")
 EVENTS = ["jira:issue_created", "jira:issue_updated"]
 

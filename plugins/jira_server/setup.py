@@ -133,7 +133,7 @@ def _expired() -> WebhookResponse:
 # -- steps ----------------------------------------------------------------------------------------
 
 
-def setup(request: WebhookRequest) -> WebhookResponse:
+def setup(request: WebhookRequest, verified: None = None) -> WebhookResponse:
     """``setup/``: the form (GET), the keys page (POST) and the redirect to Jira (POST step=authorize)."""
     user = request.user
     if user is None:
@@ -202,7 +202,7 @@ def _authorize(request: WebhookRequest, user: User) -> WebhookResponse:
     return WebhookResponse(status=302, headers={"Location": authorize_url(flow["base_url"], token)})
 
 
-def oauth_callback(request: WebhookRequest) -> WebhookResponse:
+def oauth_callback(request: WebhookRequest, verified: None = None) -> WebhookResponse:
     """``oauth-callback/``: Jira sends the admin back; trade the token and install."""
     user = request.user
     if user is None:

@@ -1,10 +1,10 @@
-"""``POST /extensions/jira_server/issue-updated/<token>/``: Jira Server's webhook.
+"""``POST /extensions/jira_server/issue-updated/<token>/``: Jira Server's webhook, and the routes.
 
 Jira Server cannot sign a webhook, so the URL it posts to carries the proof: a JWT
 ``{"id": external_id}`` HS256-signed with a random key kept in that integration's encrypted
 metadata. The id is read unverified only to find whose key to check it with (as Sentry does);
-nothing of the body is read before the token is verified. Then the handling is Jira Cloud's
-(FLOWS §4), shared through ``plugins.jira.webhooks``.
+the route's verifier (:func:`verify_request`) checks it before anything of the body is read.
+Then the parsing is Jira Cloud's (FLOWS §4), shared through :mod:`plugins.jira.changes`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import secrets
 
 import jwt
 
-from hub import WebhookResponse, services
-from hub.types import Integration, WebhookRequest
-from plugins.jira.webhooks import handle_issue_updated, load_json
-from plugins.jira_server.client import client_for
+from hub import services
+from hub.errors import Unverified
+from hub.routes import public
+from hub.types import Integration, Route, WebhookRequest
+from plugins.jira import changes
 
 logger = logging.getLogger("hub.plugins.jira_server")
 
@@ -39,51 +40,58 @@ def webhook_url(external_id: str, secret: str) -> str:
     return f"{services.base_url().rstrip('/')}/extensions/{KEY}/{ENDPOINT_PREFIX}{webhook_token(external_id, secret)}/"
 
 
-def _bad_token(reason: str) -> WebhookResponse:
+def _bad_token(reason: str) -> Unverified:
     logger.info("jira_server.webhook-token-rejected", extra={"reason": reason})
-    return WebhookResponse(status=400, json={"detail": "Invalid webhook token.", "errors": {"token": [reason]}})
+    return Unverified("Invalid webhook token.", {"token": [reason]}, status=400)
 
 
-def verify_token(token: str) -> Integration | WebhookResponse:
-    """The integration the token names, when it is signed with that integration's key; else a 400."""
+def verify_token(token: str) -> Integration:
+    """The integration the token names, when it is signed with that integration's key.
+
+    :raises Unverified: 400 ``Invalid webhook token.``, the reason under ``errors.token``.
+    """
     if not token:
-        return _bad_token("missing")
+        raise _bad_token("missing")
     try:
         claims = jwt.decode(token, options={"verify_signature": False}, algorithms=["HS256"])
     except jwt.InvalidTokenError:
-        return _bad_token("undecodable")
+        raise _bad_token("undecodable") from None
     external_id = claims.get("id") if isinstance(claims, dict) else None
     if not isinstance(external_id, str) or not external_id:
-        return _bad_token("no integration id")
+        raise _bad_token("no integration id")
     integration = services.get_integration(KEY, external_id)
     if integration is None or integration.status != "active":
-        return _bad_token("unknown integration")
+        raise _bad_token("unknown integration")
     secret = integration.metadata.get("webhook_secret")
     if not secret:
-        return _bad_token("unknown integration")
+        raise _bad_token("unknown integration")
     try:
         # PyJWT compares HMAC signatures with hmac.compare_digest (constant time).
         jwt.decode(token, secret, algorithms=["HS256"])
     except jwt.InvalidTokenError:
-        return _bad_token("bad signature")
+        raise _bad_token("bad signature") from None
     return integration
 
 
-def handle(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    """Route ``issue-updated/<token>/``; ``None`` for any other endpoint (the core answers 404)."""
-    if not endpoint.startswith(ENDPOINT_PREFIX):
-        return None
-    if request.method != "POST":
-        return WebhookResponse(status=405, json={"detail": "Use POST.", "errors": {}})
-    verified = verify_token(endpoint[len(ENDPOINT_PREFIX):].strip("/"))
-    if isinstance(verified, WebhookResponse):
-        return verified
-    if request.already_processed():
-        return WebhookResponse(status=200, json={"detail": "Already processed."})
-    return issue_updated(verified, request)
+def verify_request(request: WebhookRequest) -> Integration:
+    """The route's verifier: the token in the URL path."""
+    return verify_token(request.params.get("token", ""))
 
 
-def issue_updated(integration: Integration, request: WebhookRequest) -> WebhookResponse:
-    """The shared Jira handling (FLOWS §4) of a verified delivery, with the Server's client."""
-    payload = load_json(request)
-    return handle_issue_updated(integration, payload, lambda: client_for(integration.metadata))
+def routes() -> list[Route]:
+    """The provider's endpoints (``webhook_routes``)."""
+    from plugins.jira_server import setup
+
+    return [
+        # The guided setup's pages check their own login (hub session or bearer token), the org
+        # role, and the signed, user-bound state each step carries: no provider proof exists yet.
+        Route("setup/", ("GET", "POST"), verify=public, handle=setup.setup, name="setup"),
+        # Jira sends the admin's browser back here; the callback checks the login and that the
+        # oauth_token is one this user's flow asked for (cached server-side, used once).
+        Route("oauth-callback/", ("GET",), verify=public, handle=setup.oauth_callback, name="oauth-callback"),
+        Route("issue-updated/<token>/", ("POST",), verify=verify_request, handle=changes.issue_updated,
+              name="issue-updated"),
+        # Without a token the URL proves nothing: the same 400 as a wrong one, not a 404.
+        Route("issue-updated/", ("POST",), verify=verify_request, handle=changes.issue_updated,
+              name="issue-updated"),
+    ]

@@ -187,10 +187,12 @@ def test_a_signed_jira_server_delivery_with_nul_in_its_body_is_processed_without
     token = webhook_token(SERVER_ID, SERVER_SECRET)
     body = {"webhookEvent": "jira:issue_updated",
             "issue": {"key": "APP-1\x00", "fields": {"summary": "x\x00"}},
-            "changelog": {"items": [{"field": "summary\x00", "from": None, "to": None}]}}
+            "changelog": {"items": [{"field": "status\x00", "from": "1\x00", "to": "10001\x00"}]}}
     r = client.post(f"/extensions/jira_server/issue-updated/{token}/", json=body)
-    assert r.status_code == 200
-    assert last_delivery().outcome == "processed"
+    assert r.status_code == 200 and r.json == {"detail": "accepted"}
+    delivery_id = last_delivery().id
+    change = db.session.scalar(select(m.InboundChange).where(m.InboundChange.delivery_id == delivery_id))
+    assert (change.kind, change.ticket_key, change.data["status_id"]) == ("status", "APP-1", "10001")
 
 
 # -- 6. Slack's and Discord's signature headers -------------------------------------------------------

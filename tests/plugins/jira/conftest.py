@@ -212,3 +212,33 @@ def link(
     assert r.status_code == 201, r.json
     requests_mock.reset_mock()
     return r.json
+
+
+def deliveries(client: Any) -> list[dict[str, Any]]:
+    """``hub deliveries --json``, oldest first."""
+    out = client.application.test_cli_runner().invoke(args=["deliveries", "--json"])
+    assert out.exit_code == 0, out.output
+    return sorted(json.loads(out.output), key=lambda d: d["id"])
+
+
+def recorded_changes(client: Any) -> list[dict[str, Any]]:
+    """Every recorded change of every delivery, oldest first (as ``hub deliveries --json`` shows them)."""
+    return [c for d in deliveries(client) for c in d["changes"]]
+
+
+def make_retries_due() -> None:
+    """A change waiting for its retry (a lookup failed) is due now: the backoff has passed."""
+    from sqlalchemy import update
+
+    from hub import models as m
+    from hub.extensions import db
+
+    pending = m.InboundChange.state == "pending"
+    db.session.execute(update(m.InboundChange).where(pending).values(not_before=None))
+    db.session.commit()
+
+
+def assert_accepted(response: Any) -> None:
+    """The ack: recorded, applied later by the worker."""
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json == {"detail": "accepted"}

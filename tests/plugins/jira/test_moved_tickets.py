@@ -1,4 +1,6 @@
-"""A Jira ticket moved to another project (APP-123 → PLATFORM-45, same issue id) keeps its links."""
+"""A Jira ticket moved to another project (APP-123 → PLATFORM-45, same issue id) keeps its links.
+
+The move is recorded as a ``moved`` change (Jira's ``Key`` changelog item) and applied by the worker."""
 
 from __future__ import annotations
 
@@ -8,7 +10,15 @@ from sqlalchemy import update
 
 from hub import models as m
 from hub.extensions import db
-from tests.plugins.jira.conftest import SITE, link, new_issue, payload, send_webhook
+from tests.plugins.jira.conftest import (
+    SITE,
+    assert_accepted,
+    link,
+    new_issue,
+    payload,
+    recorded_changes,
+    send_webhook,
+)
 from tests.plugins.jira.test_webhooks import STATUSES
 
 
@@ -36,51 +46,64 @@ def _issue(client, env, gid):
     return client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=env["headers"]).json
 
 
-def test_a_move_rekeys_the_link_and_later_changes_apply(client, env, requests_mock):
+def test_a_move_rekeys_the_link_and_later_changes_apply(client, env, requests_mock, run_jobs):
     gid = new_issue(client, env["headers"])
     link(client, env["headers"], gid, env["jira"].id, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
 
-    r = send_webhook(client, moved())
-    assert r.status_code == 200 and r.json["moved"] == 1
+    assert_accepted(send_webhook(client, moved()))
+    assert _issue(client, env, gid)["externalIssues"][0]["key"] == "APP-123"  # recorded, not applied yet
+    run_jobs()
     ticket = _issue(client, env, gid)["externalIssues"][0]
     assert ticket["key"] == "PLATFORM-45" and ticket["url"] == f"{SITE}/browse/PLATFORM-45"
 
-    r = send_webhook(client, done("PLATFORM-45"))
-    assert r.status_code == 200 and r.json["status"] == 1
+    assert_accepted(send_webhook(client, done("PLATFORM-45")))
+    run_jobs()
     assert _issue(client, env, gid)["status"] == "resolved"
+    move, status = recorded_changes(client)
+    assert (move["kind"], move["state"], move["data"]["old_key"]) == ("moved", "applied", "APP-123")
+    assert move["ticket"] == {"key": "PLATFORM-45", "id": "10042"} and move["data"]["project_id"] == "10200"
+    assert (status["kind"], status["state"], status["ticket"]["key"]) == ("status", "applied", "PLATFORM-45")
 
 
-def test_a_change_under_the_new_key_applies_even_when_the_move_was_missed(client, env, requests_mock):
+def test_a_change_under_the_new_key_applies_even_when_the_move_was_missed(client, env, requests_mock,
+                                                                          run_jobs):
     gid = new_issue(client, env["headers"])
     link(client, env["headers"], gid, env["jira"].id, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
 
-    r = send_webhook(client, done("PLATFORM-45"))
+    assert_accepted(send_webhook(client, done("PLATFORM-45")))
+    run_jobs()
 
-    assert r.status_code == 200 and r.json["status"] == 1
     issue = _issue(client, env, gid)
     assert issue["status"] == "resolved" and issue["externalIssues"][0]["key"] == "PLATFORM-45"
 
 
-def test_a_link_made_before_ids_were_stored_follows_the_move_by_its_old_key(client, env, requests_mock):
+def test_a_link_made_before_ids_were_stored_follows_the_move_by_its_old_key(client, env, requests_mock,
+                                                                            run_jobs):
     gid = new_issue(client, env["headers"])
     link(client, env["headers"], gid, env["jira"].id, requests_mock)
     db.session.execute(update(m.ExternalIssue).values(external_id=None))
     db.session.commit()
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
 
-    assert send_webhook(client, moved()).json["moved"] == 1
-    assert send_webhook(client, done("PLATFORM-45")).json["status"] == 1
-    assert _issue(client, env, gid)["externalIssues"][0]["key"] == "PLATFORM-45"
+    assert_accepted(send_webhook(client, moved()))
+    run_jobs()
+    assert_accepted(send_webhook(client, done("PLATFORM-45")))
+    run_jobs()
+    issue = _issue(client, env, gid)
+    assert issue["externalIssues"][0]["key"] == "PLATFORM-45" and issue["status"] == "resolved"
+    assert [c["state"] for c in recorded_changes(client)] == ["applied", "applied"]
 
 
-def test_another_ticket_with_the_old_key_is_not_touched(client, env, requests_mock):
+def test_another_ticket_with_the_old_key_is_not_touched(client, env, requests_mock, run_jobs):
     gid = new_issue(client, env["headers"])
     link(client, env["headers"], gid, env["jira"].id, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/status", json=STATUSES)
     other = moved()
     other["issue"]["id"] = "99999"  # a different issue that once had this key
 
-    assert send_webhook(client, other).json["moved"] == 0
+    assert_accepted(send_webhook(client, other))
+    run_jobs()
     assert _issue(client, env, gid)["externalIssues"][0]["key"] == "APP-123"
+    assert recorded_changes(client)[0]["state"] == "skipped"

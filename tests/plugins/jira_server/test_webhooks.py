@@ -1,4 +1,8 @@
-"""POST /extensions/jira_server/issue-updated/<token>/: the token is the proof, then FLOWS §4."""
+"""POST /extensions/jira_server/issue-updated/<token>/: the token is the proof, then FLOWS §4.
+
+The request verifies the token, records the changes and answers ``{"detail": "accepted"}``;
+``run_jobs()`` (the worker) applies them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import jwt
 import pytest
 
 from hub import services
+from tests.plugins.jira.conftest import assert_accepted, deliveries, recorded_changes
 from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, link, new_issue
 from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, ASSIGNEE_NAME, issue_assigned
 
@@ -33,50 +38,75 @@ def linked(client, factories, installed, requests_mock):
     return {**s, "group_id": group_id}
 
 
-def test_assignee_set_from_fixture_payload(client, linked, requests_mock):
-    r = post(client, linked["webhook_path"], issue_assigned())
+def test_assignee_set_from_fixture_payload(client, linked, requests_mock, run_jobs):
+    assert_accepted(post(client, linked["webhook_path"], issue_assigned()))
+    assert requests_mock.call_count == 0  # no provider call in the request
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None  # recorded, not applied yet
 
-    assert r.status_code == 200, r.json
+    run_jobs()
+
     assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == ASSIGNEE_EMAIL
     activities = client.get(f"/api/0/organizations/acme/issues/{linked['group_id']}/activities/",
                             headers=linked["headers"]).json
     assert activities[0]["type"] == "assigned"
     assert activities[0]["data"].get("provider") == "jira_server"
-    assert requests_mock.request_history == []  # no provider call in the request
+    assert requests_mock.request_history == []  # the email was in the payload: no lookup
+    [change] = recorded_changes(client)
+    assert change["ticket"] == {"key": "APP-1", "id": "10200"} and change["occurredAt"] == 1_795_171_200_000
+    assert change["data"]["project_id"] == "10000" and change["state"] == "applied"
 
 
-def test_redelivery_has_no_second_effect(client, linked):
+def test_redelivery_has_no_second_effect(client, linked, run_jobs):
     payload = issue_assigned()
-    assert post(client, linked["webhook_path"], payload).status_code == 200
+    assert_accepted(post(client, linked["webhook_path"], payload))
+    run_jobs()
     client.put(f"/api/0/organizations/acme/issues/{linked['group_id']}/", headers=linked["headers"],
                json={"assignedTo": None})
 
     again = post(client, linked["webhook_path"], payload)
+    run_jobs()
 
-    assert again.status_code == 200
+    assert again.status_code == 200 and again.json["detail"] == "Already processed."
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+    assert [d["state"] for d in deliveries(client)] == ["applied", "duplicate"]
 
 
-def test_unassign(client, linked):
-    assert post(client, linked["webhook_path"], issue_assigned()).status_code == 200
+def test_unassign(client, linked, run_jobs):
+    assert_accepted(post(client, linked["webhook_path"], issue_assigned()))
+    run_jobs()
     payload = issue_assigned()
     payload["issue"]["fields"]["assignee"] = None
     payload["timestamp"] += 1000
     payload["changelog"]["items"][0].update({"from": ASSIGNEE_NAME, "to": None})
 
-    assert post(client, linked["webhook_path"], payload).status_code == 200
+    assert_accepted(post(client, linked["webhook_path"], payload))
+    run_jobs()
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
 
 
-def test_unknown_email_changes_nothing(client, linked):
+def test_unknown_email_changes_nothing(client, linked, run_jobs):
     payload = issue_assigned()
     payload["issue"]["fields"]["assignee"]["emailAddress"] = "stranger@example.org"
 
-    assert post(client, linked["webhook_path"], payload).status_code == 200
+    assert_accepted(post(client, linked["webhook_path"], payload))
+    run_jobs()
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+    assert recorded_changes(client)[0]["reason"] == "identity unknown"
 
 
-def test_status_done_resolves(client, linked, requests_mock):
+def test_an_assignee_without_an_email_is_not_looked_up_on_a_server(client, linked, requests_mock, run_jobs):
+    payload = issue_assigned()
+    del payload["issue"]["fields"]["assignee"]["emailAddress"]
+
+    assert_accepted(post(client, linked["webhook_path"], payload))
+    run_jobs()
+
+    assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+    assert requests_mock.request_history == []  # Jira Server has no email lookup: never an unassign either
+    assert recorded_changes(client)[0]["reason"] == "identity unknown"
+
+
+def test_status_done_resolves(client, linked, requests_mock, run_jobs):
     payload = issue_assigned()
     payload["issue"]["fields"]["status"] = {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}
     payload["changelog"]["items"] = [{"field": "status", "fieldtype": "jira", "from": "10101",
@@ -85,13 +115,15 @@ def test_status_done_resolves(client, linked, requests_mock):
         {"id": "10101", "name": "In Progress", "statusCategory": {"key": "indeterminate"}},
         {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}])
 
-    r = post(client, linked["webhook_path"], payload)
+    assert_accepted(post(client, linked["webhook_path"], payload))
+    assert requests_mock.call_count == 0
+    run_jobs()
 
-    assert r.status_code == 200, r.json
     assert issue(client, linked, linked["group_id"])["status"] == "resolved"
+    assert [(q.method, q.path) for q in requests_mock.request_history] == [("GET", "/rest/api/2/status")]
 
 
-def test_status_lookup_answering_one_status_object_is_not_a_500(client, linked, requests_mock):
+def test_status_lookup_answering_one_status_object_is_not_a_failure(client, linked, requests_mock, run_jobs):
     # The Data Center spec documents GET /status as one StatusBean (its mock answers that).
     payload = issue_assigned()
     payload["issue"]["fields"]["status"] = {"id": "10102", "name": "Done", "statusCategory": {"key": "done"}}
@@ -100,10 +132,11 @@ def test_status_lookup_answering_one_status_object_is_not_a_500(client, linked, 
     requests_mock.get("https://jira.example.org/rest/api/2/status",
                       json={"id": "10101", "name": "In Progress", "statusCategory": {"key": "indeterminate"}})
 
-    r = post(client, linked["webhook_path"], payload)
+    assert_accepted(post(client, linked["webhook_path"], payload))
+    run_jobs()
 
-    assert r.status_code == 200, r.json
     assert issue(client, linked, linked["group_id"])["status"] == "resolved"
+    assert recorded_changes(client)[0]["state"] == "applied"
 
 
 def test_missing_changelog_is_a_noop(client, linked):
@@ -150,9 +183,20 @@ def test_empty_token_is_400(client, linked):
     _assert_rejected(post(client, "/extensions/jira_server/issue-updated/", issue_assigned()))
 
 
+def test_unknown_route_is_404_and_a_wrong_method_405_with_allow(client, linked):
+    assert post(client, "/extensions/jira_server/issue-deleted/", {}).status_code == 404
+    r = client.get(linked["webhook_path"])
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    r = client.delete("/extensions/jira_server/setup/")
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    r = client.post("/extensions/jira_server/oauth-callback/")
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"GET", "HEAD"}
+
+
 def test_garbage_token_is_400_before_the_body_is_read(client, linked):
     # the body is not even JSON: a 400 about the token proves nothing else was read
     _assert_rejected(post(client, "/extensions/jira_server/issue-updated/garbage.not.jwt/", b"{not json"))
+    assert recorded_changes(client) == []
 
 
 def test_unknown_integration_token_is_400(client, linked):
