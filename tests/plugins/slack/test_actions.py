@@ -441,7 +441,9 @@ def test_which_response_urls_the_hub_calls(make_app, url, allowed):
         assert is_slack_url(url) is allowed
 
 
-def test_a_response_url_on_the_configured_slack_api_host_is_used(make_app, factories, requests_mock, run_jobs):
+def test_a_response_url_on_the_configured_slack_api_host_is_used(
+    make_app, factories, requests_mock, run_jobs
+):
     """A hub pointed at a self-hosted Slack (a test double, a proxy) updates messages through it."""
     from tests.plugins.slack.helpers import SlackRequests
 
