@@ -191,3 +191,17 @@ def test_no_import_cycle_inside_the_slack_plugin():
     # the handlers share the request helpers, never the router
     for handler in ("actions", "commands", "events", "identity", "oauth"):
         assert "plugins.slack.webhooks" not in graph[f"plugins.slack.{handler}"]
+
+
+def test_an_unlinked_user_asking_for_a_dialog_gets_the_link_prompt_and_no_modal(
+    client, env, slack, requests_mock
+):
+    requests_mock.post(f"{API}/views.open", json={"ok": True, "view": {"id": "V0001"}})
+    r = slack.action(
+        block_actions(env["group_id"], action={"action_id": "resolve_dialog", "value": "resolve_dialog"})
+    )
+    assert r.status_code == 200
+    assert r.json["response_type"] == "ephemeral"
+    assert "/extensions/slack/link-identity/" in r.json["text"]
+    assert requests_mock.request_history == []
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
