@@ -282,12 +282,12 @@ def _issue_action(
     integration = interaction.integration
     if issue is None or issue.get("issue") is None:
         return error(400, "The message does not name an issue.", {"blocks": ["No block names an issue."]})
-    group = services.group_for_integration(issue["issue"], integration.id)
-    if group is None:
-        return _not_installed(interaction, issue)
     if intent.kind == "dialog":
+        group = services.group_for_integration(issue["issue"], integration.id)
+        if group is None:
+            return _not_installed(interaction, issue)
         return _open_dialog(interaction, group, intent)
-    result = services.chat_action(integration, chat_action_of(interaction, group.id, intent),
+    result = services.chat_action(integration, chat_action_of(interaction, str(issue["issue"]), intent),
                                   status_details=intent.details)
     if result.outcome == "not-found":
         return _not_installed(interaction, issue)
@@ -300,7 +300,7 @@ def _issue_action(
     assert result.group is not None
     logger.info(
         "slack.action-applied",
-        extra={"integration": integration.id, "group": group.id, "action": intent.kind,
+        extra={"integration": integration.id, "group": result.group.id, "action": intent.kind,
                "value": intent.value, "outcome": result.outcome},
     )
     if intent.kind == "status":
