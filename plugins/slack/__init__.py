@@ -1,8 +1,9 @@
 """Slack: issue alerts with action buttons, thread replies, identity linking, invite requests.
 
-Hook implementations only; the work lives in ``webhooks`` (verify and route inbound requests),
-``actions`` (interactivity), ``notifications`` (outbound posts), ``messages`` (Block Kit),
-``identity``, ``oauth``, ``commands``, ``events`` and ``client``.
+Hook implementations only; the work lives in ``webhooks`` (the routes), ``request`` (signature
+and payload helpers every inbound request shares), ``actions`` (interactivity), ``notifications``
+(outbound posts), ``messages`` (Block Kit), ``identity``, ``oauth``, ``commands``, ``events`` and
+``client``. Hooks naming an integration or a provider reach only this plugin for Slack's.
 """
 
 from __future__ import annotations
@@ -10,18 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub import hookimpl
-from hub.types import (
-    Activity,
-    Event,
-    Group,
-    Integration,
-    InviteRequest,
-    Parent,
-    Rule,
-    WebhookRequest,
-    WebhookResponse,
-)
-from plugins.slack import notifications, oauth, webhooks
+from hub.types import Activity, Event, Group, Integration, InviteRequest, Parent, Route, Rule
+from plugins.slack import actions, notifications, oauth, webhooks
 
 KEY = "slack"
 
@@ -40,18 +31,21 @@ def provider_info() -> dict[str, Any]:
 
 
 @hookimpl
-def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    if provider != KEY:
-        return None
-    return webhooks.handle(endpoint, request)
+def webhook_routes() -> list[Route]:
+    return webhooks.routes()
+
+
+@hookimpl
+def run_task(integration: Integration, task: str, payload: dict[str, Any]) -> str | None:
+    if task == actions.REDRAW:
+        return actions.run_redraw(integration, payload)
+    return None
 
 
 @hookimpl
 def install_integration(
     provider: str, external_id: str, name: str, metadata: dict[str, Any]
 ) -> dict[str, Any] | None:
-    if provider != KEY:
-        return None
     return oauth.install_by_hand(external_id, name, metadata)
 
 
@@ -59,8 +53,6 @@ def install_integration(
 def notify_issue_alert(
     integration: Integration, group: Group, event: Event, channel_id: str, rule: Rule, parent: Parent | None
 ) -> dict[str, Any] | None:
-    if integration.provider != KEY:
-        return None
     return notifications.post_issue_alert(integration, group, event, channel_id, rule, parent)
 
 
@@ -68,18 +60,12 @@ def notify_issue_alert(
 def notify_activity(
     integration: Integration, activity: Activity, group: Group, parents: list[Parent]
 ) -> None:
-    if integration.provider != KEY:
-        return None
     notifications.post_activity(integration, activity, group, parents)
-    return None
 
 
 @hookimpl
 def notify_invite_request(integration: Integration, invite_request: InviteRequest, channel_id: str) -> None:
-    if integration.provider != KEY:
-        return None
     notifications.post_invite_request(integration, invite_request, channel_id)
-    return None
 
 
 @hookimpl

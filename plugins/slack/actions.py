@@ -1,10 +1,11 @@
 """Interactivity (``action/``): Sentry's "Slack group actions" and invite request buttons.
 
 One path for every flavour Slack sends (``block_actions``, ``view_submission``, legacy
-``interactive_message`` and ``dialog_submission``): find the issue in the payload, check it
-belongs to an org that installed this workspace, map the Slack user to a hub user who is a
-member of that org, parse the action into an :class:`Intent`, apply it through the hub's
-state-change path as that user, then redraw the original message through ``response_url``.
+``interactive_message`` and ``dialog_submission``): find the issue in the payload, parse the
+action into an :class:`Intent` and apply it through :func:`hub.services.chat_action`, which checks
+that the issue's org uses this workspace and that the Slack user is linked to a member allowed the
+action. The answer goes back at once (Slack waits 3 s); the redraw of the original message
+(``response_url``, else ``chat.update``) is a deferred job (``run_task("redraw")``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 from hub import WebhookResponse, services
 from hub.errors import ApiError, NotFound, ValidationError
 from hub.inputs import loads
-from hub.types import Group, Integration, User, WebhookRequest
+from hub.types import ChatAction, ChatIdentity, Group, Integration, WebhookRequest
 from plugins.slack import messages
 from plugins.slack.client import client_for
 from plugins.slack.identity import identity_url
-from plugins.slack.webhooks import error, integration_for_team, obj, parse_payload, unknown_team
+from plugins.slack.request import error, integration_for_team, obj, parse_payload, unknown_team
 
 logger = logging.getLogger("hub.plugins.slack")
 
@@ -258,87 +259,80 @@ def _rule(data: dict[str, Any] | None) -> str | None:
 
 # -- applying ---------------------------------------------------------------------------------------
 
+#: An intent's status as the core's chat action names it.
+CHAT_STATUS_ACTIONS = {"resolved": "resolve", "unresolved": "unresolve", "ignored": "ignore"}
+
+
+def chat_action_of(interaction: Interaction, group_id: str, intent: Intent) -> ChatAction:
+    """The core's :class:`~hub.types.ChatAction` for a status or assign intent."""
+    actor = ChatIdentity("slack", interaction.integration.external_id, interaction.slack_user_id)
+    if intent.kind == "status":
+        return ChatAction(actor, group_id, CHAT_STATUS_ACTIONS[str(intent.value)])
+    if intent.value is None:
+        return ChatAction(actor, group_id, "unassign")
+    return ChatAction(actor, group_id, "assign", intent.value)
+
 
 def _issue_action(
     interaction: Interaction, issue: dict[str, Any] | None, intent: Intent, refuse: Any = None
 ) -> WebhookResponse:
-    """Check issue, identity and membership, then apply ``intent`` and redraw the message."""
+    """Apply ``intent`` through the core's chat action (identity, membership and role are checked
+    there), answer at once in Slack's words, and leave the message redraw to a job."""
     refuse = refuse or ok
     integration = interaction.integration
     if issue is None or issue.get("issue") is None:
         return error(400, "The message does not name an issue.", {"blocks": ["No block names an issue."]})
-    group = services.group_for_integration(issue["issue"], integration.id)
-    if group is None:
-        logger.warning(
-            "slack.issue-not-installed",
-            extra={"integration": integration.id, "group": str(issue["issue"])[:32]},
-        )
-        return error(403, "This issue does not belong to an organization that uses this Slack workspace.")
-    user, refusal = _member(interaction, group.organization_id)
-    if user is None:
-        return refuse(refusal)
-    try:
-        if intent.kind == "dialog":
-            return _open_dialog(interaction, group, intent)
-        if intent.kind == "status":
-            assert intent.value is not None
-            group = services.set_status(
-                group.id,
-                intent.value,
-                actor_user_id=user.id,
-                integration_id=integration.id,
-                status_details=intent.details,
-            )
-            outcome = messages.status_outcome(intent.value, interaction.slack_user_id)
-        else:
-            assignee = None
-            if intent.value is not None:
-                assignee = next((u for u in services.project_members(group.id) if u.id == intent.value), None)
-                if assignee is None:
-                    return refuse(messages.ephemeral("That user cannot be assigned to this issue."))
-            group = services.assign(
-                group.id, intent.value, actor_user_id=user.id, integration_id=integration.id
-            )
-            outcome = messages.assign_outcome(assignee, interaction.slack_user_id)
-    except (ValidationError, NotFound) as e:
-        return refuse(messages.ephemeral(getattr(e, "detail", None) or str(e)))
+    if intent.kind == "dialog":
+        group = services.group_for_integration(issue["issue"], integration.id)
+        if group is None:
+            return _not_installed(interaction, issue)
+        return _open_dialog(interaction, group, intent)
+    result = services.chat_action(integration, chat_action_of(interaction, str(issue["issue"]), intent),
+                                  status_details=intent.details)
+    if result.outcome == "not-found":
+        return _not_installed(interaction, issue)
+    if result.outcome == "link-identity":
+        return refuse(messages.link_prompt(_identity_url("link-identity", interaction)))
+    if result.outcome == "not-member":
+        return refuse(messages.not_member(_identity_url("unlink-identity", interaction)))
+    if result.outcome in ("forbidden", "invalid"):
+        return refuse(messages.ephemeral(result.detail or "You may not do this."))
+    assert result.group is not None
     logger.info(
         "slack.action-applied",
-        extra={
-            "integration": integration.id,
-            "group": group.id,
-            "action": intent.kind,
-            "value": intent.value,
-        },
+        extra={"integration": integration.id, "group": result.group.id, "action": intent.kind,
+               "value": intent.value, "outcome": result.outcome},
     )
-    return _redraw(interaction, group, outcome)
+    if intent.kind == "status":
+        outcome = messages.status_outcome(str(intent.value), interaction.slack_user_id)
+    else:
+        assignee = result.group.assignee if intent.value is not None else None
+        outcome = messages.assign_outcome(assignee, interaction.slack_user_id)
+    _defer_redraw(interaction, {"group_id": result.group.id, "rule_id": interaction.rule_id,
+                                "outcome": outcome})
+    return WebhookResponse(status=200)
 
 
-def _member(interaction: Interaction, organization_id: str) -> tuple[User | None, dict[str, Any]]:
-    """The hub user behind the Slack user, if linked and a member of the org; else the ephemeral why not."""
-    user = services.get_identity(interaction.integration.id, interaction.slack_user_id)
-    if user is None:
-        url = identity_url(
-            "link-identity",
-            interaction.integration.id,
-            interaction.slack_user_id,
-            interaction.channel_id,
-            interaction.response_url,
-        )
-        return None, messages.link_prompt(url)
-    if services.org_role(user.id, organization_id) is None:
-        url = identity_url(
-            "unlink-identity",
-            interaction.integration.id,
-            interaction.slack_user_id,
-            interaction.channel_id,
-            interaction.response_url,
-        )
-        return None, messages.not_member(url)
-    return user, {}
+def _not_installed(interaction: Interaction, issue: dict[str, Any]) -> WebhookResponse:
+    logger.warning(
+        "slack.issue-not-installed",
+        extra={"integration": interaction.integration.id, "group": str(issue["issue"])[:32]},
+    )
+    return error(403, "This issue does not belong to an organization that uses this Slack workspace.")
+
+
+def _identity_url(kind: str, interaction: Interaction) -> str:
+    return identity_url(kind, interaction.integration.id, interaction.slack_user_id,
+                        interaction.channel_id, interaction.response_url)
 
 
 def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> WebhookResponse:
+    """Open the modal now (Slack's trigger id expires in 3 s); the submission acts through the core.
+
+    An unlinked Slack user is sent the link prompt instead: a dialog they could not submit helps no one.
+    """
+    if services.get_identity(interaction.integration.id, interaction.slack_user_id) is None:
+        return ok(messages.link_prompt(_identity_url("link-identity", interaction)))
     metadata = {
         "issue": int(group.id) if group.id.isdigit() else group.id,
         "orig_response_url": interaction.response_url,
@@ -363,60 +357,59 @@ def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> Webh
     return WebhookResponse(status=200)
 
 
-def _redraw(interaction: Interaction, group: Group, outcome: str) -> WebhookResponse:
-    """Replace the original message: buttons for the new state and who did it.
+# -- the message redraw (a job: a slow Slack Web API never delays the interaction's answer) ---------
+
+REDRAW = "redraw"
+
+
+def _defer_redraw(interaction: Interaction, what: dict[str, Any]) -> None:
+    """Queue the redraw of the clicked message, when there is a way to reach it."""
+    if not interaction.response_url and not (interaction.channel_id and interaction.message_ts):
+        return
+    services.defer(interaction.integration.id, REDRAW, {
+        "response_url": interaction.response_url, "channel_id": interaction.channel_id,
+        "message_ts": interaction.message_ts, **what,
+    })
+
+
+def run_redraw(integration: Integration, payload: dict[str, Any]) -> str:
+    """``run_task("redraw")``: replace the clicked message with its new state and who did it.
 
     Through ``response_url``; when there is none, when it is not Slack's (never called: see
     :func:`~plugins.slack.client.is_slack_url`), or when Slack's hooks host cannot be reached or
-    refuses, through ``chat.update`` on the alert message (the bot posted it; its channel and ts come
-    from the signature-verified payload).
+    refuses, through ``chat.update`` on the alert message (the bot posted it; its channel and ts came
+    from the signature-verified payload). An ``ApiError`` is the outbox's to retry or settle.
     """
-    if not interaction.response_url and not (interaction.channel_id and interaction.message_ts):
-        return WebhookResponse(status=200)
-    message = messages.alert_message(
-        group, services.project_members(group.id), rule_id=interaction.rule_id, outcome=outcome
-    )
-    e = _try_replace(interaction, message)
-    if e is not None:
-        if interaction.modal:
-            return WebhookResponse(status=200)
-        return ok(
-            messages.ephemeral(f"{outcome}, but Slack did not let us update the message ({e.message}).")
-        )
-    return WebhookResponse(status=200)
+    message = payload.get("message")
+    if message is None:
+        group = services.get_group(str(payload.get("group_id") or ""))
+        if group is None:
+            return "issue gone"
+        rule = payload.get("rule_id")
+        message = messages.alert_message(group, services.project_members(group.id),
+                                         rule_id=str(rule) if rule is not None else None,
+                                         outcome=str(payload.get("outcome") or ""))
+    _replace_message(integration, str(payload.get("response_url") or ""),
+                     str(payload.get("channel_id") or ""), str(payload.get("message_ts") or ""), message)
+    return "redrawn"
 
 
-def _try_replace(interaction: Interaction, message: dict[str, Any]) -> ApiError | None:
-    """Replace the clicked message; a failure is logged and returned for the caller to answer."""
-    try:
-        _replace_message(interaction, message)
-    except ApiError as e:
-        logger.warning(
-            "slack.update-message-failed",
-            extra={"integration": interaction.integration.id, "error": e.message},
-        )
-        return e
-    return None
-
-
-def _replace_message(interaction: Interaction, message: dict[str, Any]) -> None:
+def _replace_message(
+    integration: Integration, response_url: str, channel_id: str, message_ts: str, message: dict[str, Any]
+) -> None:
     """Replace the clicked message through ``response_url``, else ``chat.update``; raises ``ApiError``."""
-    if interaction.response_url:
+    if response_url:
         try:
-            client_for(interaction.integration).respond(
-                interaction.response_url, {"replace_original": True, **message}
-            )
+            client_for(integration).respond(response_url, {"replace_original": True, **message})
             return
         except ApiError as e:
-            if not (interaction.channel_id and interaction.message_ts):
+            if not (channel_id and message_ts):
+                logger.warning("slack.update-message-failed",
+                               extra={"integration": integration.id, "error": e.message})
                 raise
-            logger.info(
-                "slack.response-url-failed",
-                extra={"integration": interaction.integration.id, "error": e.message},
-            )
-    client_for(interaction.integration).update_message(
-        interaction.channel_id, interaction.message_ts, message["text"], blocks=message["blocks"]
-    )
+            logger.info("slack.response-url-failed",
+                        extra={"integration": integration.id, "error": e.message})
+    client_for(integration).update_message(channel_id, message_ts, message["text"], blocks=message["blocks"])
 
 
 # -- invite requests --------------------------------------------------------------------------------
@@ -437,10 +430,13 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
         return error(
             403, "This invite request does not belong to an organization that uses this Slack workspace."
         )
-    user, refusal = _member(interaction, invite.organization_id)
+    user = services.get_identity(interaction.integration.id, interaction.slack_user_id)
     if user is None:
-        return ok(refusal)
-    if services.org_role(user.id, invite.organization_id) not in ("owner", "admin"):
+        return ok(messages.link_prompt(_identity_url("link-identity", interaction)))
+    role = services.org_role(user.id, invite.organization_id)
+    if role is None:
+        return ok(messages.not_member(_identity_url("unlink-identity", interaction)))
+    if role not in ("owner", "admin"):  # the core checks it too; this says it in Slack's words
         return ok(
             messages.ephemeral(
                 "Only an owner or admin of the organization can approve or reject invite requests."
@@ -454,8 +450,7 @@ def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> W
         return ok(messages.ephemeral(e.detail))
     verb = "Approved" if approve else "Rejected"
     message = messages.invite_message(invite, outcome=f"{verb} by <@{interaction.slack_user_id}>")
-    if interaction.response_url or (interaction.channel_id and interaction.message_ts):
-        _try_replace(interaction, message)
+    _defer_redraw(interaction, {"message": message})
     logger.info(
         "slack.invite-request-handled",
         extra={"integration": interaction.integration.id, "invite_request": invite.id, "approved": approve},

@@ -8,7 +8,7 @@ from hub import WebhookResponse, services
 from hub.types import WebhookRequest
 from plugins.slack import messages
 from plugins.slack.identity import identity_url
-from plugins.slack.webhooks import error, integration_for_team, unknown_team
+from plugins.slack.request import error, integration_for_team, unknown_team
 
 logger = logging.getLogger("hub.plugins.slack")
 

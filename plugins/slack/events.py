@@ -1,19 +1,24 @@
-"""The Events API (``event/``): the URL check, and uninstalls."""
+"""The Events API (``event/``): the URL check, and the app's own lifecycle (uninstall, revoked token).
+
+The lifecycle events change the integration at once (one write, no provider call); any other
+event reports nothing the hub acts on and is recorded as an :class:`~hub.types.Inbound` with no
+changes, claimed by its ``event_id`` (Slack retries a slow answer with the same id).
+"""
 
 from __future__ import annotations
 
 import logging
 
-from hub import WebhookResponse, services
+from hub import Inbound, WebhookResponse, services
 from hub.types import WebhookRequest
-from plugins.slack.webhooks import duplicate, error, integration_for_team, obj, unknown_team
+from plugins.slack.request import duplicate, error, integration_for_team, obj, unknown_team
 
 logger = logging.getLogger("hub.plugins.slack")
 
 UNINSTALL_EVENTS = frozenset({"app_uninstalled"})
 
 
-def handle(request: WebhookRequest) -> WebhookResponse:
+def handle(request: WebhookRequest) -> WebhookResponse | Inbound:
     """Answer a (verified) Events API request."""
     try:
         body = request.json()
@@ -23,17 +28,21 @@ def handle(request: WebhookRequest) -> WebhookResponse:
         return error(400, "The body must be a JSON object.")
     if body.get("type") == "url_verification":
         return WebhookResponse(status=200, json={"challenge": str(body.get("challenge") or "")})
-    if request.already_processed(str(body.get("event_id") or "") or None):
-        return duplicate("event/")
     if body.get("type") != "event_callback":
         return error(
             400, "Unsupported event envelope.", {"type": ["Expected event_callback or url_verification."]}
         )
+    event = obj(body.get("event"))
+    kind = str(event.get("type") or "")
+    event_id = str(body.get("event_id") or "") or None
+    lifecycle = kind in UNINSTALL_EVENTS or kind == "tokens_revoked"
+    if lifecycle and request.already_processed(event_id):  # before the lookup: a retry finds it disabled
+        return duplicate("event/")
     integration = integration_for_team(body.get("team_id"))
     if integration is None:
         return unknown_team(body.get("team_id"))
-    event = obj(body.get("event"))
-    kind = str(event.get("type") or "")
+    if not lifecycle:
+        return Inbound(integration=integration, changes=(), dedupe_key=event_id)
     if kind in UNINSTALL_EVENTS:
         services.disable_integration(integration.id)
         logger.info("slack.uninstalled", extra={"integration": integration.id})

@@ -1,23 +1,21 @@
 """Link and unlink pages: ``link-identity/{signed}/`` and ``unlink-identity/{signed}/``.
 
 The signed, expiring token proves the Slack side (we only hand it to the Slack user, in an
-ephemeral message); the hub session or bearer token proves the hub side. A POST on a browser
-session must not come from another site (its ``Origin``/``Referer``), unless it carries the
-confirmation token the GET page issued to this user: a third-party page cannot make a logged-in
-user link someone else's Slack account to their hub account (cross-site request forgery).
+ephemeral message); the hub session or bearer token proves the hub side. Cross-site request
+forgery is the core's check (:func:`hub.security.session_post_unconfirmed`, run by the
+``/extensions/`` door): a POST riding on a browser session needs the CSRF token of the GET page's
+form, so a third-party page cannot make a logged-in user link someone else's Slack account.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from hub import WebhookResponse, services
 from hub.errors import ApiError, ValidationError
-from hub.inputs import split_url
-from hub.types import Integration, User, WebhookRequest
+from hub.types import Integration, WebhookRequest
 from plugins.slack import messages
 from plugins.slack.client import client_for, is_slack_url
 
@@ -25,7 +23,6 @@ logger = logging.getLogger("hub.plugins.slack")
 
 KINDS = ("link-identity", "unlink-identity")
 LINK_MAX_AGE = 15 * 60
-CONFIRM_SALT = "slack-identity-confirm"
 
 PAGE = """
 <h1>{{ heading }}</h1>
@@ -35,7 +32,6 @@ PAGE = """
 {% if confirm %}
 <form method="post" action="{{ action }}">
   <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-  <input type="hidden" name="confirm" value="{{ confirm }}">
   <button type="submit">{{ button }}</button>
 </form>
 {% endif %}
@@ -78,32 +74,8 @@ def _page(
     return WebhookResponse(status=status, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def _confirm_token(token: str, user: User) -> str:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    return services.sign({"t": digest, "u": user.id}, salt=CONFIRM_SALT)
-
-
-def _confirmed(token: str, user: User, value: str | None) -> bool:
-    try:
-        data = services.unsign(value or "", salt=CONFIRM_SALT, max_age=LINK_MAX_AGE)
-    except ValidationError:
-        return False
-    return data.get("t") == hashlib.sha256(token.encode()).hexdigest() and data.get("u") == user.id
-
-
-def _same_site(request: WebhookRequest) -> bool:
-    """Whether a browser POST comes from the hub's own pages (or from a client that names no origin)."""
-    origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin:
-        return True
-    theirs, ours = split_url(origin), urlsplit(services.base_url())
-    return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
-
-
 def handle(kind: str, token: str, request: WebhookRequest) -> WebhookResponse:
-    """GET shows what will happen; POST does it."""
-    if request.method not in ("GET", "POST"):
-        return _page(request, 405, "Method not allowed")
+    """GET shows what will happen; POST does it (the route allows only these two)."""
     try:
         data = services.unsign(token, salt=f"slack-{kind}", max_age=LINK_MAX_AGE)
     except ValidationError as e:
@@ -148,19 +120,10 @@ def handle(kind: str, token: str, request: WebhookRequest) -> WebhookResponse:
             200,
             "Link your Slack identity" if linking else "Unlink your Slack identity",
             message=what,
-            confirm=_confirm_token(token, user),
+            confirm=True,
             action=request.path,
             button="Link" if linking else "Unlink",
             slackUserId=slack_user_id,
-        )
-    bearer = (request.headers.get("Authorization") or "").lower().startswith("bearer ")
-    if not bearer and not _confirmed(token, user, request.form.get("confirm")) and not _same_site(request):
-        return _page(
-            request,
-            400,
-            "Please confirm on the link page",
-            error="Open the link from Slack again and press the button.",
-            detail="Missing or invalid confirmation: open the link page and confirm.",
         )
     if linking:
         services.link_identity(integration.id, slack_user_id, user.id, {"channel_id": data.get("channel_id")})

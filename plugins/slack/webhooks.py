@@ -1,127 +1,54 @@
-"""Inbound Slack requests: verify the v0 signature, then route to the endpoint's handler.
+"""The Slack endpoints under ``/extensions/slack/``, as data (inbound v2).
 
-Slack signs every request (``X-Slack-Signature`` = ``v0=`` HMAC-SHA256 of
-``v0:{timestamp}:{raw body}`` with the app's signing secret). Nothing is parsed before that
-check passes; a replayed delivery (``hub replay``) keeps its signature but skips the 5-minute
-window, which has long passed by then.
+Slack's own requests (interactions, slash commands, the Events API) are verified by their v0
+signature (:func:`plugins.slack.request.verify`) before anything is parsed. The OAuth install and
+the identity pages are opened by a person's browser, which Slack does not sign: they prove
+themselves (the install's signed ``state`` and login; the link pages' signed, expiring token and
+login), so their verifier is ``hub.routes.public``.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from typing import Any
+from collections.abc import Callable
 
-from slack_sdk.signature import Clock, SignatureVerifier
-
-from hub import WebhookResponse, services
-from hub.inputs import loads
-from hub.types import Integration, WebhookRequest
-
-logger = logging.getLogger("hub.plugins.slack")
-
-MAX_SKEW_SECONDS = 60 * 5
+from hub import WebhookResponse
+from hub.routes import public
+from hub.types import Route, WebhookRequest
+from plugins.slack import actions, commands, events, identity, oauth
+from plugins.slack.request import duplicate, verify
 
 
-class _FixedClock(Clock):
-    """A clock stopped at the request's own timestamp: the window check always passes (replays)."""
+def _once(name: str, handle: Callable[[WebhookRequest], WebhookResponse]) -> Callable[..., WebhookResponse]:
+    """A synchronous route answered once per body: a redelivery (Slack retries) gets 200, no effect."""
 
-    def __init__(self, now: int) -> None:
-        self._now = now
+    def handler(request: WebhookRequest, _verified: None) -> WebhookResponse:
+        if request.already_processed():
+            return duplicate(name)
+        return handle(request)
 
-    def now(self) -> float:
-        return float(self._now)
-
-
-def obj(value: Any) -> dict[str, Any]:
-    """``value`` when it is a JSON object, else ``{}``: read payload fields without trusting their shape."""
-    return value if isinstance(value, dict) else {}
+    return handler
 
 
-def error(status: int, detail: str, errors: dict[str, Any] | None = None) -> WebhookResponse:
-    return WebhookResponse(status=status, json={"detail": detail, "errors": errors or {}})
+def _identity_page(kind: str) -> Callable[..., WebhookResponse]:
+    def handler(request: WebhookRequest, _verified: None) -> WebhookResponse:
+        return identity.handle(kind, request.params["token"], request)
+
+    return handler
 
 
-def verify(request: WebhookRequest) -> WebhookResponse | None:
-    """``None`` when the request is Slack's, else the 401 to answer with."""
-    secret = services.config("HUB_SLACK_SIGNING_SECRET")
-    if not secret:
-        logger.error("slack.signing-secret-missing")
-        return error(401, "Slack requests cannot be verified: HUB_SLACK_SIGNING_SECRET is not set.")
-    timestamp = request.headers.get("X-Slack-Request-Timestamp") or ""
-    signature = request.headers.get("X-Slack-Signature") or ""
-    # What slack_sdk's verifier assumes: ASCII digits ('²'.isdigit() is true, int() refuses it) and
-    # an ASCII signature (hmac.compare_digest raises TypeError on anything else).
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-        return error(401, "Missing or malformed Slack signature headers.")
-    if not signature or not signature.isascii():
-        return error(401, "Missing or malformed Slack signature headers.")
-    if not request.replayed and abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
-        logger.warning("slack.stale-request", extra={"timestamp": timestamp})
-        return error(401, "The request timestamp is too old (or in the future).")
-    verifier = SignatureVerifier(secret, clock=_FixedClock(int(timestamp)) if request.replayed else Clock())
-    try:
-        valid = verifier.is_valid(body=request.body, timestamp=timestamp, signature=signature)
-    except UnicodeDecodeError:
-        valid = False
-    if not valid:
-        logger.warning("slack.bad-signature", extra={"path": request.path})
-        return error(401, "Invalid Slack signature.")
-    return None
-
-
-def parse_payload(request: WebhookRequest) -> dict[str, Any] | WebhookResponse:
-    """The ``payload`` form field of an interaction, parsed; a 400 when missing or not a JSON object."""
-    raw = request.form.get("payload")
-    if not raw:
-        return error(400, "Missing payload.", {"payload": ["This field is required."]})
-    try:
-        payload = loads(raw)
-    except ValueError:
-        return error(400, "The payload is not valid JSON.", {"payload": ["Not valid JSON."]})
-    if not isinstance(payload, dict):
-        return error(400, "The payload must be a JSON object.", {"payload": ["Not a JSON object."]})
-    return payload
-
-
-def integration_for_team(team_id: Any) -> Integration | None:
-    """The active Slack integration of a workspace, or ``None``."""
-    if not team_id or not isinstance(team_id, str):
-        return None
-    integration = services.get_integration("slack", team_id)
-    if integration is None or integration.status == "disabled":
-        return None
-    return integration
-
-
-def unknown_team(team_id: Any) -> WebhookResponse:
-    logger.warning("slack.unknown-team", extra={"team": str(team_id)[:64]})
-    return error(403, "This Slack workspace is not connected to Integration Hub.")
-
-
-def duplicate(endpoint: str) -> WebhookResponse:
-    """A redelivery of something already processed: 200, and nothing happens again."""
-    logger.info("slack.duplicate", extra={"endpoint": endpoint})
-    return WebhookResponse(status=200)
-
-
-def handle(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    """Route ``/extensions/slack/{endpoint}``; ``None`` for a path that is not Slack's (404)."""
-    from plugins.slack import actions, commands, events, identity, oauth
-
-    parts = [p for p in endpoint.split("/") if p]
-    if parts == ["oauth"] and request.method == "GET":
-        return oauth.handle(request)
-    if len(parts) == 2 and parts[0] in identity.KINDS:
-        return identity.handle(parts[0], parts[1], request)
-    handlers = {"action": actions.handle, "event": events.handle, "commands": commands.handle}
-    if len(parts) == 1 and parts[0] in handlers:
-        if request.method != "POST":
-            return error(405, "Use POST.")
-        rejected = verify(request)
-        if rejected is not None:
-            return rejected
-        if parts[0] != "event" and request.already_processed():  # event/ answers url_verification first
-            return duplicate(endpoint)
-        return handlers[parts[0]](request)
-    return None
+def routes() -> list[Route]:
+    return [
+        # Interactions are answered synchronously (Slack waits 3 s); the message redraw is a job.
+        Route("action/", ("POST",), verify=verify, handle=_once("action/", actions.handle), name="action"),
+        Route("commands/", ("POST",), verify=verify, handle=_once("commands/", commands.handle),
+              name="commands"),
+        # event/ answers url_verification every time, then claims the event id itself.
+        Route("event/", ("POST",), verify=verify, handle=lambda request, _: events.handle(request),
+              name="event"),
+        # A browser, not Slack: the start checks the login and role, the callback its signed state.
+        Route("oauth/", ("GET",), verify=public, handle=lambda request, _: oauth.handle(request),
+              name="oauth"),
+        # A browser: the signed, expiring link proves the Slack user, the login the hub user.
+        *(Route(f"{kind}/<token>/", ("GET", "POST"), verify=public, handle=_identity_page(kind), name=kind)
+          for kind in identity.KINDS),
+    ]

@@ -33,12 +33,15 @@ def _response_posts(requests_mock):
     return [r for r in requests_mock.request_history if r.url == RESPONSE_URL]
 
 
-def test_resolve_button_resolves_and_updates_the_message(client, env, factories, slack, requests_mock):
+def test_resolve_button_resolves_and_updates_the_message(
+    client, env, factories, slack, requests_mock, run_jobs
+):
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, text="ok")
     r = slack.action(block_actions(env["group_id"]))
     assert r.status_code == 200
     assert r.data == b""
+    assert _response_posts(requests_mock) == []  # the answer first; the redraw is a job
     data = issue(client, env, env["group_id"])
     assert data["status"] == "resolved"
     latest = activities(client, env, env["group_id"])[0]
@@ -47,6 +50,7 @@ def test_resolve_button_resolves_and_updates_the_message(client, env, factories,
     assert latest["data"]["integration"] == "slack"
     assert latest["data"]["integration_id"] == env["integration_id"]
 
+    run_jobs()
     (update,) = _response_posts(requests_mock)
     body = update.json()
     assert body["replace_original"] is True
@@ -75,7 +79,7 @@ def test_unlinked_user_gets_a_link_prompt_and_nothing_changes(client, env, slack
     assert requests_mock.request_history == []
 
 
-def test_link_page_then_the_action_works(client, env, slack, requests_mock):
+def test_link_page_then_the_action_works(client, env, slack, requests_mock, run_jobs):
     requests_mock.post(RESPONSE_URL, text="ok")
     prompt = slack.action(block_actions(env["group_id"])).json["text"]
     path = re.search(r"<http://hub\.test(/extensions/slack/link-identity/[^|>]+)\|", prompt).group(1)
@@ -95,13 +99,13 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
         f"Link the Slack account &lt;@{SLACK_USER}&gt; of Acme Slack to your account jess@example.com?"
         in page
     )
-    confirm = re.search(r'name="confirm" value="([^"]+)"', page).group(1)
     forged = client.post(path, data={}, headers={"Origin": "https://evil.example"})
-    assert forged.status_code == 400  # another site cannot post it for the logged-in user
+    assert forged.status_code == 400  # another site cannot post it for the logged-in user (the core's check)
     assert services.get_identity(env["integration_id"], SLACK_USER) is None
-    assert client.post(path, data={"confirm": confirm}).status_code == 400  # no CSRF token
+    assert client.post(path, data={}).status_code == 400  # no CSRF token
+    assert services.get_identity(env["integration_id"], SLACK_USER) is None
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post(path, data={"confirm": confirm, "csrf_token": csrf})
+    r = client.post(path, data={"csrf_token": csrf})
     assert r.status_code == 200
     assert b"Your Slack identity is now linked to jess@example.com" in r.data
     (notice,) = _response_posts(requests_mock)
@@ -117,6 +121,8 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock):
     r = slack.action(again)
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["status"] == "resolved"
+    run_jobs()
+    assert len(_response_posts(requests_mock)) == 2  # the notice, then the redraw
     assert activities(client, env, env["group_id"])[0]["user"]["email"] == "jess@example.com"
 
 
@@ -185,7 +191,7 @@ def test_message_without_issue_is_400(env, factories, slack):
     assert r.json["detail"] == "The message does not name an issue."
 
 
-def test_assign_select_assigns_and_says_who(client, env, factories, slack, requests_mock):
+def test_assign_select_assigns_and_says_who(client, env, factories, slack, requests_mock, run_jobs):
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, text="ok")
     r = slack.action(block_actions(env["group_id"], action=select_action(f"user:{env['owner_id']}")))
@@ -193,6 +199,7 @@ def test_assign_select_assigns_and_says_who(client, env, factories, slack, reque
     assert issue(client, env, env["group_id"])["assignedTo"]["email"] == "owner@example.com"
     latest = activities(client, env, env["group_id"])[0]
     assert (latest["type"], latest["data"]["integration"]) == ("assigned", "slack")
+    run_jobs()
     body = _response_posts(requests_mock)[0].json()
     outcome = next(b for b in body["blocks"] if b["block_id"] == "outcome")
     assert outcome["elements"][0]["text"] == f"Issue assigned to Owner by <@{SLACK_USER}>"
@@ -203,6 +210,7 @@ def test_assign_select_assigns_and_says_who(client, env, factories, slack, reque
     r = slack.action(block_actions(env["group_id"], action=select_action("none")))
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["assignedTo"] is None
+    run_jobs()
     body = _response_posts(requests_mock)[1].json()
     assert next(b for b in body["blocks"] if b["block_id"] == "outcome")["elements"][0]["text"] == (
         f"Issue unassigned by <@{SLACK_USER}>"
@@ -220,7 +228,7 @@ def test_assigning_someone_outside_the_project_is_refused(client, env, factories
 
 
 def test_archive_dialog_opens_a_modal_then_the_submission_archives(
-    client, env, factories, slack, requests_mock
+    client, env, factories, slack, requests_mock, run_jobs
 ):
     _link(factories, env)
     requests_mock.post(f"{API}/views.open", json={"ok": True, "view": {"id": "V0001"}})
@@ -265,6 +273,7 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(
     assert issue(client, env, env["group_id"])["status"] == "ignored"
     latest = activities(client, env, env["group_id"])[0]
     assert (latest["type"], latest["data"]["integration"]) == ("set_ignored", "slack")
+    run_jobs()
     body = _response_posts(requests_mock)[0].json()
     assert next(b for b in body["blocks"] if b["block_id"] == "outcome")["elements"][0]["text"] == (
         f"Issue archived by <@{SLACK_USER}>"
@@ -314,7 +323,7 @@ def test_slack_api_error_on_open_becomes_an_ephemeral_message(client, env, facto
     assert issue(client, env, env["group_id"])["status"] == "unresolved"
 
 
-def test_legacy_interactive_message_button(client, env, factories, slack, requests_mock):
+def test_legacy_interactive_message_button(client, env, factories, slack, requests_mock, run_jobs):
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, text="ok")
     payload = {
@@ -335,6 +344,7 @@ def test_legacy_interactive_message_button(client, env, factories, slack, reques
     r = slack.action(payload)
     assert r.status_code == 200
     assert issue(client, env, env["group_id"])["status"] == "resolved"
+    run_jobs()
     assert _response_posts(requests_mock)[0].json()["replace_original"] is True
 
 
@@ -370,7 +380,7 @@ def test_legacy_dialog_submission(client, env, factories, slack, requests_mock):
     "https://hooks.slack.com.attacker.example/actions/T0001/1/abc",
 ])
 def test_response_url_that_is_not_slack_is_never_called_and_chat_update_redraws(
-    client, env, factories, slack, requests_mock, response_url
+    client, env, factories, slack, requests_mock, run_jobs, response_url
 ):
     _link(factories, env)
     updated = {"ok": True, "channel": CHANNEL, "ts": ALERT_TS}
@@ -380,6 +390,7 @@ def test_response_url_that_is_not_slack_is_never_called_and_chat_update_redraws(
     r = slack.action(payload)
     assert r.status_code == 200 and r.data == b""
     assert issue(client, env, env["group_id"])["status"] == "resolved"
+    run_jobs()
     assert [x.url for x in requests_mock.request_history] == [f"{API}/chat.update"]
     body = requests_mock.request_history[0].json()
     assert (body["channel"], body["ts"]) == (CHANNEL, ALERT_TS)
@@ -387,21 +398,21 @@ def test_response_url_that_is_not_slack_is_never_called_and_chat_update_redraws(
     assert outcome["elements"][0]["text"] == f"Issue resolved by <@{SLACK_USER}>"
 
 
-def test_refused_response_url_without_the_alert_message_updates_nothing_and_says_so(
-    client, env, factories, slack, requests_mock
+def test_refused_response_url_without_the_alert_message_updates_nothing_and_the_job_says_so(
+    client, env, factories, slack, requests_mock, run_jobs, outbox_entries
 ):
     _link(factories, env)
     payload = block_actions(env["group_id"])
     payload["response_url"] = "https://attacker.example/collect"
     del payload["container"]["message_ts"], payload["message"]["ts"]
     r = slack.action(payload)
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.data == b""
     assert issue(client, env, env["group_id"])["status"] == "resolved"
-    assert r.json["text"] == (
-        f"Issue resolved by <@{SLACK_USER}>, but Slack did not let us update the message "
-        "(slack: response_url is not a Slack URL)."
-    )
+    run_jobs(now=True)
     assert requests_mock.request_history == []
+    (redraw,) = outbox_entries("run_task")
+    assert redraw["status"] == "failed"
+    assert "response_url is not a Slack URL" in (redraw["last_error"] or "")
 
 
 @pytest.mark.parametrize("url, allowed", [
@@ -430,7 +441,9 @@ def test_which_response_urls_the_hub_calls(make_app, url, allowed):
         assert is_slack_url(url) is allowed
 
 
-def test_a_response_url_on_the_configured_slack_api_host_is_used(make_app, factories, requests_mock):
+def test_a_response_url_on_the_configured_slack_api_host_is_used(
+    make_app, factories, requests_mock, run_jobs
+):
     """A hub pointed at a self-hosted Slack (a test double, a proxy) updates messages through it."""
     from tests.plugins.slack.helpers import SlackRequests
 
@@ -447,12 +460,16 @@ def test_a_response_url_on_the_configured_slack_api_host_is_used(make_app, facto
         payload["response_url"] = hook
         r = SlackRequests(app.test_client()).action(payload)
         assert r.status_code == 200
+        assert requests_mock.request_history == []
+        run_jobs()  # in this app's context
         assert [x.url for x in requests_mock.request_history] == [hook]
         assert requests_mock.request_history[0].json()["replace_original"] is True
         assert "Authorization" not in requests_mock.request_history[0].headers
 
 
-def test_unreachable_response_url_falls_back_to_chat_update(client, env, factories, slack, requests_mock):
+def test_unreachable_response_url_falls_back_to_chat_update(
+    client, env, factories, slack, requests_mock, run_jobs
+):
     _link(factories, env)
     requests_mock.post(RESPONSE_URL, exc=requests.exceptions.ConnectionError)
     requests_mock.post(
@@ -462,6 +479,7 @@ def test_unreachable_response_url_falls_back_to_chat_update(client, env, factori
     assert r.status_code == 200
     assert r.data == b""
     assert issue(client, env, env["group_id"])["status"] == "resolved"
+    run_jobs()
     (update,) = [x for x in requests_mock.request_history if x.url == f"{API}/chat.update"]
     assert update.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     body = update.json()

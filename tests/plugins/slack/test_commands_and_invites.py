@@ -110,6 +110,7 @@ def test_invite_request_posted_and_approved_by_an_admin(
     assert r.status_code == 200
     members = client.get("/api/0/organizations/acme/members/", headers=env["headers"]).json
     assert "new@example.com" in [x["email"] for x in members]
+    run_jobs()
     update = requests_mock.request_history[-1]
     assert update.url == RESPONSE_URL
     assert update.json()["replace_original"] is True
@@ -143,7 +144,7 @@ def test_invite_request_rejected(client, env, factories, slack, requests_mock):
 
 
 def test_handled_invite_with_a_foreign_response_url_is_redrawn_with_chat_update(
-    client, env, factories, slack, requests_mock
+    client, env, factories, slack, requests_mock, run_jobs
 ):
     requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": CHANNEL, "ts": "1.0"})
     invite_id = _invite(client, env, factories, requests_mock)
@@ -153,6 +154,8 @@ def test_handled_invite_with_a_foreign_response_url_is_redrawn_with_chat_update(
     payload["response_url"] = "https://127.0.0.1:8443\\@hooks.slack.com/actions/T0001/1/abc"
     r = slack.action(payload)
     assert r.status_code == 200
+    assert requests_mock.request_history[before:] == []
+    run_jobs()
     assert [x.url for x in requests_mock.request_history[before:]] == [f"{API}/chat.update"]
     body = requests_mock.request_history[-1].json()
     assert (body["channel"], body["ts"]) == (CHANNEL, ALERT_TS)
@@ -160,7 +163,7 @@ def test_handled_invite_with_a_foreign_response_url_is_redrawn_with_chat_update(
 
 
 def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
-    client, env, factories, slack, requests_mock
+    client, env, factories, slack, requests_mock, run_jobs
 ):
     requests_mock.post(RESPONSE_URL, exc=requests.exceptions.ConnectionError)
     requests_mock.post(f"{API}/chat.update", json={"ok": True, "channel": "C07ONCALL", "ts": "1.0"})
@@ -169,6 +172,7 @@ def test_handled_invite_redrawn_with_chat_update_when_response_url_fails(
     r = slack.action(_click(invite_id, "reject_member", user="U0OWNER"))
     assert r.status_code == 200
     assert client.get("/api/0/organizations/acme/invite-requests/", headers=env["headers"]).json == []
+    run_jobs()
     (update,) = [x for x in requests_mock.request_history if x.url == f"{API}/chat.update"]
     body = update.json()
     assert (body["channel"], body["ts"]) == ("C07ONCALL", "1795170600.004200")

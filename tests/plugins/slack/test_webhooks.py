@@ -67,7 +67,7 @@ def test_stale_timestamp_is_401(client, env, factories, slack):
     assert issue(client, env, env["group"].id)["status"] == "unresolved"
 
 
-def test_redelivered_body_has_no_second_effect(client, env, factories, slack, requests_mock):
+def test_redelivered_body_has_no_second_effect(client, env, factories, slack, requests_mock, run_jobs):
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     requests_mock.post(RESPONSE_URL, text="ok")
     payload = block_actions(env["group"].id)
@@ -86,6 +86,7 @@ def test_redelivered_body_has_no_second_effect(client, env, factories, slack, re
         "set_resolved",
         "first_seen",
     ]
+    run_jobs()
     assert len(requests_mock.request_history) == 1
 
 
