@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from werkzeug.datastructures import Headers
 from wtforms import ValidationError as WTFValidationError
 
 from hub import inputs
@@ -44,13 +45,13 @@ def _headers(response: Any) -> Any:
     return response
 
 
-def same_origin(headers: Mapping[str, str] | None = None) -> bool:
+def same_origin(headers: Headers | Mapping[str, str] | None = None) -> bool:
     """Whether a browser request comes from the hub's own pages: its ``Origin`` (else ``Referer``)
     names this host or ``HUB_BASE_URL``'s. A client naming no origin (an API client) passes; the
     session cookie is SameSite=Lax and session POSTs carry a CSRF token besides. ``headers``: the
     request's (a plugin passes its ``WebhookRequest.headers``)."""
-    headers = request.headers if headers is None else headers
-    origin = headers.get("Origin") or headers.get("Referer")
+    sent = request.headers if headers is None else headers
+    origin = sent.get("Origin") or sent.get("Referer")
     if not origin:
         return True
     allowed = {request.host, urlsplit(current_app.config["HUB_BASE_URL"]).netloc}
