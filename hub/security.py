@@ -1,7 +1,8 @@
 """Browser-facing protections shared by every page: CSRF tokens and response headers.
 
 - CSRF: every form POST to the hub's pages carries flask-wtf's token (``csrf_token()`` in any
-  template), on top of the same-origin check. Requests that a browser form cannot forge are exempt:
+  template), on top of the same-origin check (:func:`same_origin`, which plugin pages that act for
+  a logged-in user call too). Requests that a browser form cannot forge are exempt:
   the REST API (bearer tokens, JSON bodies), the SDK endpoints and the provider door
   ``/extensions/``, where the door itself asks the token of POSTs that ride on a hub session
   (:func:`session_post_unconfirmed`), so plugin pages that act for a logged-in user (identity
@@ -13,11 +14,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, request, session
+from flask import Blueprint, Flask, current_app, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from werkzeug.datastructures import Headers
 from wtforms import ValidationError as WTFValidationError
+
+from hub import inputs
 
 csrf = CSRFProtect()
 
@@ -39,6 +45,20 @@ def _headers(response: Any) -> Any:
     return response
 
 
+def same_origin(headers: Headers | Mapping[str, str] | None = None) -> bool:
+    """Whether a browser request comes from the hub's own pages: its ``Origin`` (else ``Referer``)
+    names this host or ``HUB_BASE_URL``'s. A client naming no origin (an API client) passes; the
+    session cookie is SameSite=Lax and session POSTs carry a CSRF token besides. ``headers``: the
+    request's (a plugin passes its ``WebhookRequest.headers``)."""
+    sent = request.headers if headers is None else headers
+    origin = sent.get("Origin") or sent.get("Referer")
+    if not origin:
+        return True
+    allowed = {request.host, urlsplit(current_app.config["HUB_BASE_URL"]).netloc}
+    parts = inputs.split_url(origin)
+    return parts is not None and parts.netloc in allowed
+
+
 def session_post_unconfirmed() -> bool:
     """Whether this is a POST authenticated only by the browser session without a valid CSRF token."""
     if request.method != "POST" or not session.get("user_id"):
@@ -54,4 +74,4 @@ def session_post_unconfirmed() -> bool:
     return False
 
 
-__all__ = ["CSRFError", "csrf", "init_app", "session_post_unconfirmed"]
+__all__ = ["CSRFError", "csrf", "init_app", "same_origin", "session_post_unconfirmed"]

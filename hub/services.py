@@ -216,6 +216,7 @@ CHAT_ACTIONS: dict[str, tuple[str, ...]] = {
     "resolve": ("owner", "admin", "member"), "unresolve": ("owner", "admin", "member"),
     "ignore": ("owner", "admin", "member"), "assign": ("owner", "admin", "member"),
     "unassign": ("owner", "admin", "member"),
+    "view": ("owner", "admin", "member"),  # open a dialog of the choices: the checks, no change
 }
 _CHAT_STATUS = {"resolve": "resolved", "unresolve": "unresolved", "ignore": "ignored"}
 
@@ -246,6 +247,8 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
         return t.ChatActionResult("invalid", snapshot, user, f"Unknown action {action.action!r}.")
     if role not in allowed:
         return t.ChatActionResult("forbidden", snapshot, user, "Your role may not do this.")
+    if action.action == "view":
+        return t.ChatActionResult("unchanged", snapshot, user)
     actor, origin = _actor_and_origin(user.id, integration.id)
     try:
         if action.action in _CHAT_STATUS:

@@ -304,7 +304,8 @@ class ChatIdentity:
 @dataclass(frozen=True)
 class ChatAction:
     """A person acting on an issue from chat: ``action`` is ``resolve``, ``unresolve``, ``ignore``,
-    ``assign`` or ``unassign``; ``choice`` its argument (the assignee's hub user id for ``assign``)."""
+    ``assign`` or ``unassign``; ``choice`` its argument (the assignee's hub user id for ``assign``).
+    ``view`` changes nothing: the checks alone, before a dialog shows the issue's choices."""
 
     actor: ChatIdentity
     group_id: str

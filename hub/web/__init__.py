@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -32,7 +31,7 @@ from hub import sessions
 from hub.auth import current_user
 from hub.extensions import db
 from hub.members import membership
-from hub.security import csrf
+from hub.security import csrf, same_origin
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -40,16 +39,7 @@ bp = Blueprint("web", __name__, template_folder="templates")
 @bp.before_request
 def _same_origin_posts_only() -> Any:
     """Refuse browser form posts from other sites (CSRF), beyond the SameSite=Lax session cookie."""
-    if request.method != "POST":
-        return None
-    origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin:
-        return None
-    from flask import current_app
-
-    allowed = {request.host, urlsplit(current_app.config["HUB_BASE_URL"]).netloc}
-    parts = inputs.split_url(origin)
-    if parts is None or parts.netloc not in allowed:
+    if request.method == "POST" and not same_origin():
         abort(403)
     return None
 

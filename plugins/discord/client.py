@@ -26,6 +26,7 @@ class DiscordClient(BaseApiClient):
     COMMANDS_URL = "/applications/{application_id}/guilds/{guild_id}/commands"
     GUILD_URL = "/guilds/{guild_id}"
     MESSAGES_URL = "/channels/{channel_id}/messages"
+    MESSAGE_URL = "/channels/{channel_id}/messages/{message_id}"
     THREAD_FROM_MESSAGE_URL = "/channels/{channel_id}/messages/{message_id}/threads"
     TOKEN_URL = "/oauth2/token"
 
@@ -73,6 +74,11 @@ class DiscordClient(BaseApiClient):
 
     def create_message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.post(self.path(self.MESSAGES_URL, channel_id=channel_id), json=body) or {}
+
+    def edit_message(self, channel_id: str, message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``PATCH`` one of the bot's messages; fields left out (its embeds, say) stay as they are."""
+        path = self.path(self.MESSAGE_URL, channel_id=channel_id, message_id=message_id)
+        return self.patch(path, json=body) or {}
 
     def start_thread(self, channel_id: str, message_id: str, name: str) -> dict[str, Any]:
         return (

@@ -2,19 +2,20 @@
 
 ``/link`` hands the Discord user a signed, expiring URL naming the integration and their
 Discord id. The page is opened in the browser: GET shows who will be linked to whom, POST (the
-hub user's session or bearer token) links them. The session cookie is SameSite=Lax, so a
-cross-site form cannot POST with it; a POST naming another origin is refused as well.
+hub user's session or bearer token) links them. The session cookie is SameSite=Lax and the door
+asks a session POST for its CSRF token; a POST naming another origin is refused as well (the
+core's check, :func:`hub.security.same_origin`).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from hub import WebhookResponse, services
 from hub.errors import ValidationError
-from hub.inputs import split_url
+from hub.security import same_origin
 from hub.types import Integration, WebhookRequest
 
 logger = logging.getLogger("hub.plugins.discord")
@@ -56,27 +57,15 @@ def _bearer(request: WebhookRequest) -> bool:
     return (request.headers.get("Authorization") or "").lower().startswith("bearer ")
 
 
-def _same_site(request: WebhookRequest) -> bool:
-    """Whether a browser POST comes from the hub's own page (or names no origin): another site must
-    not make a logged-in user link the attacker's Discord account to their hub account."""
-    origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin:
-        return True
-    theirs, ours = split_url(origin), urlsplit(services.base_url())
-    return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
-
-
 def _page(status: int, heading: str, **context: Any) -> WebhookResponse:
     html = services.render(PAGE, heading=heading, title=f"Discord: {heading}", **context)
     return WebhookResponse(status=status, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def handle_link_identity(request: WebhookRequest, signed: str) -> WebhookResponse:
-    """Show (GET) or perform (POST) the link named by the signed token."""
-    if request.method not in ("GET", "POST"):
-        return _page(405, "Method not allowed")
+def handle_link_identity(request: WebhookRequest, verified: None = None) -> WebhookResponse:
+    """Show (GET) or perform (POST) the link named by the signed token in the path."""
     try:
-        payload = services.unsign(signed, SALT, max_age=MAX_AGE)
+        payload = services.unsign(request.params.get("signed", ""), SALT, max_age=MAX_AGE)
     except ValidationError as e:
         return _page(
             400, "Link your Discord account", error=f"{e.detail} Run /link in Discord for a new one."
@@ -111,7 +100,7 @@ def handle_link_identity(request: WebhookRequest, signed: str) -> WebhookRespons
     }
     if request.method == "GET":
         return _page(200, "Link your Discord account", confirm=True, **context)
-    if not _bearer(request) and not _same_site(request):
+    if not _bearer(request) and not same_origin(request.headers):
         return _page(403, "Link your Discord account",
                      error="Confirm on the link page itself: open the link from Discord again.")
     services.link_identity(

@@ -19,6 +19,13 @@ from plugins.discord.client import DiscordClient
 
 logger = logging.getLogger("hub.plugins.discord")
 
+#: How the integrations page offers Discord (``provider_info``'s ``install``).
+INSTALL_INFO = {
+    "instructions": "Add the hub's bot to your Discord server (the server id is the external id by hand).",
+    "links": [{"label": "Add to Discord", "url": "/extensions/discord/oauth/?organization={org}"}],
+    "fields": [],
+}
+
 AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 STATE_SALT = "discord-install"
 STATE_MAX_AGE = 1800
@@ -126,10 +133,8 @@ def _page(status: int, heading: str, text: str) -> WebhookResponse:
     return WebhookResponse(status=status, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
-def handle_oauth(request: WebhookRequest) -> WebhookResponse:
+def handle_oauth(request: WebhookRequest, verified: None = None) -> WebhookResponse:
     """Start the bot install (``?organization=``) or finish it (``?code=&guild_id=&state=``)."""
-    if request.method != "GET":
-        return _page(405, "Method not allowed", "Use GET.")
     if request.query.get("error"):
         return _page(400, "Discord install cancelled", "Discord did not add the bot to a server.")
     if request.query.get("state"):

@@ -1,7 +1,8 @@
 """What the plugin says in Discord: alert embeds, buttons, selects, interaction answers.
 
 Pure functions of hub values, so the exact bodies are easy to test. Component ``custom_id``s
-read ``<action>:<issue id>``; :mod:`plugins.discord.interactions` parses them back.
+read ``<action>:<issue id>`` (a dialog's select adds ``:<alert message id>``);
+:mod:`plugins.discord.interactions` parses them back.
 """
 
 from __future__ import annotations
@@ -149,14 +150,15 @@ def assign_dialog(group: Group, members: list[User]) -> dict[str, Any]:
     return ephemeral(f"Assign {group.short_id} to:", [{"type": ACTION_ROW, "components": [select]}])
 
 
-def resolve_dialog(group: Group) -> dict[str, Any]:
+def resolve_dialog(group: Group, alert_message_id: str | None = None) -> dict[str, Any]:
+    """How to resolve; the select names the alert it came from, whose buttons follow the choice."""
     options = [
         {"label": "Immediately", "value": "immediately"},
         {"label": "In the next release", "value": "inNextRelease"},
     ]
     select = {
         "type": STRING_SELECT,
-        "custom_id": f"resolve:{group.id}",
+        "custom_id": f"resolve:{group.id}:{alert_message_id}" if alert_message_id else f"resolve:{group.id}",
         "placeholder": "Resolve...",
         "options": options,
         "min_values": 1,

@@ -1,21 +1,25 @@
-"""Route ``/extensions/discord/<endpoint>`` to its handler."""
+"""The endpoints Discord and browsers reach under ``/extensions/discord/`` (inbound v2 routes).
+
+The core matches them (404; 405 with ``Allow``) and runs each verifier before the handler.
+"""
 
 from __future__ import annotations
 
-from hub import WebhookResponse
-from hub.types import WebhookRequest
+from hub import Route, routes
 from plugins.discord.identity import handle_link_identity
 from plugins.discord.install import handle_oauth
 from plugins.discord.interactions import handle_interaction
+from plugins.discord.verify import verify_interaction
 
-
-def dispatch(endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    """The answer for one of our endpoints, or ``None`` (404) for an unknown path."""
-    parts = [p for p in endpoint.split("/") if p]
-    if parts == ["interactions"]:
-        return handle_interaction(request)
-    if parts == ["oauth"]:
-        return handle_oauth(request)
-    if len(parts) == 2 and parts[0] == "link-identity":
-        return handle_link_identity(request, parts[1])
-    return None
+ROUTES = [
+    # Discord's interactions endpoint: Ed25519 over timestamp + raw body, checked before parsing.
+    Route("interactions/", ("POST",), verify=verify_interaction, handle=handle_interaction,
+          name="interactions"),
+    # A browser: the install's start checks the hub login and the org role; Discord's redirect back
+    # carries the signed, expiring ``state`` the start issued (checked against the login).
+    Route("oauth/", ("GET",), verify=routes.public, handle=handle_oauth, name="oauth"),
+    # A browser: the page checks its own signed, expiring link (from /link) and the hub login;
+    # its POST also needs the door's CSRF token and the core's same-origin check.
+    Route("link-identity/<signed>/", ("GET", "POST"), verify=routes.public, handle=handle_link_identity,
+          name="link-identity"),
+]

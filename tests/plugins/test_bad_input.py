@@ -299,7 +299,7 @@ def test_discord_assign_to_a_user_id_beyond_the_column_changes_nothing(client, s
     before = counts()
     r = post_interaction(client, component(f"assign:{s['group_id']}", ["user:99999999999999999999"]))
     assert r.status_code == 200
-    assert r.json["data"]["content"] == "Unknown user."
+    assert r.json["data"]["content"] == "That user cannot be assigned to this issue."  # the core's words
     assert counts() == before
 
 

@@ -750,6 +750,22 @@ def test_discord_messages_and_threads(mock):
     )
 
 
+def test_discord_message_edit(mock):
+    url = f"{DISCORD}/channels/123456789012345678/messages/223456789012345678"
+    buttons = [{"type": 1, "components": [{"type": 2, "style": 2, "label": "Unresolve", "custom_id": "u:1"}]}]
+    assert errors_of("discord", mock, "PATCH", url, json={"components": buttons}, headers=DISCORD_BOT) == []
+    only_error(
+        errors_of("discord", mock, "PATCH", url, json={"components": "x"}, headers=DISCORD_BOT),
+        "body.components",
+    )
+    contract_error(errors_of("discord", mock, "PATCH", url, json={}, headers=DISCORD_BOT), "body")
+    only_error(
+        errors_of("discord", mock, "PATCH", f"{DISCORD}/channels/1/messages/M1", json={"content": "x"},
+                  headers=DISCORD_BOT),
+        "path parameter 'message_id'",
+    )
+
+
 def test_discord_credentials(mock):
     url = f"{DISCORD}/channels/123/messages"
     only_error(errors_of("discord", mock, "POST", url, json={"content": "x"}), "security", "Bot ...")

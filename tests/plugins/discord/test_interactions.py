@@ -16,6 +16,7 @@ from tests.plugins.discord.conftest import (
     post_interaction,
     sign,
 )
+from tests.plugins.discord.payloads import ALERT_MESSAGE_ID
 
 URL = "/extensions/discord/interactions/"
 EPHEMERAL = 64
@@ -222,7 +223,7 @@ def test_resolve_dialog_and_resolve_in_next_release(client, discord, factories):
     r = post_interaction(client, component(f"resolve_dialog:{gid}", interaction_id="1"))
     assert r.json["type"] == 4 and r.json["data"]["flags"] == EPHEMERAL
     select = r.json["data"]["components"][0]["components"][0]
-    assert select["custom_id"] == f"resolve:{gid}"
+    assert select["custom_id"] == f"resolve:{gid}:{ALERT_MESSAGE_ID}"  # the alert whose buttons follow
     assert [o["value"] for o in select["options"]] == ["immediately", "inNextRelease"]
     r = post_interaction(client, component(f"resolve:{gid}", ["inNextRelease"], interaction_id="2"))
     assert r.json == {
@@ -321,7 +322,7 @@ def test_assign_outside_the_project_is_refused(client, discord, factories):
     outsider = factories.member(discord["org"], "out@example.com", projects=[])
     r = post_interaction(client, component(f"assign:{gid}", [f"user:{outsider.id}"]))
     assert r.json["data"] == {
-        "content": "The user is not a member of the issue's project.",
+        "content": "That user cannot be assigned to this issue.",
         "flags": EPHEMERAL,
     }
     assert issue(client, discord, gid)["assignedTo"] is None

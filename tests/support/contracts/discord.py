@@ -69,6 +69,16 @@ MESSAGE = obj(
     },
     anyOf=[{"required": [k]} for k in ("content", "embeds", "components", "sticker_ids", "attachments")],
 )
+MESSAGE_EDIT = obj(  # PATCH: only the fields given change (the alert's embeds stay)
+    {
+        "content": {"type": ["string", "null"], "maxLength": 4000},
+        "embeds": {"type": ["array", "null"], "maxItems": 10, "items": EMBED},
+        "components": {"type": ["array", "null"], "maxItems": 5, "items": COMPONENT},
+        "allowed_mentions": ALLOWED_MENTIONS,
+        "flags": {"type": ["integer", "null"]},
+    },
+    minProperties=1,
+)
 COMMAND = obj(
     {
         "name": string(pattern=r"^[-_\w]{1,32}$"),
@@ -119,6 +129,14 @@ DISCORD = Contract(
             "alerts and thread replies",
             {"channel_id": SNOWFLAKE},
             body={JSON: MESSAGE},
+        ),
+        Endpoint(
+            "PATCH",
+            "/api/v10/channels/{channel_id}/messages/{message_id}",
+            _BOT,
+            "an alert's buttons brought up to date after a choice in a dialog",
+            {"channel_id": SNOWFLAKE, "message_id": SNOWFLAKE},
+            body={JSON: MESSAGE_EDIT},
         ),
         Endpoint(
             "POST",
