@@ -10,14 +10,30 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis
 from flask import current_app
 
-from hub import models as m
 from hub.queue import get_redis
 
 logger = logging.getLogger("hub.sdk")
+
+
+class KeyLimits(Protocol):
+    """What a limit is computed from: a :class:`~hub.models.ProjectKey` or the SDK's key lookup row."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def project_id(self) -> int: ...
+
+    @property
+    def rate_limit_window(self) -> int | None: ...
+
+    @property
+    def rate_limit_count(self) -> int | None: ...
 
 
 @dataclass
@@ -26,7 +42,7 @@ class Limited:
     scope: str  # "key" or "project", as Sentry names them in X-Sentry-Rate-Limits
 
 
-def limit_for(key: m.ProjectKey) -> tuple[int, int, str] | None:
+def limit_for(key: KeyLimits) -> tuple[int, int, str] | None:
     """(count, window seconds, scope) that applies to a key, or ``None`` for no limit."""
     if key.rate_limit_count and key.rate_limit_window:
         return key.rate_limit_count, key.rate_limit_window, "key"
@@ -34,7 +50,7 @@ def limit_for(key: m.ProjectKey) -> tuple[int, int, str] | None:
     return (per_minute, 60, "project") if per_minute > 0 else None
 
 
-def take(key: m.ProjectKey, events: int = 1) -> Limited | None:
+def take(key: KeyLimits, events: int = 1) -> Limited | None:
     """Count ``events`` against the key's limit; a :class:`Limited` when over (nothing counted then)."""
     limit = limit_for(key)
     if limit is None or events <= 0:

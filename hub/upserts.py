@@ -9,6 +9,7 @@ unreliable). ``lock`` serializes writers of the same rows before they check stat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -30,14 +31,24 @@ def insert_missing(model: Any, values: Mapping[str, Any], unique: Iterable[str])
     A concurrent insert of the same key waits for the other transaction (PostgreSQL) or for the
     write lock (SQLite), then does nothing: never an ``IntegrityError``.
     """
-    dialect = sqlite if _dialect() == "sqlite" else postgresql
-    table = model.__table__  # Core, not the ORM's bulk insert (whose rowcount psycopg leaves at -1)
-    statement = (
-        dialect.insert(table).values(**values)
-        .on_conflict_do_nothing(index_elements=list(unique))
+    return insert_missing_id(model, values, unique) is not None
+
+
+def insert_missing_id(model: Any, values: Mapping[str, Any], unique: Iterable[str]) -> Any:
+    """:func:`insert_missing`, answering the new row's primary key (``None`` when it existed)."""
+    statement = _insert_missing_statement(model.__table__, tuple(unique), _dialect())
+    return db.session.execute(statement, dict(values)).scalar()
+
+
+@functools.cache
+def _insert_missing_statement(table: Any, unique: tuple[str, ...], dialect_name: str) -> Any:
+    """Built once per table: the values come as execution parameters (hot paths insert per request)."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    # Core, not the ORM's bulk insert (whose rowcount psycopg leaves at -1)
+    return (
+        dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
         .returning(*table.primary_key.columns)
     )
-    return db.session.execute(statement).first() is not None
 
 
 def get_or_create(
