@@ -205,7 +205,8 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
 
     found = _lookup(project.id, hashes, release, environment)
     if release and found.release_id is None:
-        upserts.insert_missing(m.Release, {"project_id": project.id, "version": release}, ("project_id", "version"))
+        upserts.insert_missing(m.Release, {"project_id": project.id, "version": release},
+                               ("project_id", "version"))
     if environment and found.environment_id is None:
         upserts.insert_missing(m.Environment, {"project_id": project.id, "name": environment},
                                ("project_id", "name"))

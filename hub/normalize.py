@@ -30,6 +30,7 @@ MAX_FRAMES = 250
 MAX_EXCEPTIONS = 25
 MAX_DEPTH = 8  # databags (extra, frame vars, contexts, request data): deeper is cut
 MAX_ITEMS = 200  # keys or values per databag level
+PLAIN = (int, float, bool, type(None))  # JSON scalars a databag keeps as they are
 FUTURE_SKEW = dt.timedelta(minutes=1)
 MAX_AGE = dt.timedelta(days=30)
 
@@ -96,6 +97,8 @@ def clean_string(value: str) -> str:
 
 def text(value: Any, limit: int, meta: Meta, path: tuple[Any, ...]) -> str | None:
     """A string field: numbers and booleans become text, NULs go, over ``limit`` is trimmed."""
+    if type(value) is str and len(value) <= limit and "\x00" not in value:
+        return value  # the common case, first: a typical event has hundreds of strings
     if value is None:
         return None
     if isinstance(value, bool):
@@ -113,7 +116,11 @@ def text(value: Any, limit: int, meta: Meta, path: tuple[Any, ...]) -> str | Non
 
 
 def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> Any:
-    """Free-form data: JSON values kept, strings trimmed, depth and width capped, NULs removed."""
+    """Free-form data: JSON values kept, strings trimmed, depth and width capped, NULs removed.
+
+    Plain values (short strings without NULs, numbers) are taken as they are without building their
+    path, which only a note needs.
+    """
     if isinstance(value, str):
         return text(value, MAX_STRING, meta, path)
     if value is None or isinstance(value, bool | int | float):
@@ -127,13 +134,21 @@ def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> An
             if i >= MAX_ITEMS:
                 meta.note(path, len=len(value))
                 break
-            key = clean_string(str(k))[:MAX_SHORT]
-            out[key] = databag(v, meta, (*path, key), depth + 1)
+            plain_key = type(k) is str and len(k) <= MAX_SHORT and "\x00" not in k
+            key = k if plain_key else clean_string(str(k))[:MAX_SHORT]
+            if type(v) is str and len(v) <= MAX_STRING and "\x00" not in v or type(v) in PLAIN:
+                out[key] = v
+            else:
+                out[key] = databag(v, meta, (*path, key), depth + 1)
         return out
     if isinstance(value, list):
         if len(value) > MAX_ITEMS:
             meta.note(path, len=len(value))
-        return [databag(v, meta, (*path, i), depth + 1) for i, v in enumerate(value[:MAX_ITEMS])]
+        return [
+            v if type(v) is str and len(v) <= MAX_STRING and "\x00" not in v or type(v) in PLAIN
+            else databag(v, meta, (*path, i), depth + 1)
+            for i, v in enumerate(value[:MAX_ITEMS])
+        ]
     return text(repr(value), MAX_STRING, meta, path)
 
 
