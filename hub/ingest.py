@@ -88,7 +88,9 @@ def _release_id(project_id: int, version: str) -> int | None:
         select(m.Release.id).where(m.Release.project_id == project_id, m.Release.version == version))
 
 
-def _should_regress(project_id: int, status: str, details: dict[str, Any] | None, version: str | None) -> bool:
+def _should_regress(
+    project_id: int, status: str, details: dict[str, Any] | None, version: str | None
+) -> bool:
     """Whether an event of ``version`` reopens an issue that was ``status`` when it arrived (FLOWS §10)."""
     if status != "resolved":
         return False

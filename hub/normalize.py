@@ -21,6 +21,7 @@ LEVEL_ALIASES = {"log": "info", "warn": "warning", "critical": "fatal"}
 PYTHON_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
 
 MAX_EVENT_BYTES = 1024 * 1024
+MAX_GROWTH, GROWTH_SLACK = 8, 64 * 1024  # normalized JSON <= 8 x its source + 64 KiB (see _fit)
 MAX_MESSAGE = 8192  # logentry.message / formatted (Relay)
 MAX_STRING = 16384  # any other free-text string (an exception value, a context line, a variable)
 MAX_SHORT = 200  # culprit, transaction, tag keys and values, release (Relay)
@@ -402,9 +403,16 @@ def request(value: Any, meta: Meta) -> dict[str, Any] | None:
 
 
 def normalize(
-    event: dict[str, Any], *, received: dt.datetime | None = None, fallback_event_id: Any = None
+    event: dict[str, Any],
+    *,
+    received: dt.datetime | None = None,
+    fallback_event_id: Any = None,
+    source_size: int | None = None,
 ) -> dict[str, Any]:
-    """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure."""
+    """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure.
+
+    ``source_size``: the length of the JSON ``event`` was parsed from, when known (see :func:`_fit`).
+    """
     received = received or dt.datetime.now(dt.UTC)
     meta = Meta()
     out: dict[str, Any] = {
@@ -466,18 +474,25 @@ def normalize(
                 raise EventError(key, "Must be an object.")
             out[key] = databag(value, meta, (key,))
     out["type"] = "error" if out.get("exception") else "default"
-    _fit(out, meta)
+    _fit(out, meta, source_size)
     if meta.tree:
         out["_meta"] = meta.tree
     return out
 
 
-def _fit(event: dict[str, Any], meta: Meta) -> None:
-    """Keep the stored event within 1 MiB: drop the bulkiest parts first, noting each."""
+def _fit(event: dict[str, Any], meta: Meta, source_size: int | None = None) -> None:
+    """Keep the stored event within 1 MiB: drop the bulkiest parts first, noting each.
+
+    ``source_size`` (the bytes of JSON the event was parsed from) spares measuring a small event:
+    normalizing never makes JSON more than :data:`MAX_GROWTH` times larger (a float such as ``1e15``
+    written out, ``\\u`` escapes of UTF-8, ``true`` as a string), plus a constant for the fields it adds.
+    """
 
     def size() -> int:
         return len(json.dumps(event, separators=(",", ":"), default=str).encode())
 
+    if source_size is not None and source_size * MAX_GROWTH + GROWTH_SLACK <= MAX_EVENT_BYTES:
+        return
     if size() <= MAX_EVENT_BYTES:
         return
     for path, drop in _bulky(event):

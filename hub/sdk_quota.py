@@ -2,7 +2,8 @@
 
 A key's own ``rateLimit`` (count per window seconds) wins; otherwise ``HUB_SDK_RATE_LIMIT`` events per
 minute per project. Fixed windows: one ``INCR`` per event. Redis down: events are let through (losing
-errors is worse than a burst), and counters are skipped.
+errors is worse than a burst), and counters are skipped; after a failure the web process leaves Redis
+alone for a few seconds (the outbox's backoff, :mod:`hub.queue`), so an outage costs no event a timeout.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Protocol
 import redis
 from flask import current_app
 
-from hub.queue import get_redis
+from hub.queue import get_redis, state
 
 logger = logging.getLogger("hub.sdk")
 
@@ -59,6 +60,8 @@ def take(key: KeyLimits, events: int = 1) -> Limited | None:
     now = int(time.time())
     start = now - now % window
     name = f"hub:sdk:rl:{scope}:{key.id if scope == 'key' else key.project_id}:{window}:{start}"
+    if not state().available():
+        return None
     try:
         r = get_redis()
         used = r.incrby(name, events)
@@ -68,16 +71,19 @@ def take(key: KeyLimits, events: int = 1) -> Limited | None:
             r.decrby(name, events)
             return Limited(retry_after=max(1, start + window - now), scope=scope)
     except redis.RedisError:
+        state().mark_down()
         logger.warning("sdk.rate-limit-unavailable")
     return None
 
 
 def count_outcome(project_id: int, category: str, outcome: str, quantity: int = 1) -> None:
     """Count what was accepted or dropped per project (``hub:sdk:outcomes:{project}`` hash)."""
+    if not state().available():
+        return
     try:
         get_redis().hincrby(f"hub:sdk:outcomes:{project_id}", f"{outcome}:{category}", quantity)
     except redis.RedisError:
-        pass
+        state().mark_down()
 
 
 def outcomes(project_id: int) -> dict[str, int]:

@@ -30,7 +30,7 @@ from hub.api.docs import build_spec
 from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
 from hub.envelope import EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
-from hub.ingest import IngestResult, ingest_event
+from hub.ingest import ingest_event
 from hub.models.base import parse_id
 from hub.normalize import EventError
 from hub.queue import redis_problem
@@ -296,14 +296,14 @@ def _rate_limited(e: RateLimited) -> Any:
     return response
 
 
-def _ingest(project: SdkProject, raw: dict[str, Any], fallback_event_id: Any = None) -> IngestResult:
+def _event_data(raw: dict[str, Any], source_size: int, fallback_event_id: Any = None) -> dict[str, Any]:
+    """The normalized event (a 400 for a broken one), made before the transaction's first write."""
     try:
-        data = from_sdk(raw, fallback_event_id=fallback_event_id)
+        return from_sdk(raw, fallback_event_id=fallback_event_id, source_size=source_size)
     except EventError as e:
         raise ApiAbort(400, "Invalid event.", {e.field: [e.message]}) from e
     except RecursionError as e:
         raise ApiAbort(400, "Invalid event.", {"event": ["Nested too deeply."]}) from e
-    return ingest_event(project, data)
 
 
 def _once(project: SdkProject, event_id: str | None, work: Any) -> Any:
@@ -373,12 +373,14 @@ def store(project_id: str) -> Any:
     key = _authenticate(project_id, _request_key())
     project = _project(key)
     _check_origin(project)
-    raw = _json_object(_legacy_store_body(_body()), "event")
+    body = _legacy_store_body(_body())
+    raw = _json_object(body, "event")
     if raw.get("type") == "transaction":
         sdk_quota.count_outcome(project.id, "transaction", "accepted")
         return jsonify({"id": _event_id(raw.get("event_id"))})
     _rate_limit(key, 1)
-    stored = _once(project, _event_id(raw.get("event_id")), lambda: _ingest(project, raw).event_id)
+    data = _event_data(raw, len(body))
+    stored = _once(project, _event_id(raw.get("event_id")), lambda: ingest_event(project, data).event_id)
     return jsonify({"id": stored})
 
 
@@ -408,12 +410,16 @@ def envelope(project_id: str) -> Any:
     events = [item for item in env.items if item.type in EVENT_ITEMS]
     _rate_limit(key, len(events))
     raws = [_json_object(item.payload, "event", "Malformed envelope.") for item in events]
+    datas = [
+        _event_data(raw, len(item.payload), fallback_event_id=header_event_id)
+        for raw, item in zip(raws, events, strict=True)
+    ]
     dropped: dict[str, int] = {}
 
     def work() -> str | None:
         stored_id, duplicate = header_event_id, False
-        for raw in raws:
-            result = _ingest(project, raw, fallback_event_id=header_event_id)
+        for data in datas:
+            result = ingest_event(project, data)
             stored_id, duplicate = result.event_id, duplicate or result.duplicate
         for item in env.items:
             if item.type == "attachment":
