@@ -71,7 +71,7 @@ def get_or_create(
 def lock(model: Any, ids: Iterable[int]) -> None:
     """Hold these rows until commit, so a check that follows sees the latest committed state.
 
-    PostgreSQL: ``SELECT … FOR UPDATE`` in id order (no deadlock between two lockers).
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` in id order (no deadlock between two lockers).
     SQLite has no row locks: a no-op ``UPDATE`` takes the database's write lock, and from then
     on this transaction reads the newest commit (readers never block it, other writers wait).
     """
@@ -84,4 +84,8 @@ def lock(model: Any, ids: Iterable[int]) -> None:
             .execution_options(synchronize_session=False)
         )
     else:
-        db.session.execute(select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update())
+        # FOR NO KEY UPDATE: lockers still wait for each other, but not for (nor block) transactions that
+        # insert rows referring to these (an event's foreign key takes KEY SHARE): FOR UPDATE would deadlock
+        # a regressing event against the events that counted the same issue before it
+        db.session.execute(
+            select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update(key_share=True))
