@@ -3,8 +3,11 @@
 Each request is a typical Python error event (an exception with 20 frames, context lines and locals,
 30 breadcrumbs, user, tags, contexts), about 5 KB gzip-compressed, each with its own event id, so the
 hub stores every one (normalize, group, insert). Prints requests per second for both and the ratio.
-Run: ``python bench/sdk_ingest.py [--seconds 10] [--concurrency 8] [--workers 2] [--threads 4]
-[--port 8600]`` (needs gunicorn; the hub on a throwaway SQLite database, no Redis needed).
+Run: ``python bench/sdk_ingest.py [--seconds 10] [--runs 1] [--concurrency 8] [--workers 2] [--threads 4]
+[--port 8600] [--database-url URL]`` (needs gunicorn; no Redis needed). The hub runs on a throwaway
+SQLite file, or with ``--database-url postgresql+psycopg://...`` on a throwaway database created on that
+server (and dropped after). With ``--runs N`` both servers stay up and are measured in turn N times;
+every run prints its own ratio, then the median. The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import argparse
 import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -135,19 +141,50 @@ def load(url: str, bodies: list[bytes], seconds: float, concurrency: int) -> tup
     return counter["ok"] / (time.monotonic() - started), counter["bad"]
 
 
+@contextmanager
+def database(url: str | None, workdir: Path) -> Iterator[str]:
+    """A throwaway database: a SQLite file in ``workdir``, or a new database on ``url``'s server."""
+    if not url:
+        yield f"sqlite:///{workdir / 'hub.sqlite'}"
+        return
+    import sqlalchemy as sa
+
+    name = f"hub_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8600)
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL server (a database is made on it)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-sdk-"))
+    with database(args.database_url, workdir) as url:
+        run(args, workdir, url)
+
+
+def run(args: argparse.Namespace, workdir: Path, database_url: str) -> None:
     env = {
         **os.environ,
-        "HUB_DATABASE_URL": f"sqlite:///{workdir / 'hub.sqlite'}",
+        "HUB_DATABASE_URL": database_url,
         "HUB_INSTANCE_PATH": str(workdir),
         "HUB_REDIS_URL": "redis://127.0.0.1:1/0",
         "HUB_LOG_LEVEL": "WARNING",
@@ -182,27 +219,38 @@ def main() -> None:
         "--log-level",
         "warning",
     ]
-    results = {}
-    for name, app, port in (
-        ("bare Flask", "bench.bare_app:app", args.port + 1),
-        ("hub", "wsgi:app", args.port),
-    ):
-        proc = subprocess.Popen([*gunicorn, "-b", f"127.0.0.1:{port}", app], cwd=ROOT, env=env)
-        try:
-            wait_up(f"http://127.0.0.1:{port}/")
-            url = f"http://127.0.0.1:{port}/api/{project_id}/envelope/?sentry_key={key}"
-            load(url, bodies[:50], 1.0, args.concurrency)  # warm-up
-            results[name] = load(url, bodies, args.seconds, args.concurrency)
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    engine = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(
         f"envelope: {size / 1024:.1f} KB gzip; gunicorn -w {args.workers} --threads {args.threads}; "
-        f"{args.concurrency} client threads, {args.seconds:g} s each"
+        f"{args.concurrency} client threads, {args.seconds:g} s each; hub on {engine}; "
+        f"load average {load_average()}",
+        flush=True,
     )
-    for name, (rate, bad) in results.items():
-        print(f"{name:>10}: {rate:8.1f} requests/s  ({bad} non-200)")
-    print(f"ratio hub / bare Flask: {results['hub'][0] / results['bare Flask'][0]:.2f}")
+    servers = {}
+    procs = []
+    try:
+        for name, app, port in (
+            ("bare Flask", "bench.bare_app:app", args.port + 1),
+            ("hub", "wsgi:app", args.port),
+        ):
+            procs.append(subprocess.Popen([*gunicorn, "-b", f"127.0.0.1:{port}", app], cwd=ROOT, env=env))
+            wait_up(f"http://127.0.0.1:{port}/")
+            servers[name] = f"http://127.0.0.1:{port}/api/{project_id}/envelope/?sentry_key={key}"
+            load(servers[name], bodies[:50], 1.0, args.concurrency)  # warm-up
+        ratios = []
+        for i in range(args.runs):
+            results = {name: load(url, bodies, args.seconds, args.concurrency)
+                       for name, url in servers.items()}
+            ratios.append(results["hub"][0] / results["bare Flask"][0])
+            rates = [f"{name} {rate:.1f} requests/s ({bad} non-200)" for name, (rate, bad) in results.items()]
+            print(f"run {i + 1}: {'; '.join(rates)}; ratio hub / bare Flask: {ratios[-1]:.2f}", flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+    print(f"load average {load_average()}")
+    median = " (median)" if len(ratios) > 1 else ""
+    print(f"ratio hub / bare Flask: {statistics.median(ratios):.2f}{median}")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, exists, null, select, update
 
 from hub import issues, upserts
 from hub import models as m
@@ -22,45 +22,38 @@ from hub.normalize import clean_string
 LEVELS = ("fatal", "error", "warning", "info", "debug")
 
 
+class ProjectRef(Protocol):
+    """What ingest needs of a project: an ORM :class:`~hub.models.Project` or the SDK's key lookup row."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def organization_id(self) -> int: ...
+
+
 @dataclass
 class IngestResult:
-    event: m.Event
-    group: m.Group
+    """What was stored; ``event`` and ``group`` load the ORM rows only when a caller asks for them."""
+
+    event_id: str
+    event_pk: int
+    group_id: int
     is_new: bool
     is_regression: bool
     duplicate: bool = False
 
+    @property
+    def event(self) -> m.Event:
+        event = db.session.get(m.Event, self.event_pk)
+        assert event is not None
+        return event
 
-def _release(project: m.Project, version: str | None) -> m.Release | None:
-    if not version:
-        return None
-    release = db.session.scalar(
-        select(m.Release).where(m.Release.project_id == project.id, m.Release.version == version)
-    )
-    if release is None:
-        try:
-            with db.session.begin_nested():
-                release = m.Release(project_id=project.id, version=version)
-                db.session.add(release)
-        except IntegrityError:
-            release = db.session.scalar(
-                select(m.Release).where(m.Release.project_id == project.id, m.Release.version == version)
-            )
-    return release
-
-
-def _environment(project: m.Project, name: str | None) -> None:
-    if not name:
-        return
-    exists = db.session.scalar(
-        select(m.Environment.id).where(m.Environment.project_id == project.id, m.Environment.name == name)
-    )
-    if exists is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(m.Environment(project_id=project.id, name=name))
-        except IntegrityError:
-            pass
+    @property
+    def group(self) -> m.Group:
+        group = db.session.get(m.Group, self.group_id, populate_existing=True)
+        assert group is not None
+        return group
 
 
 def latest_release(project_id: int) -> m.Release | None:
@@ -90,21 +83,28 @@ def resolution_details(project_id: int, details: dict[str, Any] | None) -> dict[
     return {}
 
 
-def _should_regress(group: m.Group, release: m.Release | None) -> bool:
-    if group.status != "resolved":
+def _release_id(project_id: int, version: str) -> int | None:
+    return db.session.scalar(
+        select(m.Release.id).where(m.Release.project_id == project_id, m.Release.version == version))
+
+
+def _should_regress(
+    project_id: int, status: str, details: dict[str, Any] | None, version: str | None
+) -> bool:
+    """Whether an event of ``version`` reopens an issue that was ``status`` when it arrived (FLOWS §10)."""
+    if status != "resolved":
         return False
-    details = group.status_details or {}
+    details = details or {}
     if not (details.get("inNextRelease") or details.get("inRelease")):
         return True
-    if release is None:
+    if not version:
         return False  # only a newer release reopens a release-resolved issue
     pinned = details.get("release")
     if not pinned:
         return True  # no release existed at resolve time: any release is newer
-    pinned_row = db.session.scalar(
-        select(m.Release).where(m.Release.project_id == group.project_id, m.Release.version == pinned)
-    )
-    return pinned_row is None or release.id > pinned_row.id
+    pinned_id = _release_id(project_id, pinned)
+    release_id = _release_id(project_id, version)
+    return pinned_id is None or (release_id is not None and release_id > pinned_id)
 
 
 def _rest_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -135,31 +135,66 @@ def _rest_payload(data: dict[str, Any], event_id: str, timestamp: dt.datetime) -
     return payload
 
 
-def _find_group(project: m.Project, hashes: list[str]) -> m.Group | None:
-    """The issue of the first hash that has one (grouping version 2 first, then version 1)."""
-    rows = {g.fingerprint: g for g in db.session.scalars(
-        select(m.Group).where(m.Group.project_id == project.id, m.Group.fingerprint.in_(hashes)))}
-    return next((rows[h] for h in hashes if h in rows), None)
+def _lookup(project_id: int, hashes: list[str], release: str | None, environment: str | None) -> Any:
+    """Everything an event reads before it writes, in one statement (one round trip, no lock taken).
+
+    Columns: ``g0``, ``g1``, ... the issue of each grouping hash (``None`` if it has none),
+    ``release_id`` and ``environment_id`` (``None`` when missing or not given), and ``has_rules``.
+    """
+    params: dict[str, Any] = {f"h{i}": h for i, h in enumerate(hashes)}
+    params.update(project_id=project_id, release=release, environment=environment)
+    return db.session.execute(_lookup_statement(len(hashes), bool(release), bool(environment)), params).one()
 
 
-def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
+@functools.cache
+def _lookup_statement(hashes: int, release: bool, environment: bool) -> Any:
+    """Built once per shape; the values are execution parameters."""
+    groups, releases = m.Group.__table__.c, m.Release.__table__.c
+    environments, rules = m.Environment.__table__.c, m.AlertRule.__table__.c
+    project_id = bindparam("project_id")
+    columns: list[Any] = [
+        select(groups.id).where(groups.project_id == project_id, groups.fingerprint == bindparam(f"h{i}"))
+        .scalar_subquery().label(f"g{i}")
+        for i in range(hashes)
+    ]
+    columns.append(
+        select(releases.id).where(releases.project_id == project_id, releases.version == bindparam("release"))
+        .scalar_subquery().label("release_id") if release else null().label("release_id"))
+    columns.append(
+        select(environments.id)
+        .where(environments.project_id == project_id, environments.name == bindparam("environment"))
+        .scalar_subquery().label("environment_id") if environment else null().label("environment_id"))
+    columns.append(exists().where(rules.project_id == project_id).label("has_rules"))
+    return select(*columns)
+
+
+@functools.cache
+def _count_statement() -> Any:
+    """``times_seen + 1`` and ``last_seen`` of one issue, answering its status as of the row lock."""
+    groups = m.Group.__table__.c
+    return (
+        update(m.Group.__table__).where(groups.id == bindparam("group_pk"))
+        .values(times_seen=groups.times_seen + 1, last_seen=bindparam("seen"))
+        .returning(groups.status, groups.status_details)
+    )
+
+
+def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
     """Store one event (already validated) and update its issue; the caller commits.
 
     ``data`` holds the REST fields (``message``, ``culprit``, ``fingerprint``, ...); an SDK event
     (:func:`hub.sdk_events.from_sdk`) adds ``hashes`` (grouping, preferred first) and ``payload``
     (the normalized Sentry event kept in ``events.data``).
+
+    The common case (a known issue, release and environment) is one read, then two writes: the event
+    (``INSERT … ON CONFLICT DO NOTHING``: a retry or a concurrent twin stores nothing and counts
+    nothing) and the issue's counter (``UPDATE … RETURNING`` its status, read under the row lock, so
+    a regression is seen exactly once). Writes come last so SQLite's write lock and PostgreSQL's row
+    lock on a busy issue are held for as short a time as possible.
     """
     if "payload" not in data:
         data = _rest_fields(data)
     event_id = (data.get("event_id") or uuid.uuid4().hex).replace("-", "").lower()
-    existing = db.session.scalar(
-        select(m.Event).where(m.Event.project_id == project.id, m.Event.event_id == event_id)
-    )
-    if existing is not None:
-        group = db.session.get(m.Group, existing.group_id)
-        assert group is not None
-        return IngestResult(existing, group, is_new=False, is_regression=False, duplicate=True)
-
     message = data["message"]
     culprit = data.get("culprit") or ""
     level = data.get("level") or "error"
@@ -168,75 +203,70 @@ def ingest_event(project: m.Project, data: dict[str, Any]) -> IngestResult:
     if isinstance(timestamp, dt.datetime) and timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
     payload = data.get("payload") or _rest_payload(data, event_id, timestamp)
-    release = _release(project, data.get("release"))
-    _environment(project, data.get("environment"))
+    release, environment = data.get("release"), data.get("environment")
 
-    group = _find_group(project, hashes)
-    is_new = group is None
-    if group is None:
-        group = _create_group(project, hashes[0], message, culprit, level)
-        is_new = group.times_seen == 0
-    event, claimed = _claim_event(project, event_id, dict(
-        group_id=group.id, message=message, level=level, culprit=culprit,
-        release=data.get("release"), environment=data.get("environment"), tags=data.get("tags") or {},
-        data=payload,
-        timestamp=timestamp,
-    ))
-    if not claimed:  # a concurrent twin stored this event id first
-        existing_group = db.session.get(m.Group, event.group_id)
-        assert existing_group is not None
-        return IngestResult(event, existing_group, is_new=False, is_regression=False, duplicate=True)
-    now = utcnow()
-    is_regression = _should_regress(group, release)
-    db.session.execute(
-        update(m.Group).where(m.Group.id == group.id)
-        .values(times_seen=m.Group.times_seen + 1, last_seen=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(group, ["times_seen", "last_seen"])
-    if is_new:
-        issues.record_activity(group, "first_seen", actor=None, data={"event_id": event_id})
-    if is_regression:
-        issues.change_status([group], "unresolved", activity_type="set_regression",
-                             extra_data={"event_id": event_id, "version": data.get("release")})
-    fire_rules(project, group, event, is_new=is_new, is_regression=is_regression)
-    return IngestResult(event, group, is_new=is_new, is_regression=is_regression)
+    found = _lookup(project.id, hashes, release, environment)
+    if release and found.release_id is None:
+        upserts.insert_missing(m.Release, {"project_id": project.id, "version": release},
+                               ("project_id", "version"))
+    if environment and found.environment_id is None:
+        upserts.insert_missing(m.Environment, {"project_id": project.id, "name": environment},
+                               ("project_id", "name"))
+    group_id = next((found[i] for i in range(len(hashes)) if found[i] is not None), None)
+    is_new = False
+    if group_id is None:
+        group_id, is_new = _create_group(project, hashes[0], message, culprit, level)
 
+    event_pk = upserts.insert_missing_id(m.Event, dict(
+        project_id=project.id, event_id=event_id, group_id=group_id, message=message, level=level,
+        culprit=culprit, release=release, environment=environment, tags=data.get("tags") or {},
+        data=payload, timestamp=timestamp,
+    ), ("project_id", "event_id"))
+    if event_pk is None:  # stored before (a retry), or a concurrent twin stored it first
+        stored = db.session.execute(select(m.Event.id, m.Event.group_id).where(
+            m.Event.project_id == project.id, m.Event.event_id == event_id)).one()
+        return IngestResult(event_id, stored.id, stored.group_id, is_new=False, is_regression=False,
+                            duplicate=True)
 
-def _claim_event(project: m.Project, event_id: str, values: dict[str, Any]) -> tuple[m.Event, bool]:
-    """Store the event unless its id is taken: ``(event, False)`` when a concurrent twin stored it first.
-
-    One ``INSERT … ON CONFLICT DO NOTHING`` before the issue is counted, so a twin never counts twice.
-    """
-    claimed = upserts.insert_missing(m.Event, {"project_id": project.id, "event_id": event_id, **values},
-                                     ("project_id", "event_id"))
-    event = db.session.scalar(
-        select(m.Event).where(m.Event.project_id == project.id, m.Event.event_id == event_id))
-    assert event is not None
-    return event, claimed
+    counted = db.session.execute(_count_statement(), {"group_pk": group_id, "seen": utcnow()}).one()
+    is_regression = _should_regress(project.id, counted.status, counted.status_details, release)
+    if is_new or is_regression:
+        group = db.session.get(m.Group, group_id, populate_existing=True)
+        assert group is not None
+        if is_new:
+            issues.record_activity(group, "first_seen", actor=None, data={"event_id": event_id})
+        if is_regression:
+            issues.change_status([group], "unresolved", activity_type="set_regression",
+                                 extra_data={"event_id": event_id, "version": release})
+    if found.has_rules:
+        fire_rules(project, group_id, event_pk, is_new=is_new, is_regression=is_regression)
+    return IngestResult(event_id, event_pk, group_id, is_new=is_new, is_regression=is_regression)
 
 
-def _create_group(project: m.Project, fp: str, message: str, culprit: str, level: str) -> m.Group:
+def _create_group(project: ProjectRef, fp: str, message: str, culprit: str, level: str) -> tuple[int, bool]:
+    """The issue of a new hash: ``(id, True)`` for the request that created it, ``(id, False)`` for the
+    concurrent ones that waited for it (one issue, one ``first_seen``)."""
     number = db.session.execute(
         update(m.Project).where(m.Project.id == project.id)
         .values(next_short_id=m.Project.next_short_id + 1)
         .returning(m.Project.next_short_id)
     ).scalar_one() - 1
-    try:
-        with db.session.begin_nested():
-            group = m.Group(
-                organization_id=project.organization_id, project_id=project.id, project=project, short_number=number,
-                fingerprint=fp, title=message.splitlines()[0][:500] if message else "<no message>", culprit=culprit,
-                level=level, status="unresolved", status_details={}, times_seen=0,
-            )
-            db.session.add(group)
-    except IntegrityError:  # another request created it first
-        group = db.session.scalar(select(m.Group).where(m.Group.project_id == project.id, m.Group.fingerprint == fp))
-        assert group is not None
-    return group
+    created = upserts.insert_missing_id(m.Group, dict(
+        organization_id=project.organization_id, project_id=project.id, short_number=number, fingerprint=fp,
+        title=message.splitlines()[0][:500] if message else "<no message>", culprit=culprit, level=level,
+        status="unresolved", status_details={}, times_seen=0,
+    ), ("project_id", "fingerprint"))
+    if created is not None:
+        return created, True
+    existing = db.session.scalar(
+        select(m.Group.id).where(m.Group.project_id == project.id, m.Group.fingerprint == fp))
+    assert existing is not None  # the transaction we waited for created it
+    return existing, False
 
 
-def fire_rules(project: m.Project, group: m.Group, event: m.Event, *, is_new: bool, is_regression: bool) -> int:
+def fire_rules(
+    project: ProjectRef, group_id: int, event_pk: int, *, is_new: bool, is_regression: bool
+) -> int:
     """Record a ``notify_issue_alert`` outbox row per matching rule action."""
     fired = 0
     rules = db.session.scalars(select(m.AlertRule).where(m.AlertRule.project_id == project.id).order_by(m.AlertRule.id))
@@ -251,7 +281,7 @@ def fire_rules(project: m.Project, group: m.Group, event: m.Event, *, is_new: bo
         for action in rule.actions or []:
             issues.add_outbox(
                 "notify_issue_alert",
-                {"group_id": group.id, "event_id": event.id, "rule_id": rule.id,
+                {"group_id": group_id, "event_id": event_pk, "rule_id": rule.id,
                  "integration_id": int(action["integrationId"]), "channel_id": str(action["channelId"])},
                 organization_id=project.organization_id,
                 integration_id=int(action["integrationId"]),

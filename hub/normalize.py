@@ -21,6 +21,7 @@ LEVEL_ALIASES = {"log": "info", "warn": "warning", "critical": "fatal"}
 PYTHON_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
 
 MAX_EVENT_BYTES = 1024 * 1024
+MAX_GROWTH, GROWTH_SLACK = 8, 64 * 1024  # normalized JSON <= 8 x its source + 64 KiB (see _fit)
 MAX_MESSAGE = 8192  # logentry.message / formatted (Relay)
 MAX_STRING = 16384  # any other free-text string (an exception value, a context line, a variable)
 MAX_SHORT = 200  # culprit, transaction, tag keys and values, release (Relay)
@@ -30,6 +31,7 @@ MAX_FRAMES = 250
 MAX_EXCEPTIONS = 25
 MAX_DEPTH = 8  # databags (extra, frame vars, contexts, request data): deeper is cut
 MAX_ITEMS = 200  # keys or values per databag level
+PLAIN = (int, float, bool, type(None))  # JSON scalars a databag keeps as they are
 FUTURE_SKEW = dt.timedelta(minutes=1)
 MAX_AGE = dt.timedelta(days=30)
 
@@ -96,6 +98,8 @@ def clean_string(value: str) -> str:
 
 def text(value: Any, limit: int, meta: Meta, path: tuple[Any, ...]) -> str | None:
     """A string field: numbers and booleans become text, NULs go, over ``limit`` is trimmed."""
+    if type(value) is str and len(value) <= limit and "\x00" not in value:
+        return value  # the common case, first: a typical event has hundreds of strings
     if value is None:
         return None
     if isinstance(value, bool):
@@ -113,7 +117,11 @@ def text(value: Any, limit: int, meta: Meta, path: tuple[Any, ...]) -> str | Non
 
 
 def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> Any:
-    """Free-form data: JSON values kept, strings trimmed, depth and width capped, NULs removed."""
+    """Free-form data: JSON values kept, strings trimmed, depth and width capped, NULs removed.
+
+    Plain values (short strings without NULs, numbers) are taken as they are without building their
+    path, which only a note needs.
+    """
     if isinstance(value, str):
         return text(value, MAX_STRING, meta, path)
     if value is None or isinstance(value, bool | int | float):
@@ -127,13 +135,21 @@ def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> An
             if i >= MAX_ITEMS:
                 meta.note(path, len=len(value))
                 break
-            key = clean_string(str(k))[:MAX_SHORT]
-            out[key] = databag(v, meta, (*path, key), depth + 1)
+            plain_key = type(k) is str and len(k) <= MAX_SHORT and "\x00" not in k
+            key = k if plain_key else clean_string(str(k))[:MAX_SHORT]
+            if type(v) is str and len(v) <= MAX_STRING and "\x00" not in v or type(v) in PLAIN:
+                out[key] = v
+            else:
+                out[key] = databag(v, meta, (*path, key), depth + 1)
         return out
     if isinstance(value, list):
         if len(value) > MAX_ITEMS:
             meta.note(path, len=len(value))
-        return [databag(v, meta, (*path, i), depth + 1) for i, v in enumerate(value[:MAX_ITEMS])]
+        return [
+            v if type(v) is str and len(v) <= MAX_STRING and "\x00" not in v or type(v) in PLAIN
+            else databag(v, meta, (*path, i), depth + 1)
+            for i, v in enumerate(value[:MAX_ITEMS])
+        ]
     return text(repr(value), MAX_STRING, meta, path)
 
 
@@ -387,9 +403,16 @@ def request(value: Any, meta: Meta) -> dict[str, Any] | None:
 
 
 def normalize(
-    event: dict[str, Any], *, received: dt.datetime | None = None, fallback_event_id: Any = None
+    event: dict[str, Any],
+    *,
+    received: dt.datetime | None = None,
+    fallback_event_id: Any = None,
+    source_size: int | None = None,
 ) -> dict[str, Any]:
-    """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure."""
+    """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure.
+
+    ``source_size``: the length of the JSON ``event`` was parsed from, when known (see :func:`_fit`).
+    """
     received = received or dt.datetime.now(dt.UTC)
     meta = Meta()
     out: dict[str, Any] = {
@@ -451,18 +474,25 @@ def normalize(
                 raise EventError(key, "Must be an object.")
             out[key] = databag(value, meta, (key,))
     out["type"] = "error" if out.get("exception") else "default"
-    _fit(out, meta)
+    _fit(out, meta, source_size)
     if meta.tree:
         out["_meta"] = meta.tree
     return out
 
 
-def _fit(event: dict[str, Any], meta: Meta) -> None:
-    """Keep the stored event within 1 MiB: drop the bulkiest parts first, noting each."""
+def _fit(event: dict[str, Any], meta: Meta, source_size: int | None = None) -> None:
+    """Keep the stored event within 1 MiB: drop the bulkiest parts first, noting each.
+
+    ``source_size`` (the bytes of JSON the event was parsed from) spares measuring a small event:
+    normalizing never makes JSON more than :data:`MAX_GROWTH` times larger (a float such as ``1e15``
+    written out, ``\\u`` escapes of UTF-8, ``true`` as a string), plus a constant for the fields it adds.
+    """
 
     def size() -> int:
         return len(json.dumps(event, separators=(",", ":"), default=str).encode())
 
+    if source_size is not None and source_size * MAX_GROWTH + GROWTH_SLACK <= MAX_EVENT_BYTES:
+        return
     if size() <= MAX_EVENT_BYTES:
         return
     for path, drop in _bulky(event):

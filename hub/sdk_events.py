@@ -99,10 +99,19 @@ def derived_tags(event: dict[str, Any]) -> dict[str, str]:
 
 
 def from_sdk(
-    raw: dict[str, Any], *, fallback_event_id: Any = None, received: dt.datetime | None = None
+    raw: dict[str, Any],
+    *,
+    fallback_event_id: Any = None,
+    received: dt.datetime | None = None,
+    source_size: int | None = None,
 ) -> dict[str, Any]:
-    """The ``data`` that :func:`hub.ingest.ingest_event` takes, for an SDK event (EventError: 400)."""
-    event = normalize.normalize(raw, received=received, fallback_event_id=fallback_event_id)
+    """The ``data`` that :func:`hub.ingest.ingest_event` takes, for an SDK event (EventError: 400).
+
+    ``source_size``: the bytes of JSON ``raw`` was parsed from (a small event is not measured).
+    """
+    event = normalize.normalize(
+        raw, received=received, fallback_event_id=fallback_event_id, source_size=source_size
+    )
     legacy_message, legacy_culprit = legacy_fields(raw)
     culprit = (
         event.get("culprit")

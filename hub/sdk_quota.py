@@ -2,7 +2,8 @@
 
 A key's own ``rateLimit`` (count per window seconds) wins; otherwise ``HUB_SDK_RATE_LIMIT`` events per
 minute per project. Fixed windows: one ``INCR`` per event. Redis down: events are let through (losing
-errors is worse than a burst), and counters are skipped.
+errors is worse than a burst), and counters are skipped; after a failure the web process leaves Redis
+alone for a few seconds (the outbox's backoff, :mod:`hub.queue`), so an outage costs no event a timeout.
 """
 
 from __future__ import annotations
@@ -10,14 +11,30 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis
 from flask import current_app
 
-from hub import models as m
-from hub.queue import get_redis
+from hub.queue import get_redis, state
 
 logger = logging.getLogger("hub.sdk")
+
+
+class KeyLimits(Protocol):
+    """What a limit is computed from: a :class:`~hub.models.ProjectKey` or the SDK's key lookup row."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def project_id(self) -> int: ...
+
+    @property
+    def rate_limit_window(self) -> int | None: ...
+
+    @property
+    def rate_limit_count(self) -> int | None: ...
 
 
 @dataclass
@@ -26,7 +43,7 @@ class Limited:
     scope: str  # "key" or "project", as Sentry names them in X-Sentry-Rate-Limits
 
 
-def limit_for(key: m.ProjectKey) -> tuple[int, int, str] | None:
+def limit_for(key: KeyLimits) -> tuple[int, int, str] | None:
     """(count, window seconds, scope) that applies to a key, or ``None`` for no limit."""
     if key.rate_limit_count and key.rate_limit_window:
         return key.rate_limit_count, key.rate_limit_window, "key"
@@ -34,7 +51,7 @@ def limit_for(key: m.ProjectKey) -> tuple[int, int, str] | None:
     return (per_minute, 60, "project") if per_minute > 0 else None
 
 
-def take(key: m.ProjectKey, events: int = 1) -> Limited | None:
+def take(key: KeyLimits, events: int = 1) -> Limited | None:
     """Count ``events`` against the key's limit; a :class:`Limited` when over (nothing counted then)."""
     limit = limit_for(key)
     if limit is None or events <= 0:
@@ -43,6 +60,8 @@ def take(key: m.ProjectKey, events: int = 1) -> Limited | None:
     now = int(time.time())
     start = now - now % window
     name = f"hub:sdk:rl:{scope}:{key.id if scope == 'key' else key.project_id}:{window}:{start}"
+    if not state().available():
+        return None
     try:
         r = get_redis()
         used = r.incrby(name, events)
@@ -52,16 +71,19 @@ def take(key: m.ProjectKey, events: int = 1) -> Limited | None:
             r.decrby(name, events)
             return Limited(retry_after=max(1, start + window - now), scope=scope)
     except redis.RedisError:
+        state().mark_down()
         logger.warning("sdk.rate-limit-unavailable")
     return None
 
 
 def count_outcome(project_id: int, category: str, outcome: str, quantity: int = 1) -> None:
     """Count what was accepted or dropped per project (``hub:sdk:outcomes:{project}`` hash)."""
+    if not state().available():
+        return
     try:
         get_redis().hincrby(f"hub:sdk:outcomes:{project_id}", f"{outcome}:{category}", quantity)
     except redis.RedisError:
-        pass
+        state().mark_down()
 
 
 def outcomes(project_id: int) -> dict[str, int]:

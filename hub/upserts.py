@@ -9,6 +9,7 @@ unreliable). ``lock`` serializes writers of the same rows before they check stat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -30,14 +31,24 @@ def insert_missing(model: Any, values: Mapping[str, Any], unique: Iterable[str])
     A concurrent insert of the same key waits for the other transaction (PostgreSQL) or for the
     write lock (SQLite), then does nothing: never an ``IntegrityError``.
     """
-    dialect = sqlite if _dialect() == "sqlite" else postgresql
-    table = model.__table__  # Core, not the ORM's bulk insert (whose rowcount psycopg leaves at -1)
-    statement = (
-        dialect.insert(table).values(**values)
-        .on_conflict_do_nothing(index_elements=list(unique))
+    return insert_missing_id(model, values, unique) is not None
+
+
+def insert_missing_id(model: Any, values: Mapping[str, Any], unique: Iterable[str]) -> Any:
+    """:func:`insert_missing`, answering the new row's primary key (``None`` when it existed)."""
+    statement = _insert_missing_statement(model.__table__, tuple(unique), _dialect())
+    return db.session.execute(statement, dict(values)).scalar()
+
+
+@functools.cache
+def _insert_missing_statement(table: Any, unique: tuple[str, ...], dialect_name: str) -> Any:
+    """Built once per table: the values come as execution parameters (hot paths insert per request)."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    # Core, not the ORM's bulk insert (whose rowcount psycopg leaves at -1)
+    return (
+        dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
         .returning(*table.primary_key.columns)
     )
-    return db.session.execute(statement).first() is not None
 
 
 def get_or_create(
@@ -60,7 +71,7 @@ def get_or_create(
 def lock(model: Any, ids: Iterable[int]) -> None:
     """Hold these rows until commit, so a check that follows sees the latest committed state.
 
-    PostgreSQL: ``SELECT … FOR UPDATE`` in id order (no deadlock between two lockers).
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` in id order (no deadlock between two lockers).
     SQLite has no row locks: a no-op ``UPDATE`` takes the database's write lock, and from then
     on this transaction reads the newest commit (readers never block it, other writers wait).
     """
@@ -73,4 +84,8 @@ def lock(model: Any, ids: Iterable[int]) -> None:
             .execution_options(synchronize_session=False)
         )
     else:
-        db.session.execute(select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update())
+        # FOR NO KEY UPDATE: lockers still wait for each other, but not for (nor block) transactions that
+        # insert rows referring to these (an event's foreign key takes KEY SHARE): FOR UPDATE would deadlock
+        # a regressing event against the events that counted the same issue before it
+        db.session.execute(
+            select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update(key_share=True))

@@ -76,8 +76,7 @@ def create_event(org_slug: str, project_slug: str) -> Any:
     data = parse_body(s.EventCreate())
     result = ingest_event(project, data)
     db.session.commit()
-    return jsonify({"eventId": result.event.event_id, "groupId": str(result.group.id),
-                    "isNew": result.is_new}), 201
+    return jsonify({"eventId": result.event_id, "groupId": str(result.group_id), "isNew": result.is_new}), 201
 
 
 # -- issues -------------------------------------------------------------------------------------

@@ -10,15 +10,17 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select, text
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
@@ -28,7 +30,7 @@ from hub.api.docs import build_spec
 from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
 from hub.envelope import EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
-from hub.ingest import IngestResult, ingest_event
+from hub.ingest import ingest_event
 from hub.models.base import parse_id
 from hub.normalize import EventError
 from hub.queue import redis_problem
@@ -96,31 +98,68 @@ def _dsn_parts(dsn: Any) -> tuple[str | None, str | None]:
     return key or None, project or None
 
 
-def _authenticate(project_id: str, key: str | None) -> m.ProjectKey:
+@dataclass(frozen=True)
+class SdkKey:
+    """A DSN key and what ingest needs of its project, read by one indexed query on every request.
+
+    Not cached: the query costs about what a cache's version check would, and a key disabled (or a
+    rate limit changed) through any process is seen by every process on the very next request.
+    """
+
+    id: int
+    project_id: int
+    is_active: bool
+    rate_limit_window: int | None
+    rate_limit_count: int | None
+    organization_id: int
+    allowed_origins: str
+
+
+@dataclass(frozen=True)
+class SdkProject:
+    """The project of an :class:`SdkKey` (what :func:`hub.ingest.ingest_event` and CORS read)."""
+
+    id: int
+    organization_id: int
+    allowed_origins: str
+
+
+def _authenticate(project_id: str, key: str | None) -> SdkKey:
     if not key:
         raise ApiAbort(401, "Missing DSN key (X-Sentry-Auth, sentry_key or the envelope's dsn).")
     key = key.strip().lower()
     pid = parse_id(project_id)
     if not KEY_RE.match(key) or pid is None:
         raise ApiAbort(401, "Invalid DSN key for this project.")
-    row = db.session.scalar(select(m.ProjectKey).where(m.ProjectKey.public_key == key))
+    row = db.session.execute(_key_statement(), {"public_key": key}).first()
     if row is None or row.project_id != pid:
         raise ApiAbort(401, "Invalid DSN key for this project.")
     if not row.is_active:
         raise ApiAbort(403, "This DSN key is disabled.")
-    return row
+    return SdkKey(*row)
 
 
-def _project(key: m.ProjectKey) -> m.Project:
-    project = db.session.get(m.Project, key.project_id)
-    assert project is not None
+@functools.cache
+def _key_statement() -> Any:
+    keys, projects = m.ProjectKey.__table__.c, m.Project.__table__.c
+    return (
+        select(keys.id, keys.project_id, keys.is_active, keys.rate_limit_window, keys.rate_limit_count,
+               projects.organization_id, projects.allowed_origins)
+        .join_from(m.ProjectKey.__table__, m.Project.__table__, projects.id == keys.project_id)
+        .where(keys.public_key == bindparam("public_key"))
+    )
+
+
+def _project(key: SdkKey) -> SdkProject:
+    project = SdkProject(key.project_id, key.organization_id, key.allowed_origins or "*")
+    g.sdk_project = project  # for the CORS headers of the answer
     return project
 
 
 # -- CORS (browser SDKs) ------------------------------------------------------------------------
 
 
-def origin_allowed(project: m.Project, origin: str) -> bool:
+def origin_allowed(project: m.Project | SdkProject, origin: str) -> bool:
     """Sentry's "allowed domains": ``*``, an exact origin, a host, or ``*.example.com``."""
     entries = [x.strip().lower() for x in (project.allowed_origins or "*").splitlines() if x.strip()]
     if not entries or "*" in entries:
@@ -142,7 +181,7 @@ def origin_allowed(project: m.Project, origin: str) -> bool:
     return False
 
 
-def _check_origin(project: m.Project) -> None:
+def _check_origin(project: SdkProject) -> None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not origin_allowed(project, origin):
         raise ApiAbort(
@@ -166,7 +205,9 @@ def _cors(response: Any) -> Any:
         return response
     origin = request.headers.get("Origin")
     pid = parse_id((request.view_args or {}).get("project_id"))
-    project = db.session.get(m.Project, pid) if pid and origin else None
+    project: m.Project | SdkProject | None = g.get("sdk_project")
+    if origin and (project is None or project.id != pid):
+        project = db.session.get(m.Project, pid) if pid else None
     if not origin:
         response.headers["Access-Control-Allow-Origin"] = "*"
     elif project is not None and origin_allowed(project, origin):
@@ -230,7 +271,7 @@ def _json_object(payload: bytes, what: str, detail: str = "Malformed JSON body."
 # -- storing ------------------------------------------------------------------------------------
 
 
-def _rate_limit(key: m.ProjectKey, events: int) -> None:
+def _rate_limit(key: SdkKey, events: int) -> None:
     limited = sdk_quota.take(key, events)
     if limited is not None:
         sdk_quota.count_outcome(key.project_id, "error", "rate_limited", events)
@@ -255,17 +296,17 @@ def _rate_limited(e: RateLimited) -> Any:
     return response
 
 
-def _ingest(project: m.Project, raw: dict[str, Any], fallback_event_id: Any = None) -> IngestResult:
+def _event_data(raw: dict[str, Any], source_size: int, fallback_event_id: Any = None) -> dict[str, Any]:
+    """The normalized event (a 400 for a broken one), made before the transaction's first write."""
     try:
-        data = from_sdk(raw, fallback_event_id=fallback_event_id)
+        return from_sdk(raw, fallback_event_id=fallback_event_id, source_size=source_size)
     except EventError as e:
         raise ApiAbort(400, "Invalid event.", {e.field: [e.message]}) from e
     except RecursionError as e:
         raise ApiAbort(400, "Invalid event.", {"event": ["Nested too deeply."]}) from e
-    return ingest_event(project, data)
 
 
-def _once(project: m.Project, event_id: str | None, work: Any) -> Any:
+def _once(project: SdkProject, event_id: str | None, work: Any) -> Any:
     """Run ``work`` and commit; the loser of identical concurrent requests (same event id) finds the
     winner's event and answers as for a retry: one effect, never a 500."""
     try:
@@ -282,7 +323,7 @@ def _once(project: m.Project, event_id: str | None, work: Any) -> Any:
         return event_id
 
 
-def _attachment(project: m.Project, item: Item, event_id: str | None) -> str | None:
+def _attachment(project: SdkProject, item: Item, event_id: str | None) -> str | None:
     """Store one attachment item; the reason it was dropped otherwise."""
     if len(item.payload) > int(current_app.config["HUB_SDK_MAX_ATTACHMENT"]):
         return "too_large"
@@ -318,13 +359,6 @@ def _attachment(project: m.Project, item: Item, event_id: str | None) -> str | N
     return None
 
 
-def _first_event_id(events: list[Item]) -> Any:
-    try:
-        return json.loads(events[0].payload).get("event_id") if events else None
-    except (ValueError, RecursionError, AttributeError):
-        return None
-
-
 def _event_id(value: Any) -> str | None:
     import uuid
 
@@ -339,12 +373,14 @@ def store(project_id: str) -> Any:
     key = _authenticate(project_id, _request_key())
     project = _project(key)
     _check_origin(project)
-    raw = _json_object(_legacy_store_body(_body()), "event")
+    body = _legacy_store_body(_body())
+    raw = _json_object(body, "event")
     if raw.get("type") == "transaction":
         sdk_quota.count_outcome(project.id, "transaction", "accepted")
         return jsonify({"id": _event_id(raw.get("event_id"))})
     _rate_limit(key, 1)
-    stored = _once(project, _event_id(raw.get("event_id")), lambda: _ingest(project, raw).event.event_id)
+    data = _event_data(raw, len(body))
+    stored = _once(project, _event_id(raw.get("event_id")), lambda: ingest_event(project, data).event_id)
     return jsonify({"id": stored})
 
 
@@ -373,14 +409,18 @@ def envelope(project_id: str) -> Any:
     header_event_id = _event_id(env.headers.get("event_id"))
     events = [item for item in env.items if item.type in EVENT_ITEMS]
     _rate_limit(key, len(events))
+    raws = [_json_object(item.payload, "event", "Malformed envelope.") for item in events]
+    datas = [
+        _event_data(raw, len(item.payload), fallback_event_id=header_event_id)
+        for raw, item in zip(raws, events, strict=True)
+    ]
     dropped: dict[str, int] = {}
 
     def work() -> str | None:
         stored_id, duplicate = header_event_id, False
-        for item in events:
-            raw = _json_object(item.payload, "event", "Malformed envelope.")
-            result = _ingest(project, raw, fallback_event_id=header_event_id)
-            stored_id, duplicate = result.event.event_id, duplicate or result.duplicate
+        for data in datas:
+            result = ingest_event(project, data)
+            stored_id, duplicate = result.event_id, duplicate or result.duplicate
         for item in env.items:
             if item.type == "attachment":
                 reason = None if duplicate else _attachment(project, item, stored_id)
@@ -390,7 +430,7 @@ def envelope(project_id: str) -> Any:
                 sdk_quota.count_outcome(project.id, item.type or "unknown", "accepted")
         return stored_id
 
-    first_id = _event_id(_first_event_id(events)) or header_event_id
+    first_id = (_event_id(raws[0].get("event_id")) if raws else None) or header_event_id
     stored_id = _once(project, first_id if events else None, work)
     for reason, quantity in dropped.items():
         sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
