@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hub import models as m
 from hub import services
 from hub.api import integrations as api_integrations
+from hub.api import keys as api_keys
 from hub.api import orgs as api_orgs
 from hub.api import rules as api_rules
 from hub.auth import current_user
@@ -21,6 +22,7 @@ from hub.crypto import decrypt_json
 from hub.errors import ValidationError
 from hub.extensions import db
 from hub.members import dsn
+from hub.models.base import parse_id
 from hub.web import _org, bp, login_required, page
 from hub.web.apicall import Result, call
 
@@ -416,6 +418,47 @@ def projects_page(org_slug: str) -> Any:
         values=request.form,
         title=f"Projects & keys · {org.name}",
     )
+
+
+@bp.post("/organizations/<org_slug>/settings/projects/<project_slug>/keys/")
+@login_required
+def project_keys(org_slug: str, project_slug: str) -> Any:
+    """Add a key (rotation: add one, deploy its DSN, then disable the old one), disable or enable one."""
+    org, _ = _org(org_slug, admin=True)
+    project = db.session.scalar(
+        select(m.Project).where(m.Project.organization_id == org.id, m.Project.slug == project_slug)
+    )
+    if project is None:
+        abort(404)
+    ids = {"org_slug": org.slug, "project_slug": project.slug}
+    kind = request.form.get("form")
+    if kind == "add":
+        name = request.form.get("name", "").strip()
+        result = call(api_keys.create_key, "POST", {"name": name} if name else {}, **ids)
+        _flash_result(
+            result,
+            "Key added: deploy its DSN, then disable the old key." if result.ok else "",
+        )
+    elif kind in ("disable", "enable"):
+        key = db.session.scalar(
+            select(m.ProjectKey).where(
+                m.ProjectKey.project_id == project.id,
+                m.ProjectKey.id == (parse_id(request.form.get("key", "")) or -1),
+            )
+        )
+        if key is None:
+            abort(404)
+        active = kind == "enable"
+        if key.is_active == active:  # a stale page: someone did it meanwhile
+            state = "active" if active else "disabled"
+            flash(f"Key {key.name} was already {state}: nothing changed.", "error")
+        else:
+            result = call(api_keys.update_key, "PUT", {"isActive": active}, key_id=str(key.id), **ids)
+            done = "enabled." if active else "disabled: events sent with it are refused."
+            _flash_result(result, f"Key {key.name} {done}")
+    else:
+        flash("Unknown form.", "error")
+    return redirect(url_for("web.projects_page", org_slug=org.slug) + f"#project-{project.slug}")
 
 
 # -- the sync ledger ---------------------------------------------------------------------------

@@ -213,3 +213,96 @@ def test_the_api_refuses_a_rule_whose_target_cannot_post(client, env, factories)
         },
     )
     assert r.status_code == 200 and r.json["name"] == "renamed" and r.json["actions"][0]["channelId"] == "y"
+
+
+def _keys(project):
+    db.session.expire_all()
+    return db.session.scalars(
+        db.select(m.ProjectKey).where(m.ProjectKey.project_id == project.id).order_by(m.ProjectKey.id)
+    ).all()
+
+
+def test_rotating_a_dsn_key_adds_one_then_disables_the_old_one(client, env, other):
+    token = _as(client, env["owner"])
+    url = "/organizations/acme/settings/projects/backend/keys/"
+    (old,) = _keys(env["project"])
+    r = client.post(url, data={"form": "add", "name": "Rotated", "csrf_token": token})
+    assert r.status_code == 302
+    old, new = _keys(env["project"])
+    assert new.name == "Rotated" and new.is_active and old.is_active
+    page = _text(client.get("/organizations/acme/settings/projects/"))
+    assert "deploy its DSN, then disable the old key" in page and new.public_key in page
+    r = client.post(url, data={"form": "disable", "key": str(old.id), "csrf_token": token})
+    assert r.status_code == 302
+    assert [k.is_active for k in _keys(env["project"])] == [False, True]
+    # the SDK's key is refused from now on
+    r = client.post(
+        f"/api/{env['project'].id}/store/",
+        json={"message": "hi"},
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={old.public_key}, sentry_version=7"},
+    )
+    assert r.status_code in (401, 403)
+    # the same page posted again (stale): a clear message, nothing changes
+    client.post(url, data={"form": "disable", "key": str(old.id), "csrf_token": token})
+    page = _text(client.get("/organizations/acme/settings/projects/"))
+    assert "was already disabled: nothing changed" in page
+    r = client.post(url, data={"form": "enable", "key": str(old.id), "csrf_token": token})
+    assert r.status_code == 302 and _keys(env["project"])[0].is_active
+
+
+def test_key_forms_are_for_admins_of_the_org_only(client, env, other):
+    (key,) = _keys(env["project"])
+    (others,) = _keys(other["group"].project)
+    token = _as(client, env["member"])
+    page = _text(client.get("/organizations/acme/settings/projects/"))
+    assert key.public_key in page and "Disable" not in page and "Add key" not in page
+    r = client.post(
+        "/organizations/acme/settings/projects/backend/keys/",
+        data={"form": "disable", "key": str(key.id), "csrf_token": token},
+    )
+    assert r.status_code == 403 and _keys(env["project"])[0].is_active
+    token = _as(client, env["owner"])
+    r = client.post(
+        "/organizations/acme/settings/projects/backend/keys/",
+        data={"form": "disable", "key": str(others.id), "csrf_token": token},
+    )
+    assert r.status_code == 404
+    r = client.post(
+        "/organizations/acme/settings/projects/web/keys/",
+        data={"form": "add", "csrf_token": token},
+    )
+    assert r.status_code == 404
+    assert len(_keys(other["group"].project)) == 1 and _keys(other["group"].project)[0].is_active
+
+
+def test_the_author_edits_a_comment_and_a_stale_edit_is_refused(client, env, factories):
+    group = factories.group(env["project"])
+    token = _as(client, env["owner"])
+    url = f"/organizations/acme/issues/{group.id}/"
+    client.post(url, data={"action": "comment", "text": "Frist draft", "csrf_token": token})
+    note = db.session.scalars(
+        db.select(m.Activity).where(m.Activity.group_id == group.id, m.Activity.type == "note")
+    ).one()
+    assert "Edit comment" in _text(client.get(url))
+    edit = {"action": "edit_comment", "comment": str(note.id), "csrf_token": token}
+    r = client.post(url, data={**edit, "original": "Frist draft", "text": ""})
+    assert r.status_code == 400 and 'id="text-error"' in _text(r)
+    r = client.post(url, data={**edit, "original": "Frist draft", "text": "First draft"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(m.Activity, note.id).data["text"] == "First draft"
+    assert "First draft" in _text(client.get(url))
+    # a second tab still holds the old text: refused, nothing overwritten
+    r = client.post(url, data={**edit, "original": "Frist draft", "text": "Something else"})
+    assert r.status_code == 409 and "edited since you opened the page" in _text(r)
+    db.session.expire_all()
+    assert db.session.get(m.Activity, note.id).data["text"] == "First draft"
+    # someone else cannot edit it, and sees no edit form
+    token = _as(client, env["member"])
+    assert "Edit comment" not in _text(client.get(url))
+    r = client.post(
+        url, data={**edit, "csrf_token": token, "original": "First draft", "text": "Mine now"}
+    )
+    assert r.status_code == 403 and "Only the author" in _text(r)
+    db.session.expire_all()
+    assert db.session.get(m.Activity, note.id).data["text"] == "First draft"
