@@ -96,6 +96,13 @@ def integrations_page(org_slug: str, errors: dict[str, Any] | None = None, statu
         for oi in rows
     }
     base = current_app.config["HUB_BASE_URL"]
+    guides = {key: _install_guide(key, org, base) for key in providers} if admin else {}
+    editing = request.args.get("mapping", "") if admin else ""
+    editors = {
+        oi.id: _mapping_editor(oi, mappings[oi.id], request.args.get("project", "").strip() or None)
+        for oi in rows
+        if editing == str(oi.integration_id) and oi.status != "disabled"
+    }
 
     def link(url: str) -> str:
         url = url.replace("{org}", org.slug)
@@ -112,10 +119,69 @@ def integrations_page(org_slug: str, errors: dict[str, Any] | None = None, statu
         providers=providers,
         link=link,
         sync_labels=SYNC_LABELS,
+        guides=guides,
+        editors=editors,
         errors=errors or {},
         values=request.form if errors else {},
         title=f"Integrations · {org.name}",
     )
+
+
+def _install_guide(provider: str, org: m.Organization, base: str) -> dict[str, Any] | None:
+    """The plugin's step-by-step guide, or ``None`` (the page shows ``provider_info()["install"]``)."""
+    try:
+        guide = current_app.extensions["hub"].hook.get_install_guide(
+            provider=provider, organization_slug=org.slug, base_url=base
+        )
+    except Exception:  # a broken guide leaves the by-hand form usable
+        current_app.logger.exception("web.install-guide-failed", extra={"provider": provider})
+        return None
+    return guide if isinstance(guide, dict) else None
+
+
+def _mapping_editor(
+    oi: m.OrganizationIntegration, rows: list[m.IntegrationExternalProject], project_id: str | None
+) -> dict[str, Any]:
+    """Projects and statuses loaded from the provider for the mapping editor (``choices``), or why not."""
+    from hub import snapshots
+    from hub.errors import HubError
+
+    current = next((r for r in rows if r.external_id == project_id), None) if project_id else None
+    mapping = (
+        {"resolved": current.resolved_status, "unresolved": current.unresolved_status} if current else None
+    )
+    tickets = db.session.scalars(
+        select(m.ExternalIssue)
+        .where(
+            m.ExternalIssue.organization_id == oi.organization_id,
+            m.ExternalIssue.integration_id == oi.integration_id,
+        )
+        .order_by(m.ExternalIssue.id.desc())
+        .limit(50)
+    ).all()
+    editor: dict[str, Any] = {
+        "project": project_id or "", "mapping": mapping or {}, "choices": None, "error": ""
+    }
+    try:
+        choices = current_app.extensions["hub"].hook.get_status_choices(
+            integration=snapshots.integration(oi.integration, oi),
+            project_id=project_id,
+            mapping=mapping,
+            tickets=[snapshots.external_issue(t) for t in tickets],
+        )
+    except HubError as e:
+        said = getattr(e, "full_message", None) or str(e)  # owners and admins only see this page's editor
+        editor["error"] = f"{oi.integration.name} could not be asked for its projects and statuses: {said}"
+        return editor
+    except Exception:  # a provider that cannot be reached still leaves the id fields
+        current_app.logger.exception("web.status-choices-failed")
+        editor["error"] = f"{oi.integration.name} could not be asked for its projects and statuses right now."
+        return editor
+    if isinstance(choices, dict):
+        editor["choices"] = {
+            key: list(choices.get(key) or []) for key in ("projects", "statuses", "warnings", "notes")
+        }
+    return editor
 
 
 @bp.post("/organizations/<org_slug>/settings/integrations/")
@@ -182,6 +248,16 @@ def integration_settings(org_slug: str, integration_id: int) -> Any:
             **ids,
         )
         _flash_result(result, "Status mapping saved.")
+        if fields["external_id"]:  # back to the editor: it shows what the provider can check
+            return redirect(
+                url_for(
+                    "web.integrations_page",
+                    org_slug=org.slug,
+                    mapping=integration_id,
+                    project=fields["external_id"],
+                )
+                + f"#mapping-{integration_id}"
+            )
     elif kind == "uninstall":
         if request.form.get("confirm") != oi.integration.name:
             flash(f"To uninstall, type the integration's name ({oi.integration.name}) to confirm.", "error")

@@ -71,3 +71,12 @@ def notify_invite_request(integration: Integration, invite_request: InviteReques
     if integration.provider != KEY:
         return
     invites.post(invite_request, channel_id)
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    if provider != KEY:
+        return None
+    from plugins.discord.guide import install_guide
+
+    return install_guide(organization_slug, base_url)

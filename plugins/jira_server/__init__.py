@@ -103,3 +103,26 @@ def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | N
     if integration.provider != KEY:
         return None
     return outbound.get_external_issue(client_for(integration.metadata), key)
+
+
+@hookimpl
+def get_status_choices(
+    integration: Integration,
+    project_id: str | None,
+    mapping: dict[str, str] | None,
+    tickets: list[ExternalIssue],
+) -> dict[str, Any] | None:
+    if integration.provider != KEY:
+        return None
+    from plugins.jira.statuses import status_choices
+
+    return status_choices(client_for(integration.metadata), project_id, mapping, tickets)
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    if provider != KEY:
+        return None
+    from plugins.jira_server.guide import install_guide
+
+    return install_guide(organization_slug, base_url)

@@ -80,3 +80,12 @@ def notify_invite_request(integration: Integration, invite_request: InviteReques
         return None
     notifications.post_invite_request(integration, invite_request, channel_id)
     return None
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    if provider != KEY:
+        return None
+    from plugins.slack.guide import install_guide
+
+    return install_guide(organization_slug, base_url)

@@ -300,9 +300,149 @@ def test_the_author_edits_a_comment_and_a_stale_edit_is_refused(client, env, fac
     # someone else cannot edit it, and sees no edit form
     token = _as(client, env["member"])
     assert "Edit comment" not in _text(client.get(url))
-    r = client.post(
-        url, data={**edit, "csrf_token": token, "original": "First draft", "text": "Mine now"}
-    )
+    r = client.post(url, data={**edit, "csrf_token": token, "original": "First draft", "text": "Mine now"})
     assert r.status_code == 403 and "Only the author" in _text(r)
     db.session.expire_all()
     assert db.session.get(m.Activity, note.id).data["text"] == "First draft"
+
+
+JIRA_SITE = "https://acme.atlassian.net"
+APP = {"id": "10000", "key": "APP", "name": "Application"}
+APP_STATUSES = [
+    {
+        "id": "10001",
+        "name": "Bug",
+        "statuses": [
+            {"id": "1", "name": "To Do", "statusCategory": {"key": "new"}},
+            {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}},
+            {"id": "10001", "name": "Done", "statusCategory": {"key": "done"}},
+        ],
+    },
+    {
+        "id": "10002",
+        "name": "Task",
+        "statuses": [{"id": "1", "name": "To Do"}, {"id": "6", "name": "Closed"}],
+    },
+]
+
+
+@pytest.fixture
+def jira_site(env, factories):
+    jira = factories.integration(
+        env["org"], "jira", "jira:acme", {"base_url": JIRA_SITE, "shared_secret": "s" * 32}, name="acme-jira"
+    )
+    return jira
+
+
+def test_the_status_mapping_editor_loads_jira_projects_and_statuses_and_warns(
+    client, env, factories, jira_site, requests_mock
+):
+    from tests.support.specs import assert_valid_requests
+
+    requests_mock.get(f"{JIRA_SITE}/rest/api/3/project", json=[APP])
+    requests_mock.get(f"{JIRA_SITE}/rest/api/3/project/10000/statuses", json=APP_STATUSES)
+    token = _as(client, env["owner"])
+    page_url = "/organizations/acme/settings/integrations/"
+    page = _text(client.get(page_url, query_string={"mapping": jira_site.id}))
+    assert "Application (APP)" in page and "Load statuses" in page
+    page = _text(client.get(page_url, query_string={"mapping": jira_site.id, "project": "10000"}))
+    for name in ("To Do", "In Progress", "Done", "Closed"):
+        assert f">{name}</option>" in page
+    assert page.count(">To Do</option>") == 2  # once per select: each status once over the issue types
+    assert "once a ticket of Application (APP) is linked" not in page  # nothing mapped yet
+
+    r = client.post(
+        f"{page_url}{jira_site.id}/",
+        data={
+            "form": "mapping",
+            "external_id": "10000",
+            "resolved": "10001",
+            "unresolved": "1",
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 302 and "mapping=" in r.location and "project=10000" in r.location
+    row = db.session.scalars(db.select(m.IntegrationExternalProject)).one()
+    assert (row.external_id, row.resolved_status, row.unresolved_status) == ("10000", "10001", "1")
+    page = _text(client.get(r.location))
+    assert "once a ticket of Application (APP) is linked" in page
+    assert 'value="10001" selected' in page and 'value="1" selected' in page
+
+    # a linked ticket in To Do whose workflow has no way to Done: the page says so
+    factories.link(factories.group(env["project"]), jira_site, "APP-7")
+    requests_mock.get(
+        f"{JIRA_SITE}/rest/api/3/issue/APP-7",
+        json={"key": "APP-7", "fields": {"status": {"id": "1", "name": "To Do"}}},
+    )
+    requests_mock.get(
+        f"{JIRA_SITE}/rest/api/3/issue/APP-7/transitions",
+        json={
+            "transitions": [
+                {"id": "21", "to": {"id": "6", "name": "Closed", "statusCategory": {"key": "done"}}}
+            ]
+        },
+    )
+    page = _text(client.get(r.location))
+    assert "No transition leads from APP-7&#39;s status (To Do) to the resolved status Done" in page
+    assert "will be skipped (no transition path)" in page
+    # mapped to a status the project does not have
+    client.post(
+        f"{page_url}{jira_site.id}/",
+        data={
+            "form": "mapping",
+            "external_id": "10000",
+            "resolved": "999",
+            "unresolved": "1",
+            "csrf_token": token,
+        },
+    )
+    page = _text(client.get(r.location))
+    assert "The resolved status 999 is not a status of Application (APP)." in page
+    assert assert_valid_requests("jira-cloud", requests_mock.request_history, JIRA_SITE) == len(
+        requests_mock.request_history
+    )
+
+
+def test_the_mapping_editor_says_when_jira_cannot_be_asked_and_keeps_the_id_fields(
+    client, env, jira_site, requests_mock
+):
+    requests_mock.get(f"{JIRA_SITE}/rest/api/3/project", status_code=503, text="<html>upstream down</html>")
+    _as(client, env["owner"])
+    r = client.get("/organizations/acme/settings/integrations/", query_string={"mapping": jira_site.id})
+    page = _text(r)
+    assert r.status_code == 200 and "could not be asked for its projects and statuses" in page
+    assert "Project id" in page and "Save these ids" in page
+    # members never get the editor, nor does anyone ask Jira for them
+    requests_mock.reset_mock()
+    _as(client, env["member"])
+    page = _text(
+        client.get("/organizations/acme/settings/integrations/", query_string={"mapping": jira_site.id})
+    )
+    assert "Load statuses" not in page and "Save these ids" not in page and not requests_mock.called
+
+
+def test_install_guides_step_by_step_with_oauth_buttons(app, client, env):
+    _as(client, env["owner"])
+    configured = {k: app.config[k] for k in ("HUB_SLACK_CLIENT_ID", "HUB_SLACK_CLIENT_SECRET")}
+    app.config.update(HUB_SLACK_CLIENT_ID=None)
+    page = _text(client.get("/organizations/acme/settings/integrations/"))
+    assert "The hub&#39;s Slack app is not configured (HUB_SLACK_CLIENT_ID" in page  # no app: no live button
+    assert "/extensions/slack/oauth/?organization" not in page
+    assert "Discord app is not configured (HUB_DISCORD_APPLICATION_ID" in page
+    app.config.update(configured)
+    page = _text(client.get("/organizations/acme/settings/integrations/"))
+    assert "Slack app is not configured" not in page
+    # Jira Cloud: the Connect descriptor to upload, in numbered steps
+    assert "Enable development mode" in page and "Upload app" in page
+    assert "/extensions/jira/descriptor/" in page and 'class="steps"' in page
+    # Slack and Discord: their OAuth buttons, or why they cannot be used on this hub
+    assert "Add to Slack" in page and "Add to Discord" in page
+    base = app.config["HUB_BASE_URL"]
+    assert (
+        f'<a class="button" href="{base}/extensions/slack/oauth/?organization=acme">Add to Slack</a>' in page
+    )
+    assert "Jira Server" in page and "/extensions/jira_server/setup/?organization=acme" in page
+    # a member sees no guide and no install form
+    _as(client, env["member"])
+    page = _text(client.get("/organizations/acme/settings/integrations/"))
+    assert "Add to Slack" not in page and "Upload app" not in page
