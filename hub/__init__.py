@@ -1,7 +1,9 @@
 """Integration Hub: connect an organization's issues to Jira, Slack, Discord and more.
 
 Public names for plugin authors: ``hookimpl``, ``WebhookRequest``, ``WebhookResponse``,
-``RetryLater``, ``PluginError``, ``InstallError``, ``SyncSkipped``; and ``create_app`` to run
+``RetryLater``, ``PluginError``, ``InstallError``, ``SyncSkipped``; for inbound v2 ``Route``,
+``Inbound``, ``Unverified`` and the typed changes (``StatusChange``, ``AssigneeChange``,
+``TicketMoved``, ``CommentAdded``, ``Ticket``, ``ChatAction``, ``ChatIdentity``); and ``create_app`` to run
 the hub. The rest of the plugin API is in :mod:`hub.hookspecs`, :mod:`hub.types`,
 :mod:`hub.services` and :mod:`hub.http`.
 """
@@ -10,17 +12,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hub.errors import InstallError, PluginError, RetryLater, SyncSkipped
+from hub.errors import InstallError, PluginError, RetryLater, SyncSkipped, Unverified
 from hub.hookspecs import hookimpl
-from hub.types import WebhookRequest, WebhookResponse
+from hub.types import (
+    AssigneeChange,
+    ChatAction,
+    ChatIdentity,
+    CommentAdded,
+    Inbound,
+    Route,
+    StatusChange,
+    Ticket,
+    TicketMoved,
+    WebhookRequest,
+    WebhookResponse,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
 
 __version__ = "1.0.0"
 __all__ = [
-    "InstallError", "PluginError", "RetryLater", "SyncSkipped", "WebhookRequest", "WebhookResponse",
-    "__version__", "create_app", "hookimpl",
+    "AssigneeChange", "ChatAction", "ChatIdentity", "CommentAdded", "Inbound", "InstallError", "PluginError",
+    "RetryLater", "Route", "StatusChange", "SyncSkipped", "Ticket", "TicketMoved", "Unverified",
+    "WebhookRequest", "WebhookResponse", "__version__", "create_app", "hookimpl",
 ]
 
 

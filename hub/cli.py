@@ -179,6 +179,7 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
     from rq.exceptions import StopRequested
     from rq.serializers import JSONSerializer
 
+    from hub.inbound import apply_pending
     from hub.jobs import relay
     from hub.queue import get_queue, safe_url, state
 
@@ -199,6 +200,13 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
     logger.info("worker.started", extra={"queue": current_app.config["HUB_QUEUE_NAME"]})
     while not stopping["now"]:
         loops += 1
+        try:  # recorded inbound changes need only the database: applied through a Redis outage too
+            while apply_pending() and not stopping["now"]:
+                pass
+        except Exception:
+            logger.exception("worker.inbound-apply-failed")
+        finally:
+            db.session.remove()
         try:
             qs = state()
             qs.redis.ping()
@@ -235,21 +243,39 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
 
 
 @click.group(invoke_without_command=True)
-@click.option("--failed", is_flag=True, help="Only deliveries answered with an error.")
+@click.option("--failed", is_flag=True, help="Only deliveries answered with an error, or with a failed change.")
 @click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: each delivery with its changes.")
 @click.pass_context
 @with_appcontext
-def deliveries(ctx: click.Context, failed: bool, limit: int) -> None:
-    """The inbound webhook delivery log, newest first."""
+def deliveries(ctx: click.Context, failed: bool, limit: int, as_json: bool) -> None:
+    """The inbound webhook delivery log, newest first: each delivery's state (received → applied /
+    duplicate / stale / echo / skipped / failed) and, per change, its outcome and activities."""
     if ctx.invoked_subcommand:
         return
+    import json
+
+    from hub import inbound
+
     query = select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc()).limit(limit)
     if failed:
-        query = query.where(m.WebhookDelivery.outcome.in_(("error", "rejected")))
-    for d in db.session.scalars(query):
-        click.echo(f"{d.id:<6} {m.iso(d.date_received)} {d.provider:<12} {d.integration_id or '-':<5} {d.method:<5} "
-                   f"{d.endpoint:<30} "
-                   f"{d.status_code or '-':<4} {d.outcome:<10} {d.error or ''}")
+        failed_changes = select(m.InboundChange.delivery_id).where(m.InboundChange.state == "failed")
+        query = query.where(m.WebhookDelivery.outcome.in_(("error", "rejected"))
+                            | m.WebhookDelivery.id.in_(failed_changes))
+    rows = list(db.session.scalars(query))
+    changes = inbound.changes_by_delivery([d.id for d in rows])
+    described = [inbound.describe(d, changes.get(d.id, [])) for d in rows]
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    for d in described:
+        click.echo(f"{d['id']:<6} {d['dateReceived']} {d['provider']:<12} {d['integrationId'] or '-':<5} "
+                   f"{d['method']:<5} {d['endpoint']:<30} {d['statusCode'] or '-':<4} {d['state']:<10} "
+                   f"{d['error'] or ''}")
+        for c in d["changes"]:
+            detail = c["reason"] or c["error"] or ""
+            acts = f" activities {','.join(c['activityIds'])}" if c["activityIds"] else ""
+            click.echo(f"       {c['kind']:<9} {c['ticket']['key']:<16} {c['state']:<8} {detail}{acts}")
 
 
 @deliveries.command("prune")
@@ -273,7 +299,14 @@ def deliveries_prune(days: int) -> None:
 @click.argument("delivery_id", type=int)
 @with_appcontext
 def replay(delivery_id: int) -> None:
-    """Re-process one stored delivery exactly as it came."""
+    """Re-apply one stored delivery.
+
+    A delivery that recorded changes (inbound v2) has them applied again: re-checked are the
+    integration (still installed and active), the out-of-order and echo guards and the orgs'
+    sync settings as they are now; not re-checked is the signature (the changes were recorded
+    from a verified request, and the body is not parsed again). Any other delivery is re-run
+    exactly as it came: its signature is checked again, a freshness window is not.
+    """
     from hub.errors import NotFound
     from hub.jobs import flush
     from hub.webhooks import replay as replay_delivery

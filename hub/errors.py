@@ -38,6 +38,19 @@ class Forbidden(ValidationError):
     status_code = 403
 
 
+class Unverified(ValidationError):
+    """A webhook that did not prove where it came from (signature, token, JWT): nothing of its
+    body is read. Answered with ``status_code`` (401 unless the provider expects another)."""
+
+    status_code = 401
+
+    def __init__(self, detail: str = "The request could not be verified.",
+                 errors: dict[str, list[str]] | None = None, *, status: int | None = None) -> None:
+        super().__init__(detail, errors)
+        if status is not None:
+            self.status_code = status
+
+
 class PluginError(HubError):
     """A permanent failure a plugin reports: recorded and shown, never retried.
 

@@ -9,8 +9,10 @@ Rules every plugin author can rely on:
 - Hooks are called with keyword arguments only. An implementation may accept fewer
   arguments than the spec names (pluggy's opt-in arguments), so a spec can grow without
   breaking anyone. This API only ever *adds*: nothing here is renamed or removed in v1.
-- A hook that acts for one provider is called for every plugin: return ``None`` for an
-  ``integration`` whose ``provider`` is not yours.
+- A hook that acts for one provider (its ``provider`` argument, or its ``integration``'s) is
+  called only on the plugin that owns that provider and on plugins that own none (helpers,
+  audit plugins), so a provider plugin needs no ``if provider != KEY`` guard (since v1.2;
+  returning ``None`` for another provider stays harmless).
 - ``firstresult`` hooks stop at the first non-``None`` result. For broadcast hooks, one
   raising implementation stops the loop (pluggy), which is why the core runs every outbound
   call as its own job per (work item, integration): a failing Slack never silences Discord.
@@ -31,12 +33,14 @@ import pluggy
 if TYPE_CHECKING:
     from hub.types import (
         Activity,
+        Change,
         Event,
         ExternalIssue,
         Group,
         Integration,
         InviteRequest,
         Parent,
+        Route,
         Rule,
         User,
         WebhookRequest,
@@ -78,11 +82,71 @@ def provider_info() -> dict[str, Any]:  # type: ignore[empty-body]
 # ---------------------------------------------------------------------------------------------
 
 
+@hookspec
+def webhook_routes() -> list[Route] | None:
+    """Declare the endpoints this provider owns under ``/extensions/{key}/`` (inbound v2).
+
+    Each :class:`hub.types.Route` names its methods, a path pattern, a verifier and a handler.
+    The core matches the request (404 for no route; 405 with ``Allow`` for a wrong method),
+    refuses a body over the route's ``max_bytes`` with 413, runs ``verify(request)`` before
+    anything is parsed (raise :class:`hub.Unverified` to refuse), and only then calls
+    ``handle(request, verified)``. A handler returns either
+
+    - :class:`hub.types.Inbound` — the integration, the typed changes the delivery reports
+      (:class:`~hub.types.StatusChange`, :class:`~hub.types.AssigneeChange`,
+      :class:`~hub.types.TicketMoved`, :class:`~hub.types.CommentAdded`) and a dedupe key.
+      The core claims the key (a duplicate, concurrent or a week later, gets 200 and no effect),
+      records the delivery and its changes in one write and answers; ``hub worker`` applies each
+      change exactly once, per ticket in event order, with echo and out-of-order guards; or
+    - :class:`hub.WebhookResponse` — a synchronous answer, for what the provider needs answered
+      now (chat interactions, a Connect lifecycle call, a page); it may call
+      ``request.already_processed()`` and :mod:`hub.services` as a v1 handler does.
+
+    Example::
+
+        @hookimpl
+        def webhook_routes():
+            return [Route("issue-updated/<token>/", ("POST",), verify=check_token, handle=parse)]
+
+        def parse(request, integration):
+            body = request.json()
+            change = StatusChange(ticket=Ticket(key=body["key"], id=body["id"]),
+                                  status_id=body["state"], category="done" if body["closed"] else "new",
+                                  occurred_at=body["updated_ms"])
+            return Inbound(integration=integration, changes=(change,), dedupe_key=body["delivery"])
+
+    A provider with routes is not offered ``on_webhook``; the v1 hooks it supersedes
+    (``on_webhook``, and calling ``sync_status_inbound`` / ``sync_assignee_inbound`` /
+    ``sync_ticket_moved_inbound`` from a handler) keep working for v1 plugins.
+
+    **Called**: once, when the app is created, on plugins that own a provider.
+    **Result**: a list per plugin; the routes of the plugin owning the key answer its URLs.
+    **Errors**: an exception stops the start-up. **Since**: v1.2.
+    """
+
+
+@hookspec(firstresult=True)
+def complete_change(integration: Integration, change: Change) -> Change | None:
+    """Fill in what a recorded change lacks, in the worker, before it is applied.
+
+    Called for an :class:`~hub.types.AssigneeChange` with ``account_id`` but no ``email`` (a
+    hidden email) and a :class:`~hub.types.StatusChange` without ``category``. Look it up at the
+    provider (cache it: :func:`hub.services.cache_get`) and return the completed change
+    (``dataclasses.replace``), or ``None`` to apply it as it is.
+
+    **Called**: in ``hub worker``, on the plugin owning ``integration.provider``.
+    **Result**: ``firstresult``.
+    **Errors**: ``RetryLater`` / a retryable ``Api*Error`` → tried again later (5 times, then the
+    change is ``failed`` with the error); ``PluginError`` → ``failed`` at once. **Since**: v1.2.
+    """
+
+
 @hookspec(firstresult=True)
 def on_webhook(
     provider: str, endpoint: str, request: WebhookRequest
 ) -> WebhookResponse | None:
-    """Answer a request that reached ``/extensions/{provider}/{endpoint}``.
+    """Answer a request that reached ``/extensions/{provider}/{endpoint}`` (v1; superseded by
+    :func:`webhook_routes`, kept: a provider that declares no routes is answered by this).
 
     Verify the request (signature, token, JWT) before parsing anything, then parse, record,
     and hand slow work to jobs: a webhook answers in milliseconds and makes no provider HTTP

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from hub import echoes, upserts
 from hub import models as m
-from hub import upserts
 from hub.errors import ValidationError
 from hub.extensions import db
 from hub.models.base import new_uuid, utcnow
@@ -115,20 +115,24 @@ def record_activities(
     """
     if actor is None and not returning:
         if items:
-            db.session.execute(
-                insert(m.Activity),
+            ids = db.session.scalars(
+                insert(m.Activity).returning(m.Activity.id),
                 [{"group_id": g.id, "project_id": g.project_id, "type": t, "user_id": None, "data": d,
                   "date_created": utcnow()} for g, t, d in items],
-            )
+            ).all()
+            _note_new_activities(ids)
         return []
     activities = [
         m.Activity(group=group, group_id=group.id, project_id=group.project_id, type=type_, user=actor, data=data)
         for group, type_, data in items
     ]
     db.session.add_all(activities)
-    if actor is None or not activities:
+    if not activities:
         return activities
     db.session.flush()
+    _note_new_activities([a.id for a in activities])
+    if actor is None:
+        return activities
     parents = _parents_by_group({a.group_id for a in activities})
     for activity in activities:
         for integration_id in sorted(parents.get(activity.group_id, ())):
@@ -139,6 +143,13 @@ def record_activities(
                 integration_id=integration_id,
             )
     return activities
+
+
+def _note_new_activities(ids: Sequence[int]) -> None:
+    """Tell an inbound change which activities it produced (``hub.sync.apply`` collects them)."""
+    collected = db.session.info.get("hub_new_activity_ids")
+    if collected is not None:
+        collected.extend(ids)
 
 
 def record_activity(group: m.Group, type_: str, *, actor: m.User | None, data: dict[str, Any] | None = None) -> m.Activity:
@@ -220,6 +231,7 @@ def _status_outbox(
 ) -> None:
     if ext.integration_id == origin_id or not (org_integration.config or {}).get("sync_status_forward"):
         return
+    echoes.expect(ext, "status", status)
     add_outbox(
         "sync_status_outbound",
         {
@@ -313,6 +325,7 @@ def change_assignee(
                 if ext.integration_id == origin_id or not (org_integration.config or {}).get("sync_assignee_outbound"):
                     continue
                 ext.synced_assignee_id = user.id if user else None  # what the ticket will say
+                echoes.expect(ext, "assignee", user.email if user else "")
                 add_outbox(
                     "sync_assignee_outbound",
                     {"external_issue_id": ext.id, "group_id": group.id, "user_id": user.id if user else None,
@@ -326,9 +339,11 @@ def change_assignee(
 # -- notes --------------------------------------------------------------------------------------
 
 
-def add_note(group: m.Group, text: str, *, actor: m.User | None, integration: m.Integration | None = None) -> m.Activity:
-    """Comment on an issue; linked tickets whose org syncs comments get it too."""
-    activity = record_activity(group, "note", actor=actor, data={"text": text, **origin_data(integration)})
+def add_note(group: m.Group, text: str, *, actor: m.User | None, integration: m.Integration | None = None,
+             extra: dict[str, Any] | None = None) -> m.Activity:
+    """Comment on an issue; linked tickets whose org syncs comments get it too (never the origin)."""
+    data = {"text": text, **(extra or {}), **origin_data(integration)}
+    activity = record_activity(group, "note", actor=actor, data=data)
     db.session.flush()
     _comment_outbox(group, activity, integration)
     return activity

@@ -45,10 +45,36 @@ class PluginRecord:
 class HubPlugins:
     pm: pluggy.PluginManager
     records: dict[str, PluginRecord]
+    _callers: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _routes: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def hook(self) -> Any:
-        return self.pm.hook
+        """The hooks, each called only where it belongs: a hook naming a ``provider`` (or an
+        ``integration``) goes to the plugin owning that provider and to plugins owning none."""
+        return ProviderHooks(self)
+
+    def for_provider(self, name: str, provider: str) -> Any:
+        """The hook ``name`` as a caller that leaves out the plugins owning *other* providers."""
+        caller = self._callers.get((name, provider))
+        if caller is None:
+            others = [self.pm.get_plugin(r.name) for r in self.records.values()
+                      if r.provider and r.provider.get("key") != provider]
+            caller = self.pm.subset_hook_caller(name, remove_plugins=[p for p in others if p is not None])
+            self._callers[(name, provider)] = caller
+        return caller
+
+    def routes(self, provider: str) -> Any:
+        """The provider's v2 :class:`hub.routes.RouteTable`, or ``None`` (a v1 ``on_webhook`` plugin)."""
+        if self._routes is None:
+            from hub import routes
+
+            self._routes = routes.build(self.pm, self.records)
+        return self._routes.get(provider)
+
+    def _changed(self) -> None:
+        self._callers.clear()
+        self._routes = None
 
     def register(self, plugin: Any, name: str | None = None) -> str:
         """Register a plugin after start-up (tests, embedding apps); validated like the others."""
@@ -62,15 +88,41 @@ class HubPlugins:
             self.unregister(name)
             raise
         self.records[name].hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
+        self._changed()
         return name
 
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
         self.records.pop(name, None)
+        self._changed()
 
     def providers(self) -> dict[str, dict[str, Any]]:
         """Provider key → ``provider_info()`` of every plugin that owns a provider."""
         return {r.provider["key"]: r.provider for r in self.records.values() if r.provider}
+
+
+class ProviderHooks:
+    """``hub.hook.<name>(...)`` with provider routing (see :attr:`HubPlugins.hook`)."""
+
+    def __init__(self, plugins: HubPlugins) -> None:
+        self._plugins = plugins
+
+    def __getattr__(self, name: str) -> Any:
+        hook = getattr(self._plugins.pm.hook, name)
+        plugins = self._plugins
+
+        def call(**kwargs: Any) -> Any:
+            provider = kwargs.get("provider")
+            if not isinstance(provider, str):
+                integration = kwargs.get("integration")
+                provider = getattr(integration, "provider", None)
+            if isinstance(provider, str) and provider:
+                return plugins.for_provider(name, provider)(**kwargs)
+            return hook(**kwargs)
+
+        call.get_hookimpls = hook.get_hookimpls  # type: ignore[attr-defined]  # as pluggy's callers have
+        call.spec = hook.spec  # type: ignore[attr-defined]
+        return call
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:

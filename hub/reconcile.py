@@ -1,22 +1,25 @@
 """``hub reconcile``: find linked tickets whose status drifted from their issues, and repair.
 
 Uses ``get_external_issue``; a plugin that returns ``status: {"id", "category"}`` and
-``projectId`` takes part. The ticket wins (as inbound sync would have decided), through the
-one state-change path, with the integration as origin so nothing is echoed back.
+``projectId`` takes part. The ticket wins: its status becomes a :class:`hub.types.StatusChange`
+applied through the same path as a webhook's (:func:`hub.inbound.apply_now`), with the
+integration as origin so nothing is echoed back, and recorded like one.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from flask import current_app
 from sqlalchemy import select
 
-from hub import issues, snapshots
+from hub import inbound, snapshots
 from hub import models as m
+from hub import types as t
 from hub.errors import HubError
 from hub.extensions import db
-from hub.sync import _decide
+from hub.sync import decide
 
 
 def reconcile(org_slug: str | None, *, dry_run: bool) -> Iterator[str]:
@@ -54,13 +57,15 @@ def reconcile(org_slug: str | None, *, dry_run: bool) -> Iterator[str]:
         mapping = db.session.scalar(select(m.IntegrationExternalProject).where(
             m.IntegrationExternalProject.organization_integration_id == oi.id,
             m.IntegrationExternalProject.external_id == str(ticket.get("projectId") or "")))
-        data = {"changelog": {"from": None, "to": status["id"]}, "to_category": status.get("category")}
-        target = _decide(data, mapping)
+        change = t.StatusChange(
+            ticket=t.Ticket(key=ext.key, id=ext.external_id or "", project_id=str(ticket.get("projectId") or "")),
+            occurred_at=time.time() * 1000, status_id=str(status["id"]), status_name=str(status.get("name") or ""),
+            category=str(status["category"]) if status.get("category") else None)
+        target, _ = decide(change, mapping)
         if target is None or target == group.status or (target == "resolved" and group.status == "ignored"):
             continue
         drifted += 1
         yield f"{group.short_id} ({group.status}) <- {ext.key} ({status.get('name') or status['id']}): {target}"
         if not dry_run:
-            issues.change_status([group], target, integration=oi.integration, sync_outbound=False)
-            db.session.commit()
+            inbound.apply_now(oi.integration, [change])
     yield f"checked {checked} linked ticket(s), {drifted} drifted{' (dry run)' if dry_run else ''}"

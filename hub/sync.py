@@ -1,26 +1,62 @@
-"""Inbound sync: the core's own implementations of the inbound hooks (FLOWS §5).
+"""Inbound sync: what a typed change (``hub.types``) does to the issues linked to its ticket.
 
-Registered as a default plugin, so a provider plugin reports a change with
-``hook.sync_assignee_inbound(...)`` / ``hook.sync_status_inbound(...)`` and never touches the
-database. Every function here uses a constant number of queries however many issues are
-linked to the ticket.
+:func:`apply` is the one path: the worker applies recorded deliveries through it, and so do
+the v1 hooks (registered here as the core's own implementations, so a v1 plugin that calls
+``hook.sync_status_inbound(...)`` keeps working) and ``hub reconcile``. Nothing here reads a
+provider's payload. Each change costs a constant number of queries however many issues are
+linked to the ticket; the caller commits.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import selectinload
 
-from hub import issues, snapshots
+from hub import echoes, issues, snapshots
 from hub import models as m
 from hub import types as t
 from hub.extensions import db
 from hub.hookspecs import hookimpl
 
 logger = logging.getLogger("hub.sync")
+
+Pairs = list[tuple[m.Group, m.ExternalIssue]]
+
+
+@dataclass
+class Applied:
+    """How a change ended: ``applied``, ``stale``, ``echo`` or ``skipped`` (with the reason)."""
+
+    state: str
+    reason: str | None = None
+    activity_ids: list[int] = field(default_factory=list)
+    groups: list[m.Group] = field(default_factory=list)
+
+
+def apply(integration: m.Integration, change: t.Change, order_key: str) -> Applied:
+    """Apply one change reported by ``integration``; ``order_key`` is its place in the ticket's
+    event order (see :func:`hub.inbound.order_key`)."""
+    db.session.info["hub_new_activity_ids"] = []
+    if isinstance(change, t.StatusChange):
+        result = _status(integration, change, order_key)
+    elif isinstance(change, t.AssigneeChange):
+        result = _assignee(integration, change, order_key)
+    elif isinstance(change, t.TicketMoved):
+        result = _moved(integration, change)
+    elif isinstance(change, t.CommentAdded):
+        result = _comment(integration, change)
+    else:
+        result = Applied("skipped", f"unknown change {type(change).__name__}")
+    result.activity_ids = list(db.session.info.pop("hub_new_activity_ids", []))
+    return result
+
+
+# -- the ticket's links -----------------------------------------------------------------------
 
 
 def where_should_sync(integration_id: int, key: str) -> list[m.OrganizationIntegration]:
@@ -37,34 +73,29 @@ def where_should_sync(integration_id: int, key: str) -> list[m.OrganizationInteg
     return [oi for oi in rows if (oi.config or {}).get(key)]
 
 
-def _linked(
-    integration_id: int, key: str, org_ids: list[int], external_id: str | None = None
-) -> list[tuple[m.Group, m.ExternalIssue]]:
+def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int]) -> Pairs:
     """The issues linked to the ticket: by the provider's stable id when it is given (a moved
     ticket is found under its old key and takes the new one), else by key."""
     if not org_ids:
         return []
-    ticket = m.ExternalIssue.key == key
-    if external_id:
-        ticket = or_(m.ExternalIssue.external_id == external_id,
-                     and_(ticket, or_(m.ExternalIssue.external_id.is_(None),
-                                      m.ExternalIssue.external_id == external_id)))
+    by_key = m.ExternalIssue.key == ticket.key
+    where = by_key
+    if ticket.id:
+        where = or_(m.ExternalIssue.external_id == ticket.id,
+                    and_(by_key, m.ExternalIssue.external_id.is_(None)))
     pairs = list(
         db.session.execute(
             select(m.Group, m.ExternalIssue)
             .join(m.GroupLink, m.GroupLink.group_id == m.Group.id)
             .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
-            .where(
-                m.ExternalIssue.integration_id == integration_id,
-                ticket,
-                m.ExternalIssue.organization_id.in_(org_ids),
-            )
+            .where(m.ExternalIssue.integration_id == integration_id, where,
+                   m.ExternalIssue.organization_id.in_(org_ids))
             .order_by(m.Group.id)
         )
     )
-    if external_id:
+    if ticket.id:
         for ext in {ext for _, ext in pairs}:
-            _rekey(ext, external_id, key)
+            _rekey(ext, ticket.id, ticket.key)
     return pairs
 
 
@@ -87,48 +118,199 @@ def _rekey(ext: m.ExternalIssue, external_id: str, key: str) -> bool:
     return True
 
 
-def _timestamp(data: dict[str, Any] | None) -> float | None:
-    """The provider's event time in epoch milliseconds, when the payload says."""
-    if not data:
-        return None
-    value = data.get("timestamp")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+def _fresh(pairs: Pairs, column: str, order_key: str) -> Pairs:
+    """Keep the tickets this change is not older than, for one field, as a compare-and-set.
 
-
-Pairs = list[tuple[m.Group, m.ExternalIssue]]
-
-
-def _fresh(pairs: Pairs, data: dict[str, Any] | None) -> Pairs:
-    """Drop what an older event would overwrite, as a compare-and-set on the tickets' newest time.
-
-    One conditional ``UPDATE``: it also locks the tickets' rows until commit, so of two events
-    applied at once the older never wins, whichever arrives first.
+    One conditional ``UPDATE … RETURNING``: it also locks the tickets' rows until commit, so of
+    two changes applied at once the older never wins, whichever a worker takes first. The same
+    change applied again (a replay) passes: its key is equal, not older.
     """
-    when = _timestamp(data)
-    if when is None or not pairs:
+    if not pairs:
         return pairs
     table = m.ExternalIssue.__table__
-    last = table.c.last_inbound_at
+    last = table.c[column]
     fresh_ids = set(db.session.execute(
-        update(table).where(table.c.id.in_({ext.id for _, ext in pairs}), or_(last.is_(None), last <= when))
-        .values(last_inbound_at=when).returning(table.c.id)
+        update(table).where(table.c.id.in_({ext.id for _, ext in pairs}), or_(last.is_(None), last <= order_key))
+        .values({column: order_key}).returning(table.c.id)
     ).scalars())
-    fresh = []
+    for _, ext in pairs:
+        if ext.id in fresh_ids:
+            db.session.expire(ext, [column])
+    return [(g, ext) for g, ext in pairs if ext.id in fresh_ids]
+
+
+def _user_by_email(email: str | None) -> m.User | None:
+    if not email:
+        return None
+    return db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower()))
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+def decide(change: t.StatusChange, mapping: m.IntegrationExternalProject | None) -> tuple[str | None, str | None]:
+    """``(target status, why not)``: the org's explicit mapping of the ticket's project first,
+    else the status categories (into ``done`` resolves, out of it unresolves)."""
+    if mapping is not None:
+        if change.status_id == mapping.resolved_status:
+            return "resolved", None
+        if change.status_id == mapping.unresolved_status:
+            return "unresolved", None
+        return None, f"no mapping for status {change.status_name or change.status_id}"
+    to_category = (change.category or "").lower() or None
+    from_category = (change.from_category or "").lower() or None
+    if to_category is None:
+        return None, "status category unknown"
+    if to_category == "done":
+        return ("resolved", None) if from_category != "done" else (None, "no change")
+    if from_category in ("done", None):
+        return "unresolved", None
+    return None, "no change"
+
+
+def _status(integration: m.Integration, change: t.StatusChange, order_key: str) -> Applied:
+    org_integrations = {oi.organization_id: oi for oi in where_should_sync(integration.id, "sync_status_reverse")}
+    if not org_integrations:
+        return Applied("skipped", "status sync off")
+    pairs = _linked(integration.id, change.ticket, list(org_integrations))
+    if not pairs:
+        return Applied("skipped", "not linked")
+    pairs = _fresh(pairs, "status_order", order_key)
+    if not pairs:
+        return Applied("stale", "a newer status change was applied")
+    mappings = {
+        mp.organization_integration_id: mp
+        for mp in db.session.scalars(
+            select(m.IntegrationExternalProject).where(
+                m.IntegrationExternalProject.organization_integration_id.in_(
+                    [oi.id for oi in org_integrations.values()]),
+                m.IntegrationExternalProject.external_id == change.ticket.project_id,
+            )
+        )
+    }
+    by_target: dict[str, list[m.Group]] = {}
+    reasons: list[str] = []
+    echoed = False
     for group, ext in pairs:
-        if ext.id not in fresh_ids:
-            logger.info("sync.stale-event-dropped", extra={"external_issue": ext.key, "group_id": group.id})
+        target, why = decide(change, mappings.get(org_integrations[ext.organization_id].id))
+        if target and echoes.consume(ext, "status", target):
+            echoed = True
             continue
-        set_committed_value(ext, "last_inbound_at", when)
-        fresh.append((group, ext))
-    return fresh
+        if target == "resolved" and group.status == "ignored":
+            reasons.append("ignored issue stays ignored")
+            continue
+        if target:
+            by_target.setdefault(target, []).append(group)
+        elif why:
+            reasons.append(why)
+    changed: list[m.Group] = []
+    for target, groups in by_target.items():
+        changed += issues.change_status(groups, target, integration=integration, sync_outbound=False)
+    return _outcome(changed, echoed, reasons)
 
 
-def _ticket_id(data: dict[str, Any] | None) -> str | None:
-    value = (data or {}).get("external_id")
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
+def _outcome(changed: list[m.Group], echoed: bool, reasons: list[str]) -> Applied:
+    if changed:
+        return Applied("applied", groups=changed)
+    if echoed:
+        return Applied("echo", "the hub's own change coming back")
+    return Applied("skipped", reasons[0] if reasons else "no change")
+
+
+# -- assignee ---------------------------------------------------------------------------------
+
+
+def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: str) -> Applied:
+    org_ids = [oi.organization_id for oi in where_should_sync(integration.id, "sync_assignee_inbound")]
+    if not org_ids:
+        return Applied("skipped", "assignee sync off")
+    pairs = _linked(integration.id, change.ticket, org_ids)
+    if not pairs:
+        return Applied("skipped", "not linked")
+    if change.assign and not change.email:  # never act for a person we cannot name
+        return Applied("skipped", "identity unknown")
+    pairs = _fresh(pairs, "assignee_order", order_key)
+    if not pairs:
+        return Applied("stale", "a newer assignee change was applied")
+    value = (change.email or "").strip().lower() if change.assign else ""
+    echoed = False
+    live: Pairs = []
+    for group, ext in pairs:
+        if echoes.consume(ext, "assignee", value):
+            echoed = True
+        else:
+            live.append((group, ext))
+    if not live:
+        return _outcome([], echoed, [])
+    groups = [g for g, _ in live]
+    if not change.assign:
+        replaces = _unassignable(live, change.replaces_email)
+        changed = issues.change_assignee(groups, None, integration=integration, replaces=replaces)
+        for group, ext in live:
+            if group in changed:
+                ext.synced_assignee_id = None
+        return _outcome(changed, echoed, ["the issue's assignee is someone else"])
+    user = _user_by_email(change.email)
+    members = issues.project_member_ids([user.id], {g.project_id for g in groups}) if user else set()
+    eligible = [g for g in groups if user and (user.id, g.project_id) in members]
+    if not user or not eligible:
+        logger.warning("sync.assignee-not-found", extra={"external_issue": change.ticket.key,
+                                                         "integration": integration.id})
+        return _outcome([], echoed, ["identity unknown" if not user else "not a member of the issue's project"])
+    changed = issues.change_assignee(eligible, user, integration=integration)
+    for group, ext in live:
+        if group in eligible:
+            ext.synced_assignee_id = user.id
+    return _outcome(changed, echoed, ["no change"])
+
+
+def _unassignable(pairs: Pairs, email: str | None) -> dict[int, int | None]:
+    """Whom an unassign may remove, per issue: the user it names, else the one last synced with the
+    ticket; an issue assigned to someone else in the meantime keeps its assignee."""
+    if email:
+        user = _user_by_email(email)
+        return {g.id: user.id for g, _ in pairs} if user else {}
+    return {g.id: ext.synced_assignee_id for g, ext in pairs if ext.synced_assignee_id}
+
+
+# -- moved tickets and comments ---------------------------------------------------------------
+
+
+def _moved(integration: m.Integration, change: t.TicketMoved) -> Applied:
+    if not change.ticket.id:
+        return Applied("skipped", "the provider gave no stable id")
+    known = m.ExternalIssue.external_id == change.ticket.id
+    if change.old_key:
+        known = or_(known, and_(m.ExternalIssue.key == change.old_key, m.ExternalIssue.external_id.is_(None)))
+    tickets = db.session.scalars(
+        select(m.ExternalIssue).where(m.ExternalIssue.integration_id == integration.id, known)).all()
+    moved = sum(1 for ext in tickets if ext.key != change.ticket.key and _rekey(ext, change.ticket.id,
+                                                                             change.ticket.key))
+    for ext in tickets:
+        ext.external_id = ext.external_id or change.ticket.id
+    if moved:
+        return Applied("applied")
+    return Applied("skipped", "not linked" if not tickets else "no change")
+
+
+def _comment(integration: m.Integration, change: t.CommentAdded) -> Applied:
+    org_ids = [oi.organization_id for oi in where_should_sync(integration.id, "sync_comments")]
+    if not org_ids:
+        return Applied("skipped", "comment sync off")
+    pairs = _linked(integration.id, change.ticket, org_ids)
+    if not pairs:
+        return Applied("skipped", "not linked")
+    author = _user_by_email(change.author_email)
+    members = issues.project_member_ids([author.id], {g.project_id for g, _ in pairs}) if author else set()
+    for group, _ in pairs:
+        actor = author if author and (author.id, group.project_id) in members else None
+        issues.add_note(group, change.text, actor=actor, integration=integration,
+                        extra={"author": change.author_name or change.author_email or "",
+                               "commentId": change.comment_id})
+    return Applied("applied", groups=[g for g, _ in pairs])
+
+
+# -- v1 hooks: the same path ------------------------------------------------------------------
 
 
 def _integration_row(integration: t.Integration) -> m.Integration:
@@ -138,125 +320,73 @@ def _integration_row(integration: t.Integration) -> m.Integration:
     return row
 
 
+def _v1_ticket(key: str, data: dict[str, Any] | None, project_id: str = "") -> tuple[t.Ticket, float | None]:
+    data = data or {}
+    ticket_id = data.get("external_id")
+    ticket_id = str(ticket_id) if isinstance(ticket_id, str | int) and not isinstance(ticket_id, bool) else ""
+    try:
+        when = float(data["timestamp"]) if data.get("timestamp") is not None else None
+    except (TypeError, ValueError):
+        when = None
+    return t.Ticket(key=key, id=ticket_id, project_id=project_id), when
+
+
+def _changed_groups(rows: list[m.InboundChange]) -> list[t.Group]:
+    ids = {a for r in rows for a in (r.activity_ids or [])}
+    if not ids:
+        return []
+    groups = db.session.scalars(
+        select(m.Group).where(m.Group.id.in_(select(m.Activity.group_id).where(m.Activity.id.in_(ids))))
+        .options(selectinload(m.Group.project).selectinload(m.Project.organization),
+                 selectinload(m.Group.assignee).selectinload(m.GroupAssignee.user))
+        .order_by(m.Group.id)).all()
+    return [snapshots.group(g) for g in groups]
+
+
 @hookimpl
 def sync_assignee_inbound(
     integration: t.Integration, email: str | None, external_issue_key: str, assign: bool, data: dict[str, Any] | None
 ) -> list[t.Group]:
-    row = _integration_row(integration)
-    org_ids = [oi.organization_id for oi in where_should_sync(row.id, "sync_assignee_inbound")]
-    pairs = _fresh(_linked(row.id, external_issue_key, org_ids, _ticket_id(data)), data)
-    groups = [g for g, _ in pairs]
-    changed: list[m.Group] = []
-    if not groups:
-        db.session.commit()
-        return []
-    if not assign:
-        changed = issues.change_assignee(groups, None, integration=row, replaces=_unassignable(pairs, email))
-        for _, ext in pairs:
-            ext.synced_assignee_id = None
-    elif email:
-        user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower()))
-        members = issues.project_member_ids([user.id], {g.project_id for g in groups}) if user else set()
-        eligible = [g for g in groups if user and (user.id, g.project_id) in members]
-        for group in groups:
-            if group not in eligible:
-                logger.warning(
-                    "sync.assignee-not-found",
-                    extra={"group_id": group.id, "external_issue": external_issue_key, "integration": row.id},
-                )
-        if user and eligible:
-            changed = issues.change_assignee(eligible, user, integration=row)
-            for group, ext in pairs:
-                if group in eligible:
-                    ext.synced_assignee_id = user.id
-    result = [snapshots.group(g) for g in changed]  # before commit expires the rows: no query per issue
-    db.session.commit()
-    return result
+    from hub import inbound
 
-
-def _unassignable(pairs: Pairs, email: str | None) -> dict[int, int | None]:
-    """Whom an unassign may remove, per issue: the user it names, else the one last synced with the
-    ticket; an issue assigned to someone else in the meantime keeps its assignee."""
-    if email:
-        wanted = email.strip().lower()
-        user_id = db.session.scalar(select(m.User.id).where(func.lower(m.User.email) == wanted))
-        return {g.id: user_id for g, _ in pairs} if user_id else {}
-    return {g.id: ext.synced_assignee_id for g, ext in pairs if ext.synced_assignee_id}
-
-
-def _category(value: Any) -> str | None:
-    return str(value).lower() if value else None
-
-
-def _decide(data: dict[str, Any], mapping: m.IntegrationExternalProject | None) -> str | None:
-    changelog = data.get("changelog") or {}
-    to_id = str(changelog.get("to") or "")
-    if mapping is not None:
-        if to_id == mapping.resolved_status:
-            return "resolved"
-        if to_id == mapping.unresolved_status:
-            return "unresolved"
-        return None
-    to_category = _category(data.get("to_category"))
-    if to_category is None:
-        status = ((data.get("issue") or {}).get("fields") or {}).get("status") or {}
-        if str(status.get("id", "")) == to_id:
-            to_category = _category((status.get("statusCategory") or {}).get("key"))
-    from_category = _category(data.get("from_category"))
-    if to_category is None:
-        return None
-    if to_category == "done":
-        return "resolved" if from_category != "done" else None
-    if from_category in ("done", None):
-        return "unresolved"
-    return None
+    ticket, when = _v1_ticket(external_issue_key, data)
+    change = t.AssigneeChange(ticket=ticket, occurred_at=when, assign=assign,
+                              email=email if assign else None, replaces_email=None if assign else email)
+    return _changed_groups(inbound.apply_now(_integration_row(integration), [change]))
 
 
 @hookimpl
 def sync_status_inbound(integration: t.Integration, external_issue_key: str, data: dict[str, Any]) -> list[t.Group]:
-    row = _integration_row(integration)
-    org_integrations = {oi.organization_id: oi for oi in where_should_sync(row.id, "sync_status_reverse")}
-    pairs = _fresh(_linked(row.id, external_issue_key, list(org_integrations), _ticket_id(data)), data)
-    if not pairs:
-        db.session.commit()
-        return []
-    project_id = str((((data.get("issue") or {}).get("fields") or {}).get("project") or {}).get("id") or "")
-    mappings = {
-        mp.organization_integration_id: mp
-        for mp in db.session.scalars(
-            select(m.IntegrationExternalProject).where(
-                m.IntegrationExternalProject.organization_integration_id.in_([oi.id for oi in org_integrations.values()]),
-                m.IntegrationExternalProject.external_id == project_id,
-            )
-        )
-    }
-    by_target: dict[str, list[m.Group]] = {}
-    for group, ext in pairs:
-        target = _decide(data, mappings.get(org_integrations[ext.organization_id].id))
-        if target == "resolved" and group.status == "ignored":
-            continue  # an ignored issue stays ignored
-        if target:
-            by_target.setdefault(target, []).append(group)
-    changed: list[m.Group] = []
-    for target, groups in by_target.items():
-        changed += issues.change_status(groups, target, integration=row, sync_outbound=False)
-    result = [snapshots.group(g) for g in changed]  # before commit expires the rows: no query per issue
-    db.session.commit()
-    return result
+    """v1: ``data`` as documented in the hookspec (Jira's shapes, read only here, for v1 callers)."""
+    from hub import inbound
+
+    data = data or {}
+    issue = data.get("issue") or {}
+    fields = issue.get("fields") if isinstance(issue, dict) else {}
+    fields = fields if isinstance(fields, dict) else {}
+    project_id = str((fields.get("project") or {}).get("id") or "")
+    changelog = data.get("changelog") or {}
+    to_id = str(changelog.get("to") or "")
+    category = data.get("to_category")
+    if category is None:
+        status = fields.get("status") or {}
+        if str(status.get("id", "")) == to_id:
+            category = (status.get("statusCategory") or {}).get("key")
+    ticket, when = _v1_ticket(external_issue_key, data, project_id)
+    change = t.StatusChange(
+        ticket=ticket, occurred_at=when, status_id=to_id, status_name=str(changelog.get("toString") or ""),
+        category=str(category) if category else None, from_status_id=str(changelog.get("from") or "") or None,
+        from_category=str(data["from_category"]) if data.get("from_category") else None)
+    return _changed_groups(inbound.apply_now(_integration_row(integration), [change]))
 
 
 @hookimpl
 def sync_ticket_moved_inbound(
     integration: t.Integration, external_id: str, old_key: str | None, new_key: str
 ) -> int:
-    row = _integration_row(integration)
-    known = m.ExternalIssue.external_id == str(external_id)
-    if old_key:
-        known = or_(known, and_(m.ExternalIssue.key == old_key, m.ExternalIssue.external_id.is_(None)))
-    tickets = db.session.scalars(
-        select(m.ExternalIssue).where(m.ExternalIssue.integration_id == row.id, known)).all()
-    moved = sum(1 for ext in tickets if ext.key != new_key and _rekey(ext, str(external_id), new_key))
-    for ext in tickets:
-        ext.external_id = ext.external_id or str(external_id)
-    db.session.commit()
-    return moved
+    from hub import inbound
+
+    change = t.TicketMoved(ticket=t.Ticket(key=new_key, id=str(external_id)), old_key=old_key,
+                           occurred_at=time.time() * 1000)
+    rows = inbound.apply_now(_integration_row(integration), [change])
+    return sum(1 for r in rows if r.state == "applied")

@@ -204,7 +204,8 @@ def _fresh_session() -> None:
 
 @pytest.fixture
 def run_jobs(app: Any) -> Callable[..., int]:
-    """Relay due outbox rows to RQ and run them with a real SimpleWorker until none is due.
+    """Apply recorded inbound changes, relay due outbox rows to RQ and run them with a real
+    SimpleWorker, until nothing is due.
 
     ``run_jobs(now=True)`` first makes every waiting retry due (once). Returns how many jobs ran.
     """
@@ -214,6 +215,7 @@ def run_jobs(app: Any) -> Callable[..., int]:
 
     from hub import models as m
     from hub.extensions import db
+    from hub.inbound import apply_pending
     from hub.jobs import relay
     from hub.models.base import utcnow
     from hub.queue import get_queue, state
@@ -225,10 +227,14 @@ def run_jobs(app: Any) -> Callable[..., int]:
                 db.session.execute(update(m.OutboxEntry).where(m.OutboxEntry.status == "pending")
                                    .values(next_attempt_at=utcnow()))
                 db.session.commit()
+            applied = apply_pending()  # recorded inbound changes first: they may queue outbound work
+            _fresh_session()
             relay()
             queue = get_queue()
             count = queue.count
             if not count:
+                if applied:
+                    continue
                 break
             SimpleWorker([queue], connection=state().redis, serializer=JSONSerializer).work(burst=True)
             _fresh_session()

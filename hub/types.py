@@ -146,6 +146,7 @@ class WebhookRequest:
         replayed: bool = False,
         dedupe: Callable[[str], bool] | None = None,
         user: User | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> None:
         self.method = method.upper()
         self.path = path
@@ -156,6 +157,8 @@ class WebhookRequest:
         self.base_url = base_url
         self.replayed = replayed
         self.user = user
+        #: A v2 route's path variables (``{"token": ...}`` for ``"issue-updated/<token>/"``).
+        self.params: dict[str, str] = dict(params or {})
         self.dedupe_key: str | None = None
         self.duplicate = False
         self._dedupe = dedupe
@@ -200,3 +203,155 @@ class WebhookResponse:
     json: Any = None
     outcome: str = ""
     retry: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound pipeline v2 (since v1.2): routes are data, handlers return typed changes
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A provider's ticket as a change names it.
+
+    ``key`` is what people see (``APP-123``); ``id`` the provider's stable id (Jira's issue id),
+    which a moved ticket keeps, empty when the provider has none; ``project_id`` selects an org's
+    status mapping.
+    """
+
+    key: str
+    id: str = ""
+    project_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    """Something a provider reported about a ticket. ``occurred_at`` is the provider's event time
+    in epoch milliseconds (``None``: the provider does not date its events, arrival order decides)."""
+
+    ticket: Ticket
+    occurred_at: float | None = None
+
+    kind = "change"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChange(Change):
+    """The ticket's status is now ``status_id``.
+
+    ``category`` is ``"new"``, ``"indeterminate"`` or ``"done"`` (a provider with a plain open /
+    closed state says ``"done"`` or ``"new"``); ``None`` when the payload does not say: the worker
+    asks the plugin's ``complete_change`` first. ``from_*``: the status it left, when known.
+    """
+
+    status_id: str
+    status_name: str = ""
+    category: str | None = None
+    from_status_id: str | None = None
+    from_category: str | None = None
+
+    kind = "status"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssigneeChange(Change):
+    """The ticket was assigned (``assign=True``) to ``email``, or unassigned.
+
+    ``account_id``: the provider's id of the person when the payload hides the email (the worker
+    asks ``complete_change`` for it). An unassign removes ``replaces_email`` when the provider
+    names whom it removed, else the user the hub last synced with the ticket, never anyone else.
+    """
+
+    assign: bool
+    email: str | None = None
+    account_id: str | None = None
+    replaces_email: str | None = None
+
+    kind = "assignee"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketMoved(Change):
+    """The provider moved the ticket: it is ``ticket.key`` now (``ticket.id`` unchanged)."""
+
+    old_key: str | None = None
+
+    kind = "moved"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommentAdded(Change):
+    """Someone commented on the ticket; a note on the linked issues of orgs with ``sync_comments``."""
+
+    text: str
+    author_email: str | None = None
+    author_name: str = ""
+    comment_id: str = ""
+
+    kind = "comment"
+
+
+@dataclass(frozen=True)
+class ChatIdentity:
+    """Who clicked, as the chat provider knows them: ``team_id`` is the workspace or guild."""
+
+    provider: str
+    team_id: str
+    user_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ChatAction:
+    """A person acting on an issue from chat: ``action`` is ``resolve``, ``unresolve``, ``ignore``,
+    ``assign`` or ``unassign``; ``choice`` its argument (the assignee's hub user id for ``assign``)."""
+
+    actor: ChatIdentity
+    group_id: str
+    action: str
+    choice: str | None = None
+
+
+#: The change types a v2 handler may return.
+CHANGE_TYPES: tuple[type[Change], ...] = (StatusChange, AssigneeChange, TicketMoved, CommentAdded)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What a route handler returns for a delivery the workers apply.
+
+    The core claims ``dedupe_key`` (default: the body's SHA-256), records the delivery and its
+    ``changes`` in one write and answers ``response`` (default: 200 ``{"detail": "accepted"}``);
+    ``hub worker`` applies the changes, per ticket in event order. A duplicate gets 200 and no effect.
+    """
+
+    integration: Integration
+    changes: tuple[Change, ...] = ()
+    dedupe_key: str | None = None
+    response: WebhookResponse | None = None
+
+
+#: ``verify(request)``: runs before the body is parsed; returns what the handler needs (usually
+#: the :class:`Integration` the request proved to come from) or raises :class:`hub.Unverified`.
+Verifier = Callable[[WebhookRequest], Any]
+#: ``handle(request, verified)``: an :class:`Inbound` to record and apply later, or a
+#: :class:`WebhookResponse` when the provider needs a synchronous answer.
+Handler = Callable[[WebhookRequest, Any], "Inbound | WebhookResponse"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint a plugin owns under ``/extensions/<key>/``.
+
+    ``path`` is a werkzeug rule relative to that prefix (``"issue-updated/<token>/"``; ``""`` is
+    the prefix itself); its variables reach the verifier and handler as ``request.params``.
+    The core matches (404, or 405 with ``Allow``), refuses bodies over ``max_bytes`` (413), runs
+    ``verify`` and only then ``handle``. ``name`` appears in the delivery log.
+    """
+
+    path: str
+    methods: tuple[str, ...]
+    verify: Verifier
+    handle: Handler
+    max_bytes: int = 1024 * 1024
+    name: str = ""

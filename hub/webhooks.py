@@ -1,9 +1,15 @@
 """``/extensions/<provider>/<path:endpoint>``: the one door for providers.
 
-Size limit → delivery row (headers, query and body without secrets) → ``on_webhook`` → the answer recorded.
-A plugin exception becomes a logged, recorded 500 JSON error, never a stack trace.
-``request.already_processed(key)`` claims the key (unique, committed) before the plugin's effects;
-a delivery that fails (not 2xx, or ``retry=True``) gives it back so a redelivery may try again.
+v2 (a plugin declaring ``webhook_routes``): match the route (404 / 405 with ``Allow``) → its size
+limit → ``verify`` before anything is parsed → ``handle``. An :class:`~hub.types.Inbound` is
+claimed, recorded with its changes in one write and acknowledged; ``hub worker`` applies it
+(:mod:`hub.inbound`). A :class:`~hub.types.WebhookResponse` is a synchronous answer, recorded.
+
+v1 (``on_webhook``): size limit → delivery row (headers, query and body without secrets) →
+``on_webhook`` → the answer recorded. ``request.already_processed(key)`` claims the key (unique,
+committed) before the plugin's effects; a delivery that fails (not 2xx, or ``retry=True``) gives
+it back so a redelivery may try again. A plugin exception becomes a logged, recorded 500 JSON
+error, never a stack trace.
 """
 
 from __future__ import annotations
@@ -15,18 +21,19 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import delete
 
-from hub import inputs, logs, security, upserts
+from hub import inbound, inputs, logs, security, upserts
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
-from hub.errors import HubError, NotFound, PluginError, ValidationError
+from hub.errors import HubError, NotFound, PluginError, Unverified, ValidationError
 from hub.extensions import db
 from hub.http import is_secret_header, redact_headers
 from hub.snapshots import user as user_snapshot
-from hub.types import WebhookRequest, WebhookResponse
+from hub.routes import NoMatch
+from hub.types import Inbound, WebhookRequest, WebhookResponse
 
 logger = logging.getLogger("hub.webhooks")
 bp = Blueprint("webhooks", __name__)
@@ -34,8 +41,10 @@ bp = Blueprint("webhooks", __name__)
 MAX_BODY = 1024 * 1024
 
 
-def _json_error(status: int, detail: str, errors: dict[str, Any] | None = None) -> Response:
-    return Response(json.dumps({"detail": detail, "errors": errors or {}}), status=status, mimetype="application/json")
+def _json_error(status: int, detail: str, errors: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps({"detail": detail, "errors": errors or {}}), status=status,
+                    mimetype="application/json", headers=headers)
 
 
 def public_endpoint(endpoint: str) -> str:
@@ -101,24 +110,42 @@ def _claim(provider: str, key: str, delivery_id: int) -> bool:
     return not claimed
 
 
-def _release(provider: str, key: str, delivery_id: int) -> None:
+def _release(provider: str, key: str, delivery_id: int | None) -> None:
     """Give a failed delivery's key back, so a redelivery is handled again."""
+    owner = (m.WebhookClaim.delivery_id.is_(None) if delivery_id is None
+             else m.WebhookClaim.delivery_id == delivery_id)
     db.session.execute(delete(m.WebhookClaim).where(
-        m.WebhookClaim.provider == provider, m.WebhookClaim.dedupe_key == key,
-        m.WebhookClaim.delivery_id == delivery_id))
+        m.WebhookClaim.provider == provider, m.WebhookClaim.dedupe_key == key, owner))
 
 
-@bp.route("/extensions/<provider>/", defaults={"endpoint": ""}, methods=["GET", "POST"])
-@bp.route("/extensions/<provider>/<path:endpoint>", methods=["GET", "POST"])
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+V1_METHODS = ("GET", "HEAD", "POST")
+
+
+@bp.route("/extensions/<provider>/", defaults={"endpoint": ""}, methods=METHODS)
+@bp.route("/extensions/<provider>/<path:endpoint>", methods=METHODS)
 def extension(provider: str, endpoint: str) -> Response:
     hub = current_app.extensions["hub"]
     if provider not in hub.providers():
         return _json_error(404, f"Unknown provider {provider!r}.")
-    if (request.content_length or 0) > MAX_BODY:
-        return _json_error(413, "Request body too large (limit 1 MiB).")
+    table = hub.routes(provider)
+    route = params = None
+    limit = MAX_BODY
+    if table is not None:
+        found = table.match(endpoint, request.method)
+        if isinstance(found, NoMatch):
+            if found.status == 405:
+                return _json_error(405, "Method not allowed.", headers={"Allow": ", ".join(found.allow)})
+            return _json_error(404, "Not found.")
+        route, params, limit = found.route, found.params, found.route.max_bytes
+    elif request.method not in V1_METHODS:  # on_webhook is offered GET and POST, as in v1
+        return _json_error(405, "Method not allowed.", headers={"Allow": "GET, HEAD, POST"})
+    too_large = f"Request body too large (limit {_size(limit)})."
+    if (request.content_length or 0) > limit:
+        return _json_error(413, too_large)
     body = request.get_data(cache=True)
-    if len(body) > MAX_BODY:
-        return _json_error(413, "Request body too large (limit 1 MiB).")
+    if len(body) > limit:
+        return _json_error(413, too_large)
     if security.session_post_unconfirmed():  # a plugin page's form acting for the logged-in user
         return _form_expired()
     nul = inputs.first_nul([("path", endpoint), *request.headers.items()])
@@ -126,21 +153,9 @@ def extension(provider: str, endpoint: str) -> Response:
         return _json_error(400, "The URL path and headers must not contain NUL characters.",
                            {nul: ["Must not contain NUL characters."]})
     logs.bind(provider=provider)
-    query_string = request.query_string.decode("latin-1")
-    secrets: dict[str, Any] = {
-        "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
-        "endpoint": endpoint,
-    }
-    shown_query, shown_body = public_query(query_string), public_body(body, request.mimetype)
-    if shown_query != query_string:
-        secrets["query_string"] = query_string
-    if shown_body != body:  # the exact bytes, for replay (signatures cover them)
-        secrets["body"] = base64.b64encode(body).decode()
-    delivery = m.WebhookDelivery(
-        provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
-        query_string=shown_query, headers=redact_headers(dict(request.headers)),
-        secret_headers=encrypt_json(secrets), body=shown_body, outcome="received",
-    )
+    if route is not None:
+        return _v2(provider, endpoint, route, params or {}, body)
+    delivery = _delivery_row(provider, endpoint, body)
     db.session.add(delivery)
     db.session.commit()
     delivery_id = delivery.id
@@ -153,6 +168,137 @@ def extension(provider: str, endpoint: str) -> Response:
         dedupe=lambda key: _claim(provider, key, delivery_id), user=user_snapshot(current_user()),
     )
     return dispatch(provider, endpoint, hub_request, delivery_id)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+
+
+def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDelivery:
+    """The delivery as the log keeps it: secrets redacted, the exact request encrypted for replay."""
+    query_string = request.query_string.decode("latin-1")
+    secrets: dict[str, Any] = {
+        "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
+        "endpoint": endpoint,
+    }
+    shown_query, shown_body = public_query(query_string), public_body(body, request.mimetype)
+    if shown_query != query_string:
+        secrets["query_string"] = query_string
+    if shown_body != body:  # the exact bytes, for replay (signatures cover them)
+        secrets["body"] = base64.b64encode(body).decode()
+    return m.WebhookDelivery(
+        provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
+        query_string=shown_query, headers=redact_headers(dict(request.headers)),
+        secret_headers=encrypt_json(secrets), body=shown_body, outcome="received",
+    )
+
+
+def _v2_request(provider: str, body: bytes, params: dict[str, str]) -> WebhookRequest:
+    form = request.form if request.mimetype == "application/x-www-form-urlencoded" else None
+    claimed: dict[str, bool] = {}
+
+    def dedupe(key: str) -> bool:  # a synchronous route's own claim, committed at once
+        duplicate = not inbound.claim(provider, key, None)
+        db.session.commit()
+        claimed["key"] = not duplicate
+        return duplicate
+
+    hub_request = WebhookRequest(  # what plugins read is NUL-free (json() too); the signed bytes are kept
+        method=request.method, path=request.path, headers=request.headers,
+        query=inputs.strip_nul_multidict(request.args),
+        form=inputs.strip_nul_multidict(form) if form is not None else None,
+        body=body, base_url=current_app.config["HUB_BASE_URL"],
+        dedupe=dedupe, user=user_snapshot(current_user()), params=params,
+    )
+    hub_request.hub_claimed = claimed  # type: ignore[attr-defined]
+    return hub_request
+
+
+def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: bytes) -> Response:
+    """Verify → handle → (Inbound) claim + record + ack, or (WebhookResponse) record the answer."""
+    hub_request = _v2_request(provider, body, params)
+    error: str | None = None
+    result: Any = None
+    try:
+        verified = route.verify(hub_request)
+        result = route.handle(hub_request, verified)
+        if not isinstance(result, Inbound | WebhookResponse):
+            raise TypeError(f"route {route.path!r} returned {type(result).__name__}")
+    except Exception as e:
+        db.session.rollback()
+        result, error = _error_response(e, endpoint)
+    if isinstance(result, Inbound):
+        return _record_inbound(provider, endpoint, body, hub_request, result)
+    response = to_response(result)
+    delivery = _delivery_row(provider, endpoint, body)
+    delivery.status_code = response.status_code
+    delivery.dedupe_key = hub_request.dedupe_key
+    bound = logs.context().get("integration")
+    delivery.integration_id = bound if isinstance(bound, int) else None
+    delivery.error = inputs.strip_nul(error)
+    delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
+    db.session.add(delivery)
+    if hub_request.dedupe_key and hub_request.hub_claimed.get("key"):  # type: ignore[attr-defined]
+        if response.status_code >= 400 or result.retry:
+            _release(provider, hub_request.dedupe_key, None)
+    db.session.commit()
+    return response
+
+
+def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: WebhookRequest,
+                    result: Inbound) -> Response:
+    """Claim, then record the delivery and its changes: one transaction, then the answer."""
+    import hashlib
+
+    key = result.dedupe_key or hashlib.sha256(body).hexdigest()
+    if len(key) > 128:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    response = to_response(result.response or WebhookResponse(json={"detail": "accepted"}))
+    delivery = _delivery_row(provider, endpoint, body)
+    delivery.status_code, delivery.dedupe_key = response.status_code, key
+    delivery.integration_id = int(result.integration.id)
+    db.session.add(delivery)
+    db.session.flush()
+    if not inbound.claim(provider, key, delivery.id):
+        delivery.outcome = "duplicate"
+        db.session.commit()
+        return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery.id}))
+    inbound.add_changes(result.changes, integration_id=delivery.integration_id, delivery_id=delivery.id)
+    db.session.commit()
+    logger.info("webhook.recorded", extra={"delivery": delivery.id, "changes": len(result.changes)})
+    inbound.after_commit()
+    return response
+
+
+def _outcome(status: int, duplicate: bool) -> str:
+    if duplicate:
+        return "duplicate"
+    if status >= 500:
+        return "error"
+    if status == 404:
+        return "unhandled"
+    if status >= 400:
+        return "rejected"
+    return "processed"
+
+
+def _error_response(e: Exception, endpoint: str) -> tuple[WebhookResponse, str]:
+    """A handler's or verifier's exception as the answer (the hub's words, never a stack trace)."""
+    if isinstance(e, Unverified):
+        logger.info("webhook.unverified", extra={"reason": e.detail})
+    if isinstance(e, ValidationError | PluginError):
+        detail = e.detail if isinstance(e, ValidationError) else e.message
+        return WebhookResponse(status=getattr(e, "status_code", 400),
+                               json={"detail": detail, "errors": e.errors}), detail
+    if isinstance(e, NotFound):
+        return WebhookResponse(status=404, json={"detail": str(e) or "Not found.", "errors": {}}), str(e)
+    if isinstance(e, HubError):
+        return WebhookResponse(status=400, json={"detail": str(e), "errors": {}}), str(e)
+    error_id = uuid.uuid4().hex[:12]
+    logger.exception("webhook.plugin-error",  # the endpoint as the delivery log shows it: no URL token
+                     extra={"error_id": error_id, "endpoint": public_endpoint(endpoint)})
+    return (WebhookResponse(status=500, json={"detail": f"Internal error ({error_id}).", "errors": {}}),
+            f"{type(e).__name__}: {e}"[:2000])
 
 
 def _form_expired() -> Response:
@@ -172,26 +318,9 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
         result = hub.hook.on_webhook(provider=provider, endpoint=endpoint, request=hub_request)
         if result is None:
             result = WebhookResponse(status=404, json={"detail": "Not found.", "errors": {}})
-    except (ValidationError, PluginError) as e:
-        db.session.rollback()
-        detail = getattr(e, "detail", None) or getattr(e, "message", str(e))
-        result = WebhookResponse(status=getattr(e, "status_code", 400), json={"detail": detail, "errors": e.errors})
-        error = detail
-    except NotFound as e:
-        db.session.rollback()
-        result = WebhookResponse(status=404, json={"detail": str(e) or "Not found.", "errors": {}})
-        error = str(e)
-    except HubError as e:
-        db.session.rollback()
-        result = WebhookResponse(status=400, json={"detail": str(e), "errors": {}})
-        error = str(e)
     except Exception as e:
         db.session.rollback()
-        error_id = uuid.uuid4().hex[:12]
-        logger.exception("webhook.plugin-error",  # the endpoint as the delivery log shows it: no URL token
-                         extra={"error_id": error_id, "endpoint": public_endpoint(endpoint)})
-        result = WebhookResponse(status=500, json={"detail": f"Internal error ({error_id}).", "errors": {}})
-        error = f"{type(e).__name__}: {e}"[:2000]
+        result, error = _error_response(e, endpoint)
     response = to_response(result)
     delivery = db.session.get(m.WebhookDelivery, delivery_id)
     if delivery is not None:
@@ -200,18 +329,7 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
         bound = logs.context().get("integration")
         delivery.integration_id = bound if isinstance(bound, int) else None
         delivery.error = inputs.strip_nul(error)
-        if result.outcome:
-            delivery.outcome = result.outcome
-        elif hub_request.duplicate:
-            delivery.outcome = "duplicate"
-        elif response.status_code >= 500:
-            delivery.outcome = "error"
-        elif response.status_code == 404:
-            delivery.outcome = "unhandled"
-        elif response.status_code >= 400:
-            delivery.outcome = "rejected"
-        else:
-            delivery.outcome = "processed"
+        delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
         if hub_request.dedupe_key and (response.status_code >= 400 or result.retry):
             _release(provider, hub_request.dedupe_key, delivery_id)
         db.session.commit()
@@ -227,24 +345,23 @@ def to_response(result: WebhookResponse) -> Response:
 
 
 def replay(delivery_id: int) -> Response:
-    """Re-run a stored delivery exactly as it came (``hub replay``); a new delivery row records it."""
+    """``hub replay``: a v2 delivery's recorded changes are applied again (:func:`hub.inbound.replay`);
+    any other delivery is re-run exactly as it came, recorded as a new delivery."""
     from werkzeug.datastructures import Headers, MultiDict
 
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
+    recorded = inbound.changes_by_delivery([original.id])[original.id]
+    if recorded:
+        rows = inbound.replay(original.id)
+        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": original.id,
+                                                 "changes": [inbound.describe_change(r) for r in rows]}))
     secrets = decrypt_json(original.secret_headers, default={})
     endpoint = secrets.get("endpoint", original.endpoint)
     headers = Headers(list({**original.headers, **secrets.get("headers", {})}.items()))
     query_string = secrets.get("query_string", original.query_string)
     body = base64.b64decode(secrets["body"]) if secrets.get("body") else original.body
-    copy = m.WebhookDelivery(
-        provider=original.provider, endpoint=original.endpoint, method=original.method,
-        query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
-        body=original.body, outcome="received", replay_of=original.id,
-    )
-    db.session.add(copy)
-    db.session.commit()
     form = None
     if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
         pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -255,5 +372,41 @@ def replay(delivery_id: int) -> Response:
         form=form, body=body,
         base_url=current_app.config["HUB_BASE_URL"], replayed=True,
     )
-    g.hub_replay = True
+    copy = m.WebhookDelivery(
+        provider=original.provider, endpoint=original.endpoint, method=original.method,
+        query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
+        body=original.body, outcome="received", replay_of=original.id,
+    )
+    db.session.add(copy)
+    db.session.commit()
+    table = current_app.extensions["hub"].routes(original.provider)
+    if table is not None:
+        return _replay_v2(table, endpoint, hub_request, copy)
     return dispatch(original.provider, endpoint, hub_request, copy.id)
+
+
+def _replay_v2(table: Any, endpoint: str, hub_request: WebhookRequest, copy: m.WebhookDelivery) -> Response:
+    found = table.match(endpoint, hub_request.method)
+    if isinstance(found, NoMatch):
+        raise NotFound(f"no route answers {hub_request.method} {endpoint} any more")
+    hub_request.params = found.params
+    error = None
+    try:
+        result = found.route.handle(hub_request, found.route.verify(hub_request))
+    except Exception as e:
+        db.session.rollback()
+        result, error = _error_response(e, endpoint)
+    if isinstance(result, Inbound):
+        changes = inbound.add_changes(result.changes, integration_id=int(result.integration.id),
+                                      delivery_id=copy.id)
+        copy.integration_id, copy.status_code = int(result.integration.id), 200
+        db.session.commit()
+        for change_id in [c.id for c in changes]:
+            inbound.apply_one(change_id)
+        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id}))
+    response = to_response(result)
+    copy = db.session.merge(copy)
+    copy.status_code, copy.error = response.status_code, inputs.strip_nul(error)
+    copy.outcome = result.outcome or _outcome(response.status_code, False)
+    db.session.commit()
+    return response

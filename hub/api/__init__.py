@@ -4,7 +4,7 @@
 to it when imported, which this package does once, here.
 """
 
-from hub.api import events, integrations, issues, keys, orgs, rules  # noqa: F401  (each registers its routes on bp)
+from hub.api import deliveries, events, integrations, issues, keys, orgs, rules  # noqa: F401  (each registers its routes on bp)
 from hub.api.core import ApiAbort, bp
 
 __all__ = ["ApiAbort", "bp"]

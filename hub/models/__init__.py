@@ -2,6 +2,7 @@
 
 from hub.models.base import iso, utcnow
 from hub.models.deliveries import OutboxEntry, WebhookClaim, WebhookDelivery
+from hub.models.inbound import CHANGE_STATES, InboundChange
 from hub.models.integrations import (
     SYNC_CONFIG_KEYS,
     ExternalIssue,
@@ -30,7 +31,7 @@ from hub.models.orgs import (
 )
 
 __all__ = [
-    "WebhookClaim",
+    "CHANGE_STATES", "InboundChange", "WebhookClaim",
     "ROLES", "STATUSES", "SYNC_CONFIG_KEYS", "Activity", "AlertRule", "ApiToken", "Environment", "Event",
     "EventAttachment",
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",

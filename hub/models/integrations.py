@@ -86,6 +86,13 @@ class ExternalIssue(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(64))
     # The hub user last synced with the ticket (either way): an unassign naming nobody removes only them.
     synced_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Per-field versions: the order key (event time, then arrival) of the last status / assignee
+    # change applied from the ticket; an older one is stale (compare-and-set).
+    status_order: Mapped[str | None] = mapped_column(String(40))
+    assignee_order: Mapped[str | None] = mapped_column(String(40))
+    # What the hub sent the ticket and expects to come back as an echo:
+    # {"status": [["resolved", epoch s], ...], "assignee": [["dana@example.com" | "", epoch s], ...]}
+    expected_echoes: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=dict)
     date_added: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     integration: Mapped[Integration] = relationship(lazy="joined")

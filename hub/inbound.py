@@ -1,0 +1,337 @@
+"""Inbound v2: record a verified delivery's typed changes, then apply each exactly once.
+
+In the request (:func:`record`): claim the dedupe key, write the delivery and its changes in
+one transaction, answer. In ``hub worker`` (:func:`apply_pending`): take pending changes in
+ticket and event order, complete what the payload lacked (``complete_change``), and apply each
+in the transaction that moves it out of ``pending``, so a worker killed mid-way leaves it
+pending and another applies it once. :mod:`hub.sync` decides what a change does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+from flask import current_app
+from sqlalchemy import select, update
+
+from hub import logs, snapshots, upserts
+from hub import models as m
+from hub import types as t
+from hub.errors import ApiError, HubError, PluginError, RetryLater
+from hub.extensions import db
+from hub.models.base import utcnow
+
+logger = logging.getLogger("hub.inbound")
+
+WAKE_KEY = "hub:inbound:wake"
+APPLY_JOB = "hub.inbound.apply_job"
+MAX_ATTEMPTS = 5
+BATCH = 200
+
+_BY_KIND: dict[str, type[t.Change]] = {c.kind: c for c in t.CHANGE_TYPES}
+
+
+# -- recording (request thread) ---------------------------------------------------------------
+
+
+def order_key(occurred_at: float | None, received_ms: float, change_id: int) -> str:
+    """Sorts a ticket's changes: provider event time (else arrival), then arrival (the row id)."""
+    when = occurred_at if occurred_at is not None else received_ms
+    return f"{max(0, int(when)):015d}.{change_id:012d}"
+
+
+def to_row(change: t.Change, *, integration_id: int, delivery_id: int | None) -> m.InboundChange:
+    if not isinstance(change, t.CHANGE_TYPES):
+        raise TypeError(f"not a hub.types change: {type(change).__name__}")
+    data = dataclasses.asdict(change)
+    data.pop("ticket", None)
+    return m.InboundChange(
+        delivery_id=delivery_id, integration_id=integration_id, kind=change.kind,
+        ticket_key=change.ticket.key[:128], ticket_id=(change.ticket.id or "")[:64],
+        data={**data, "project_id": change.ticket.project_id}, occurred_at=change.occurred_at,
+        state="pending", attempts=0, activity_ids=[],
+    )
+
+
+def from_row(row: m.InboundChange) -> t.Change:
+    data = dict(row.data or {})
+    ticket = t.Ticket(key=row.ticket_key, id=row.ticket_id or "", project_id=str(data.pop("project_id", "") or ""))
+    cls = _BY_KIND[row.kind]
+    names = {f.name for f in dataclasses.fields(cls)} - {"ticket"}
+    return cls(ticket=ticket, **{k: v for k, v in data.items() if k in names})
+
+
+def add_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int | None) -> list[m.InboundChange]:
+    """Add the changes to the session with their order keys (ids come from one flush)."""
+    rows = [to_row(c, integration_id=integration_id, delivery_id=delivery_id) for c in changes]
+    if not rows:
+        return rows
+    db.session.add_all(rows)
+    db.session.flush()
+    received = time.time() * 1000
+    for row in rows:
+        row.order_key = order_key(row.occurred_at, received, row.id)
+    return rows
+
+
+def claim(provider: str, key: str, delivery_id: int | None) -> bool:
+    """Take the dedupe key in the current transaction; ``False`` when another delivery has it."""
+    return upserts.insert_missing(
+        m.WebhookClaim, {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id},
+        ("provider", "dedupe_key"))
+
+
+def after_commit() -> None:
+    """Get the recorded changes applied: inline when ``HUB_ASYNC`` is off, else wake a worker
+    (one Redis ``SET NX``; a Redis outage costs nothing here: ``hub worker`` also polls)."""
+    if not current_app.config["HUB_ASYNC"]:
+        apply_pending()
+        from hub.jobs import flush
+
+        flush()
+        return
+    wake()
+
+
+def wake() -> None:
+    from hub.queue import get_queue, state
+
+    qs = state()
+    if not qs.available():
+        return
+    try:
+        if qs.redis.set(WAKE_KEY, "1", nx=True, ex=30):
+            get_queue().enqueue_call(APPLY_JOB, result_ttl=0, failure_ttl=3600)
+    except redis.RedisError as e:
+        qs.mark_down()
+        logger.warning("inbound.redis-unavailable", extra={"error": type(e).__name__})
+
+
+# -- applying (hub worker) --------------------------------------------------------------------
+
+
+def apply_job() -> int:
+    """The RQ job a delivery wakes: apply until nothing is pending (two may run; each change once)."""
+    from hub.queue import get_redis
+
+    try:
+        get_redis().delete(WAKE_KEY)
+    except redis.RedisError:
+        pass
+    total = 0
+    while True:
+        done = apply_pending()
+        total += done
+        if done < BATCH:
+            return total
+
+
+def apply_pending(limit: int = BATCH) -> int:
+    """Apply due pending changes, each ticket's in event order; returns how many were settled."""
+    now = utcnow()
+    rows = db.session.execute(
+        select(m.InboundChange.id, m.InboundChange.integration_id, m.InboundChange.ticket_key,
+               m.InboundChange.order_key)
+        .where(m.InboundChange.state == "pending")
+        .where((m.InboundChange.not_before.is_(None)) | (m.InboundChange.not_before <= now))
+        .order_by(m.InboundChange.id).limit(limit)
+    ).all()
+    db.session.rollback()  # no transaction held between changes
+    settled = 0
+    for change_id, *_ in sorted(rows, key=lambda r: (r[1], r[2], r[3])):
+        if apply_one(change_id):
+            settled += 1
+    return settled
+
+
+def apply_one(change_id: int) -> bool:
+    """Apply one recorded change in its own transaction; ``False`` when it was not pending."""
+    from hub import sync
+    from hub.jobs import flush
+
+    row = db.session.get(m.InboundChange, change_id, populate_existing=True)
+    if row is None or row.state != "pending":
+        db.session.rollback()
+        return False
+    logs.bind(delivery=row.delivery_id, integration=row.integration_id)
+    integration = db.session.get(m.Integration, row.integration_id)
+    change = from_row(row)
+    try:
+        change = _complete(integration, change)
+    except (RetryLater, ApiError) as e:
+        return _retry_or_fail(change_id, e)
+    except PluginError as e:
+        return _settle_failed(change_id, f"{type(e).__name__}: {e}")
+    try:
+        claimed = db.session.execute(
+            update(m.InboundChange).where(m.InboundChange.id == change_id, m.InboundChange.state == "pending")
+            .values(state="applied", attempts=m.InboundChange.attempts + 1, date_applied=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:  # another worker took it meanwhile
+            db.session.rollback()
+            return False
+        if integration is None or integration.status != "active":
+            result = sync.Applied("skipped", "integration not active")
+        else:
+            result = sync.apply(integration, change, row.order_key)
+        db.session.execute(
+            update(m.InboundChange).where(m.InboundChange.id == change_id)
+            .values(state=result.state, reason=result.reason, activity_ids=result.activity_ids)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except Exception as e:  # a bug or a database error: recorded, the other changes go on
+        db.session.rollback()
+        logger.exception("inbound.apply-failed", extra={"change": change_id})
+        return _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
+    logger.info("inbound.applied", extra={"change": change_id, "state": result.state, "reason": result.reason})
+    flush()
+    return True
+
+
+def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:
+    """Ask the owning plugin for what the payload lacked (a hidden email, a status category)."""
+    needs = (isinstance(change, t.AssigneeChange) and change.assign and not change.email and change.account_id) or (
+        isinstance(change, t.StatusChange) and change.category is None)
+    if not needs or integration is None:
+        return change
+    hub = current_app.extensions["hub"]
+    completed = hub.hook.complete_change(integration=snapshots.integration(integration), change=change)
+    return completed if isinstance(completed, t.Change) else change
+
+
+def _retry_or_fail(change_id: int, error: HubError) -> bool:
+    db.session.rollback()
+    row = db.session.get(m.InboundChange, change_id)
+    if row is None:
+        return False
+    message = getattr(error, "message", None) or str(error)
+    row.attempts += 1
+    if row.attempts >= MAX_ATTEMPTS or not getattr(error, "retryable", True):
+        row.state, row.error = "failed", f"{type(error).__name__}: {message}"[:2000]
+    else:
+        delay = getattr(error, "retry_after", None) or min(300, 2 ** row.attempts)
+        row.not_before = utcnow() + dt.timedelta(seconds=float(delay))
+        row.error = f"{type(error).__name__}: {message}"[:2000]
+    db.session.commit()
+    logger.warning("inbound.lookup-failed", extra={"change": change_id, "attempts": row.attempts})
+    return row.state == "failed"
+
+
+def _settle_failed(change_id: int, error: str) -> bool:
+    db.session.rollback()
+    db.session.execute(update(m.InboundChange).where(m.InboundChange.id == change_id)
+                       .values(state="failed", error=error, attempts=m.InboundChange.attempts + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return True
+
+
+# -- applying now (v1 hooks, reconcile) -------------------------------------------------------
+
+
+def apply_now(integration: m.Integration, changes: Iterable[t.Change]) -> list[m.InboundChange]:
+    """Record changes outside a delivery and apply them at once, through the same path.
+
+    The v1 inbound hooks and ``hub reconcile`` use it; the caller's transaction is committed.
+    """
+    rows = add_changes(list(changes), integration_id=integration.id, delivery_id=_current_delivery())
+    db.session.commit()
+    ids = [r.id for r in rows]
+    for change_id in ids:
+        apply_one(change_id)
+    return list(db.session.scalars(select(m.InboundChange).where(m.InboundChange.id.in_(ids))
+                                   .order_by(m.InboundChange.id)))
+
+
+def _current_delivery() -> int | None:
+    bound = logs.context().get("delivery")
+    return bound if isinstance(bound, int) else None
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> str:
+    """A delivery's life in one word: received (changes pending), then applied when any change
+    applied, else the first change's state; v1 deliveries keep their recorded outcome."""
+    if not changes:
+        return delivery.outcome
+    states = [c.state for c in changes]
+    if "pending" in states:
+        return "received"
+    if "failed" in states:
+        return "failed"
+    if "applied" in states:
+        return "applied"
+    return states[0]
+
+
+def describe(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> dict[str, Any]:
+    """A delivery as ``hub deliveries --json`` and the API show it."""
+    return {
+        "id": delivery.id,
+        "provider": delivery.provider,
+        "integrationId": str(delivery.integration_id) if delivery.integration_id else None,
+        "method": delivery.method,
+        "endpoint": delivery.endpoint,
+        "statusCode": delivery.status_code,
+        "state": delivery_state(delivery, changes),
+        "outcome": delivery.outcome,
+        "error": delivery.error,
+        "dedupeKey": delivery.dedupe_key,
+        "replayOf": delivery.replay_of,
+        "dateReceived": m.iso(delivery.date_received),
+        "changes": [describe_change(c) for c in changes],
+    }
+
+
+def describe_change(change: m.InboundChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "kind": change.kind,
+        "ticket": {"key": change.ticket_key, "id": change.ticket_id or None},
+        "data": change.data,
+        "occurredAt": change.occurred_at,
+        "state": change.state,
+        "reason": change.reason,
+        "error": change.error,
+        "activityIds": [str(a) for a in change.activity_ids or []],
+        "attempts": change.attempts,
+        "dateApplied": m.iso(change.date_applied) if change.date_applied else None,
+    }
+
+
+def changes_by_delivery(delivery_ids: Sequence[int]) -> dict[int, list[m.InboundChange]]:
+    out: dict[int, list[m.InboundChange]] = {i: [] for i in delivery_ids}
+    if delivery_ids:
+        for row in db.session.scalars(select(m.InboundChange).where(m.InboundChange.delivery_id.in_(delivery_ids))
+                                      .order_by(m.InboundChange.id)):
+            out.setdefault(row.delivery_id or 0, []).append(row)
+    return out
+
+
+def replay(delivery_id: int) -> list[m.InboundChange]:
+    """``hub replay`` of a v2 delivery: its recorded changes are applied again (pending once more).
+
+    Re-verified: the integration is still installed and active, and each change passes the
+    out-of-order and echo guards and the orgs' sync settings as they are now. Not re-verified:
+    the signature (the changes were recorded from a verified request; the body is not re-parsed).
+    """
+    rows = list(db.session.scalars(select(m.InboundChange).where(m.InboundChange.delivery_id == delivery_id)
+                                   .order_by(m.InboundChange.id)))
+    for row in rows:
+        row.state, row.reason, row.error, row.attempts, row.not_before = "pending", None, None, 0, None
+        row.activity_ids = []
+    db.session.commit()
+    for row_id in [r.id for r in rows]:
+        apply_one(row_id)
+    return list(db.session.scalars(select(m.InboundChange).where(m.InboundChange.delivery_id == delivery_id)
+                                   .order_by(m.InboundChange.id)))
