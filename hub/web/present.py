@@ -28,6 +28,14 @@ def reltime(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
     return "just now"  # pragma: no cover
 
 
+def parse_iso(value: str | None) -> dt.datetime | None:
+    """A time the API gave as ISO 8601 (``...Z``), for the ``when`` macro."""
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def exact(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
 

@@ -11,8 +11,9 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, request, url_for
 from sqlalchemy import select
 
+from hub import jobs, services
 from hub import models as m
-from hub import services
+from hub.api import deliveries as api_deliveries
 from hub.api import integrations as api_integrations
 from hub.api import keys as api_keys
 from hub.api import orgs as api_orgs
@@ -23,7 +24,7 @@ from hub.errors import ValidationError
 from hub.extensions import db
 from hub.members import dsn
 from hub.models.base import parse_id
-from hub.web import _org, bp, login_required, page
+from hub.web import _org, bp, login_required, page, present
 from hub.web.apicall import Result, call
 
 SYNC_LABELS = {
@@ -539,30 +540,101 @@ def project_keys(org_slug: str, project_slug: str) -> Any:
 
 # -- the sync ledger ---------------------------------------------------------------------------
 
+#: Outbound kinds whose payload names the linked ticket they act on.
+TICKET_JOBS = ("sync_status_outbound", "sync_assignee_outbound", "sync_comment_outbound")
 
-@bp.get("/organizations/<org_slug>/settings/deliveries/")
+
+def _ledger_filters(org: m.Organization) -> tuple[m.ExternalIssue | None, m.OrganizationIntegration | None]:
+    """``?ticket=<link id>`` and ``?integration=<id>``, each of this org (else 404)."""
+    ext = oi = None
+    if request.values.get("ticket"):
+        ext = db.session.get(m.ExternalIssue, parse_id(request.values["ticket"]) or -1)
+        if ext is None or ext.organization_id != org.id:
+            abort(404)
+    integration_id = ext.integration_id if ext else parse_id(request.values.get("integration") or "")
+    if integration_id is not None or request.values.get("integration"):
+        oi = db.session.scalar(
+            select(m.OrganizationIntegration).where(
+                m.OrganizationIntegration.organization_id == org.id,
+                m.OrganizationIntegration.integration_id == (integration_id or -1),
+            )
+        )
+        if oi is None:
+            abort(404)
+    return ext, oi
+
+
+def _ledger_outbox(
+    org: m.Organization, ext: m.ExternalIssue | None, oi: m.OrganizationIntegration | None
+) -> list[m.OutboxEntry]:
+    query = select(m.OutboxEntry).where(m.OutboxEntry.organization_id == org.id)
+    if oi is not None:
+        query = query.where(m.OutboxEntry.integration_id == oi.integration_id)
+    if ext is None:
+        return list(db.session.scalars(query.order_by(m.OutboxEntry.date_created.desc()).limit(100)))
+    rows = db.session.scalars(
+        query.where(m.OutboxEntry.kind.in_(TICKET_JOBS)).order_by(m.OutboxEntry.date_created.desc()).limit(1000)
+    )  # the ticket is in the JSON payload: read the integration's recent jobs, keep the ticket's
+    return [r for r in rows if (r.payload or {}).get("external_issue_id") == ext.id][:100]
+
+
+@bp.route("/organizations/<org_slug>/settings/deliveries/", methods=["GET", "POST"])
 @login_required
 def ledger_page(org_slug: str) -> Any:
-    """Webhook deliveries and outbound jobs of this org's integrations (owners and admins)."""
+    """The sync ledger (owners and admins): deliveries with what each change did, and outbound jobs
+    with their outcome or the provider's error; per linked ticket with ``?ticket=<link id>``."""
     org, member = _org(org_slug, admin=True)
-    mine = select(m.OrganizationIntegration.integration_id).where(
-        m.OrganizationIntegration.organization_id == org.id
+    ext, oi = _ledger_filters(org)
+    if request.method == "POST":
+        return _ledger_action(org, ext, oi)
+    deliveries = api_deliveries.org_deliveries(
+        org, ticket=ext.key if ext else None, integration_id=oi.integration_id if oi else None, limit=100
     )
-    deliveries = db.session.scalars(
-        select(m.WebhookDelivery)
-        .where(m.WebhookDelivery.integration_id.in_(mine))
-        .order_by(m.WebhookDelivery.id.desc())
-        .limit(100)
-    ).all()
-    outbox = db.session.scalars(
-        select(m.OutboxEntry)
-        .where(m.OutboxEntry.organization_id == org.id)
-        .order_by(m.OutboxEntry.id.desc())
-        .limit(100)
-    ).all()
+    for d in deliveries:
+        d["received"] = present.parse_iso(d.get("dateReceived"))
     return page(
-        "deliveries.html", org, member, deliveries=deliveries, outbox=outbox, title=f"Deliveries · {org.name}"
+        "deliveries.html",
+        org,
+        member,
+        deliveries=deliveries,
+        outbox=_ledger_outbox(org, ext, oi),
+        ticket=ext,
+        integration=oi,
+        retryable=jobs.RETRYABLE,
+        names={r.integration_id: r.integration.name for r in _org_integrations(org)},
+        title=f"Sync ledger · {org.name}",
     )
+
+
+def _ledger_action(
+    org: m.Organization, ext: m.ExternalIssue | None, oi: m.OrganizationIntegration | None
+) -> Any:
+    """Replay a delivery (through the API's view) or retry a failed or dead outbound job."""
+    form = request.form
+    if form.get("form") == "replay":
+        delivery_id = form.get("delivery", "")
+        result = call(api_deliveries.replay_delivery, "POST", None, org_slug=org.slug, delivery_id=delivery_id)
+        if result.status == 404:
+            abort(404)
+        if result.ok:
+            states = ", ".join(c["state"] for c in result.data.get("changes", [])) or "nothing"
+            flash(f"Delivery {result.data['id']} replayed: {states}.", "ok")
+        else:
+            _flash_result(result, "")
+    elif form.get("form") == "retry":
+        row = db.session.get(m.OutboxEntry, form.get("job", "")[:32])
+        if row is None or row.organization_id != org.id:
+            abort(404)
+        outcome = jobs.retry_entry(row.id)
+        if not outcome:
+            db.session.refresh(row)
+            flash(f"Job {row.id[:8]} is {row.status} now: nothing to retry.", "error")
+        else:
+            flash(f"Job {row.id[:8]} sent again: {outcome}.", "ok")
+    else:
+        flash("Unknown form.", "error")
+    args = {"ticket": str(ext.id)} if ext else ({"integration": str(oi.integration_id)} if oi else {})
+    return redirect(url_for("web.ledger_page", org_slug=org.slug, **args))
 
 
 @bp.get("/organizations/<org_slug>/settings/deliveries/legacy/")

@@ -446,3 +446,137 @@ def test_install_guides_step_by_step_with_oauth_buttons(app, client, env):
     _as(client, env["member"])
     page = _text(client.get("/organizations/acme/settings/integrations/"))
     assert "Add to Slack" not in page and "Upload app" not in page
+
+
+def _recorded_delivery(tracker, key: str, **change):
+    """A verified inbound v2 delivery as the core records it: the delivery row and its typed change."""
+    from hub import inbound
+    from hub import types as t
+
+    delivery = m.WebhookDelivery(
+        provider="tracker", endpoint="hook/", method="POST", status_code=202, integration_id=tracker.id
+    )
+    db.session.add(delivery)
+    db.session.flush()
+    inbound.add_changes(
+        [t.StatusChange(ticket=t.Ticket(key=key), **change)],
+        integration_id=tracker.id,
+        delivery_id=delivery.id,
+    )
+    db.session.commit()
+    return delivery
+
+
+def test_the_sync_ledger_of_a_ticket_shows_deliveries_and_jobs_and_replays_and_retries(
+    client, env, factories, other
+):
+    from hub import inbound
+
+    group = factories.group(env["project"], "Checkout failed")
+    ext = factories.link(group, env["tracker"], "SITE-9")
+    elsewhere = factories.link(factories.group(env["project"], "Login failed"), env["tracker"], "SITE-10")
+    delivery = _recorded_delivery(
+        env["tracker"], "SITE-9", status_id="closed", category="done", occurred_at=1000.0
+    )
+    _recorded_delivery(env["tracker"], "SITE-10", status_id="closed", category="done", occurred_at=1000.0)
+    inbound.apply_pending()
+    db.session.expire_all()
+    assert db.session.get(m.Group, group.id).status == "resolved"
+    dead = m.OutboxEntry(
+        id="d" * 32,
+        kind="sync_comment_outbound",
+        payload={"external_issue_id": ext.id, "activity_id": 0},
+        organization_id=env["org"].id,
+        integration_id=env["tracker"].id,
+        status="dead",
+        attempts=5,
+        last_error="503: Tracker answered 503: upstream timeout",
+    )
+    not_mine = m.OutboxEntry(
+        id="e" * 32,
+        kind="sync_comment_outbound",
+        payload={"external_issue_id": elsewhere.id},
+        organization_id=env["org"].id,
+        integration_id=env["tracker"].id,
+        status="done",
+        outcome="posted",
+    )
+    db.session.add_all([dead, not_mine])
+    db.session.commit()
+
+    token = _as(client, env["owner"])
+    assert f"/settings/deliveries/?ticket={ext.id}" in _text(
+        client.get(f"/organizations/acme/issues/{group.id}/")
+    )
+    url = f"/organizations/acme/settings/deliveries/?ticket={ext.id}"
+    page = _text(client.get(url))
+    assert f"#{delivery.id}" in page and "SITE-10" not in page  # only what touched this ticket
+    assert "status of <strong>SITE-9</strong>" in page and ">applied</span>" in page
+    assert "upstream timeout" in page and "dddddddd" in page and "eeeeeeee" not in page
+
+    # replay: the recorded change is applied again through today's guards (it changes nothing now)
+    r = client.post(url, data={"form": "replay", "delivery": str(delivery.id), "csrf_token": token})
+    assert r.status_code == 302 and r.location.endswith(f"?ticket={ext.id}")
+    page = _text(client.get(r.location))
+    assert f"Delivery {delivery.id} replayed:" in page
+    db.session.expire_all()
+    assert db.session.scalar(
+        db.select(m.InboundChange.state).where(m.InboundChange.delivery_id == delivery.id)
+    ) in (
+        "skipped",
+        "stale",
+        "echo",
+    )
+
+    # retry the dead job: fresh attempts, back on the queue; a second press finds it taken
+    r = client.post(url, data={"form": "retry", "job": dead.id, "csrf_token": token})
+    assert r.status_code == 302
+    db.session.expire_all()
+    row = db.session.get(m.OutboxEntry, dead.id)
+    assert (row.status, row.attempts, row.last_error) == ("enqueued", 0, None)  # on RQ, fresh attempts
+    assert f"Job {dead.id[:8]} sent again: enqueued." in _text(client.get(url))
+    client.post(url, data={"form": "retry", "job": dead.id, "csrf_token": token})
+    assert "nothing to retry" in _text(client.get(url))
+
+
+def test_the_sync_ledger_is_for_admins_of_the_org(client, env, factories, other):
+    group = factories.group(env["project"])
+    ext = factories.link(group, env["tracker"], "SITE-9")
+    delivery = _recorded_delivery(env["tracker"], "SITE-9", status_id="closed", category="done")
+    dead = m.OutboxEntry(
+        id="d" * 32,
+        kind="sync_comment_outbound",
+        payload={"external_issue_id": ext.id},
+        organization_id=env["org"].id,
+        integration_id=env["tracker"].id,
+        status="dead",
+        attempts=5,
+    )
+    theirs = m.OutboxEntry(
+        id="f" * 32, kind="sync_comment_outbound", payload={}, organization_id=other["org"].id, status="dead"
+    )
+    db.session.add_all([dead, theirs])
+    db.session.commit()
+    url = "/organizations/acme/settings/deliveries/"
+    token = _as(client, env["member"])
+    assert client.get(url).status_code == 403
+    assert "sync ledger" not in _text(client.get(f"/organizations/acme/issues/{group.id}/"))
+    for data in ({"form": "replay", "delivery": str(delivery.id)}, {"form": "retry", "job": dead.id}):
+        assert client.post(url, data={**data, "csrf_token": token}).status_code == 403
+    token = _as(client, other["user"])
+    assert client.get(f"/organizations/other/settings/deliveries/?ticket={ext.id}").status_code == 404
+    r = client.post(
+        "/organizations/other/settings/deliveries/",
+        data={"form": "retry", "job": dead.id, "csrf_token": token},
+    )
+    assert r.status_code == 404
+    r = client.post(
+        "/organizations/other/settings/deliveries/",
+        data={"form": "replay", "delivery": str(delivery.id), "csrf_token": token},
+    )
+    assert r.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(m.OutboxEntry, dead.id).status == "dead"
+    assert db.session.scalar(
+        db.select(m.InboundChange.state).where(m.InboundChange.delivery_id == delivery.id)
+    ) == ("pending")
