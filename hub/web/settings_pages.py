@@ -612,8 +612,8 @@ def _ledger_action(
     """Replay a delivery (through the API's view) or retry a failed or dead outbound job."""
     form = request.form
     if form.get("form") == "replay":
-        delivery_id = form.get("delivery", "")
-        result = call(api_deliveries.replay_delivery, "POST", None, org_slug=org.slug, delivery_id=delivery_id)
+        did = form.get("delivery", "")
+        result = call(api_deliveries.replay_delivery, "POST", None, org_slug=org.slug, delivery_id=did)
         if result.status == 404:
             abort(404)
         if result.ok:
