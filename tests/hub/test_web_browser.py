@@ -232,6 +232,12 @@ def test_triage_configure_and_member_view_in_a_browser(live):
         expect(page.get_by_role("button", name="Enable key Default")).to_be_visible()
         page.screenshot(path=str(SHOTS / "projects.png"), full_page=True)
 
+        # the sync ledger: the deliveries and outbound jobs of the org's integrations
+        page.get_by_role("link", name="Deliveries").click()
+        expect(page.get_by_role("heading", name="Sync ledger")).to_be_visible()
+        expect(page.get_by_role("heading", name="Outbound: jobs")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "ledger.png"), full_page=True)
+
         # the Jira create form loads projects and issue types from the site
         page.goto(f"{base}/organizations/acme/issues/{live['group']}/?create=1")
         expect(page.get_by_label("Project *")).to_contain_text("Application (APP)")
