@@ -47,6 +47,22 @@ CONDITIONS = {
 }
 
 
+STALE = "changed since you opened the page: nothing was saved. Check it as it is now and try again."
+
+
+@bp.app_template_filter("fingerprint")
+def _fingerprint(value: Any) -> str:
+    return present.fingerprint(value)
+
+
+def _rule_seen(rule: m.AlertRule) -> Any:
+    return [rule.name, rule.project_id, rule.conditions, rule.actions]
+
+
+def _mapping_seen(row: m.IntegrationExternalProject | None) -> Any:
+    return {"resolved": row.resolved_status, "unresolved": row.unresolved_status} if row else {}
+
+
 def _flash_result(result: Result, done: str) -> None:
     flash(
         done if result.ok else f"{result.detail} {_flat(result.errors)}".strip(),
@@ -236,8 +252,21 @@ def integration_settings(org_slug: str, integration_id: int) -> Any:
         abort(404)
     ids = {"org_slug": org.slug, "integration_id": str(integration_id)}
     kind = request.form.get("form")
+    seen = request.form.get("seen")
     if kind == "mapping":
         fields = {k: (request.form.get(k) or "").strip() for k in ("external_id", "resolved", "unresolved")}
+        row = db.session.scalar(
+            select(m.IntegrationExternalProject).where(
+                m.IntegrationExternalProject.organization_integration_id == oi.id,
+                m.IntegrationExternalProject.external_id == fields["external_id"],
+            )
+        )
+        if seen is not None and seen != present.fingerprint(_mapping_seen(row)):
+            flash(f"The mapping of project {fields['external_id']} was {STALE}", "error")
+            return redirect(
+                url_for("web.integrations_page", org_slug=org.slug, mapping=integration_id,
+                        project=fields["external_id"]) + f"#mapping-{integration_id}"
+            )
         result = call(
             api_integrations.create_external_project,
             "POST",
@@ -269,6 +298,8 @@ def integration_settings(org_slug: str, integration_id: int) -> Any:
             )
     elif kind == "test":
         _test_connection(oi)
+    elif seen is not None and seen != present.fingerprint(oi.config or {}):
+        flash(f"The sync options of {oi.integration.name} were {STALE}", "error")
     else:
         config = {k: request.form.get(k) == "on" for k in m.SYNC_CONFIG_KEYS}
         _flash_result(call(api_integrations.update_integration, "PUT", {"config": config}, **ids), "Saved.")
@@ -349,7 +380,7 @@ def rules_page(org_slug: str) -> Any:
             view, kwargs = api_rules.create_rule, {}
             if form.get("rule"):
                 view, kwargs = api_rules.update_rule, {"rule_id": form["rule"]}
-            result = call(
+            result = _stale_rule(org, form) or call(
                 view,
                 "PUT" if kwargs else "POST",
                 body,
@@ -363,7 +394,9 @@ def rules_page(org_slug: str) -> Any:
             errors = {"_detail": result.detail, **_flat_keys(result.errors)}
             if result.status == 404:
                 abort(404)
-        status = 400
+            status = result.status if result.status == 409 else 400
+        if project is None:
+            status = 400
     rules = db.session.scalars(
         select(m.AlertRule)
         .join(m.Project, m.Project.id == m.AlertRule.project_id)
@@ -383,8 +416,23 @@ def rules_page(org_slug: str) -> Any:
         values=request.form,
         editing=request.args.get("edit"),
         names={oi.integration_id: oi.integration.name for oi in _org_integrations(org)},
+        rule_seen=_rule_seen,
+        stale=status == 409,
         title=f"Alert rules · {org.name}",
     )
+
+
+def _stale_rule(org: m.Organization, form: Any) -> Result | None:
+    """A 409 when the edited rule was deleted or changed since the form was rendered."""
+    if not form.get("rule"):
+        return None
+    rule = db.session.get(m.AlertRule, parse_id(form["rule"]) or -1)
+    project = db.session.get(m.Project, rule.project_id) if rule is not None else None
+    if project is None or project.organization_id != org.id:
+        return Result(409, detail="This rule was deleted since you opened the page: nothing was saved.")
+    if form.get("seen") is not None and form["seen"] != present.fingerprint(_rule_seen(rule)):
+        return Result(409, detail=f"This rule was {STALE}")
+    return None
 
 
 # -- members -----------------------------------------------------------------------------------

@@ -580,3 +580,92 @@ def test_the_sync_ledger_is_for_admins_of_the_org(client, env, factories, other)
     assert db.session.scalar(
         db.select(m.InboundChange.state).where(m.InboundChange.delivery_id == delivery.id)
     ) == ("pending")
+
+
+def test_stale_settings_forms_say_so_and_overwrite_nothing(client, env, jira_site, requests_mock):
+    token = _as(client, env["owner"])
+    # sync options: the page saw them before someone turned comment sync off
+    page = _text(client.get("/organizations/acme/settings/integrations/"))
+    seen = page.split('name="form" value="config"><input type="hidden" name="seen" value="')[1].split('"')[0]
+    r = client.put(
+        f"/api/0/organizations/acme/integrations/{env['tracker'].id}/",
+        json={"config": {"sync_comments": False}},
+        headers=env["headers"],
+    )
+    assert r.status_code == 200
+    url = f"/organizations/acme/settings/integrations/{env['tracker'].id}/"
+    client.post(url, data={"form": "config", "seen": seen, "sync_comments": "on", "csrf_token": token})
+    assert "were changed since you opened the page: nothing was saved" in _text(
+        client.get("/organizations/acme/settings/integrations/")
+    )
+    db.session.expire_all()
+    oi = db.session.scalar(
+        db.select(m.OrganizationIntegration).where(
+            m.OrganizationIntegration.integration_id == env["tracker"].id
+        )
+    )
+    assert oi.config["sync_comments"] is False and "sync_status_forward" in oi.config
+
+    # a status mapping saved meanwhile from another tab
+    url = f"/organizations/acme/settings/integrations/{jira_site.id}/"
+    mapping = {"form": "mapping", "external_id": "10000", "csrf_token": token}
+    empty = present_fingerprint({})
+    assert (
+        client.post(url, data={**mapping, "seen": empty, "resolved": "5", "unresolved": "1"}).status_code
+        == 302
+    )
+    r = client.post(url, data={**mapping, "seen": empty, "resolved": "6", "unresolved": "1"})
+    assert "project=10000" in r.location
+    requests_mock.get(f"{JIRA_SITE}/rest/api/3/project", json=[APP])
+    requests_mock.get(f"{JIRA_SITE}/rest/api/3/project/10000/statuses", json=APP_STATUSES)
+    assert "The mapping of project 10000 was changed since you opened the page" in _text(
+        client.get(r.location)
+    )
+    assert db.session.scalars(db.select(m.IntegrationExternalProject.resolved_status)).all() == ["5"]
+
+    # an alert rule edited, then deleted, meanwhile
+    rule = client.post(
+        "/api/0/projects/acme/backend/rules/",
+        headers=env["headers"],
+        json={
+            "name": "Loud",
+            "conditions": [{"id": "first_seen_event"}],
+            "actions": [{"integrationId": str(env["tracker"].id), "channelId": "C1"}],
+        },
+    ).json
+    page = _text(client.get("/organizations/acme/settings/rules/", query_string={"edit": rule["id"]}))
+    seen = page.split('name="seen" value="')[1].split('"')[0]
+    client.put(
+        f"/api/0/projects/acme/backend/rules/{rule['id']}/",
+        headers=env["headers"],
+        json={
+            "name": "Quiet",
+            "conditions": [{"id": "every_event"}],
+            "actions": [{"integrationId": str(env["tracker"].id), "channelId": "C2"}],
+        },
+    )
+    form = {
+        "rule": rule["id"],
+        "seen": seen,
+        "name": "Mine",
+        "project": "backend",
+        "conditions": "first_seen_event",
+        "integrationId": str(env["tracker"].id),
+        "channelId": "C3",
+        "csrf_token": token,
+    }
+    r = client.post("/organizations/acme/settings/rules/", data=form)
+    assert r.status_code == 409 and "This rule was changed since you opened the page" in _text(r)
+    assert 'value="Mine"' in _text(r)  # what was typed is kept
+    db.session.expire_all()
+    assert db.session.get(m.AlertRule, int(rule["id"])).name == "Quiet"
+    client.delete(f"/api/0/projects/acme/backend/rules/{rule['id']}/", headers=env["headers"])
+    r = client.post("/organizations/acme/settings/rules/", data=form)
+    assert r.status_code == 409 and "This rule was deleted since you opened the page" in _text(r)
+    assert db.session.scalar(db.select(db.func.count(m.AlertRule.id))) == 0
+
+
+def present_fingerprint(value):
+    from hub.web.present import fingerprint
+
+    return fingerprint(value)
