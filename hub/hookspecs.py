@@ -174,7 +174,8 @@ def sync_assignee_inbound(
     assign: bool,
     data: dict[str, Any] | None,
 ) -> list[Group] | None:
-    """Apply an assignee change a provider reported to every hub issue linked to the ticket.
+    """Apply an assignee change a provider reported to every hub issue linked to the ticket (v1;
+    superseded by returning :class:`hub.types.AssigneeChange` from a v2 route, kept).
 
     Plugins *call* this (``pm.hook.sync_assignee_inbound(...)`` via
     :func:`hub.services.hook`); the core implements it (``hub.sync``): orgs whose
@@ -204,7 +205,8 @@ def sync_assignee_inbound(
 def sync_status_inbound(
     integration: Integration, external_issue_key: str, data: dict[str, Any]
 ) -> list[Group] | None:
-    """Apply a status change a provider reported to every hub issue linked to the ticket.
+    """Apply a status change a provider reported to every hub issue linked to the ticket (v1;
+    superseded by returning :class:`hub.types.StatusChange` from a v2 route, kept).
 
     The core implements it (``hub.sync``) for orgs with ``sync_status_reverse``: the org's
     explicit status mapping of the ticket's project first, else the status category.
@@ -230,7 +232,8 @@ def sync_status_inbound(
 def sync_ticket_moved_inbound(
     integration: Integration, external_id: str, old_key: str | None, new_key: str
 ) -> int | None:
-    """A provider moved a ticket (Jira: APP-123 → PLATFORM-45, same issue id): its links follow.
+    """A provider moved a ticket (Jira: APP-123 → PLATFORM-45, same issue id): its links follow
+    (superseded by returning :class:`hub.types.TicketMoved` from a v2 route, kept).
 
     The core implements it (``hub.sync``): every link of this integration to the ticket with that
     stable id (or, for links made before ids were stored, to ``old_key``) takes ``new_key``, so
@@ -465,6 +468,27 @@ def notify_invite_request(integration: Integration, invite_request: InviteReques
     **Called**: in an RQ job per integration of the org with ``chat-actions`` when a member
     files ``POST /api/0/organizations/{org}/invite-requests/``.
     **Result**: broadcast. **Errors**: as for ``sync_status_outbound``. **Since**: v1.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Deferred plugin work: in RQ jobs
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def run_task(integration: Integration, task: str, payload: dict[str, Any]) -> str | None:
+    """Do work a plugin deferred with :func:`hub.services.defer` (since v1.2).
+
+    For what must not delay a synchronous answer: after a chat interaction is answered, the
+    message update (``chat.update``, a ``response_url`` post, a Discord follow-up edit).
+
+    :param task: the name the plugin gave it. :param payload: the JSON dict it gave.
+    :returns: a short outcome for the outbox row, or ``None``.
+
+    **Called**: in an RQ job, on the plugin owning ``integration.provider``.
+    **Result**: ``firstresult``. **Errors**: as for ``sync_status_outbound`` (retried with backoff).
+    **Since**: v1.2.
     """
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import redis
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from hub import logs, snapshots, upserts
 from hub import models as m
@@ -187,7 +188,11 @@ def apply_one(change_id: int) -> bool:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-    except Exception as e:  # a bug or a database error: recorded, the other changes go on
+    except OperationalError as e:  # the database is busy or gone: the change stays pending, tried again
+        db.session.rollback()
+        logger.warning("inbound.apply-deferred", extra={"change": change_id, "error": type(e).__name__})
+        return False
+    except Exception as e:  # a bug: recorded as failed with the error, the other changes go on
         db.session.rollback()
         logger.exception("inbound.apply-failed", extra={"change": change_id})
         return _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
@@ -217,7 +222,7 @@ def _retry_or_fail(change_id: int, error: HubError) -> bool:
     if row.attempts >= MAX_ATTEMPTS or not getattr(error, "retryable", True):
         row.state, row.error = "failed", f"{type(error).__name__}: {message}"[:2000]
     else:
-        delay = getattr(error, "retry_after", None) or min(300, 2 ** row.attempts)
+        delay = getattr(error, "seconds", None) or getattr(error, "retry_after", None) or min(300, 2 ** row.attempts)
         row.not_before = utcnow() + dt.timedelta(seconds=float(delay))
         row.error = f"{type(error).__name__}: {message}"[:2000]
     db.session.commit()

@@ -261,7 +261,7 @@ def _needs_attention(outbox_id: str, message: str) -> None:
 
 
 def _pm() -> Any:
-    return current_app.extensions["hub"].pm
+    return current_app.extensions["hub"]  # its .hook sends a provider's hooks to that provider's plugin
 
 
 def _integration(integration_id: int, organization_id: int | None) -> Any:
@@ -396,6 +396,13 @@ def handle_notify_invite_request(p: dict[str, Any]) -> str | None:
     return "posted"
 
 
+def handle_run_task(p: dict[str, Any]) -> str | None:
+    """A plugin's deferred task (:func:`hub.services.defer`), on the plugin owning the integration."""
+    integration = _integration(p["integration_id"], None)
+    result = _pm().hook.run_task(integration=integration, task=p["task"], payload=p.get("payload") or {})
+    return str(result) if result is not None else None
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "sync_status_outbound": handle_sync_status_outbound,
     "sync_assignee_outbound": handle_sync_assignee_outbound,
@@ -403,6 +410,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "notify_issue_alert": handle_notify_issue_alert,
     "notify_activity": handle_notify_activity,
     "notify_invite_request": handle_notify_invite_request,
+    "run_task": handle_run_task,
 }
 
 

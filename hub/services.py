@@ -44,7 +44,7 @@ __all__ = [
 
 def hook() -> Any:
     """The hook relay (``hook().sync_status_inbound(...)``), for plugins reporting changes."""
-    return current_app.extensions["hub"].pm.hook
+    return current_app.extensions["hub"].hook
 
 
 def config(key: str, default: Any = None) -> Any:
@@ -309,6 +309,74 @@ def assign(group_id: str, user_id: str | None, *, actor_user_id: str | None, int
     issues.change_assignee([row], user, actor=actor, integration=origin)
     db.session.commit()
     return snapshots.group(row)
+
+
+#: The chat actions and the roles that may take them (every member acts on issues, FLOWS §7).
+CHAT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "resolve": ("owner", "admin", "member"), "unresolve": ("owner", "admin", "member"),
+    "ignore": ("owner", "admin", "member"), "assign": ("owner", "admin", "member"),
+    "unassign": ("owner", "admin", "member"),
+}
+_CHAT_STATUS = {"resolve": "resolved", "unresolve": "unresolved", "ignore": "ignored"}
+
+
+def chat_action(integration: t.Integration, action: t.ChatAction,
+                status_details: dict[str, Any] | None = None) -> t.ChatActionResult:
+    """Act on an issue as the hub user linked to a chat identity; commits when it changed something.
+
+    The one door for chat buttons, whatever the plugin checked: the issue must belong to an org
+    that has this integration installed, the chat user must be linked to a hub user (through this
+    integration) who is a member of that org with a role allowed the action, and an assignee must be
+    a member of the issue's project. Linked tickets and other threads follow, the origin recorded.
+    """
+    group = _group_row(action.group_id)
+    oi = _oi(int(integration.id), group.organization_id) if group is not None else None
+    if group is None or oi is None or oi.status == "disabled":
+        return t.ChatActionResult("not-found", detail="This issue does not belong to an organization that uses "
+                                                      "this integration.")
+    snapshot = snapshots.group(group)
+    user = get_identity(integration.id, action.actor.user_id)
+    if user is None:
+        return t.ChatActionResult("link-identity", snapshot)
+    role = org_role(user.id, str(group.organization_id))
+    if role is None:
+        return t.ChatActionResult("not-member", snapshot, user)
+    allowed = CHAT_ACTIONS.get(action.action)
+    if allowed is None:
+        return t.ChatActionResult("invalid", snapshot, user, f"Unknown action {action.action!r}.")
+    if role not in allowed:
+        return t.ChatActionResult("forbidden", snapshot, user, "Your role may not do this.")
+    actor, origin = _actor_and_origin(user.id, integration.id)
+    try:
+        if action.action in _CHAT_STATUS:
+            changed = issues.change_status([group], _CHAT_STATUS[action.action], actor=actor, integration=origin,
+                                           status_details=status_details, sync_outbound=True)
+        else:
+            assignee = None
+            if action.action == "assign":
+                ident = parse_id(action.choice) if action.choice else None
+                assignee = db.session.get(m.User, ident) if ident else None
+                if assignee is None or not issues.is_project_member(assignee, group.project_id):
+                    db.session.rollback()
+                    return t.ChatActionResult("invalid", snapshot, user, "That user cannot be assigned to this issue.")
+            changed = issues.change_assignee([group], assignee, actor=actor, integration=origin)
+    except ValidationError as e:
+        db.session.rollback()
+        return t.ChatActionResult("invalid", snapshot, user, e.detail)
+    db.session.commit()
+    return t.ChatActionResult("applied" if changed else "unchanged", snapshots.group(group), user)
+
+
+def defer(integration_id: str, task: str, payload: dict[str, Any]) -> str:
+    """Run ``task`` later in a worker, with the outbox's retries: the plugin's ``run_task`` hook
+    gets it (e.g. a chat message update after an interaction was answered). Commits; returns the id."""
+    integration = db.session.get(m.Integration, int(integration_id))
+    if integration is None:
+        raise NotFound("integration not found")
+    entry = issues.add_outbox("run_task", {"integration_id": integration.id, "task": task, "payload": payload},
+                              integration_id=integration.id)
+    db.session.commit()
+    return entry.id
 
 
 # -- people -------------------------------------------------------------------------------------

@@ -355,3 +355,19 @@ class Route:
     handle: Handler
     max_bytes: int = 1024 * 1024
     name: str = ""
+
+
+@dataclass(frozen=True)
+class ChatActionResult:
+    """What :func:`hub.services.chat_action` did, for the plugin to answer in its words.
+
+    ``outcome``: ``applied``, ``unchanged`` (already so), ``link-identity`` (the chat user is
+    linked to no hub user), ``not-member`` (linked, not a member of the issue's org), ``forbidden``
+    (a member without the role), ``not-found`` (no such issue in an org using this integration),
+    ``invalid`` (an unknown action, or an assignee who is not a project member: ``detail`` says).
+    """
+
+    outcome: str
+    group: Group | None = None
+    user: User | None = None
+    detail: str = ""

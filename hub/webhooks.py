@@ -171,7 +171,10 @@ def extension(provider: str, endpoint: str) -> Response:
 
 
 def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
 def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDelivery:
@@ -352,8 +355,9 @@ def replay(delivery_id: int) -> Response:
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
+    table = current_app.extensions["hub"].routes(original.provider)
     recorded = inbound.changes_by_delivery([original.id])[original.id]
-    if recorded:
+    if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
         rows = inbound.replay(original.id)
         return to_response(WebhookResponse(json={"detail": "replayed", "delivery": original.id,
                                                  "changes": [inbound.describe_change(r) for r in rows]}))
@@ -379,7 +383,6 @@ def replay(delivery_id: int) -> Response:
     )
     db.session.add(copy)
     db.session.commit()
-    table = current_app.extensions["hub"].routes(original.provider)
     if table is not None:
         return _replay_v2(table, endpoint, hub_request, copy)
     return dispatch(original.provider, endpoint, hub_request, copy.id)

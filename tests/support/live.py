@@ -30,18 +30,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def gunicorn(database_url: str, redis_url: str, instance: str, *, workers: int = 2,
-             threads: int = 4) -> Iterator[str]:
-    """Run ``gunicorn wsgi:app``; yields its base URL; stops it (SIGTERM, then SIGKILL)."""
-    port = free_port()
-    env = {
+def hub_env(database_url: str, redis_url: str, instance: str, **extra: str) -> dict[str, str]:
+    """The environment of a hub process sharing the test database and Redis (nothing of the caller's HUB_*)."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
         "HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url, "HUB_SECRET_KEY": "test-secret-key",
         "HUB_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY, "HUB_BASE_URL": TEST_BASE_URL,
         "HUB_INSTANCE_PATH": instance,
         "HUB_LOG_LEVEL": "WARNING", "HUB_OUTBOX_BACKOFF_BASE": "60",
+        **extra,
     }
+
+
+def hub_worker(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``hub worker`` (add ``--burst`` to run what is due and exit)."""
+    out = log.open("ab") if log else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-c", "from hub.cli import main; main()", "worker", *args],
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def gunicorn(database_url: str, redis_url: str, instance: str, *, workers: int = 2,
+             threads: int = 4, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``gunicorn wsgi:app``; yields its base URL; stops it (SIGTERM, then SIGKILL)."""
+    port = free_port()
+    env = hub_env(database_url, redis_url, instance, **(extra_env or {}))
     log = Path(instance) / "gunicorn.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
