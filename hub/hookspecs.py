@@ -510,3 +510,59 @@ def plugin_settings() -> list[PluginSetting]:
 
     **Called**: once, at start-up. **Result**: broadcast (one list per plugin). **Since**: v1.
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# Web pages: in the request thread of a settings page, for owners and admins
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def get_status_choices(
+    integration: Integration,
+    project_id: str | None,
+    mapping: dict[str, str] | None,
+    tickets: list[ExternalIssue],
+) -> dict[str, Any] | None:
+    """Load the provider's projects and one project's statuses for the status-mapping editor.
+
+    The integrations page offers these as choices instead of raw ids, and shows ``warnings``
+    next to the mapping, e.g. a mapped status that no transition of a linked ticket leads to
+    (the core knows nothing of workflows; the provider says what it can check).
+
+    :param project_id: the project being edited, or ``None`` to list the projects only.
+    :param mapping: the project's current mapping ``{"resolved", "unresolved"}`` (status ids),
+        or ``None`` when it has none.
+    :param tickets: the org's tickets linked through this integration (most recent first, at
+        most 50), for a provider that can check transitions on a real ticket only.
+    :returns: ``{"projects": [{"id", "name"}], "statuses": [{"id", "name"}]`` (of ``project_id``;
+        ``[]`` without one), ``"warnings": [str]``, ``"notes": [str]``}``, or ``None`` when not
+        yours (the page then offers id fields).
+
+    **Called**: when an owner or admin opens the mapping editor of a ``status-sync``
+    integration, and after saving a mapping.
+    **Result**: ``firstresult``.
+    **Errors**: :class:`hub.PluginError` / any ``Api*Error`` → the page says the provider could
+    not be asked and still offers the id fields.
+    **Since**: v1.2.
+    """
+
+
+@hookspec(firstresult=True)
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    """Tell the integrations page, step by step, how to install the provider.
+
+    Richer than ``provider_info()["install"]`` (which still gives the by-hand fields):
+
+    :returns: ``{"steps": [str], "copy": [{"label", "value"}], "buttons": [{"label", "url",
+        "unavailable"?: str}], "notes"?: [str]}`` — numbered steps; values to copy into the provider (e.g. a
+        descriptor URL); buttons that start a provider's own install flow (e.g. OAuth), with
+        why one cannot be used here (``unavailable``, e.g. the app is not configured) — or
+        ``None`` when not yours; ``notes`` say what to fix first (e.g. the hub's URL is not
+        https). URLs are absolute (``base_url`` is the hub's public URL).
+
+    **Called**: in the request thread of the integrations page, once per provider, for owners
+    and admins. **Result**: ``firstresult``.
+    **Errors**: an exception is logged and the page falls back to ``provider_info()["install"]``.
+    **Since**: v1.2.
+    """

@@ -494,3 +494,30 @@ def init_app(app: Any) -> None:
         except Exception:  # the rows are committed; the relay will send them
             logger.exception("outbox.flush-failed")
         return response
+
+
+# -- a retry asked for by an owner or admin ------------------------------------------------
+
+RETRYABLE = ("failed", "dead")
+
+
+def retry_entry(outbox_id: str) -> str:
+    """Send a failed or dead row again with a fresh set of attempts (the sync ledger page).
+
+    A compare-and-set on the row's status, so two admins pressing Retry at once send it once.
+
+    :returns: ``""`` when the row is not failed or dead (nothing changed); else the attempt's
+        state when run inline (``HUB_ASYNC=0``), ``"enqueued"``, or ``"pending"`` when Redis is
+        unavailable (the relay sends it later).
+    """
+    changed = db.session.execute(
+        update(m.OutboxEntry)
+        .where(m.OutboxEntry.id == outbox_id, m.OutboxEntry.status.in_(RETRYABLE))
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
+    ).rowcount
+    db.session.commit()
+    if not changed:
+        return ""
+    if not current_app.config["HUB_ASYNC"]:
+        return run_outbox(outbox_id)
+    return "enqueued" if enqueue([outbox_id]) else "pending"

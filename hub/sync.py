@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import lazyload, selectinload
 
-from hub import echoes, issues, snapshots
+from hub import echoes, issues
 from hub import models as m
 from hub import types as t
 from hub.extensions import db

@@ -191,7 +191,7 @@ def issue_page(org_slug: str, issue_id: int) -> Any:
         result, errors = _act(org, group)
         if result is not None:
             return result
-        status = 409 if errors.get("_stale") else 400
+        status = 409 if errors.get("_stale") else errors.pop("_code", 400)
     names = provider_names()
     activities = db.session.scalars(
         select(m.Activity).where(m.Activity.group_id == group.id).order_by(m.Activity.id.desc()).limit(100)
@@ -255,6 +255,15 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
             "_stale": "This issue changed since you opened the page (see the activity below). "
             "Check it and try again."
         }
+    if action == "edit_comment":
+        note = db.session.get(m.Activity, parse_id(form.get("comment", "")) or -1)
+        if note is None or note.group_id != group.id or note.type != "note":
+            abort(404)
+        if form.get("original") is not None and form["original"] != (note.data or {}).get("text", ""):
+            return None, {
+                "_stale": "This comment was edited since you opened the page: your change was not saved. "
+                "Check its text and try again."
+            }
     if action == "status":
         body: dict[str, Any] = {"status": form.get("status")}
         if form.get("status") == "resolved_next":
@@ -265,6 +274,10 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
         result = call(api_issues.update_issue, "PUT", {"assignedTo": value}, **ids)
     elif action == "comment":
         result = call(api_issues.create_comment, "POST", {"text": form.get("text", "")}, **ids)
+    elif action == "edit_comment":
+        result = call(
+            api_issues.update_comment, "PUT", {"text": form.get("text", "")}, activity_id=str(note.id), **ids
+        )
     elif action == "unlink":
         result = call(
             api_issues.delete_external_issue, "DELETE", None, external_issue_id=form.get("ticket", ""), **ids
@@ -284,6 +297,7 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
                 "status": "Status changed.",
                 "assign": "Assignee changed.",
                 "comment": "Comment added.",
+                "edit_comment": "Comment saved.",
                 "unlink": "Ticket unlinked.",
                 "link": "Ticket linked.",
                 "create": "Ticket created.",
@@ -295,4 +309,5 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
     if isinstance(fields, dict):
         errors.update({f"field.{k}": v for k, v in fields.items()})
     errors["_" + action] = result.detail
+    errors["_code"] = result.status if result.status in (403, 404, 409) else 400
     return None, errors

@@ -7,6 +7,8 @@ and any part may be missing or of the wrong shape; the page shows what is there.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 PROVIDER_NAMES: dict[str, str] = {}  # filled per request from provider_info (key -> name)
@@ -26,6 +28,21 @@ def reltime(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
             n = seconds // size
             return f"{n} {unit}{'s' if unit == 'day' and n > 1 else ''} ago"
     return "just now"  # pragma: no cover
+
+
+def fingerprint(value: Any) -> str:
+    """What a settings form saw of a row: a later change makes the posted fingerprint differ, and
+    the form is refused with a message instead of silently overwriting someone else's change."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def parse_iso(value: str | None) -> dt.datetime | None:
+    """A time the API gave as ISO 8601 (``...Z``), for the ``when`` macro."""
+    try:
+        return dt.datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def exact(value: dt.datetime | None) -> str:

@@ -60,3 +60,10 @@ def plugin_settings() -> list[Any]:
 @hookimpl
 def run_task(integration: Integration, task: str, payload: dict[str, Any]) -> str:
     return tasks.run(integration, task, payload)
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    from plugins.discord.guide import install_guide
+
+    return install_guide(organization_slug, base_url)

@@ -86,3 +86,22 @@ def plugin_settings() -> list[Any]:
     from plugins.jira.settings import SETTINGS
 
     return SETTINGS
+
+
+@hookimpl
+def get_status_choices(
+    integration: Integration,
+    project_id: str | None,
+    mapping: dict[str, str] | None,
+    tickets: list[ExternalIssue],
+) -> dict[str, Any] | None:
+    from .statuses import status_choices
+
+    return status_choices(cloud_client(integration), project_id, mapping, tickets)
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    from .guide import install_guide
+
+    return install_guide(organization_slug, base_url)

@@ -13,7 +13,7 @@ from typing import Any
 from hub import hookimpl
 from hub.types import Activity, Change, ExternalIssue, Group, Integration, Route, User
 from plugins.jira import changes, outbound
-from plugins.jira_server import install, webhooks
+from plugins.jira_server import install, routes
 from plugins.jira_server.client import server_client as _client
 from plugins.jira_server.webhooks import KEY
 
@@ -26,7 +26,7 @@ def provider_info() -> dict[str, Any]:
 
 @hookimpl
 def webhook_routes() -> list[Route]:
-    return webhooks.routes()
+    return routes.routes()
 
 
 @hookimpl
@@ -74,3 +74,22 @@ def create_external_issue(integration: Integration, group: Group, fields: dict[s
 @hookimpl
 def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | None:
     return outbound.get_external_issue(_client(integration), key)
+
+
+@hookimpl
+def get_status_choices(
+    integration: Integration,
+    project_id: str | None,
+    mapping: dict[str, str] | None,
+    tickets: list[ExternalIssue],
+) -> dict[str, Any] | None:
+    from plugins.jira.statuses import status_choices
+
+    return status_choices(_client(integration), project_id, mapping, tickets)
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    from plugins.jira_server.guide import install_guide
+
+    return install_guide(organization_slug, base_url)

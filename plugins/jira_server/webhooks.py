@@ -16,9 +16,7 @@ import jwt
 
 from hub import services
 from hub.errors import Unverified
-from hub.routes import public
-from hub.types import Integration, Route, WebhookRequest
-from plugins.jira import changes
+from hub.types import Integration, WebhookRequest
 
 logger = logging.getLogger("hub.plugins.jira_server")
 
@@ -76,22 +74,3 @@ def verify_token(token: str) -> Integration:
 def verify_request(request: WebhookRequest) -> Integration:
     """The route's verifier: the token in the URL path."""
     return verify_token(request.params.get("token", ""))
-
-
-def routes() -> list[Route]:
-    """The provider's endpoints (``webhook_routes``)."""
-    from plugins.jira_server import setup
-
-    return [
-        # The guided setup's pages check their own login (hub session or bearer token), the org
-        # role, and the signed, user-bound state each step carries: no provider proof exists yet.
-        Route("setup/", ("GET", "POST"), verify=public, handle=setup.setup, name="setup"),
-        # Jira sends the admin's browser back here; the callback checks the login and that the
-        # oauth_token is one this user's flow asked for (cached server-side, used once).
-        Route("oauth-callback/", ("GET",), verify=public, handle=setup.oauth_callback, name="oauth-callback"),
-        Route("issue-updated/<token>/", ("POST",), verify=verify_request, handle=changes.issue_updated,
-              name="issue-updated"),
-        # Without a token the URL proves nothing: the same 400 as a wrong one, not a 404.
-        Route("issue-updated/", ("POST",), verify=verify_request, handle=changes.issue_updated,
-              name="issue-updated"),
-    ]

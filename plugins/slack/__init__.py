@@ -74,3 +74,10 @@ def plugin_settings() -> list[Any]:
     from plugins.slack.settings import SETTINGS
 
     return SETTINGS
+
+
+@hookimpl
+def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
+    from plugins.slack.guide import install_guide
+
+    return install_guide(organization_slug, base_url)

@@ -35,6 +35,16 @@ class StandIn(BaseHTTPRequestHandler):
         "/slack/api/auth.test": {"ok": True, "team_id": "T0001", "team": "Acme Slack", "user_id": "UBOT"},
         "/rest/api/3/project": [{"id": "10000", "key": "APP", "name": "Application"}],
         "/rest/api/3/issuetype": [{"id": "10001", "name": "Bug", "subtask": False}],
+        "/rest/api/3/project/10000/statuses": [
+            {
+                "id": "10001",
+                "name": "Bug",
+                "statuses": [
+                    {"id": "3", "name": "To Do", "statusCategory": {"key": "new"}},
+                    {"id": "10001", "name": "Done", "statusCategory": {"key": "done"}},
+                ],
+            }
+        ],
     }
 
     def _answer(self) -> None:
@@ -153,6 +163,11 @@ def test_triage_configure_and_member_view_in_a_browser(live):
         page.get_by_role("button", name="Comment", exact=True).click()
         expect(page.locator("#activity")).to_contain_text("Dana commented")
         expect(page.locator("#activity")).to_contain_text("count is zero for empty carts")
+        page.locator("summary", has_text="Edit comment").click()
+        page.get_by_label("New text").fill("Looking into it: count is zero when the cart is empty.")
+        page.get_by_role("button", name="Save comment").click()
+        expect(page.locator(".flash")).to_contain_text("Comment saved.")
+        expect(page.locator("#activity")).to_contain_text("count is zero when the cart is empty")
         page.get_by_role("button", name="Resolve", exact=True).click()
         expect(page.locator("#activity")).to_contain_text("Dana resolved this issue")
         expect(page.locator("#issue-status")).to_have_text("resolved")
@@ -161,6 +176,9 @@ def test_triage_configure_and_member_view_in_a_browser(live):
         # install Jira Cloud and Slack by hand, change a toggle, map a status
         page.get_by_role("link", name="Integrations").click()
         page.locator("summary", has_text="Jira Cloud").click()
+        expect(page.get_by_text("Enable development mode")).to_be_visible()
+        expect(page.get_by_label("Descriptor URL")).to_have_value(f"{base}/extensions/jira/descriptor/")
+        page.screenshot(path=str(SHOTS / "install-jira-cloud.png"), full_page=True)
         form = page.get_by_role("form", name="Install Jira Cloud by hand")
         form.get_by_label("External id").fill("jira-site-1")
         form.get_by_label("Site URL").fill(live["stand_in"])
@@ -173,14 +191,22 @@ def test_triage_configure_and_member_view_in_a_browser(live):
         expect(
             page.get_by_label("When an issue is resolved or reopened here, move its linked tickets")
         ).to_be_checked()
-        page.get_by_label("Project id").fill("10000")
-        page.get_by_label("Resolved status id", exact=True).fill("10001")
-        page.get_by_label("Unresolved status id").fill("3")
+        # map a status: projects and statuses come from the Jira site
+        page.get_by_role("link", name="Map a project's statuses").click()
+        page.get_by_label("Jira Cloud project").select_option(label="Application (APP)")
+        page.get_by_role("button", name="Load statuses").click()
+        page.get_by_label("Resolved status", exact=True).select_option(label="Done")
+        page.get_by_label("Unresolved status", exact=True).select_option(label="To Do")
         page.get_by_role("button", name="Save mapping").click()
         expect(page.locator(".flash")).to_contain_text("Status mapping saved.")
         expect(page.get_by_role("cell", name="10001")).to_be_visible()
+        expect(page.get_by_text("once a ticket of Application (APP) is linked")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "status-mapping.png"), full_page=True)
 
         page.locator("summary", has_text="Slack").click()
+        expect(page.get_by_role("link", name="Add to Slack")).to_have_attribute(
+            "href", f"{base}/extensions/slack/oauth/?organization=acme"
+        )
         form = page.get_by_role("form", name="Install Slack by hand")
         form.get_by_label("External id").fill("T0001")
         form.get_by_label("Bot token").fill("xoxb-test-token")
@@ -198,6 +224,24 @@ def test_triage_configure_and_member_view_in_a_browser(live):
         page.screenshot(path=str(SHOTS / "rules.png"), full_page=True)
         page.get_by_role("link", name="Members").click()
         page.screenshot(path=str(SHOTS / "members.png"), full_page=True)
+
+        # rotate the DSN: add a key, then disable the old one
+        page.get_by_role("link", name="Projects & keys").click()
+        page.locator("summary", has_text="Add a key").click()
+        page.get_by_label("Key name").fill("Rotated")
+        page.get_by_role("button", name="Add key").click()
+        expect(page.locator(".flash")).to_contain_text("Key added")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Disable key Default").click()
+        expect(page.locator(".flash")).to_contain_text("Key Default disabled")
+        expect(page.get_by_role("button", name="Enable key Default")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "projects.png"), full_page=True)
+
+        # the sync ledger: the deliveries and outbound jobs of the org's integrations
+        page.get_by_role("link", name="Deliveries").click()
+        expect(page.get_by_role("heading", name="Sync ledger")).to_be_visible()
+        expect(page.get_by_role("heading", name="Outbound: jobs")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "ledger.png"), full_page=True)
 
         # the Jira create form loads projects and issue types from the site
         page.goto(f"{base}/organizations/acme/issues/{live['group']}/?create=1")

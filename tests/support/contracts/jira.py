@@ -151,6 +151,13 @@ def _issue_endpoints(root: str, auth: tuple, *, rich_text: dict, user_field: str
         Endpoint("GET", f"{root}/status", auth, "statuses for the status mapping"),
         Endpoint("GET", f"{root}/project", auth, "projects for the create-ticket form"),
         Endpoint("GET", f"{root}/issuetype", auth, "issue types for the create-ticket form"),
+        Endpoint(
+            "GET",
+            f"{root}/project/{{projectIdOrKey}}/statuses",
+            auth,
+            "a project's statuses for the status-mapping editor",
+            params={"projectIdOrKey": string(pattern=r"^[A-Za-z0-9_]+$")},
+        ),
     ]
 
 
