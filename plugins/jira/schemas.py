@@ -132,12 +132,16 @@ def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+_ISSUE_UPDATED = IssueUpdatedSchema()  # a schema is stateless once built; building one per request is costly
+_CHANGE_ITEM = ChangeItemSchema()
+
+
 def parse_issue_updated(payload: Any) -> IssueUpdated:
     """Load a webhook body; raises ``ValidationError`` (400) when it is not an issue event."""
     if not isinstance(payload, dict):
         raise ValidationError("The body must be a JSON object.")
     try:
-        data = IssueUpdatedSchema().load(payload)
+        data = _ISSUE_UPDATED.load(payload)
     except SchemaError as e:
         messages = e.messages if isinstance(e.messages, dict) else {"_schema": e.messages}
         issue_errors = messages.get("issue")
@@ -151,7 +155,7 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
     items = []
     for raw in (data.get("changelog") or {}).get("items") or []:
         try:
-            item = ChangeItemSchema().load(raw)
+            item = _CHANGE_ITEM.load(raw)
         except SchemaError as e:
             raise ValidationError("The changelog is malformed.", _flatten(e.messages)) from e  # type: ignore[arg-type]
         items.append(
