@@ -259,7 +259,8 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
             if action.action == "assign":
                 ident = parse_id(action.choice) if action.choice else None
                 assignee = db.session.get(m.User, ident) if ident else None
-                if assignee is None or not issues.is_project_member(assignee, group.project_id):
+                if assignee is None or (assignee.id, group.project_id) not in issues.project_member_ids(
+                        [assignee.id], [group.project_id]):
                     db.session.rollback()
                     return t.ChatActionResult("invalid", snapshot, user, "That user cannot be assigned to this issue.")
             changed = issues.change_assignee([group], assignee, actor=actor, integration=origin)
