@@ -242,12 +242,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
         return _record_inbound(provider, endpoint, body, hub_request, result)
     response = to_response(result)
     delivery = _delivery_row(provider, endpoint, body)
-    delivery.status_code = response.status_code
-    delivery.dedupe_key = hub_request.dedupe_key
-    bound = logs.context().get("integration")
-    delivery.integration_id = bound if isinstance(bound, int) else None
-    delivery.error = inputs.strip_nul(error)
-    delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
+    _record_answer(delivery, response, result, hub_request, error)
     db.session.add(delivery)
     if hub_request.dedupe_key and hub_request.hub_claimed.get("key"):  # type: ignore[attr-defined]
         if response.status_code >= 400 or result.retry:
@@ -281,6 +276,17 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
     else:  # no workers (HUB_ASYNC=0): apply now, then send what that recorded
         jobs.apply_inbound()
     return response
+
+
+def _record_answer(delivery: m.WebhookDelivery, response: Response, result: WebhookResponse,
+                   hub_request: WebhookRequest, error: str | None) -> None:
+    """What a synchronous answer (v1, or a v2 ``WebhookResponse``) tells the delivery log."""
+    delivery.status_code = response.status_code
+    delivery.dedupe_key = hub_request.dedupe_key
+    bound = logs.context().get("integration")
+    delivery.integration_id = bound if isinstance(bound, int) else None
+    delivery.error = inputs.strip_nul(error)
+    delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
 
 
 def _outcome(status: int, duplicate: bool) -> str:
@@ -337,12 +343,7 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
     response = to_response(result)
     delivery = db.session.get(m.WebhookDelivery, delivery_id)
     if delivery is not None:
-        delivery.status_code = response.status_code
-        delivery.dedupe_key = hub_request.dedupe_key
-        bound = logs.context().get("integration")
-        delivery.integration_id = bound if isinstance(bound, int) else None
-        delivery.error = inputs.strip_nul(error)
-        delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
+        _record_answer(delivery, response, result, hub_request, error)
         if hub_request.dedupe_key and (response.status_code >= 400 or result.retry):
             _release(provider, hub_request.dedupe_key, delivery_id)
         db.session.commit()
