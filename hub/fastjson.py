@@ -6,7 +6,8 @@ orjson reads integers over 64 bits as floats, which would change the event. For 
 refuses what it cannot write exactly (integers over 64 bits, lone surrogates, non-string keys), and
 those events are written by ``json.dumps`` as before. The one difference: a non-finite float (only a
 ``NaN`` or ``Infinity`` literal in the SDK's JSON makes one; Relay refuses such JSON) is stored as
-``null``, valid JSON that PostgreSQL's ``jsonb`` accepts, where ``json.dumps`` wrote ``NaN``.
+``null``, valid JSON that PostgreSQL's ``jsonb`` accepts, where ``json.dumps`` wrote ``NaN`` (it still
+does in an event that also holds what orjson cannot write).
 """
 
 from __future__ import annotations
