@@ -9,6 +9,7 @@ Then the parsing is Jira Cloud's (FLOWS §4), shared through :mod:`plugins.jira.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 
@@ -43,6 +44,12 @@ def _bad_token(reason: str) -> Unverified:
     return Unverified("Invalid webhook token.", {"token": [reason]}, status=400)
 
 
+#: token → (integration id, the key it verified with), per process: a site posts the same URL every
+#: time, so each process checks a token's signature once per key (a rotated key misses, is re-checked).
+_VERIFIED: dict[str, tuple[str, str]] = {}
+_VERIFIED_MAX = 1024
+
+
 def verify_token(token: str) -> Integration:
     """The integration the token names, when it is signed with that integration's key.
 
@@ -50,24 +57,33 @@ def verify_token(token: str) -> Integration:
     """
     if not token:
         raise _bad_token("missing")
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False}, algorithms=["HS256"])
-    except jwt.InvalidTokenError:
-        raise _bad_token("undecodable") from None
-    external_id = claims.get("id") if isinstance(claims, dict) else None
-    if not isinstance(external_id, str) or not external_id:
-        raise _bad_token("no integration id")
+    known = _VERIFIED.get(token)
+    if known is not None:
+        external_id = known[0]
+    else:
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False}, algorithms=["HS256"])
+        except jwt.InvalidTokenError:
+            raise _bad_token("undecodable") from None
+        external_id = claims.get("id") if isinstance(claims, dict) else None
+        if not isinstance(external_id, str) or not external_id:
+            raise _bad_token("no integration id")
     integration = services.get_integration(KEY, external_id)
     if integration is None or integration.status != "active":
         raise _bad_token("unknown integration")
     secret = integration.metadata.get("webhook_secret")
     if not secret:
         raise _bad_token("unknown integration")
+    if known is not None and hmac.compare_digest(known[1], secret):
+        return integration
     try:
         # PyJWT compares HMAC signatures with hmac.compare_digest (constant time).
         jwt.decode(token, secret, algorithms=["HS256"])
     except jwt.InvalidTokenError:
         raise _bad_token("bad signature") from None
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[token] = (external_id, secret)
     return integration
 
 
