@@ -1,4 +1,5 @@
-"""README command 1 (``scripts/run-demo``) end to end: its own Redis, the printed token works, SIGTERM stops everything."""
+"""README command 1 (``scripts/run-demo``) end to end: its own Redis, the printed token works, SIGTERM
+stops everything."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The ``hub`` console script (hub/cli.py): its version, the working directory's env, a broken plugin install."""
+"""The ``hub`` console script (hub/cli.py): its version, the working directory's env only, a broken plugin
+install named in one line.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Deployment: configuration from the environment, generated keys, the ``hub`` command and its worker."""
+"""Configuration (hub/config.py): the environment, generated keys shared by processes starting together,
+a malformed key refused, ``HUB_PLUGINS`` naming modules.
+"""
 
 from __future__ import annotations
 

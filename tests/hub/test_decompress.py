@@ -1,4 +1,6 @@
-"""Request bodies decompressed under hard caps (hub/decompress.py): every encoding an SDK uses, bombs and corrupt bodies refused, nothing stored."""
+"""Request bodies decompressed under hard caps (hub/decompress.py): every encoding an SDK uses; bombs and
+corrupt bodies refused with nothing stored.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Sentry envelopes (hub/envelope.py): parsed in one pass, linearly; malformed ones are a 400 and store nothing."""
+"""Sentry envelopes (hub/envelope.py): parsed in one pass, linearly; a malformed one is a 400 and stores
+nothing.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Grouping, CORS, client keys and rate limits, and the event API's edges."""
+"""Which issue an event joins (hub/grouping.py): exception values, system frames, message templates,
+fingerprints, and issues grouped by the first version.
+"""
 
 from __future__ import annotations
 

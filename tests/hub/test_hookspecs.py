@@ -1,4 +1,4 @@
-"""The hook contract (hub/hookspecs.py): every hook documented, and plugins get what the docstrings promise."""
+"""The hook contract (hub/hookspecs.py): every hook documented; plugins get what the docstrings promise."""
 
 from __future__ import annotations
 

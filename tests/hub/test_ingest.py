@@ -1,4 +1,6 @@
-"""The SDK endpoints at Relay's level: encodings, auth, limits, envelope parsing, normalization, bad input."""
+"""Events in (hub/ingest.py) through the SDK endpoints: auth by DSN, attachments, dedupe, regressions and
+release-aware resolutions (FLOWS §10), bad input, the statements an event costs.
+"""
 
 from __future__ import annotations
 

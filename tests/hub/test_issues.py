@@ -1,4 +1,6 @@
-"""The one way an issue's status changes (hub/issues.py): a resolution in a release is checked before anything is written."""
+"""The one way an issue's status changes (hub/issues.py): a resolution in a release is checked before
+anything is written.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Migrations agree with the models; the CLI commands; structured logs without secrets."""
+"""Structured logs (hub/logs.py): JSON lines with the bound context, the request id, never a secret."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Events normalized as Relay does (hub/normalize.py): never dropped for a value, trimmed with a note, growth bounded."""
+"""Events normalized as Relay does (hub/normalize.py): never dropped for a value, trimmed with a note, their
+growth bounded.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Providers own their settings: each plugin declares them (``plugin_settings``), the core reads them from
-the environment, ``hub plugins`` lists them (never a secret's value) and the README's table matches."""
+"""The plugin manager (hub/plugins.py): entry points and validation at start, one manager per app, traced hook
+calls without secrets, and the settings each plugin declares (``plugin_settings``), read from the environment,
+listed by ``hub plugins`` (never a secret's value) and matched by the README's table.
+"""
 
 from __future__ import annotations
 

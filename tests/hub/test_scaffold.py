@@ -1,5 +1,4 @@
-"""What a third-party plugin author relies on: ``hub plugin new``, the ``hub.testing`` fixtures and the
-documented hook contract (found while writing an outside plugin from the docs alone)."""
+"""``hub plugin new`` (hub/scaffold.py): a package a third party can pip install, whose own tests pass."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Browser-facing protections (hub/security.py): CSRF tokens on every session form, same-origin posts, framing and sniffing headers."""
+"""Browser-facing protections (hub/security.py): CSRF tokens on session forms, same-origin posts, framing
+and sniffing headers.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Web sessions (issue 10, item 10): throttled logins, sessions that die, CSRF tokens, framing headers."""
+"""Browser sessions (hub/sessions.py, issue 10 item 10): throttled logins, sessions that die, secure cookies,
+the proxy hops trusted.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The web pages' server-side rules (issue 14): roles, org scoping, form errors, stale forms, search."""
+"""The web pages (hub/web/, issue 14): logins, roles, org scoping, form errors, stale forms, search."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Helpers shared by the tests of the SDK door (tests/hub/test_ingest.py, test_decompress.py, test_envelope.py,
-test_normalize.py): a project's DSN key, envelopes built item by item, posting one, reading back what was stored."""
+"""Helpers shared by the tests of the SDK door (tests/hub/test_ingest.py, test_decompress.py,
+test_envelope.py, test_normalize.py, tests/flows/test_sdk_ingest_processes.py): a project's DSN key,
+envelopes built item by item, posting one, reading back what was stored.
+"""
 
 from __future__ import annotations
 
