@@ -13,6 +13,7 @@ from hub import models as m
 from hub.extensions import db
 from tests.hub.conftest import post_event
 from tests.hub.test_grouping import _groups, _key, _store
+from tests.support.inbound import post
 
 DEEP = b"[" * 100000 + b"]" * 100000
 
@@ -553,3 +554,21 @@ def test_identical_concurrent_envelopes_have_one_effect(app, env, count):
     assert db.session.scalar(select(func.count()).select_from(m.Event)) == 1
     assert db.session.scalar(select(func.count()).select_from(m.EventAttachment)) == 1
     assert db.session.scalar(select(m.Group.times_seen)) == 1
+
+
+def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, run_jobs, factories):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    run_jobs()
+    r = client.get("/api/0/organizations/acme/deliveries/?ticket=APP-1", headers=signed["headers"])
+    assert r.status_code == 200 and [d["state"] for d in r.json] == ["applied"]
+    assert r.json[0]["changes"][0]["state"] == "applied"
+    assert client.get("/api/0/organizations/acme/deliveries/?ticket=NOPE-1", headers=signed["headers"]).json == []
+    delivery_id = r.json[0]["id"]
+    member = {"Authorization": f"Bearer {factories.token(signed['member'])}"}
+    assert client.get("/api/0/organizations/acme/deliveries/", headers=member).status_code == 403
+    other = factories.setup("globex", email="g@example.com")
+    r = client.get(f"/api/0/organizations/globex/deliveries/{delivery_id}/", headers=other["headers"])
+    assert r.status_code == 404
+    r = client.post(f"/api/0/organizations/acme/deliveries/{delivery_id}/replay/", headers=signed["headers"])
+    assert r.status_code == 200 and r.json["changes"][0]["state"] in ("applied", "skipped")
+    assert client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code == 400

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hub import models as m
 from hub.extensions import db
 from tests.hub.conftest import tracker_webhook
+from tests.support.inbound import post
 
 CONTRACT_COMMANDS = {"bootstrap", "token", "user", "plugins", "worker", "deliveries", "replay", "outbox",
                      "reconcile", "plugin"}
@@ -75,3 +76,19 @@ def test_bootstrap_prints_a_working_token_and_dsn(app, client):
     login = client.post("/login", data={"email": "me@example.com", "password": "pw"})
     assert login.status_code == 302
     assert client.get("/organizations/demo/issues/").status_code == 200
+
+
+def test_hub_deliveries_json_shows_each_change(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    post(client, {"delivery": "b", "key": "APP-1", "state": "open", "updated_ms": 1})
+    post(client, {"delivery": "b", "key": "APP-1", "state": "open", "updated_ms": 1})
+    run_jobs()
+    out = client.application.test_cli_runner().invoke(args=["deliveries", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["state"] for r in rows] == ["duplicate", "skipped", "applied"]
+    assert rows[1]["changes"][0]["reason"] == "no change"
+    applied = rows[2]["changes"][0]
+    assert applied["kind"] == "status" and applied["ticket"]["key"] == "APP-1" and applied["activityIds"]
+    text = client.application.test_cli_runner().invoke(args=["deliveries"]).output
+    assert "skipped" in text and "applied" in text and "activities" in text

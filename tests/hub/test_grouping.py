@@ -51,9 +51,6 @@ def _key_error(value: str, line_module: str = "shop.views") -> dict:
     }
 
 
-# -- grouping ----------------------------------------------------------------------------------
-
-
 def test_exception_values_do_not_split_an_issue(client, env):
     assert _store(client, env, _key_error("'user_17'")).status_code == 200
     assert _store(client, env, _key_error("'user_42'")).status_code == 200
@@ -126,12 +123,3 @@ def test_issues_grouped_by_the_first_version_keep_their_events(client, env):
         json={"message": "KeyError: 'user_17'", "culprit": "shop.views in checkout"},
     )
     assert r.status_code == 201 and r.json["groupId"] == str(old.id)
-
-
-# -- CORS --------------------------------------------------------------------------------------
-
-
-# -- keys and rate limits ----------------------------------------------------------------------
-
-
-# -- the event API -----------------------------------------------------------------------------

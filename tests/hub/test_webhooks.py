@@ -17,6 +17,7 @@ from hub import models as m
 from hub.extensions import db
 from hub.webhooks import public_body, public_query
 from tests.hub.conftest import tracker_webhook
+from tests.support.inbound import changes, count, group, post
 
 
 def test_unknown_provider_is_404(client, env):
@@ -207,3 +208,47 @@ def test_a_processed_delivery_keeps_its_key_even_when_the_plugin_names_its_outco
     for _ in range(3):
         assert client.post("/extensions/flaky/hook/", data=b"{}").status_code == 200
     assert plugin.effects == 1
+
+
+def test_a_body_over_the_routes_limit_is_413_and_nothing_is_recorded(client, signed):
+    r = post(client, {"delivery": "d1", "key": "APP-1", "pad": "x" * 70_000})
+    assert r.status_code == 413 and r.json["detail"] == "Request body too large (limit 64 KiB)."
+    assert count(m.WebhookDelivery) == 0 and count(m.InboundChange) == 0
+
+
+def test_the_verifier_runs_before_the_body_is_parsed(client, signed):
+    r = client.post("/extensions/signed/hooks/site-a/", data=b"\xff not json {", headers={"X-Signature": "bad"})
+    assert r.status_code == 401
+    assert r.json == {"detail": "Bad signature.", "errors": {"X-Signature": ["Does not match the body."]}}
+    r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed"}, site="site-unknown")
+    assert r.status_code == 401
+    delivery = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id)).first()
+    assert delivery.outcome == "rejected" and delivery.status_code == 401
+    assert count(m.InboundChange) == 0 and group(signed["group_id"]).status == "unresolved"
+
+
+def test_a_handler_raising_is_a_recorded_500_and_other_deliveries_go_on(client, signed, run_jobs):
+    r = post(client, {"delivery": "d1", "key": "APP-1", "boom": True})
+    assert r.status_code == 500 and r.json["detail"].startswith("Internal error (")
+    assert "broke" not in r.get_data(as_text=True)
+    failed = db.session.scalars(select(m.WebhookDelivery)).one()
+    assert failed.outcome == "error" and "RuntimeError: the handler broke" in failed.error
+    r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    assert r.status_code == 200  # the failed delivery did not keep its key
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+
+
+def test_a_redelivery_is_200_and_has_no_second_effect(client, signed, run_jobs):
+    payload = {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1000}
+    assert post(client, payload).status_code == 200
+    run_jobs()
+    client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"status": "unresolved"},
+               headers=signed["headers"])
+    r = post(client, payload)
+    assert r.status_code == 200 and r.json["detail"] == "Already processed."
+    run_jobs()
+    assert group(signed["group_id"]).status == "unresolved"
+    assert len(changes()) == 1
+    outcomes = [d.outcome for d in db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))]
+    assert outcomes == ["received", "duplicate"]
