@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from hub import models as m
 from hub.extensions import db
 from tests.hub.conftest import post_event
-from tests.hub.test_grouping import _groups, _key, _store
 from tests.support.inbound import post
+from tests.support.sdk import all_groups, project_key, store_event
 
 DEEP = b"[" * 100000 + b"]" * 100000
 
@@ -344,13 +344,13 @@ def test_keys_rotate_disable_and_limit(client, env, factories):
     assert r.status_code == 201 and r.json["isActive"] and r.json["name"] == "Rotated"
     new = r.json
     assert new["dsn"] == f"http://{new['public']}@hub.test/{env['project'].id}"
-    assert _store(client, env, {"message": "new key"}, key=new["public"]).status_code == 200
-    old = _key(env["project"])
+    assert store_event(client, env, {"message": "new key"}, key=new["public"]).status_code == 200
+    old = project_key(env["project"])
     r = client.put(
         f"/api/0/projects/acme/backend/keys/{old.id}/", headers=env["headers"], json={"isActive": False}
     )
     assert r.status_code == 200 and r.json["isActive"] is False
-    assert _store(client, env, {"message": "old key"}, key=old.public_key).status_code == 403
+    assert store_event(client, env, {"message": "old key"}, key=old.public_key).status_code == 403
     listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
     assert [k["isActive"] for k in listed] == [False, True]
     for bad in ({"isActive": "no"}, {"rateLimit": {"window": "x", "count": 1}}, {"rateLimit": {"count": 1}}):
@@ -377,14 +377,14 @@ def test_event_api_pages_and_refuses_bad_queries(client, env):
         eid = uuid.uuid4().hex
         ids.append(eid)
         assert (
-            _store(
+            store_event(
                 client,
                 env,
                 {"event_id": eid, "message": "same", "timestamp": 1767225600 + i, "extra": {"i": i}},
             ).status_code
             == 200
         )
-    group_id = _groups()[0].id
+    group_id = all_groups()[0].id
     seen, url = [], f"/api/0/organizations/acme/issues/{group_id}/events/?limit=2"
     while url:
         r = client.get(url, headers=env["headers"])
@@ -408,7 +408,7 @@ def test_event_api_pages_and_refuses_bad_queries(client, env):
 
 
 def test_event_api_is_org_scoped(client, env, factories):
-    assert _store(client, env, {"message": "secret"}).status_code == 200
+    assert store_event(client, env, {"message": "secret"}).status_code == 200
     event = db.session.scalar(select(m.Event))
     other = factories.setup("other-org", "web", "someone@example.com")
     headers = other["headers"]
@@ -460,7 +460,7 @@ def test_request_entry_and_openapi(client, env):
             "data": {"q": 1},
         },
     }
-    r = _store(client, env, event)
+    r = store_event(client, env, event)
     served = client.get(f"/api/0/projects/acme/backend/events/{r.json['id']}/", headers=env["headers"]).json
     request = next(e["data"] for e in served["entries"] if e["type"] == "request")
     assert request["url"] == "https://shop.example.com/cart" and request["headers"] == [
@@ -493,7 +493,7 @@ def test_cors_preflight_and_headers_default_to_any_origin(client, env):
     assert r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "x-sentry-auth" in r.headers["Access-Control-Allow-Headers"]
     assert "POST" in r.headers["Access-Control-Allow-Methods"]
-    r = _store(client, env, {"message": "from a browser"}, headers={"Origin": "https://app.example.com"})
+    r = store_event(client, env, {"message": "from a browser"}, headers={"Origin": "https://app.example.com"})
     assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "retry-after" in r.headers["Access-Control-Expose-Headers"]
 
@@ -511,7 +511,7 @@ def test_per_project_allowed_origins(client, env):
         ("https://evil.example", False),
         ("http://shop.example.com", False),
     ):
-        r = _store(client, env, {"message": origin}, headers={"Origin": origin})
+        r = store_event(client, env, {"message": origin}, headers={"Origin": origin})
         assert r.status_code == (200 if ok else 403), origin
         assert (r.headers.get("Access-Control-Allow-Origin") == origin) is ok
     pre = client.options(f"/api/{env['project'].id}/store/", headers={"Origin": "https://evil.example"})
@@ -530,7 +530,7 @@ def test_identical_concurrent_envelopes_have_one_effect(app, env, count):
     """32 threads post the same envelope at once: one event, one attachment, the issue counted once."""
     import threading
 
-    key = _key(env["project"]).public_key
+    key = project_key(env["project"]).public_key
     eid = uuid.uuid4().hex
     body = (
         json.dumps({"event_id": eid}) + '\n{"type":"event"}\n{"message":"race"}\n'

@@ -6,19 +6,19 @@ from sqlalchemy import func, select
 
 from hub import models as m
 from hub.extensions import db
-from tests.hub.test_grouping import _key, _store
+from tests.support.sdk import project_key, store_event
 
 
 def test_key_rate_limit_answers_429_as_sentry_does(client, env):
-    key = _key(env["project"])
+    key = project_key(env["project"])
     r = client.put(
         f"/api/0/projects/acme/backend/keys/{key.id}/",
         headers=env["headers"],
         json={"rateLimit": {"window": 60, "count": 2}},
     )
     assert r.json["rateLimit"] == {"window": 60, "count": 2}
-    assert [_store(client, env, {"message": str(i)}).status_code for i in range(3)] == [200, 200, 429]
-    r = _store(client, env, {"message": "more"})
+    assert [store_event(client, env, {"message": str(i)}).status_code for i in range(3)] == [200, 200, 429]
+    r = store_event(client, env, {"message": "more"})
     assert 1 <= int(r.headers["Retry-After"]) <= 60
     assert r.headers["X-Sentry-Rate-Limits"].endswith(":error;default;security:key")
     session = b'{}\n{"type":"session"}\n{"sid":"x","status":"ok"}\n'
@@ -32,7 +32,7 @@ def test_key_rate_limit_answers_429_as_sentry_does(client, env):
     client.put(
         f"/api/0/projects/acme/backend/keys/{key.id}/", headers=env["headers"], json={"rateLimit": None}
     )
-    assert _store(client, env, {"message": "free again"}).status_code == 200
+    assert store_event(client, env, {"message": "free again"}).status_code == 200
 
 
 def test_default_project_rate_limit_from_the_environment(make_app):
@@ -46,7 +46,7 @@ def test_default_project_rate_limit_from_the_environment(make_app):
         db.session.flush()
         project = create_project(org, "p", "p")
         db.session.commit()
-        key = _key(project).public_key
+        key = project_key(project).public_key
         body = b'{}\n{"type":"event"}\n{"message":"e"}\n'
         statuses = [client.post(f"/api/{project.id}/envelope/?sentry_key={key}", data=body) for _ in range(2)]
         assert [r.status_code for r in statuses] == [200, 429]

@@ -71,3 +71,22 @@ def sdk_event(value: str = "boom", **extra: Any) -> dict[str, Any]:
     return {"event_id": uuid.uuid4().hex, "release": "shop@1.0", "environment": "production",
             "exception": {"values": [{"type": "KeyError", "value": value, "stacktrace": {"frames": frames}}]},
             **extra}
+
+
+def project_key(project: Any) -> m.ProjectKey:
+    """The project's first client key (the row)."""
+    return db.session.scalar(
+        select(m.ProjectKey).where(m.ProjectKey.project_id == project.id).order_by(m.ProjectKey.id)
+    )
+
+
+def store_event(client: Any, env: dict[str, Any], event: dict[str, Any], key: str | None = None,
+                headers: dict[str, str] | None = None) -> Any:
+    """POST one event to the store endpoint with the project's key (or the one given)."""
+    key = key or project_key(env["project"]).public_key
+    return client.post(f"/api/{env['project'].id}/store/?sentry_key={key}", json=event, headers=headers or {})
+
+
+def all_groups() -> list[m.Group]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(m.Group).order_by(m.Group.id)))
