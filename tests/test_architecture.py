@@ -1,5 +1,5 @@
-"""docs/architecture.md stays true: its tree lists every module under ``hub/`` and ``plugins/`` and nothing that
-is gone, and its floors are exactly the layers of pyproject.toml's import-linter contract (which
+"""docs/architecture.md stays true: its tree lists every module under ``hub/`` and ``plugins/`` and nothing
+that is gone, and its floors are exactly the layers of pyproject.toml's import-linter contract (which
 tests/test_import_layers.py checks against the code)."""
 
 from __future__ import annotations
