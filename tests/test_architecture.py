@@ -62,3 +62,12 @@ def test_the_floors_are_the_import_linter_layers():
     lines = _block("The floors")[1:]  # under the header line
     documented = [re.split(r"\s{2,}", line.strip())[0] for line in lines]
     assert documented == [" ".join(layer.split()) for layer in floors["layers"]]
+
+
+def test_each_core_test_file_is_named_after_the_hub_module_it_tests():
+    """tests/hub mirrors hub/: ``test_<name>.py`` tests ``hub/<name>.py`` or the package ``hub/<name>/``."""
+    modules = {p.stem for p in (ROOT / "hub").glob("*.py")} | {
+        p.name for p in (ROOT / "hub").iterdir() if (p / "__init__.py").exists() or p.name == "migrations"}
+    strays = [p.name for p in sorted((ROOT / "tests" / "hub").glob("test_*.py"))
+              if p.stem.removeprefix("test_") not in modules]
+    assert strays == [], "cross-module flows go to tests/flows/"
