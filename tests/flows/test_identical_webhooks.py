@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from hub import models as m
 from hub.extensions import db
-from plugins.jira_server.webhooks import webhook_token
+from plugins.jira_server.verify import webhook_token
 from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, issue_assigned
 from tests.support.live import at_once, gunicorn
 
