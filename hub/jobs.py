@@ -50,7 +50,10 @@ TERMINAL = ("done", "skipped", "failed", "dead")
 
 
 def take_new_entries() -> list[str]:
-    """Ids of outbox rows the current session added and committed (see ``init_app``)."""
+    """Ids of outbox rows the current session added and committed (see ``init_app``). A request
+    that never used the database has no session: none is made just to find it empty."""
+    if not db.session.registry.has():
+        return []
     return db.session.info.pop("hub_outbox_committed", [])
 
 
