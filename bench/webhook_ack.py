@@ -1,4 +1,4 @@
-"""Webhook ack throughput: signed Jira Server and Jira Cloud ``issue_updated`` against a bare Flask JSON endpoint.
+"""Webhook ack throughput: signed Jira Server and Jira Cloud ``issue_updated`` against bare Flask.
 
 All run under the same gunicorn (``-w 2 --threads 4``) and are driven by the same ``wrk -t2 -c32``;
 it prints requests/s, latency percentiles and non-2xx counts of each, and the ratio of each to the
@@ -14,11 +14,11 @@ Run: ``python bench/webhook_ack.py [--duration 10] [--database-url URL]``; needs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +28,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import database, free_port  # noqa: E402
+
 BARE_APP = '''
 from flask import Flask, jsonify, request
 app = Flask("bare")
@@ -54,12 +57,6 @@ end
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def payload_template() -> str:
     """The Jira Server body with ``%d`` for the timestamp and ``%s`` for the assignee object."""
     body = {
@@ -79,19 +76,13 @@ def prepare(database_url: str, redis_url: str, instance: str) -> str:
     os.environ.update({"HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url,
                        "HUB_INSTANCE_PATH": instance, "HUB_LOG_LEVEL": "WARNING"})
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     from hub.app import create_app
-    from hub.extensions import db
     from hub.testing import Factories
     from plugins.jira_server.verify import webhook_token
 
     app = create_app()
     with app.app_context():
-        if not database_url.startswith("sqlite"):
-            db.drop_all()
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
         f = Factories(app)
         s = f.setup()
@@ -101,8 +92,9 @@ def prepare(database_url: str, redis_url: str, instance: str) -> str:
                                     {"base_url": "https://jira.example.org", "webhook_secret": secret},
                                     config={"sync_assignee_inbound": True, "sync_status_reverse": True})
         f.link(f.group(s["project"]), integration, "APP-1")
-        cloud = f.integration(s["org"], "jira", CLOUD_KEY, {"base_url": "https://bench.atlassian.net",
-                                                            "shared_secret": CLOUD_SECRET, "client_key": CLOUD_KEY},
+        site = {"base_url": "https://bench.atlassian.net", "shared_secret": CLOUD_SECRET,
+                "client_key": CLOUD_KEY}
+        cloud = f.integration(s["org"], "jira", CLOUD_KEY, site,
                               config={"sync_assignee_inbound": True, "sync_status_reverse": True})
         f.link(f.group(s["project"], message="Cloud"), cloud, "APP-1")
         return f"/extensions/jira_server/issue-updated/{webhook_token('jira.example.org:bench', secret)}/"
@@ -176,7 +168,8 @@ def main() -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         redis_url = f"redis://127.0.0.1:{port}/0"
         time.sleep(0.3)
-    database_url = args.database_url or f"sqlite:///{workdir / 'hub.sqlite'}"
+    stack = contextlib.ExitStack()
+    database_url = stack.enter_context(database(args.database_url or None, workdir))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         path = prepare(database_url, redis_url, str(workdir / "instance"))
@@ -204,6 +197,7 @@ def main() -> None:
             redis_proc.terminate()
             redis_proc.wait(5)
         shutil.rmtree(workdir, ignore_errors=True)
+        stack.close()
     engine = database_url.split(":", 1)[0]
     print(f"webhook ack, gunicorn -w 2 --threads 4, wrk -t2 -c32 -d{args.duration}s, {engine}")
     for name, r in results.items():
