@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
-from hub import sdk_quota, sqlite_writers
+from hub import sdk_quota, writelock
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
 from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
@@ -313,7 +313,7 @@ def _once(project: SdkProject, event_id: str | None, work: Any) -> Any:
     """Run ``work`` and commit; the loser of identical concurrent requests (same event id) finds the
     winner's event and answers as for a retry: one effect, never a 500."""
     try:
-        with sqlite_writers.turn(db.engine):
+        with writelock.serialized():
             result = work()
             db.session.commit()
         return result
