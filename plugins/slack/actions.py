@@ -322,7 +322,7 @@ def _not_installed(interaction: Interaction, issue: dict[str, Any]) -> WebhookRe
 
 
 def _identity_url(kind: str, interaction: Interaction) -> str:
-    return identity_url(kind, interaction.integration.id, interaction.slack_user_id,
+    return identity_url(kind, interaction.integration, interaction.slack_user_id,
                         interaction.channel_id, interaction.response_url)
 
 
