@@ -365,13 +365,16 @@ class ChatActionResult:
     ``outcome``: ``applied``, ``unchanged`` (already so), ``link-identity`` (the chat user is
     linked to no hub user), ``not-member`` (linked, not a member of the issue's org), ``forbidden``
     (a member without the role), ``not-found`` (no such issue in an org using this integration),
-    ``invalid`` (an unknown action, or an assignee who is not a project member: ``detail`` says).
+    ``invalid`` (an unknown action, or an assignee who is not a project member: ``detail`` says);
+    for an invite request also ``gone`` (it no longer exists, or was handled already).
     """
 
     outcome: str
     group: Group | None = None
     user: User | None = None
     detail: str = ""
+    #: For :func:`hub.services.chat_invite_request`: the invite request it answered (or refused).
+    invite: InviteRequest | None = None
 
 
 
