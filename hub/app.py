@@ -11,7 +11,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import commands, egress, errors_http, jobs, keycheck, logs, queue, security
+from hub import commands, egress, errors_http, jobs, keycheck, logs, queue, security, sessions
 from hub import config as hub_config
 from hub.extensions import db, migrate
 from hub.plugins import build_plugin_manager
@@ -27,7 +27,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=app.config["HUB_DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A server's connections can die between requests; a file's cannot (no ping per checkout)
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not str(app.config["HUB_DATABASE_URL"]).startswith("sqlite")},
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -35,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
         WTF_CSRF_SSL_STRICT=False,  # the same-origin check in hub.security knows HUB_BASE_URL
     )
+    app.session_interface = sessions.CookieSessions()
     app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order the code builds
     if app.config["HUB_PROXY_FIX"] > 0:  # trust that many proxies' X-Forwarded-For/-Proto/-Host/-Port/-Prefix
         hops = app.config["HUB_PROXY_FIX"]

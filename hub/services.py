@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 from flask import current_app, render_template_string
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hub import issues, logs, members, snapshots, upserts
 from hub import models as m
@@ -89,6 +89,12 @@ def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationInteg
     )
 
 
+_BY_ACCOUNT = select(
+    m.Integration.id, m.Integration.provider, m.Integration.external_id, m.Integration.name,
+    m.Integration.metadata_encrypted, m.Integration.status,
+).where(m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id"))
+
+
 def get_integration(provider: str, external_id: str, organization_id: str | None = None) -> t.Integration | None:
     """The integration for a provider account (any status), or ``None``.
 
@@ -98,9 +104,8 @@ def get_integration(provider: str, external_id: str, organization_id: str | None
     """
     if "\x00" in str(external_id):
         return None
-    row = db.session.scalar(
-        select(m.Integration).where(m.Integration.provider == provider, m.Integration.external_id == str(external_id))
-    )
+    # Columns, not an entity (every webhook's verifier asks this: no identity map, no ORM load)
+    row = db.session.connection().execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)}).first()
     if row is None:
         return None
     logs.bind(integration=row.id)
@@ -274,11 +279,15 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
 
 def defer(integration_id: str, task: str, payload: dict[str, Any]) -> str:
     """Run ``task`` later in a worker, with the outbox's retries: the plugin's ``run_task`` hook
-    gets it (e.g. a chat message update after an interaction was answered). Commits; returns the id."""
+    gets it (e.g. a chat message update after an interaction was answered). Commits; returns the id.
+
+    The payload is stored encrypted: a plugin may put a credential in it (Slack's ``response_url``
+    lets anyone holding it post to the channel)."""
     integration = db.session.get(m.Integration, int(integration_id))
     if integration is None:
         raise NotFound("integration not found")
-    entry = issues.add_outbox("run_task", {"integration_id": integration.id, "task": task, "payload": payload},
+    entry = issues.add_outbox("run_task", {"integration_id": integration.id, "task": task,
+                                           "sealed_payload": encrypt_json(payload)},
                               integration_id=integration.id)
     db.session.commit()
     return entry.id

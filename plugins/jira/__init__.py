@@ -1,6 +1,6 @@
 """Jira Cloud plugin: an Atlassian Connect app (provider key ``jira``).
 
-Hookimpls only; the work lives in ``endpoints`` (the Connect routes), ``connect`` (JWT/qsh),
+Hookimpls only; the work lives in ``webhooks`` (the Connect routes), ``connect`` (JWT/qsh),
 ``changes`` (issue-updated as typed changes, shared with Jira Server), ``outbound`` and ``client``;
 the hookimpls Jira Server shares are :class:`.hooks.JiraHooks`, bound to this plugin's client.
 """
@@ -12,7 +12,7 @@ from typing import Any
 from hub import hookimpl
 from hub.types import Integration, Route
 
-from . import endpoints
+from . import webhooks
 from .client import cloud_client
 from .connect import KEY
 from .guide import install_guide
@@ -27,24 +27,24 @@ from .hooks import JiraHooks
 @hookimpl
 def provider_info() -> dict[str, Any]:
     return {"key": KEY, "name": "Jira Cloud", "features": ["issue-sync", "status-sync", "assignee-sync"],
-            "install": endpoints.INSTALL_INFO}
+            "install": webhooks.INSTALL_INFO}
 
 
 @hookimpl
 def webhook_routes() -> list[Route]:
-    return endpoints.routes()
+    return webhooks.routes()
 
 
 @hookimpl
 def install_integration(
     provider: str, external_id: str, name: str, metadata: dict[str, Any]
 ) -> dict[str, Any] | None:
-    return endpoints.manual_install(external_id, name, metadata)
+    return webhooks.manual_install(external_id, name, metadata)
 
 
 @hookimpl
 def verify_link_token(integration: Integration, token: str) -> bool | None:
-    return endpoints.verify_link_token(integration, token)
+    return webhooks.verify_link_token(integration, token)
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""``services.chat_invite_request``: invite request buttons go through one core door that checks the
+"""hub/services.py: ``chat_invite_request``, the one door for invite request buttons, checks the
 chat user's link, their org and their role itself, so a plugin that checks nothing is still refused."""
 
 from __future__ import annotations
