@@ -33,8 +33,8 @@ from hub.errors import HubError, NotFound, PluginError, Unverified, ValidationEr
 from hub.extensions import db
 from hub.http import is_secret_header
 from hub.models.base import utcnow
-from hub.snapshots import user as user_snapshot
 from hub.routes import NoMatch
+from hub.snapshots import user as user_snapshot
 from hub.types import Inbound, WebhookRequest, WebhookResponse
 
 logger = logging.getLogger("hub.webhooks")
