@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -17,3 +19,14 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(_FlaskModel, DeclarativeBase):
+        """``db.Model`` as a type checker sees it: a declarative base with Flask-SQLAlchemy's mixin
+        (mypy cannot take a base class from an attribute, python/mypy#8603)."""
+
+else:
+    Model = db.Model

@@ -215,8 +215,7 @@ def run_jobs(app: Any) -> Callable[..., int]:
 
     from hub import models as m
     from hub.extensions import db
-    from hub.jobs import apply_inbound
-    from hub.jobs import relay
+    from hub.jobs import apply_inbound, relay
     from hub.models.base import utcnow
     from hub.queue import get_queue, state
 

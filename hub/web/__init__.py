@@ -25,9 +25,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hub import inputs
+from hub import inputs, sessions
 from hub import models as m
-from hub import sessions
 from hub.auth import current_user
 from hub.extensions import db
 from hub.members import membership
