@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
@@ -27,7 +28,7 @@ def get_or_create_user(email: str, name: str = "") -> m.User:
     email = email.strip().lower()
     user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
     if user is None:
-        user, _ = upserts.get_or_create(m.User, {"email": email}, {"name": name or email.split("@")[0]})
+        user = upserts.get_or_create(m.User, {"email": email}, {"name": name or email.split("@")[0]})[0]
     elif name and not user.name:
         user.name = name
     return user
@@ -119,7 +120,7 @@ def accept_invitation(org: m.Organization, invitation_id: int | None, user: m.Us
         raise NotFound("The requested resource does not exist.")
     role, project_ids = invitation.role, list(invitation.project_ids or [])
     gone = delete(m.MemberInvitation).where(m.MemberInvitation.id == invitation.id)
-    if db.session.execute(gone).rowcount != 1:
+    if cast("CursorResult[Any]", db.session.execute(gone)).rowcount != 1:
         raise NotFound("The requested resource does not exist.")  # accepted by a concurrent request
     projects = list(db.session.scalars(select(m.Project).where(m.Project.organization_id == org.id,
                                                                m.Project.id.in_(project_ids))))
@@ -136,9 +137,9 @@ def handle_invite_request(row: m.InviteRequest, approve: bool, actor: m.User) ->
     if approve:
         check_role_grant(role, row.role)
     status = "approved" if approve else "rejected"
-    claimed = db.session.execute(update(m.InviteRequest).where(
+    claimed = cast("CursorResult[Any]", db.session.execute(update(m.InviteRequest).where(
         m.InviteRequest.id == row.id, m.InviteRequest.status == "pending").values(
-        status=status, handled_by_id=actor.id)).rowcount
+        status=status, handled_by_id=actor.id))).rowcount
     if claimed != 1:
         raise NotFound("This invite request no longer exists.")
     if approve:

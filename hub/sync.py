@@ -69,7 +69,9 @@ def where_should_sync(integration_id: int, key: str) -> list[m.OrganizationInteg
     return [oi for oi in rows if (oi.config or {}).get(key)]
 
 
-def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *, with_assignee: bool = True) -> Pairs:
+def _linked(
+    integration_id: int, ticket: t.Ticket, org_ids: list[int], *, with_assignee: bool = True
+) -> Pairs:
     """The issues linked to the ticket, locked: by the provider's stable id when it is given (a
     moved ticket is found under its old key and takes the new one), else by key.
 
@@ -95,7 +97,7 @@ def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *, with_a
             .options(selectinload(m.Group.assignee) if with_assignee else lazyload(m.Group.assignee))
             .with_for_update(of=m.Group)
             .execution_options(populate_existing=True)
-        )
+        ).tuples()
     )
     if ticket.id:
         for ext in {ext for _, ext in pairs}:
@@ -133,10 +135,14 @@ def _fresh(pairs: Pairs, column: str, order_key: str) -> Pairs:
         return pairs
     table = m.ExternalIssue.__table__
     last = table.c[column]
-    fresh_ids = set(db.session.execute(
-        update(table).where(table.c.id.in_({ext.id for _, ext in pairs}), or_(last.is_(None), last <= order_key))
-        .values({column: order_key}).returning(table.c.id)
-    ).scalars())
+    fresh_ids = set(
+        db.session.execute(
+            update(table)
+            .where(table.c.id.in_({ext.id for _, ext in pairs}), or_(last.is_(None), last <= order_key))
+            .values({column: order_key})
+            .returning(table.c.id)
+        ).scalars()
+    )
     for _, ext in pairs:
         if ext.id in fresh_ids:
             db.session.expire(ext, [column])
@@ -152,7 +158,9 @@ def _user_by_email(email: str | None) -> m.User | None:
 # -- status -----------------------------------------------------------------------------------
 
 
-def decide(change: t.StatusChange, mapping: m.IntegrationExternalProject | None) -> tuple[str | None, str | None]:
+def decide(
+    change: t.StatusChange, mapping: m.IntegrationExternalProject | None
+) -> tuple[str | None, str | None]:
     """``(target status, why not)``: the org's explicit mapping of the ticket's project first,
     else the status categories (into ``done`` resolves, out of it unresolves)."""
     if mapping is not None:
@@ -173,7 +181,9 @@ def decide(change: t.StatusChange, mapping: m.IntegrationExternalProject | None)
 
 
 def _status(integration: m.Integration, change: t.StatusChange, order_key: str) -> Applied:
-    org_integrations = {oi.organization_id: oi for oi in where_should_sync(integration.id, "sync_status_reverse")}
+    org_integrations = {
+        oi.organization_id: oi for oi in where_should_sync(integration.id, "sync_status_reverse")
+    }
     if not org_integrations:
         return Applied("skipped", "status sync off")
     pairs = _linked(integration.id, change.ticket, list(org_integrations), with_assignee=False)
@@ -250,7 +260,9 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
     groups = [g for g, _ in live]
     if not change.assign:
         replaces = _unassignable(live, change.replaces_email)
-        changed = issues.change_assignee(groups, None, integration=integration, replaces=replaces, locked=True)
+        changed = issues.change_assignee(
+            groups, None, integration=integration, replaces=replaces, locked=True
+        )
         for group, ext in live:
             if group in changed:
                 ext.synced_assignee_id = None
@@ -261,7 +273,9 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
     if not user or not eligible:
         logger.warning("sync.assignee-not-found", extra={"external_issue": change.ticket.key,
                                                          "integration": integration.id})
-        return _outcome([], echoed, ["identity unknown" if not user else "not a member of the issue's project"])
+        return _outcome(
+            [], echoed, ["identity unknown" if not user else "not a member of the issue's project"]
+        )
     changed = issues.change_assignee(eligible, user, integration=integration, locked=True)
     for group, ext in live:
         if group in eligible:

@@ -33,7 +33,7 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-class EventTimestamp(fields.Field):
+class EventTimestamp(fields.Field[dt.datetime]):
     """ISO 8601 (naive means UTC) or seconds since the epoch, as SDKs send it."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
