@@ -97,5 +97,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
         mode = os.environ.get("HUB_SQLITE_SYNCHRONOUS", "NORMAL").upper()
-        cursor.execute(f"PRAGMA synchronous={mode if mode in ('OFF', 'NORMAL', 'FULL', 'EXTRA') else 'NORMAL'}")
+        cursor.execute(
+            f"PRAGMA synchronous={mode if mode in ('OFF', 'NORMAL', 'FULL', 'EXTRA') else 'NORMAL'}"
+        )
         cursor.close()

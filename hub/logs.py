@@ -18,7 +18,16 @@ from typing import Any
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("hub_log_context")
 
-SECRET_WORDS = ("secret", "token", "password", "authorization", "signature", "private_key", "cookie", "api_key")
+SECRET_WORDS = (
+    "secret",
+    "token",
+    "password",
+    "authorization",
+    "signature",
+    "private_key",
+    "cookie",
+    "api_key",
+)
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -79,6 +88,8 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
         if not any(getattr(h, "_hub", False) for h in logger.handlers):
             handler = logging.StreamHandler(sys.stderr)
             handler._hub = True  # type: ignore[attr-defined]
-            handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+            handler.setFormatter(
+                JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
+            )
             logger.addHandler(handler)
             logger.propagate = True

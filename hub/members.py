@@ -34,7 +34,9 @@ def get_or_create_user(email: str, name: str = "") -> m.User:
     return user
 
 
-def add_member(org: m.Organization, email: str, *, role: str, projects: list[m.Project], name: str = "") -> m.OrganizationMember:
+def add_member(
+    org: m.Organization, email: str, *, role: str, projects: list[m.Project], name: str = ""
+) -> m.OrganizationMember:
     """Add a user (created when new) to an org; an existing member is a conflict."""
     if role not in m.ROLES:
         raise ValidationError("Unknown role.", {"role": [f"Must be one of: {', '.join(m.ROLES)}."]})
@@ -42,7 +44,9 @@ def add_member(org: m.Organization, email: str, *, role: str, projects: list[m.P
     member, created = upserts.get_or_create(
         m.OrganizationMember, {"organization_id": org.id, "user_id": user.id}, {"role": role})
     if not created:
-        raise Conflict("That user is already a member of this organization.", {"email": ["Already a member."]})
+        raise Conflict(
+            "That user is already a member of this organization.", {"email": ["Already a member."]}
+        )
     member.projects = list(projects)
     db.session.flush()
     return member
@@ -158,7 +162,9 @@ def create_project(org: m.Organization, slug: str | None, name: str | None) -> m
     project, created = upserts.get_or_create(
         m.Project, {"organization_id": org.id, "slug": slug}, {"name": name or slug, "next_short_id": 1})
     if not created:
-        raise Conflict("A project with this slug already exists.", {"slug": ["Already taken in this organization."]})
+        raise Conflict(
+            "A project with this slug already exists.", {"slug": ["Already taken in this organization."]}
+        )
     db.session.add(m.ProjectKey(project_id=project.id, public_key=secrets.token_hex(16), is_active=True))
     db.session.flush()
     return project

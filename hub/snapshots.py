@@ -43,7 +43,9 @@ def group(row: m.Group) -> t.Group:
     )
 
 
-def integration(row: m.Integration, org_integration: m.OrganizationIntegration | None = None) -> t.Integration:
+def integration(
+    row: m.Integration, org_integration: m.OrganizationIntegration | None = None
+) -> t.Integration:
     return t.Integration(
         id=str(row.id),
         provider=row.provider,

@@ -2,8 +2,8 @@
 
 :func:`apply` is the one path: the worker applies recorded deliveries through it
 (:mod:`hub.inbound`), and so do the v1 hooks (:mod:`hub.inbound_hooks`) and ``hub reconcile``.
-Nothing here reads a provider's payload. Each change costs a constant number of queries however many issues are
-linked to the ticket; the caller commits.
+Nothing here reads a provider's payload. Each change costs a constant number of queries however many
+issues are linked to the ticket; the caller commits.
 """
 
 from __future__ import annotations
@@ -86,19 +86,18 @@ def _linked(
     if ticket.id:
         where = or_(m.ExternalIssue.external_id == ticket.id,
                     and_(by_key, m.ExternalIssue.external_id.is_(None)))
-    pairs = list(
-        db.session.execute(
-            select(m.Group, m.ExternalIssue)
-            .join(m.GroupLink, m.GroupLink.group_id == m.Group.id)
-            .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
-            .where(m.ExternalIssue.integration_id == integration_id, where,
-                   m.ExternalIssue.organization_id.in_(org_ids))
-            .order_by(m.Group.id)
-            .options(selectinload(m.Group.assignee) if with_assignee else lazyload(m.Group.assignee))
-            .with_for_update(of=m.Group)
-            .execution_options(populate_existing=True)
-        ).tuples()
+    rows = db.session.execute(
+        select(m.Group, m.ExternalIssue)
+        .join(m.GroupLink, m.GroupLink.group_id == m.Group.id)
+        .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
+        .where(m.ExternalIssue.integration_id == integration_id, where,
+               m.ExternalIssue.organization_id.in_(org_ids))
+        .order_by(m.Group.id)
+        .options(selectinload(m.Group.assignee) if with_assignee else lazyload(m.Group.assignee))
+        .with_for_update(of=m.Group)
+        .execution_options(populate_existing=True)
     )
+    pairs: Pairs = [(group, ext) for group, ext in rows]
     if ticket.id:
         for ext in {ext for _, ext in pairs}:
             _rekey(ext, ticket.id, ticket.key)

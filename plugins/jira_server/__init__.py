@@ -35,7 +35,9 @@ def complete_change(integration: Integration, change: Change) -> Change | None:
 
 
 @hookimpl
-def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
     return install.install(external_id, name, metadata)
 
 
@@ -67,7 +69,9 @@ def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any
 
 
 @hookimpl
-def create_external_issue(integration: Integration, group: Group, fields: dict[str, Any]) -> dict[str, Any] | None:
+def create_external_issue(
+    integration: Integration, group: Group, fields: dict[str, Any]
+) -> dict[str, Any] | None:
     return outbound.create_external_issue(_client(integration), group, fields)
 
 

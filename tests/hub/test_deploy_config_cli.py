@@ -54,8 +54,13 @@ def test_hub_plugins_from_the_environment_names_modules(tmp_path):
 
     settings = hub_config.from_environ({"HUB_PLUGINS": "hub_tracker, hub.inbound_hooks"})
     assert settings["HUB_PLUGINS"] == ("hub_tracker", "hub.inbound_hooks")
-    plugins = build_plugin_manager({**hub_config.DEFAULTS, "HUB_LOAD_ENTRYPOINTS": False,
-                                    "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"]})
+    plugins = build_plugin_manager(
+        {
+            **hub_config.DEFAULTS,
+            "HUB_LOAD_ENTRYPOINTS": False,
+            "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"],
+        }
+    )
     assert "tracker" in {r.provider["key"] for r in plugins.records.values() if r.provider}
 
 
@@ -84,7 +89,8 @@ def test_the_worker_stops_cleanly_on_sigterm_after_running_a_job(client, env, fa
 
 
 def test_the_hub_command_reads_only_the_working_directorys_env_like_the_web_processes(tmp_path, monkeypatch):
-    """``hub worker`` must not pick up a parent directory's ``.env`` (or ``.flaskenv``) that gunicorn never sees."""
+    """``hub worker`` must not pick up a parent directory's ``.env`` (or ``.flaskenv``) that gunicorn never
+    sees."""
     from click.testing import CliRunner
 
     from hub.cli import main
@@ -148,15 +154,27 @@ def test_run_demo_serves_with_its_token_then_stops_everything_on_sigterm(tmp_pat
 
     shim = tmp_path / "bin"
     shim.mkdir()
-    (shim / "python3").write_text(f'#!/bin/sh\n[ "$1 $2" = "-m pip" ] && exit 0\nexec {sys.executable} "$@"\n')
+    (shim / "python3").write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "-m pip" ] && exit 0\nexec {sys.executable} "$@"\n'
+    )
     (shim / "python3").chmod(0o755)
     port = _free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    environ.update(PATH=f"{shim}:{environ['PATH']}", PORT=str(port), HUB_INSTANCE_PATH=str(tmp_path / "instance"),
-                   HUB_REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0")  # nothing there: the script starts one
+    environ.update(
+        PATH=f"{shim}:{environ['PATH']}",
+        PORT=str(port),
+        HUB_INSTANCE_PATH=str(tmp_path / "instance"),
+        HUB_REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0",
+    )  # nothing there: the script starts one
     script = Path(__file__).resolve().parents[2] / "scripts" / "run-demo"
-    proc = subprocess.Popen([str(script)], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(script)],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
@@ -184,7 +202,9 @@ def test_run_demo_serves_with_its_token_then_stops_everything_on_sigterm(tmp_pat
                                 "'from hub.cli import main; main()' worker --burst", sys.executable],
                                env=second, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert burst.returncode == 0, burst.stderr
-        r = requests.get(f"{base}/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {demo['token']}"})
+        r = requests.get(
+            f"{base}/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {demo['token']}"}
+        )
         assert r.status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) != 0
