@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,11 +36,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
         WTF_CSRF_SSL_STRICT=False,  # the same-origin check in hub.security knows HUB_BASE_URL
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order the code builds
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False  # answers keep the order the code builds
     if app.config["HUB_PROXY_FIX"] > 0:  # trust that many proxies' X-Forwarded-For/-Proto/-Host/-Port/-Prefix
         hops = app.config["HUB_PROXY_FIX"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,  # type: ignore
-                                x_prefix=hops)
+        # Flask's documented way to add WSGI middleware (mypy forbids assigning to a method).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     logs.configure(app.config["HUB_LOG_LEVEL"], app.config["HUB_LOG_JSON"])
 
     import hub.models  # noqa: F401  (registers the tables)

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("hub_log_context")
 
@@ -80,14 +80,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(redact(out), default=str)
 
 
+class _HubHandler(logging.StreamHandler[TextIO]):
+    """The handler :func:`configure` adds (``_hub`` marks it, so a second call adds none)."""
+
+    _hub = True
+
+
 def configure(level: str = "INFO", json_lines: bool = True) -> None:
     """Send the ``hub`` and ``plugins`` loggers to stderr as JSON lines (idempotent)."""
     for name in ("hub", "plugins"):
         logger = logging.getLogger(name)
         logger.setLevel(level)
         if not any(getattr(h, "_hub", False) for h in logger.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler._hub = True  # type: ignore[attr-defined]
+            handler = _HubHandler(sys.stderr)
             handler.setFormatter(
                 JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
             )

@@ -42,7 +42,8 @@ def init_app(app: Flask) -> None:
 
 
 def state() -> QueueState:
-    return current_app.extensions["hub_queue"]  # type: ignore[no-any-return]
+    qs: QueueState = current_app.extensions["hub_queue"]
+    return qs
 
 
 def get_queue() -> Queue:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -37,7 +38,7 @@ def reconcile(org_slug: str | None, *, dry_run: bool) -> Iterator[str]:
         query = query.join(m.Organization, m.Organization.id == m.Group.organization_id).where(
             m.Organization.slug == org_slug)
     hook = current_app.extensions["hub"].hook
-    tickets: dict[int, dict | None] = {}
+    tickets: dict[int, dict[str, Any] | None] = {}
     checked = drifted = 0
     for group, ext, oi in db.session.execute(query).all():
         if not (oi.config or {}).get("sync_status_reverse") or oi.integration.status != "active":
@@ -52,7 +53,7 @@ def reconcile(org_slug: str | None, *, dry_run: bool) -> Iterator[str]:
                 yield f"{ext.key}: cannot read ({e})"
         ticket = tickets[ext.id]
         status = (ticket or {}).get("status") or {}
-        if not status.get("id"):
+        if ticket is None or not status.get("id"):
             continue
         checked += 1
         mapping = db.session.scalar(select(m.IntegrationExternalProject).where(

@@ -173,7 +173,7 @@ def project_members(group_id: str) -> list[t.User]:
         .where(m.member_projects.c.project_id == row.project_id)
         .order_by(func.lower(m.User.name), m.User.email)
     ).all()
-    return [snapshots.user(u) for u in users if u is not None]  # type: ignore[misc]
+    return [snapshots.user(u) for u in users if u is not None]
 
 
 def _actor_and_origin(
@@ -377,7 +377,7 @@ def link_identity(
     db.session.commit()
     user = db.session.get(m.User, int(user_id))
     assert user is not None
-    return snapshots.user(user)  # type: ignore[return-value]
+    return snapshots.user(user)
 
 
 def unlink_identity(integration_id: str, external_user_id: str) -> bool:
@@ -441,7 +441,8 @@ def update_parent(parent_id: str, data: dict[str, Any]) -> None:
 # -- cache --------------------------------------------------------------------------------------
 
 def _local_cache() -> dict[str, tuple[float, Any]]:
-    return current_app.extensions.setdefault("hub_local_cache", {})  # type: ignore[no-any-return]
+    cache: dict[str, tuple[float, Any]] = current_app.extensions.setdefault("hub_local_cache", {})
+    return cache
 
 
 def cache_get(key: str, *, secret: bool = False) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from flask import current_app
 
@@ -12,6 +12,12 @@ from hub.crypto import decrypt_json
 from hub.models.base import iso
 
 
+@overload
+def user(row: m.User) -> t.User: ...
+@overload
+def user(row: None) -> None: ...
+@overload
+def user(row: m.User | None) -> t.User | None: ...
 def user(row: m.User | None) -> t.User | None:
     if row is None:
         return None

@@ -126,4 +126,6 @@ def replay_delivery(org_slug: str, delivery_id: str) -> Any:
     from hub.jobs import flush
 
     flush()
-    return jsonify(inbound.describe(db.session.get(m.WebhookDelivery, row.id), changes))
+    replayed = db.session.get(m.WebhookDelivery, row.id)
+    assert replayed is not None  # the row read above, in this session
+    return jsonify(inbound.describe(replayed, changes))

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlencode
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from oauthlib.oauth1 import SIGNATURE_RSA  # type: ignore[import-untyped]
-from requests_oauthlib import OAuth1  # type: ignore[import-untyped]
+from oauthlib.oauth1 import SIGNATURE_RSA
+from requests_oauthlib import OAuth1
 
 from hub import InstallError
 from hub.inputs import split_url
