@@ -82,7 +82,7 @@ def prepare(database_url: str, redis_url: str, instance: str) -> str:
     from hub.app import create_app
     from hub.extensions import db
     from hub.testing import Factories
-    from plugins.jira_server.webhooks import webhook_token
+    from plugins.jira_server.verify import webhook_token
 
     app = create_app()
     with app.app_context():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -14,18 +15,38 @@ from hub.errors import ValidationError
 
 
 def _fernet() -> Fernet:
-    return Fernet(current_app.config["HUB_ENCRYPTION_KEY"].encode())
+    return _fernet_for(current_app.config["HUB_ENCRYPTION_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(key: str) -> Fernet:
+    return Fernet(key.encode())
+
+
+@functools.lru_cache(maxsize=2048)
+def _plaintext(key: str, token: str) -> bytes:
+    """Decrypted once per process: every webhook reads its integration's metadata (the ciphertext
+    names the value exactly, so a re-encrypted secret is a new entry). Plain bytes, so each caller
+    gets its own fresh object from ``json.loads``."""
+    return _fernet_for(key).decrypt(token.encode())
 
 
 def encrypt_json(value: Any) -> str:
-    return _fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
+    return _ciphertext(current_app.config["HUB_ENCRYPTION_KEY"], json.dumps(value, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _ciphertext(key: str, plaintext: str) -> str:
+    """Encrypted once per process for a value written again and again (each delivery to one webhook
+    URL stores the same secret path); a ciphertext is as good the second time as the first."""
+    return _fernet_for(key).encrypt(plaintext.encode()).decode()
 
 
 def decrypt_json(token: str, default: Any = None) -> Any:
     if not token:
         return default
     try:
-        return json.loads(_fernet().decrypt(token.encode()))
+        return json.loads(_plaintext(current_app.config["HUB_ENCRYPTION_KEY"], token))
     except InvalidToken as e:
         raise RuntimeError(
             "stored secret cannot be decrypted: is HUB_ENCRYPTION_KEY the one it was written with?"

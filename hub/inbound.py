@@ -18,10 +18,10 @@ from typing import Any
 
 import redis
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from hub import logs, snapshots, upserts
+from hub import logs, snapshots, upserts, writelock
 from hub import models as m
 from hub import types as t
 from hub.errors import ApiError, HubError, PluginError, RetryLater
@@ -63,7 +63,11 @@ def to_row(change: t.Change, *, integration_id: int, delivery_id: int | None) ->
     return m.InboundChange(**_values(change, integration_id=integration_id, delivery_id=delivery_id))
 
 
-def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int) -> None:
+_INSERT_CHANGES = insert(m.InboundChange.__table__)
+
+
+def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int,
+                   connection: Connection | None = None) -> None:
     """A delivery's changes in one multi-row INSERT; arrival order is the delivery's id, then the
     change's place in it (no id needed back)."""
     if not changes:
@@ -75,10 +79,10 @@ def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery
         values["order_key"] = order_key(change.occurred_at, received, delivery_id * 1000 + index)
         values["date_created"] = utcnow()
         rows.append(values)
-    db.session.execute(insert(m.InboundChange.__table__), rows)
+    (connection or db.session.connection()).execute(_INSERT_CHANGES, rows)
 
 
-def from_row(row: m.InboundChange) -> t.Change:
+def from_row(row: m.InboundChange | Row[Any]) -> t.Change:
     data = dict(row.data or {})
     ticket = t.Ticket(key=row.ticket_key, id=row.ticket_id or "", project_id=str(data.pop("project_id", "") or ""))
     cls = _BY_KIND[row.kind]
@@ -100,24 +104,39 @@ def add_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id
     return rows
 
 
-def claim(provider: str, key: str, delivery_id: int | None) -> bool:
-    """Take the dedupe key in the current transaction; ``False`` when another delivery has it."""
-    return upserts.insert_missing(
-        m.WebhookClaim, {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id},
-        ("provider", "dedupe_key"))
+def claim(provider: str, key: str, delivery_id: int | None, connection: Connection | None = None) -> bool:
+    """Take the dedupe key in the current transaction; ``False`` when another delivery has it.
+    ``connection``: the session's, when the caller holds it (the ack: nothing pending to flush)."""
+    values = {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id}
+    if connection is None:
+        return upserts.insert_missing(m.WebhookClaim, values, ("provider", "dedupe_key"))
+    statement = upserts.insert_missing_statement(m.WebhookClaim.__table__, ("provider", "dedupe_key"),
+                                                 connection.dialect.name)
+    return connection.execute(statement, values).scalar() is not None
+
+
+#: A wake found pending less than this long ago (seconds) is not asked again by this process: under
+#: a burst one Redis call serves many deliveries; ``hub worker``'s poll picks up any it missed.
+WAKE_PENDING_FOR = 0.02
+_wake_pending_since = 0.0
 
 
 def wake() -> None:
     """Get a worker to apply what was recorded: one Redis ``SET NX`` and, when no wake is pending,
     the apply job (a Redis outage costs nothing here: ``hub worker`` also polls the database)."""
+    global _wake_pending_since
     from hub.queue import get_queue, state
 
+    if time.monotonic() - _wake_pending_since < WAKE_PENDING_FOR:
+        return
     qs = state()
     if not qs.available():
         return
     try:
         if qs.redis.set(WAKE_KEY, "1", nx=True, ex=30):
             get_queue().enqueue_call(APPLY_JOB, result_ttl=0, failure_ttl=3600)
+        else:
+            _wake_pending_since = time.monotonic()
     except redis.RedisError as e:
         qs.mark_down()
         logger.warning("inbound.redis-unavailable", extra={"error": type(e).__name__})
@@ -144,11 +163,18 @@ def apply_pending(limit: int = BATCH) -> int:
     return settled
 
 
+_CHANGES = m.InboundChange.__table__
+#: The worker's own statements, built once (values come as parameters: no per-change compile).
+_PENDING_ROW = select(_CHANGES).where(_CHANGES.c.id == bindparam("id"))
+_CLAIM_ROW = (update(_CHANGES).where(_CHANGES.c.id == bindparam("change_id"), _CHANGES.c.state == "pending")
+              .values(state="applied", attempts=_CHANGES.c.attempts + 1, date_applied=bindparam("now")))
+_SETTLE_ROW = update(_CHANGES).where(_CHANGES.c.id == bindparam("change_id")).values(
+    state=bindparam("state"), reason=bindparam("reason"), activity_ids=bindparam("activity_ids"))
+
+
 def apply_one(change_id: int) -> bool:
     """Apply one recorded change in its own transaction; ``False`` when it was not pending."""
-    from hub import sync
-
-    row = db.session.get(m.InboundChange, change_id, populate_existing=True)
+    row = db.session.connection().execute(_PENDING_ROW, {"id": change_id}).first()
     if row is None or row.state != "pending":
         db.session.rollback()
         return False
@@ -162,28 +188,32 @@ def apply_one(change_id: int) -> bool:
     except PluginError as e:
         return _settle_failed(change_id, f"{type(e).__name__}: {e}")
     try:
-        claimed = db.session.execute(
-            update(m.InboundChange).where(m.InboundChange.id == change_id, m.InboundChange.state == "pending")
-            .values(state="applied", attempts=m.InboundChange.attempts + 1, date_applied=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        with writelock.serialized():
+            return _apply_claimed(change_id, row.order_key, integration, change)
+    except OperationalError as e:  # the database is busy or gone: the change stays pending, tried again
+        db.session.rollback()
+        logger.warning("inbound.apply-deferred", extra={"change": change_id, "error": type(e).__name__})
+        return False
+
+
+def _apply_claimed(change_id: int, order_key: str, integration: m.Integration | None, change: t.Change) -> bool:
+    """Move the change out of ``pending`` and apply it, in one transaction (the caller holds the write turn)."""
+    from hub import sync
+
+    try:
+        claimed = db.session.connection().execute(_CLAIM_ROW, {"change_id": change_id, "now": utcnow()}).rowcount
         if claimed != 1:  # another worker took it meanwhile
             db.session.rollback()
             return False
         if integration is None or integration.status != "active":
             result = sync.Applied("skipped", "integration not active")
         else:
-            result = sync.apply(integration, change, row.order_key)
-        db.session.execute(
-            update(m.InboundChange).where(m.InboundChange.id == change_id)
-            .values(state=result.state, reason=result.reason, activity_ids=result.activity_ids)
-            .execution_options(synchronize_session=False)
-        )
+            result = sync.apply(integration, change, order_key)
+        db.session.connection().execute(_SETTLE_ROW, {"change_id": change_id, "state": result.state,
+                                                      "reason": result.reason, "activity_ids": result.activity_ids})
         db.session.commit()
-    except OperationalError as e:  # the database is busy or gone: the change stays pending, tried again
-        db.session.rollback()
-        logger.warning("inbound.apply-deferred", extra={"change": change_id, "error": type(e).__name__})
-        return False
+    except OperationalError:
+        raise
     except Exception as e:  # a bug: recorded as failed with the error, the other changes go on
         db.session.rollback()
         logger.exception("inbound.apply-failed", extra={"change": change_id})

@@ -108,6 +108,10 @@ def _parents_by_group(group_ids: Iterable[int]) -> dict[int, set[int]]:
     return out
 
 
+#: Core, built once: inbound sync writes activities for every change it applies (one multi-row INSERT).
+_INSERT_ACTIVITIES = insert(m.Activity.__table__).returning(m.Activity.__table__.c.id)
+
+
 def record_activities(
     items: Sequence[tuple[m.Group, str, dict[str, Any]]],
     *,
@@ -121,11 +125,11 @@ def record_activities(
     """
     if actor is None and not returning:
         if items:
-            ids = db.session.scalars(
-                insert(m.Activity).returning(m.Activity.id),
+            ids = db.session.connection().execute(
+                _INSERT_ACTIVITIES,
                 [{"group_id": g.id, "project_id": g.project_id, "type": t, "user_id": None, "data": d,
                   "date_created": utcnow()} for g, t, d in items],
-            ).all()
+            ).scalars().all()
             _note_new_activities(ids)
         return []
     activities = [

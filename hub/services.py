@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 from flask import current_app, render_template_string
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from hub import issues, logs, snapshots, upserts
 from hub import models as m
@@ -89,9 +89,13 @@ def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationInteg
     )
 
 
-def get_integration(
-    provider: str, external_id: str, organization_id: str | None = None
-) -> t.Integration | None:
+_BY_ACCOUNT = select(
+    m.Integration.id, m.Integration.provider, m.Integration.external_id, m.Integration.name,
+    m.Integration.metadata_encrypted, m.Integration.status,
+).where(m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id"))
+
+
+def get_integration(provider: str, external_id: str, organization_id: str | None = None) -> t.Integration | None:
     """The integration for a provider account (any status), or ``None``.
 
     Also binds it to the current context: every later log line names it, and a webhook delivery
@@ -100,11 +104,8 @@ def get_integration(
     """
     if "\x00" in str(external_id):
         return None
-    row = db.session.scalar(
-        select(m.Integration).where(
-            m.Integration.provider == provider, m.Integration.external_id == str(external_id)
-        )
-    )
+    # Columns, not an entity (every webhook's verifier asks this: no identity map, no ORM load)
+    row = db.session.connection().execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)}).first()
     if row is None:
         return None
     logs.bind(integration=row.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, overload
 
 from flask import current_app
+from sqlalchemy import Row
 
 from hub import models as m
 from hub import types as t
@@ -49,9 +50,9 @@ def group(row: m.Group) -> t.Group:
     )
 
 
-def integration(
-    row: m.Integration, org_integration: m.OrganizationIntegration | None = None
-) -> t.Integration:
+def integration(row: m.Integration | Row[Any],
+                org_integration: m.OrganizationIntegration | None = None) -> t.Integration:
+    """``row``: the model, or a row of its columns (the webhook verifiers' lookup)."""
     return t.Integration(
         id=str(row.id),
         provider=row.provider,

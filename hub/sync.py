@@ -8,10 +8,12 @@ issues are linked to the ticket; the caller commits.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import lazyload, selectinload
 
 from hub import echoes, issues
@@ -55,17 +57,19 @@ def apply(integration: m.Integration, change: t.Change, order_key: str) -> Appli
 # -- the ticket's links -----------------------------------------------------------------------
 
 
-def where_should_sync(integration_id: int, key: str) -> list[m.OrganizationIntegration]:
-    """The org integrations of this integration that are installed, active and have ``key`` on."""
-    rows = db.session.scalars(
-        select(m.OrganizationIntegration)
-        .join(m.Integration, m.Integration.id == m.OrganizationIntegration.integration_id)
-        .where(
-            m.OrganizationIntegration.integration_id == integration_id,
-            m.OrganizationIntegration.status != "disabled",
-            m.Integration.status == "active",
-        )
-    ).all()
+_OI = m.OrganizationIntegration.__table__
+_SYNCING = (
+    select(_OI.c.id, _OI.c.organization_id, _OI.c.config)
+    .join(m.Integration.__table__, m.Integration.__table__.c.id == _OI.c.integration_id)
+    .where(_OI.c.integration_id == bindparam("integration_id"), _OI.c.status != "disabled",
+           m.Integration.__table__.c.status == "active")
+)
+
+
+def where_should_sync(integration_id: int, key: str) -> list[Row[Any]]:
+    """The org integrations (``id``, ``organization_id``, ``config``) of this integration that are
+    installed, active and have ``key`` on. Columns, not entities: every applied change asks."""
+    rows = db.session.connection().execute(_SYNCING, {"integration_id": integration_id}).all()
     return [oi for oi in rows if (oi.config or {}).get(key)]
 
 
@@ -81,27 +85,35 @@ def _linked(
     """
     if not org_ids:
         return []
-    by_key = m.ExternalIssue.key == ticket.key
-    where = by_key
+    params = {"integration_id": integration_id, "key": ticket.key, "org_ids": list(org_ids)}
     if ticket.id:
-        where = or_(m.ExternalIssue.external_id == ticket.id,
+        params["external_id"] = ticket.id
+    pairs = list(db.session.execute(_linked_statement(bool(ticket.id), with_assignee), params))
+    if ticket.id:
+        for ext in {ext for _, ext in pairs}:
+            _rekey(ext, ticket.id, ticket.key)
+    return pairs
+
+
+@functools.cache
+def _linked_statement(by_id: bool, with_assignee: bool) -> Any:
+    """:func:`_linked`'s query, built once per shape (every applied change runs it)."""
+    by_key = m.ExternalIssue.key == bindparam("key")
+    where = by_key
+    if by_id:
+        where = or_(m.ExternalIssue.external_id == bindparam("external_id"),
                     and_(by_key, m.ExternalIssue.external_id.is_(None)))
-    rows = db.session.execute(
+    return (
         select(m.Group, m.ExternalIssue)
         .join(m.GroupLink, m.GroupLink.group_id == m.Group.id)
         .join(m.ExternalIssue, m.ExternalIssue.id == m.GroupLink.external_issue_id)
-        .where(m.ExternalIssue.integration_id == integration_id, where,
-               m.ExternalIssue.organization_id.in_(org_ids))
+        .where(m.ExternalIssue.integration_id == bindparam("integration_id"), where,
+               m.ExternalIssue.organization_id.in_(bindparam("org_ids", expanding=True)))
         .order_by(m.Group.id)
         .options(selectinload(m.Group.assignee) if with_assignee else lazyload(m.Group.assignee))
         .with_for_update(of=m.Group)
         .execution_options(populate_existing=True)
     )
-    pairs: Pairs = [(group, ext) for group, ext in rows]
-    if ticket.id:
-        for ext in {ext for _, ext in pairs}:
-            _rekey(ext, ticket.id, ticket.key)
-    return pairs
 
 
 def _rekey(ext: m.ExternalIssue, external_id: str, key: str) -> bool:
@@ -123,6 +135,18 @@ def _rekey(ext: m.ExternalIssue, external_id: str, key: str) -> bool:
     return True
 
 
+@functools.cache
+def _fresh_statement(column: str) -> Any:
+    table = m.ExternalIssue.__table__
+    last = table.c[column]
+    return (
+        update(table)
+        .where(table.c.id.in_(bindparam("ids", expanding=True)),
+               or_(last.is_(None), last <= bindparam("order_key")))
+        .values({column: bindparam("order_key")}).returning(table.c.id)
+    )
+
+
 def _fresh(pairs: Pairs, column: str, order_key: str) -> Pairs:
     """Keep the tickets this change is not older than, for one field, as a compare-and-set.
 
@@ -132,16 +156,9 @@ def _fresh(pairs: Pairs, column: str, order_key: str) -> Pairs:
     """
     if not pairs:
         return pairs
-    table = m.ExternalIssue.__table__
-    last = table.c[column]
-    fresh_ids = set(
-        db.session.execute(
-            update(table)
-            .where(table.c.id.in_({ext.id for _, ext in pairs}), or_(last.is_(None), last <= order_key))
-            .values({column: order_key})
-            .returning(table.c.id)
-        ).scalars()
-    )
+    fresh_ids = set(db.session.connection().execute(
+        _fresh_statement(column), {"ids": sorted({ext.id for _, ext in pairs}), "order_key": order_key},
+    ).scalars())
     for _, ext in pairs:
         if ext.id in fresh_ids:
             db.session.expire(ext, [column])

@@ -36,12 +36,12 @@ def insert_missing(model: Any, values: Mapping[str, Any], unique: Iterable[str])
 
 def insert_missing_id(model: Any, values: Mapping[str, Any], unique: Iterable[str]) -> Any:
     """:func:`insert_missing`, answering the new row's primary key (``None`` when it existed)."""
-    statement = _insert_missing_statement(model.__table__, tuple(unique), _dialect())
+    statement = insert_missing_statement(model.__table__, tuple(unique), _dialect())
     return db.session.execute(statement, dict(values)).scalar()
 
 
 @functools.cache
-def _insert_missing_statement(table: Any, unique: tuple[str, ...], dialect_name: str) -> Any:
+def insert_missing_statement(table: Any, unique: tuple[str, ...], dialect_name: str) -> Any:
     """Built once per table: the values come as execution parameters (hot paths insert per request)."""
     dialect = sqlite if dialect_name == "sqlite" else postgresql
     # Core, not the ORM's bulk insert (whose rowcount psycopg leaves at -1)

@@ -24,13 +24,13 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import delete, insert, update
 
-from hub import inbound, inputs, jobs, logs, security, upserts
+from hub import inbound, inputs, jobs, logs, security, upserts, writelock
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
 from hub.errors import HubError, NotFound, PluginError, Unverified, ValidationError
 from hub.extensions import db
-from hub.http import is_secret_header, redact_headers
+from hub.http import is_secret_header
 from hub.models.base import utcnow
 from hub.snapshots import user as user_snapshot
 from hub.routes import NoMatch
@@ -188,10 +188,9 @@ def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDeliver
 
 def _delivery_values(provider: str, endpoint: str, body: bytes) -> dict[str, Any]:
     query_string = request.query_string.decode("latin-1")
-    secrets: dict[str, Any] = {
-        "headers": {k: v for k, v in request.headers.items() if is_secret_header(k)},
-        "endpoint": endpoint,
-    }
+    headers = dict(request.headers)
+    secret_names = [k for k in headers if is_secret_header(k)]
+    secrets: dict[str, Any] = {"headers": {k: headers[k] for k in secret_names}, "endpoint": endpoint}
     shown_query, shown_body = public_query(query_string), public_body(body, request.mimetype)
     if shown_query != query_string:
         secrets["query_string"] = query_string
@@ -199,7 +198,7 @@ def _delivery_values(provider: str, endpoint: str, body: bytes) -> dict[str, Any
         secrets["body"] = base64.b64encode(body).decode()
     return dict(
         provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
-        query_string=shown_query, headers=redact_headers(dict(request.headers)),
+        query_string=shown_query, headers={**headers, **dict.fromkeys(secret_names, "[redacted]")},
         secret_headers=encrypt_json(secrets), body=shown_body, outcome="received",
     )
 
@@ -251,6 +250,10 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     return response
 
 
+#: Built once: the ack's statements take their values as parameters (no per-request compile).
+_INSERT_DELIVERY = insert(m.WebhookDelivery.__table__).returning(m.WebhookDelivery.__table__.c.id)
+
+
 def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: WebhookRequest,
                     result: Inbound) -> Response:
     """Claim, then record the delivery and its changes: one transaction, then the answer."""
@@ -264,13 +267,18 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
     values = {**_delivery_values(provider, endpoint, body), "status_code": response.status_code,
               "dedupe_key": key, "integration_id": integration_id, "date_received": utcnow()}
     table = m.WebhookDelivery.__table__
-    delivery_id = db.session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
-    if not inbound.claim(provider, key, delivery_id):
-        db.session.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
+    with writelock.serialized():
+        connection = db.session.connection()
+        delivery_id = connection.execute(_INSERT_DELIVERY, values).scalar_one()
+        duplicate = not inbound.claim(provider, key, delivery_id, connection)
+        if duplicate:
+            connection.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
+        else:
+            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id,
+                                   connection=connection)
         db.session.commit()
+    if duplicate:
         return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id}))
-    inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id)
-    db.session.commit()
     if current_app.config["HUB_ASYNC"]:
         inbound.wake()
     else:  # no workers (HUB_ASYNC=0): apply now, then send what that recorded

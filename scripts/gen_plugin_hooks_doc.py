@@ -1,4 +1,4 @@
-"""Regenerate docs/plugin_hooks.md from hub/hookspecs.py (tests/hub check that they agree)."""
+"""Regenerate docs/plugin_hooks.md from hub/hookspecs.py (tests/hub/test_hookspecs.py checks they agree)."""
 
 from __future__ import annotations
 

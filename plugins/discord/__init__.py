@@ -6,7 +6,7 @@ from typing import Any
 
 from hub import hookimpl
 from hub.types import Activity, Group, Integration, InviteRequest, Parent, Route, Rule
-from plugins.discord import install, invites, notify, tasks, webhooks
+from plugins.discord import install, invites, notifications, tasks, webhooks
 
 
 @hookimpl
@@ -34,14 +34,14 @@ def uninstall_integration(integration: Integration, organization_id: str) -> Non
 def notify_issue_alert(
     integration: Integration, group: Group, channel_id: str, rule: Rule, parent: Parent | None
 ) -> dict[str, Any]:
-    return notify.notify_issue_alert(group, channel_id, rule, parent)
+    return notifications.notify_issue_alert(group, channel_id, rule, parent)
 
 
 @hookimpl
 def notify_activity(
     integration: Integration, activity: Activity, group: Group, parents: list[Parent]
 ) -> None:
-    notify.notify_activity(activity, group, parents)
+    notifications.notify_activity(activity, group, parents)
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Jira Cloud plugin: an Atlassian Connect app (provider key ``jira``).
 
-Hookimpls only; the work lives in ``endpoints`` (the Connect routes), ``connect`` (JWT/qsh),
+Hookimpls only; the work lives in ``webhooks`` (the Connect routes), ``connect`` (JWT/qsh),
 ``changes`` (issue-updated as typed changes, shared with Jira Server), ``outbound`` and ``client``.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 from hub import hookimpl
 from hub.types import Activity, Change, ExternalIssue, Group, Integration, Route, User
 
-from . import changes, endpoints, outbound
+from . import changes, outbound, webhooks
 from .client import cloud_client
 from .connect import KEY
 
@@ -19,12 +19,12 @@ from .connect import KEY
 @hookimpl
 def provider_info() -> dict[str, Any]:
     return {"key": KEY, "name": "Jira Cloud", "features": ["issue-sync", "status-sync", "assignee-sync"],
-            "install": endpoints.INSTALL_INFO}
+            "install": webhooks.INSTALL_INFO}
 
 
 @hookimpl
 def webhook_routes() -> list[Route]:
-    return endpoints.routes()
+    return webhooks.routes()
 
 
 @hookimpl
@@ -36,12 +36,12 @@ def complete_change(integration: Integration, change: Change) -> Change | None:
 def install_integration(
     provider: str, external_id: str, name: str, metadata: dict[str, Any]
 ) -> dict[str, Any] | None:
-    return endpoints.manual_install(external_id, name, metadata)
+    return webhooks.manual_install(external_id, name, metadata)
 
 
 @hookimpl
 def verify_link_token(integration: Integration, token: str) -> bool | None:
-    return endpoints.verify_link_token(integration, token)
+    return webhooks.verify_link_token(integration, token)
 
 
 @hookimpl

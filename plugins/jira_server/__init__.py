@@ -2,8 +2,8 @@
 
 Hookimpls only (STYLE §6.2). The REST work is ``plugins.jira``'s, run with the Server style
 (OAuth 1.0a RSA-SHA1, REST v2, users by ``name``, plain text): see :mod:`.client`. Install and
-uninstall are in :mod:`.install` and :mod:`.setup`, the routes and the webhook's token in
-:mod:`.webhooks`; the webhook's changes are Jira Cloud's (:mod:`plugins.jira.changes`).
+uninstall are in :mod:`.install` and :mod:`.setup`, the routes in :mod:`.webhooks`, the webhook's
+token in :mod:`.verify`; the webhook's changes are Jira Cloud's (:mod:`plugins.jira.changes`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from hub import hookimpl
 from hub.types import Activity, Change, ExternalIssue, Group, Integration, Route, User
 from plugins.jira import changes, outbound
-from plugins.jira_server import install, routes
+from plugins.jira_server import install, webhooks
 from plugins.jira_server.client import server_client as _client
-from plugins.jira_server.webhooks import KEY
+from plugins.jira_server.verify import KEY
 
 
 @hookimpl
@@ -26,7 +26,7 @@ def provider_info() -> dict[str, Any]:
 
 @hookimpl
 def webhook_routes() -> list[Route]:
-    return routes.routes()
+    return webhooks.routes()
 
 
 @hookimpl

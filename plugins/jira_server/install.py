@@ -17,7 +17,7 @@ from hub import InstallError, services
 from hub.errors import ApiAddressRefused, ApiError, ApiHostError, ApiNotFound, ApiUnauthorized
 from hub.types import Integration
 from plugins.jira_server.client import WEBHOOK_PATH, check_private_key, client_for, normalize_base_url
-from plugins.jira_server.webhooks import KEY, new_webhook_secret, webhook_url
+from plugins.jira_server.verify import KEY, new_webhook_secret, webhook_url
 
 logger = logging.getLogger("hub.plugins.jira_server")
 

@@ -31,7 +31,7 @@ from plugins.jira_server.client import (
     request_token,
 )
 from plugins.jira_server.install import connect, external_id_for
-from plugins.jira_server.webhooks import KEY
+from plugins.jira_server.verify import KEY
 
 logger = logging.getLogger("hub.plugins.jira_server")
 

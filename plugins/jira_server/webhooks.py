@@ -1,76 +1,26 @@
-"""``POST /extensions/jira_server/issue-updated/<token>/``: Jira Server's webhook, and the routes.
-
-Jira Server cannot sign a webhook, so the URL it posts to carries the proof: a JWT
-``{"id": external_id}`` HS256-signed with a random key kept in that integration's encrypted
-metadata. The id is read unverified only to find whose key to check it with (as Sentry does);
-the route's verifier (:func:`verify_request`) checks it before anything of the body is read.
-Then the parsing is Jira Cloud's (FLOWS §4), shared through :mod:`plugins.jira.changes`.
-"""
+"""The Jira Server plugin's endpoints (``webhook_routes``): the guided setup and the webhook."""
 
 from __future__ import annotations
 
-import logging
-import secrets
-
-import jwt
-
-from hub import services
-from hub.errors import Unverified
-from hub.types import Integration, WebhookRequest
-
-logger = logging.getLogger("hub.plugins.jira_server")
-
-KEY = "jira_server"
-ENDPOINT_PREFIX = "issue-updated/"
+from hub.routes import public
+from hub.types import Route
+from plugins.jira import changes
+from plugins.jira_server import setup
+from plugins.jira_server.verify import verify_request
 
 
-def new_webhook_secret() -> str:
-    """A per-integration key for the webhook token (stored encrypted in metadata)."""
-    return secrets.token_urlsafe(32)
-
-
-def webhook_token(external_id: str, secret: str) -> str:
-    return jwt.encode({"id": external_id}, secret, algorithm="HS256")
-
-
-def webhook_url(external_id: str, secret: str) -> str:
-    """The URL registered in Jira: the token in it is this integration's proof of origin."""
-    return f"{services.base_url().rstrip('/')}/extensions/{KEY}/{ENDPOINT_PREFIX}{webhook_token(external_id, secret)}/"
-
-
-def _bad_token(reason: str) -> Unverified:
-    logger.info("jira_server.webhook-token-rejected", extra={"reason": reason})
-    return Unverified("Invalid webhook token.", {"token": [reason]}, status=400)
-
-
-def verify_token(token: str) -> Integration:
-    """The integration the token names, when it is signed with that integration's key.
-
-    :raises Unverified: 400 ``Invalid webhook token.``, the reason under ``errors.token``.
-    """
-    if not token:
-        raise _bad_token("missing")
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False}, algorithms=["HS256"])
-    except jwt.InvalidTokenError:
-        raise _bad_token("undecodable") from None
-    external_id = claims.get("id") if isinstance(claims, dict) else None
-    if not isinstance(external_id, str) or not external_id:
-        raise _bad_token("no integration id")
-    integration = services.get_integration(KEY, external_id)
-    if integration is None or integration.status != "active":
-        raise _bad_token("unknown integration")
-    secret = integration.metadata.get("webhook_secret")
-    if not secret:
-        raise _bad_token("unknown integration")
-    try:
-        # PyJWT compares HMAC signatures with hmac.compare_digest (constant time).
-        jwt.decode(token, secret, algorithms=["HS256"])
-    except jwt.InvalidTokenError:
-        raise _bad_token("bad signature") from None
-    return integration
-
-
-def verify_request(request: WebhookRequest) -> Integration:
-    """The route's verifier: the token in the URL path."""
-    return verify_token(request.params.get("token", ""))
+def routes() -> list[Route]:
+    """The provider's endpoints (``webhook_routes``)."""
+    return [
+        # The guided setup's pages check their own login (hub session or bearer token), the org
+        # role, and the signed, user-bound state each step carries: no provider proof exists yet.
+        Route("setup/", ("GET", "POST"), verify=public, handle=setup.setup, name="setup"),
+        # Jira sends the admin's browser back here; the callback checks the login and that the
+        # oauth_token is one this user's flow asked for (cached server-side, used once).
+        Route("oauth-callback/", ("GET",), verify=public, handle=setup.oauth_callback, name="oauth-callback"),
+        Route("issue-updated/<token>/", ("POST",), verify=verify_request, handle=changes.issue_updated,
+              name="issue-updated"),
+        # Without a token the URL proves nothing: the same 400 as a wrong one, not a 404.
+        Route("issue-updated/", ("POST",), verify=verify_request, handle=changes.issue_updated,
+              name="issue-updated"),
+    ]

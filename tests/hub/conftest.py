@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.inbound import signed  # noqa: F401 - the inbound v2 tests' fixture
+
 TRACKER = "https://tracker.example.com"
 ALL_SYNC = {"sync_status_forward": True, "sync_status_reverse": True, "sync_assignee_outbound": True,
             "sync_assignee_inbound": True, "sync_comments": True}

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from hub import models as m
 from hub.extensions import db
 from tests.hub.conftest import post_event
+from tests.support.inbound import post
+from tests.support.sdk import all_groups, project_key, store_event
+
+DEEP = b"[" * 100000 + b"]" * 100000
 
 
 def test_no_or_bad_token_is_401(client, env):
@@ -357,3 +364,256 @@ def test_over_long_values_are_400(client, env):
                     json={"provider": "tracker", "externalId": "x" * 300, "metadata": {"base_url": "https://t"}},
                     headers=h)
     assert r.status_code == 400 and "externalId" in r.json["errors"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/0/organizations/acme/members/",
+    "/api/0/organizations/acme/projects/",
+    "/api/0/projects/acme/backend/events/",
+    "/api/0/organizations/acme/integrations/",
+    "/api/0/projects/acme/backend/rules/",
+])
+def test_deeply_nested_json_body_is_400(client, env, path):
+    r = client.post(path, data=DEEP, headers={**env["headers"], "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json["detail"] == "Malformed JSON body."
+
+
+def test_out_of_range_cursor_is_400(client, env):
+    r = client.get("/api/0/organizations/acme/issues/?cursor=0:99999999999999999999999999:0",
+                   headers=env["headers"])
+    assert r.status_code == 400 and "cursor" in r.json["errors"]
+
+
+def test_keys_rotate_disable_and_limit(client, env, factories):
+    r = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"], json={"name": "Rotated"})
+    assert r.status_code == 201 and r.json["isActive"] and r.json["name"] == "Rotated"
+    new = r.json
+    assert new["dsn"] == f"http://{new['public']}@hub.test/{env['project'].id}"
+    assert store_event(client, env, {"message": "new key"}, key=new["public"]).status_code == 200
+    old = project_key(env["project"])
+    r = client.put(
+        f"/api/0/projects/acme/backend/keys/{old.id}/", headers=env["headers"], json={"isActive": False}
+    )
+    assert r.status_code == 200 and r.json["isActive"] is False
+    assert store_event(client, env, {"message": "old key"}, key=old.public_key).status_code == 403
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
+    assert [k["isActive"] for k in listed] == [False, True]
+    for bad in ({"isActive": "no"}, {"rateLimit": {"window": "x", "count": 1}}, {"rateLimit": {"count": 1}}):
+        r = client.put(f"/api/0/projects/acme/backend/keys/{old.id}/", headers=env["headers"], json=bad)
+        assert r.status_code == 400, bad
+    assert (
+        client.put(
+            "/api/0/projects/acme/backend/keys/999/", headers=env["headers"], json={"isActive": True}
+        ).status_code
+        == 404
+    )
+    member_token = factories.token(env["member"])
+    assert (
+        client.post(
+            "/api/0/projects/acme/backend/keys/", json={}, headers={"Authorization": f"Bearer {member_token}"}
+        ).status_code
+        == 403
+    )
+
+
+def test_event_api_pages_and_refuses_bad_queries(client, env):
+    ids = []
+    for i in range(5):
+        eid = uuid.uuid4().hex
+        ids.append(eid)
+        assert (
+            store_event(
+                client,
+                env,
+                {"event_id": eid, "message": "same", "timestamp": 1767225600 + i, "extra": {"i": i}},
+            ).status_code
+            == 200
+        )
+    group_id = all_groups()[0].id
+    seen, url = [], f"/api/0/organizations/acme/issues/{group_id}/events/?limit=2"
+    while url:
+        r = client.get(url, headers=env["headers"])
+        assert r.status_code == 200
+        seen += [e["eventID"] for e in r.json]
+        nxt = [
+            part
+            for part in r.headers["Link"].split(", ")
+            if 'rel="next"' in part and 'results="true"' in part
+        ]
+        url = nxt[0].split(";")[0].strip("<>").replace("http://hub.test", "") if nxt else None
+    assert seen == list(reversed(ids))
+    for query in ("limit=0", "limit=x", "cursor=bad"):
+        r = client.get(f"/api/0/organizations/acme/issues/{group_id}/events/?{query}", headers=env["headers"])
+        assert r.status_code == 400
+    base = f"/api/0/organizations/acme/issues/{group_id}/events"
+    assert client.get(f"{base}/oldest/", headers=env["headers"]).json["eventID"] == ids[0]
+    assert client.get(f"{base}/{ids[2]}/", headers=env["headers"]).json["context"] == {"i": 2}
+    assert client.get(f"{base}/{uuid.uuid4().hex}/", headers=env["headers"]).status_code == 404
+    assert client.get(f"{base}/%00/", headers=env["headers"]).status_code == 400  # the API's NUL rule
+
+
+def test_event_api_is_org_scoped(client, env, factories):
+    assert store_event(client, env, {"message": "secret"}).status_code == 200
+    event = db.session.scalar(select(m.Event))
+    other = factories.setup("other-org", "web", "someone@example.com")
+    headers = other["headers"]
+    for path in (
+        f"/api/0/organizations/acme/issues/{event.group_id}/events/",
+        f"/api/0/organizations/other-org/issues/{event.group_id}/events/",
+        f"/api/0/organizations/other-org/issues/{event.group_id}/tags/",
+        f"/api/0/projects/other-org/web/events/{event.event_id}/",
+        f"/api/0/projects/acme/backend/events/{event.event_id}/attachments/",
+    ):
+        assert client.get(path, headers=headers).status_code == 404, path
+    assert client.get(f"/api/0/projects/acme/backend/events/{event.event_id}/").status_code == 401
+
+
+def test_rest_events_are_served_in_the_same_shape(client, env):
+    r = client.post(
+        "/api/0/projects/acme/backend/events/",
+        headers=env["headers"],
+        json={"message": "Disk full", "level": "warning", "tags": {"host": "db1"}, "release": "1.0"},
+    )
+    event = client.get(
+        f"/api/0/projects/acme/backend/events/{r.json['eventId']}/", headers=env["headers"]
+    ).json
+    assert event["title"] == "Disk full" and event["level"] == "warning" and event["release"] == "1.0"
+    assert {"key": "host", "value": "db1"} in event["tags"]
+    assert event["entries"] == [
+        {"type": "message", "data": {"formatted": "Disk full", "message": None, "params": None}}
+    ]
+
+
+def test_events_kept_before_this_version_are_still_served(client, env):
+    r = client.post("/api/0/projects/acme/backend/events/", headers=env["headers"], json={"message": "old"})
+    row = db.session.scalar(select(m.Event))
+    row.data = {}
+    db.session.commit()
+    event = client.get(
+        f"/api/0/projects/acme/backend/events/{r.json['eventId']}/", headers=env["headers"]
+    ).json
+    assert event["message"] == "old" and event["entries"] == []
+
+
+def test_request_entry_and_openapi(client, env):
+    event = {
+        "message": "with request",
+        "request": {
+            "url": "https://shop.example.com/cart",
+            "method": "POST",
+            "headers": {"User-Agent": "Mozilla"},
+            "data": {"q": 1},
+        },
+    }
+    r = store_event(client, env, event)
+    served = client.get(f"/api/0/projects/acme/backend/events/{r.json['id']}/", headers=env["headers"]).json
+    request = next(e["data"] for e in served["entries"] if e["type"] == "request")
+    assert request["url"] == "https://shop.example.com/cart" and request["headers"] == [
+        ["User-Agent", "Mozilla"]
+    ]
+    paths = client.get("/api/0/openapi.json").json["paths"]
+    for path in (
+        "/api/0/organizations/{org}/issues/{id}/events/",
+        "/api/0/organizations/{org}/issues/{id}/tags/",
+        "/api/0/organizations/{org}/issues/{id}/events/{event_id}/",
+        "/api/0/projects/{org}/{project}/events/{event_id}/",
+        "/api/0/projects/{org}/{project}/events/{event_id}/attachments/",
+        "/api/0/projects/{org}/{project}/keys/{key_id}/",
+    ):
+        assert path in paths, path
+    assert "post" in paths["/api/0/projects/{org}/{project}/keys/"]
+
+
+def test_cors_preflight_and_headers_default_to_any_origin(client, env):
+    pid = env["project"].id
+    r = client.options(
+        f"/api/{pid}/envelope/",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-sentry-auth",
+        },
+    )
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "x-sentry-auth" in r.headers["Access-Control-Allow-Headers"]
+    assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    r = store_event(client, env, {"message": "from a browser"}, headers={"Origin": "https://app.example.com"})
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "retry-after" in r.headers["Access-Control-Expose-Headers"]
+
+
+def test_per_project_allowed_origins(client, env):
+    r = client.put(
+        "/api/0/projects/acme/backend/",
+        headers=env["headers"],
+        json={"allowedDomains": ["https://shop.example.com", "*.example.org"]},
+    )
+    assert r.status_code == 200 and r.json["allowedDomains"] == ["https://shop.example.com", "*.example.org"]
+    for origin, ok in (
+        ("https://shop.example.com", True),
+        ("https://a.example.org", True),
+        ("https://evil.example", False),
+        ("http://shop.example.com", False),
+    ):
+        r = store_event(client, env, {"message": origin}, headers={"Origin": origin})
+        assert r.status_code == (200 if ok else 403), origin
+        assert (r.headers.get("Access-Control-Allow-Origin") == origin) is ok
+    pre = client.options(f"/api/{env['project'].id}/store/", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in pre.headers
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 2
+    assert (
+        client.put(
+            "/api/0/projects/acme/backend/", headers=env["headers"], json={"allowedDomains": "x"}
+        ).status_code
+        == 400
+    )
+
+
+@pytest.mark.parametrize("count", [32])
+def test_identical_concurrent_envelopes_have_one_effect(app, env, count):
+    """32 threads post the same envelope at once: one event, one attachment, the issue counted once."""
+    import threading
+
+    key = project_key(env["project"]).public_key
+    eid = uuid.uuid4().hex
+    body = (
+        json.dumps({"event_id": eid}) + '\n{"type":"event"}\n{"message":"race"}\n'
+        '{"type":"attachment","filename":"f.txt"}\nabc\n'
+    ).encode()
+    statuses: list[int] = []
+
+    def post():
+        with app.test_client() as c:
+            statuses.append(
+                c.post(f"/api/{env['project'].id}/envelope/?sentry_key={key}", data=body).status_code
+            )
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses == [200] * count
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 1
+    assert db.session.scalar(select(func.count()).select_from(m.EventAttachment)) == 1
+    assert db.session.scalar(select(m.Group.times_seen)) == 1
+
+
+def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, run_jobs, factories):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    run_jobs()
+    r = client.get("/api/0/organizations/acme/deliveries/?ticket=APP-1", headers=signed["headers"])
+    assert r.status_code == 200 and [d["state"] for d in r.json] == ["applied"]
+    assert r.json[0]["changes"][0]["state"] == "applied"
+    assert client.get("/api/0/organizations/acme/deliveries/?ticket=NOPE-1", headers=signed["headers"]).json == []
+    delivery_id = r.json[0]["id"]
+    member = {"Authorization": f"Bearer {factories.token(signed['member'])}"}
+    assert client.get("/api/0/organizations/acme/deliveries/", headers=member).status_code == 403
+    other = factories.setup("globex", email="g@example.com")
+    r = client.get(f"/api/0/organizations/globex/deliveries/{delivery_id}/", headers=other["headers"])
+    assert r.status_code == 404
+    r = client.post(f"/api/0/organizations/acme/deliveries/{delivery_id}/replay/", headers=signed["headers"])
+    assert r.status_code == 200 and r.json["changes"][0]["state"] in ("applied", "skipped")
+    assert client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code == 400

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
+from sqlalchemy import select
+
+from hub import models as m
+from hub.extensions import db
+from tests.hub.conftest import tracker_webhook
+from tests.support.inbound import post
 
 CONTRACT_COMMANDS = {"bootstrap", "token", "user", "plugins", "worker", "deliveries", "replay", "outbox",
                      "reconcile", "plugin"}
@@ -29,3 +37,58 @@ def test_a_command_runs_through_the_apps_cli(app, client, factories):
     assert s["token"] != token
     missing = app.test_cli_runner().invoke(args=["token", "create", "--email", "nobody@example.com"])
     assert missing.exit_code == 1 and "no user with email nobody@example.com" in missing.output
+
+
+def test_deliveries_prune_keeps_recent_ones(client, env):
+    import datetime as dt
+
+    from hub.models.base import utcnow
+
+    tracker_webhook(client, {"key": "TR-1"})
+    tracker_webhook(client, {"key": "TR-2"})
+    old = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id)).first()
+    old.date_received = utcnow() - dt.timedelta(days=40)
+    db.session.commit()
+    runner = client.application.test_cli_runner()
+    out = runner.invoke(args=["deliveries", "prune", "--older-than", "30"])
+    assert out.exit_code == 0 and out.output.startswith("deleted 1 deliveries")
+    assert db.session.scalar(select(m.WebhookDelivery.endpoint)) == "hook/"
+    listing = runner.invoke(args=["deliveries"])
+    assert listing.exit_code == 0 and len(listing.output.strip().splitlines()) == 1
+    assert runner.invoke(args=["deliveries", "prune", "--older-than", "0"]).exit_code == 2
+
+
+def test_bootstrap_prints_a_working_token_and_dsn(app, client):
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["bootstrap", "--org", "demo", "--project", "web", "--email", "me@example.com",
+                              "--password", "pw"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output.strip().splitlines()[-1])
+    assert set(data) == {"org", "project", "user_id", "token", "dsn"}
+    assert data["org"] == "demo" and data["dsn"].startswith("http://") and data["dsn"].endswith("/" + str(
+        db.session.scalar(select(m.Project.id).where(m.Project.slug == "web"))))
+    r = client.get("/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {data['token']}"})
+    assert r.status_code == 200
+    again = runner.invoke(args=["bootstrap", "--org", "demo", "--project", "web", "--email", "me@example.com"])
+    assert again.exit_code == 0 and json.loads(again.output.strip().splitlines()[-1])["user_id"] == data["user_id"]
+    token = runner.invoke(args=["token", "create", "--email", "me@example.com"]).output.strip()
+    assert client.get("/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    login = client.post("/login", data={"email": "me@example.com", "password": "pw"})
+    assert login.status_code == 302
+    assert client.get("/organizations/demo/issues/").status_code == 200
+
+
+def test_hub_deliveries_json_shows_each_change(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    post(client, {"delivery": "b", "key": "APP-1", "state": "open", "updated_ms": 1})
+    post(client, {"delivery": "b", "key": "APP-1", "state": "open", "updated_ms": 1})
+    run_jobs()
+    out = client.application.test_cli_runner().invoke(args=["deliveries", "--json"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)
+    assert [r["state"] for r in rows] == ["duplicate", "skipped", "applied"]
+    assert rows[1]["changes"][0]["reason"] == "no change"
+    applied = rows[2]["changes"][0]
+    assert applied["kind"] == "status" and applied["ticket"]["key"] == "APP-1" and applied["activityIds"]
+    text = client.application.test_cli_runner().invoke(args=["deliveries"]).output
+    assert "skipped" in text and "applied" in text and "activities" in text

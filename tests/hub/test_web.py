@@ -1,8 +1,9 @@
-"""The web pages' server-side rules (issue 14): roles, org scoping, form errors, stale forms, search."""
+"""The web pages (hub/web/, issue 14): logins, roles, org scoping, form errors, stale forms, search."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from hub import models as m
 from hub.extensions import db
@@ -669,3 +670,94 @@ def present_fingerprint(value):
     from hub.web.present import fingerprint
 
     return fingerprint(value)
+
+
+def test_pages_need_a_login(client):
+    r = client.get("/organizations/acme/issues/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_settings_page_saves_sync_options_and_mappings(client, env, app):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    client.post("/login", data={"email": "owner@example.com", "password": "pw"})
+    page = client.get("/organizations/acme/settings/integrations/")
+    assert page.status_code == 200 and "site-1" in page.get_data(as_text=True)
+    url = f"/organizations/acme/settings/integrations/{env['tracker'].id}/"
+    token = csrf_token(client)
+    assert client.post(url, data={"form": "config", "sync_status_forward": "on", "csrf_token": token}).status_code == 302
+    config = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]["config"]
+    assert config == {"sync_status_forward": True, "sync_status_reverse": False, "sync_assignee_outbound": False,
+                      "sync_assignee_inbound": False, "sync_comments": False}
+    client.post(url, data={"form": "mapping", "external_id": "10100", "resolved": "10001", "unresolved": "3",
+                           "csrf_token": token})
+    mapping = client.get(f"/api/0/organizations/acme/integrations/{env['tracker'].id}/external-projects/",
+                         headers=env["headers"]).json
+    assert [(x["externalId"], x["resolvedStatus"], x["unresolvedStatus"]) for x in mapping] == [("10100", "10001", "3")]
+
+
+def test_members_cannot_change_settings(client, env):
+    from werkzeug.security import generate_password_hash
+
+    env["member"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    client.post("/login", data={"email": "dev@example.com", "password": "pw"})
+    r = client.post(f"/organizations/acme/settings/integrations/{env['tracker'].id}/",
+                    data={"form": "config", "csrf_token": csrf_token(client)})
+    assert r.status_code == 403
+
+
+def test_deliveries_page_shows_only_the_orgs_own_deliveries(client, env, factories):
+    from werkzeug.security import generate_password_hash
+
+    from tests.hub.conftest import tracker_webhook
+
+    other = factories.setup(org_slug="globex", email="boss@globex.com")
+    globex_id = factories.integration(other["org"], "tracker", "site-globex", {"webhook_token": "g"}).id
+    tracker_webhook(client, {"key": "TR-1"})  # acme's site
+    client.post("/extensions/tracker/hook/", json={"key": "G-1"},
+                headers={"X-Tracker-Site": "site-globex", "X-Tracker-Token": "g"})
+    attributed = dict(db.session.execute(select(m.WebhookDelivery.id, m.WebhookDelivery.integration_id)).all())
+    assert sorted(attributed.values()) == sorted([env["tracker"].id, globex_id])
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    client.post("/login", data={"email": "owner@example.com", "password": "pw"})
+    page = client.get("/organizations/acme/settings/deliveries/").get_data(as_text=True)
+    assert "hook/" in page and page.count("<td>tracker</td>") == 1
+
+
+def test_web_pages_answer_404_for_ids_beyond_the_column(client, env):
+    with client.session_transaction() as session:
+        session["user_id"] = env["owner"].id
+    huge = "99999999999999999999999"
+    assert client.get(f"/organizations/acme/issues/{huge}/").status_code == 404
+    token = csrf_token(client)
+    r = client.post(f"/organizations/acme/issues/{huge}/", data={"status": "resolved", "csrf_token": token})
+    assert r.status_code == 404
+    r = client.post(f"/organizations/acme/settings/integrations/{huge}/",
+                    data={"sync_comments": "on", "csrf_token": token})
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                                    "//evil.example", "https://evil.example/", "evil.example"])
+def test_login_never_redirects_off_site(client, env, target):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    r = client.post("/login", query_string={"next": target},
+                    data={"email": "owner@example.com", "password": "pw"})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_login_goes_back_to_the_page_asked_for(client, env):
+    from werkzeug.security import generate_password_hash
+
+    env["owner"].password_hash = generate_password_hash("pw")
+    db.session.commit()
+    r = client.post("/login", query_string={"next": "/organizations/acme/issues/?status=resolved"},
+                    data={"email": "owner@example.com", "password": "pw"})
+    assert r.headers["Location"] == "/organizations/acme/issues/?status=resolved"

@@ -1,0 +1,61 @@
+"""SQLite's one writer, taken in turn instead of by sleeping.
+
+SQLite lets one connection write at a time; a connection that finds the lock taken sleeps in
+growing steps (1, 2, 5 … 100 ms, the busy timeout) and tries again, so under a burst of webhooks
+the gunicorn threads and ``hub worker`` spend most of their time asleep while the lock is free.
+The hot write paths (the webhook ack, the worker's apply) take :func:`serialized` first: a thread
+lock inside the process and an ``flock`` on a file beside the database between processes, both
+woken the moment the holder lets go. Other writers still meet the busy timeout, as before.
+PostgreSQL locks rows, not the database: there this is a no-op.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hub.extensions import db
+
+_local = threading.local()
+_thread_lock = threading.Lock()
+_files: dict[tuple[int, str], int] = {}
+
+
+def _lock_path() -> str | None:
+    """``<database file>.hub-lock`` for a file database; ``None`` otherwise (PostgreSQL, memory)."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return f"{url.database}.hub-lock"
+
+
+def _fd(path: str) -> int:
+    key = (os.getpid(), path)  # a forked process opens its own: an flock belongs to the open file
+    if key not in _files:
+        _files[key] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return _files[key]
+
+
+@contextmanager
+def serialized() -> Iterator[None]:
+    """Hold SQLite's turn to write for the block (re-entrant in a thread); nothing on PostgreSQL."""
+    path = _lock_path()
+    if path is None or getattr(_local, "depth", 0):
+        _local.depth = getattr(_local, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            _local.depth -= 1
+        return
+    with _thread_lock:
+        fd = _fd(path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _local.depth = 1
+        try:
+            yield
+        finally:
+            _local.depth = 0
+            fcntl.flock(fd, fcntl.LOCK_UN)

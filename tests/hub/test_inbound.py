@@ -1,0 +1,81 @@
+"""Inbound v2's recording and applying (hub/inbound.py), through a plugin written from the docs
+(tests/support/signed_tracker.py): recorded at the ack, applied by the worker per ticket in event order,
+a failed lookup retried, a replay applied again."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub import models as m
+from hub.extensions import db
+from tests.support.inbound import changes, count, group, post
+from tests.support.signed_tracker import BASE
+
+# -- claim, record, ack; apply in the worker --------------------------------------------------
+
+
+def test_the_ack_records_and_the_worker_applies(client, signed, run_jobs, requests_mock):
+    r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1000})
+    assert r.status_code == 200 and r.json == {"detail": "accepted"}
+    assert requests_mock.call_count == 0
+    [change] = changes()
+    assert (change.state, change.kind, change.ticket_key) == ("pending", "status", "APP-1")
+    assert group(signed["group_id"]).status == "unresolved"  # nothing applied in the request
+
+    run_jobs()
+
+    assert group(signed["group_id"]).status == "resolved"
+    [change] = changes()
+    assert change.state == "applied" and len(change.activity_ids) == 1
+    activity = db.session.get(m.Activity, change.activity_ids[0])
+    assert activity.type == "set_resolved" and activity.data["integration"] == "signed"
+    assert count(m.OutboxEntry, m.OutboxEntry.kind == "sync_status_outbound") == 0  # never echoed back
+
+
+def test_pending_changes_are_applied_in_event_order_not_arrival(client, signed, run_jobs):
+    post(client, {"delivery": "new", "key": "APP-1", "state": "closed", "updated_ms": 2000})
+    post(client, {"delivery": "old", "key": "APP-1", "state": "open", "updated_ms": 1000})
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+    # the older ran first (the issue was open already), then the newer resolved it
+    assert [(c.data["status_id"], c.state) for c in changes()] == [("closed", "applied"), ("open", "skipped")]
+    assert changes()[1].date_applied <= changes()[0].date_applied
+
+
+def test_without_event_times_arrival_order_decides(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed"})
+    post(client, {"delivery": "b", "key": "APP-1", "state": "open"})
+    run_jobs()
+    assert group(signed["group_id"]).status == "unresolved"
+    assert [c.state for c in changes()] == ["applied", "applied"]
+
+
+def test_a_hidden_email_is_looked_up_in_the_worker_and_retried(client, signed, run_jobs, requests_mock):
+    requests_mock.get(f"{BASE}/accounts/acc-7", [{"status_code": 503, "json": {}},
+                                                  {"json": {"email": "dev@example.com"}}])
+    r = post(client, {"delivery": "a", "key": "APP-1", "account": "acc-7", "updated_ms": 1})
+    assert r.status_code == 200 and requests_mock.call_count == 0
+    run_jobs()
+    [change] = changes()
+    assert change.state == "pending" and change.attempts == 1 and "could not be asked" in change.error
+    db.session.execute(m.InboundChange.__table__.update().values(not_before=None))
+    db.session.commit()
+    run_jobs()
+    assert changes()[0].state == "applied"
+    assert group(signed["group_id"]).assignee.user.email == "dev@example.com"
+
+
+# -- replay --------------------------------------------------------------
+
+
+def test_replay_applies_the_recorded_changes_again(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    run_jobs()
+    client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"status": "unresolved"},
+               headers=signed["headers"])
+    delivery_id = db.session.scalar(select(m.WebhookDelivery.id))
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+    assert out.exit_code == 0 and out.output.startswith("200"), out.output
+    assert group(signed["group_id"]).status == "resolved"
+    help_text = client.application.test_cli_runner().invoke(args=["replay", "--help"]).output
+    assert "signature" in help_text and "re-checked" in help_text

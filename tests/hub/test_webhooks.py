@@ -1,0 +1,254 @@
+"""``/extensions/<provider>/`` (hub/webhooks.py): unknown providers, size limits, recorded failures, the
+dedupe key claimed before any effect and given back on failure, and the delivery log (credentials redacted
+but replayable).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hub import WebhookResponse, hookimpl
+from hub import models as m
+from hub.extensions import db
+from hub.webhooks import public_body, public_query
+from tests.hub.conftest import tracker_webhook
+from tests.support.inbound import changes, count, group, post
+
+
+def test_unknown_provider_is_404(client, env):
+    r = client.post("/extensions/nope/hook/", json={})
+    assert r.status_code == 404 and r.json["detail"]
+
+
+def test_body_over_one_mib_is_413(client, env):
+    r = client.post("/extensions/tracker/hook/", data=b"x" * (1024 * 1024 + 1))
+    assert r.status_code == 413
+
+
+def test_plugin_exception_is_a_recorded_500_without_trace(client, env, caplog):
+    with caplog.at_level(logging.ERROR):
+        r = client.post("/extensions/tracker/boom/", data=b"{}", headers={"Authorization": "Bearer secret-x"})
+    assert r.status_code == 500 and "Traceback" not in r.get_data(as_text=True)
+    assert r.json["detail"].startswith("Internal error")
+    delivery = db.session.scalar(select(m.WebhookDelivery))
+    assert delivery.outcome == "error" and "tracker plugin bug" in delivery.error
+    assert delivery.headers["Authorization"] == "[redacted]"  # stored without the secret
+    assert any(r.getMessage() == "webhook.plugin-error" for r in caplog.records)
+
+
+def test_bad_token_rejected_and_recorded(client, env):
+    r = tracker_webhook(client, {"key": "TR-1"}, token="wrong")
+    assert r.status_code == 401
+    assert db.session.scalar(select(m.WebhookDelivery.outcome)) == "rejected"
+    runner = client.application.test_cli_runner()
+    out = runner.invoke(args=["deliveries", "--failed"])
+    assert "tracker" in out.output and "rejected" in out.output
+
+
+def test_replay_reprocesses_a_stored_delivery(client, env, factories):
+    group = factories.group(env["project"])
+    factories.link(group, env["tracker"], "TR-1")
+    tracker_webhook(client, {"key": "TR-1", "status": "closed", "category": "done"})
+    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"])
+    delivery_id = db.session.scalar(select(m.WebhookDelivery.id))
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+    assert out.output.startswith("200"), out.output
+    db.session.expire_all()
+    assert db.session.get(m.Group, group.id).status == "resolved"
+    copy = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc())).first()
+    assert copy.replay_of == delivery_id and copy.outcome == "processed"
+
+
+class Echo:
+    name = "echo"
+
+    @hookimpl
+    def provider_info(self) -> dict[str, Any]:
+        return {"key": "echo", "name": "Echo", "features": ["notifications"]}
+
+    @hookimpl
+    def on_webhook(self, provider: str, endpoint: str, request: Any) -> WebhookResponse | None:
+        if provider != "echo":
+            return None
+        return WebhookResponse(status=202, json={"endpoint": endpoint, "method": request.method,
+                                                 "query": request.query.get("a")})
+
+
+def test_registered_plugin_answers_its_endpoint(client, register_plugin):
+    register_plugin(Echo())
+    r = client.get("/extensions/echo/some/path/?a=1")
+    assert r.status_code == 202 and r.json == {"endpoint": "some/path/", "method": "GET", "query": "1"}
+
+
+def test_secret_path_segments_are_redacted_in_the_log_but_replayable(client, register_plugin):
+    register_plugin(Echo())
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6IjEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    r = client.post(f"/extensions/echo/issue-updated/{token}/", data=b"{}")
+    assert r.status_code == 202 and r.json["endpoint"] == f"issue-updated/{token}/"
+    delivery = db.session.scalar(select(m.WebhookDelivery))
+    assert delivery.endpoint == "issue-updated/[redacted]/" and token not in delivery.secret_headers
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery.id)])
+    assert out.output.startswith("202") and token in out.output
+
+
+def test_credential_query_parameters_are_redacted_but_replayable(client, register_plugin):
+    register_plugin(Echo())
+    r = client.get("/extensions/echo/configure/?a=1&jwt=eyJ.secret.jwt&code=oauth-code-1&state=signed-state")
+    assert r.status_code == 202 and r.json["query"] == "1"
+    delivery = db.session.scalar(select(m.WebhookDelivery))
+    assert delivery.query_string == "a=1&jwt=%5Bredacted%5D&code=%5Bredacted%5D&state=%5Bredacted%5D"
+    for secret in ("eyJ.secret.jwt", "oauth-code-1", "signed-state"):
+        assert secret not in delivery.query_string and secret not in delivery.secret_headers
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery.id)])
+    assert out.output.startswith("202")
+
+
+def test_secret_fields_of_json_and_form_bodies_are_redacted_but_replayable(client, register_plugin):
+    register_plugin(Echo())
+    body = json.dumps({"clientKey": "k-1", "sharedSecret": "s3cr3t-shared", "baseUrl": "https://x"}).encode()
+    client.post("/extensions/echo/installed/", data=body, content_type="application/json")
+    form = "payload=" + json.dumps({"type": "block_actions", "token": "verif-tok-1", "user": {"id": "U1"}})
+    client.post("/extensions/echo/action/", data=form, content_type="application/x-www-form-urlencoded")
+    first, second = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id)).all()
+    assert json.loads(first.body) == {"clientKey": "k-1", "sharedSecret": "[redacted]", "baseUrl": "https://x"}
+    assert b"verif-tok-1" not in second.body and b"block_actions" in second.body
+    assert "s3cr3t" not in first.secret_headers
+    out = client.application.test_cli_runner().invoke(args=["replay", str(first.id)])
+    assert out.output.startswith("202")
+    replayed = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc())).first()
+    assert replayed.replay_of == first.id and b"s3cr3t" not in replayed.body
+
+
+def test_bodies_without_secrets_are_kept_byte_for_byte():
+    raw = b'{"a":  1, "b": [1,2]}'
+    assert public_body(raw, "application/json") == raw
+    form = b"team_id=T1&text=hi%20there"
+    assert public_body(form, "application/x-www-form-urlencoded") == form
+    assert public_body(b"not json {", "application/json") == b"not json {"
+    assert public_query("a=1&b=2") == "a=1&b=2"
+
+
+def _claims() -> int:
+    db.session.expire_all()
+    return int(db.session.scalar(select(func.count()).select_from(m.WebhookClaim)) or 0)
+
+
+class Flaky:
+    """Claims the body, then fails as told (raise, 503, retry=True), else counts one effect."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.fail: list[str] = []
+        self.effects = 0
+
+    @hookimpl
+    def provider_info(self) -> dict[str, Any]:
+        return {"key": "flaky", "name": "Flaky", "features": []}
+
+    @hookimpl
+    def on_webhook(self, provider: str, endpoint: str, request: Any) -> WebhookResponse | None:
+        if provider != "flaky":
+            return None
+        if request.already_processed():
+            return WebhookResponse(status=200, json={"duplicate": True})
+        how = self.fail.pop(0) if self.fail else ""
+        if how == "raise":
+            raise RuntimeError("flaky handler")
+        if how == "503":
+            return WebhookResponse(status=503, json={"detail": "later"})
+        if how == "retry":
+            return WebhookResponse(status=200, json={"detail": "not processed"}, retry=True)
+        self.effects += 1
+        return WebhookResponse(status=200, json={"ok": True})
+
+
+@pytest.mark.parametrize("how", ["raise", "503", "retry"])
+def test_a_failed_delivery_gives_its_key_back(client, register_plugin, how):
+    plugin = Flaky()
+    register_plugin(plugin)
+    plugin.fail = [how]
+
+    first = client.post("/extensions/flaky/hook/", data=b'{"n": 1}')
+    assert first.status_code == {"raise": 500, "503": 503, "retry": 200}[how]
+    assert _claims() == 0
+    failed = db.session.scalar(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))
+    if how == "raise":
+        assert failed.outcome == "error" and "flaky handler" in failed.error
+
+    again = client.post("/extensions/flaky/hook/", data=b'{"n": 1}')
+    assert again.status_code == 200 and again.json == {"ok": True}
+    assert plugin.effects == 1 and _claims() == 1
+
+    later = client.post("/extensions/flaky/hook/", data=b'{"n": 1}')
+    assert later.status_code == 200 and later.json == {"duplicate": True}
+    assert plugin.effects == 1
+    outcomes = db.session.scalars(select(m.WebhookDelivery.outcome).order_by(m.WebhookDelivery.id)).all()
+    assert outcomes[1:] == ["processed", "duplicate"]
+
+
+def test_a_processed_delivery_keeps_its_key_even_when_the_plugin_names_its_outcome(client, register_plugin):
+    class Named(Flaky):
+        @hookimpl
+        def on_webhook(self, provider: str, endpoint: str, request: Any) -> WebhookResponse | None:
+            if provider != "flaky":
+                return None
+            if request.already_processed():
+                return WebhookResponse(status=200, json={"duplicate": True})
+            self.effects += 1
+            return WebhookResponse(status=200, json={"ok": True}, outcome="closed")
+
+    plugin = Named()
+    register_plugin(plugin)
+    for _ in range(3):
+        assert client.post("/extensions/flaky/hook/", data=b"{}").status_code == 200
+    assert plugin.effects == 1
+
+
+def test_a_body_over_the_routes_limit_is_413_and_nothing_is_recorded(client, signed):
+    r = post(client, {"delivery": "d1", "key": "APP-1", "pad": "x" * 70_000})
+    assert r.status_code == 413 and r.json["detail"] == "Request body too large (limit 64 KiB)."
+    assert count(m.WebhookDelivery) == 0 and count(m.InboundChange) == 0
+
+
+def test_the_verifier_runs_before_the_body_is_parsed(client, signed):
+    r = client.post("/extensions/signed/hooks/site-a/", data=b"\xff not json {", headers={"X-Signature": "bad"})
+    assert r.status_code == 401
+    assert r.json == {"detail": "Bad signature.", "errors": {"X-Signature": ["Does not match the body."]}}
+    r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed"}, site="site-unknown")
+    assert r.status_code == 401
+    delivery = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id)).first()
+    assert delivery.outcome == "rejected" and delivery.status_code == 401
+    assert count(m.InboundChange) == 0 and group(signed["group_id"]).status == "unresolved"
+
+
+def test_a_handler_raising_is_a_recorded_500_and_other_deliveries_go_on(client, signed, run_jobs):
+    r = post(client, {"delivery": "d1", "key": "APP-1", "boom": True})
+    assert r.status_code == 500 and r.json["detail"].startswith("Internal error (")
+    assert "broke" not in r.get_data(as_text=True)
+    failed = db.session.scalars(select(m.WebhookDelivery)).one()
+    assert failed.outcome == "error" and "RuntimeError: the handler broke" in failed.error
+    r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    assert r.status_code == 200  # the failed delivery did not keep its key
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+
+
+def test_a_redelivery_is_200_and_has_no_second_effect(client, signed, run_jobs):
+    payload = {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1000}
+    assert post(client, payload).status_code == 200
+    run_jobs()
+    client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"status": "unresolved"},
+               headers=signed["headers"])
+    r = post(client, payload)
+    assert r.status_code == 200 and r.json["detail"] == "Already processed."
+    run_jobs()
+    assert group(signed["group_id"]).status == "unresolved"
+    assert len(changes()) == 1
+    outcomes = [d.outcome for d in db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))]
+    assert outcomes == ["received", "duplicate"]
