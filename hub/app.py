@@ -29,7 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=app.config["HUB_DATABASE_URL"],
         # A server's connections can die between requests; a file's cannot (no ping per checkout)
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not str(app.config["HUB_DATABASE_URL"]).startswith("sqlite")},
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": not str(app.config["HUB_DATABASE_URL"]).startswith("sqlite")
+        },
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

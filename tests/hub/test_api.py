@@ -607,7 +607,10 @@ def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, 
     r = client.get("/api/0/organizations/acme/deliveries/?ticket=APP-1", headers=signed["headers"])
     assert r.status_code == 200 and [d["state"] for d in r.json] == ["applied"]
     assert r.json[0]["changes"][0]["state"] == "applied"
-    assert client.get("/api/0/organizations/acme/deliveries/?ticket=NOPE-1", headers=signed["headers"]).json == []
+    assert (
+        client.get("/api/0/organizations/acme/deliveries/?ticket=NOPE-1", headers=signed["headers"]).json
+        == []
+    )
     delivery_id = r.json[0]["id"]
     member = {"Authorization": f"Bearer {factories.token(signed['member'])}"}
     assert client.get("/api/0/organizations/acme/deliveries/", headers=member).status_code == 403
@@ -616,4 +619,7 @@ def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, 
     assert r.status_code == 404
     r = client.post(f"/api/0/organizations/acme/deliveries/{delivery_id}/replay/", headers=signed["headers"])
     assert r.status_code == 200 and r.json["changes"][0]["state"] in ("applied", "skipped")
-    assert client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code == 400
+    assert (
+        client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code
+        == 400
+    )
