@@ -14,10 +14,10 @@ Run: ``python bench/inbound_e2e.py [--rate 200] [--seconds 60] [--database-url U
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,14 +30,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from common import database, free_port  # noqa: E402
+
 TICKETS = 50
 SECRET = "bench-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -49,18 +46,12 @@ def percentile(values: list[float], p: float) -> float:
 
 def prepare(database_url: str) -> None:
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     from hub.app import create_app
-    from hub.extensions import db
     from hub.testing import Factories
 
     app = create_app()
     with app.app_context():
-        if not database_url.startswith("sqlite"):
-            db.drop_all()
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
         f = Factories(app)
         s = f.setup()
@@ -91,8 +82,8 @@ def send(url: str, rate: float, seconds: float) -> tuple[list[float], int, int]:
                                "state": "closed" if (n // TICKETS) % 2 == 0 else "open"}).encode()
             sent = time.monotonic()
             try:
-                r = session.post(url, data=body, timeout=30,
-                                 headers={"Content-Type": "application/json", "X-Signature": sign(SECRET, body)})
+                headers = {"Content-Type": "application/json", "X-Signature": sign(SECRET, body)}
+                r = session.post(url, data=body, timeout=30, headers=headers)
                 ok = r.status_code == 200
             except requests.RequestException:
                 ok = False
@@ -109,13 +100,16 @@ def send(url: str, rate: float, seconds: float) -> tuple[list[float], int, int]:
     return latencies, total, failures[0]
 
 
+PENDING = "SELECT count(*) FROM inbound_changes WHERE state = 'pending'"
+
+
 def applied_latencies(database_url: str, deadline: float) -> tuple[list[float], int]:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
     with engine.connect() as conn:
         while time.monotonic() < deadline:
-            pending = conn.execute(text("SELECT count(*) FROM inbound_changes WHERE state = 'pending'")).scalar()
+            pending = conn.execute(text(PENDING)).scalar()
             conn.commit()
             if not pending:
                 break
@@ -129,7 +123,7 @@ def applied_latencies(database_url: str, deadline: float) -> tuple[list[float], 
     def when(value: object) -> float:
         parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
         assert isinstance(parsed, dt.datetime)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).timestamp()
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
 
     latencies = [(when(a) - when(r)) * 1000 for r, a, state in rows if a is not None]
     left = sum(1 for _, a, state in rows if state == "pending")
@@ -144,10 +138,11 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hub-bench-e2e-"))
     port = free_port()
-    redis_proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-                                   "127.0.0.1", "--save", "", "--appendonly", "no"],
+    redis_proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port),
+                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    database_url = args.database_url or f"sqlite:///{workdir / 'hub.sqlite'}"
+    stack = contextlib.ExitStack()
+    database_url = stack.enter_context(database(args.database_url or None, workdir))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
            "HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": f"redis://127.0.0.1:{port}/0",
            "HUB_INSTANCE_PATH": str(workdir / "instance"), "HUB_LOG_LEVEL": "WARNING",
@@ -189,6 +184,7 @@ def main() -> None:
         redis_proc.terminate()
         redis_proc.wait(5)
         shutil.rmtree(workdir, ignore_errors=True)
+        stack.close()
     engine = database_url.split(":", 1)[0]
     print(f"inbound end to end, {engine}: gunicorn -w 2 --threads 4, 2 hub workers, "
           f"{args.rate:.0f}/s for {args.seconds:.0f} s")

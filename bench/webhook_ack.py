@@ -1,9 +1,11 @@
-"""Webhook ack throughput: a signed Jira Server ``issue_updated`` against a bare Flask JSON endpoint.
+"""Webhook ack throughput: signed Jira Server and Jira Cloud ``issue_updated`` against bare Flask.
 
-Both run under the same gunicorn (``-w 2 --threads 4``) and are driven by the same ``wrk -t2 -c32``;
-it prints requests/s, latency percentiles and non-2xx counts of each, and the ratio (the issue 11
-"before"). Every request body differs (its timestamp and assignee), so none is a redelivery: each
-one is verified, claimed, parsed and applied (assign bob, unassign, ...) on one linked ticket.
+All run under the same gunicorn (``-w 2 --threads 4``) and are driven by the same ``wrk -t2 -c32``;
+it prints requests/s, latency percentiles and non-2xx counts of each, and the ratio of each to the
+bare endpoint. Every request body differs (its timestamp and assignee), so none is a redelivery:
+each one is verified (Jira Server: the token in the URL; Jira Cloud: a Connect JWT with its query
+hash in ``Authorization``), claimed, parsed and recorded with its change (the worker, not running
+here, would apply it: the ack is what is measured).
 
 Run: ``python bench/webhook_ack.py [--duration 10] [--database-url URL]``; needs ``wrk`` and
 ``redis-server`` on PATH (or ``--redis-url``). SQLite by default (a throwaway file).
@@ -12,11 +14,11 @@ Run: ``python bench/webhook_ack.py [--duration 10] [--database-url URL]``; needs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import database, free_port  # noqa: E402
+
 BARE_APP = '''
 from flask import Flask, jsonify, request
 app = Flask("bare")
@@ -47,15 +52,9 @@ request = function()
     assignee = '{"name": "bob", "emailAddress": "bob@example.org", "displayName": "Bob"}'
   end
   local body = string.format(TEMPLATE, 1763634030000 + n, assignee)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = AUTH}, body)
 end
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def payload_template() -> str:
@@ -77,19 +76,13 @@ def prepare(database_url: str, redis_url: str, instance: str) -> str:
     os.environ.update({"HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url,
                        "HUB_INSTANCE_PATH": instance, "HUB_LOG_LEVEL": "WARNING"})
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     from hub.app import create_app
-    from hub.extensions import db
     from hub.testing import Factories
     from plugins.jira_server.verify import webhook_token
 
     app = create_app()
     with app.app_context():
-        if not database_url.startswith("sqlite"):
-            db.drop_all()
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade()
         f = Factories(app)
         s = f.setup()
@@ -99,7 +92,28 @@ def prepare(database_url: str, redis_url: str, instance: str) -> str:
                                     {"base_url": "https://jira.example.org", "webhook_secret": secret},
                                     config={"sync_assignee_inbound": True, "sync_status_reverse": True})
         f.link(f.group(s["project"]), integration, "APP-1")
+        site = {"base_url": "https://bench.atlassian.net", "shared_secret": CLOUD_SECRET,
+                "client_key": CLOUD_KEY}
+        cloud = f.integration(s["org"], "jira", CLOUD_KEY, site,
+                              config={"sync_assignee_inbound": True, "sync_status_reverse": True})
+        f.link(f.group(s["project"], message="Cloud"), cloud, "APP-1")
         return f"/extensions/jira_server/issue-updated/{webhook_token('jira.example.org:bench', secret)}/"
+
+
+CLOUD_KEY = "bench-client-key"
+CLOUD_SECRET = "bench-connect-shared-secret-long-enough"
+CLOUD_PATH = "/extensions/jira/issue-updated/"
+
+
+def cloud_token(seconds: int) -> str:
+    """A Connect JWT as Jira Cloud signs a webhook (HS256, the shared secret, the request's qsh)."""
+    import jwt
+
+    from plugins.jira.connect import query_string_hash
+
+    now = int(time.time())
+    return jwt.encode({"iss": CLOUD_KEY, "iat": now, "exp": now + seconds + 120,
+                       "qsh": query_string_hash("POST", CLOUD_PATH, "")}, CLOUD_SECRET, algorithm="HS256")
 
 
 def serve(app_spec: str, cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -154,14 +168,17 @@ def main() -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         redis_url = f"redis://127.0.0.1:{port}/0"
         time.sleep(0.3)
-    database_url = args.database_url or f"sqlite:///{workdir / 'hub.sqlite'}"
+    stack = contextlib.ExitStack()
+    database_url = stack.enter_context(database(args.database_url or None, workdir))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         path = prepare(database_url, redis_url, str(workdir / "instance"))
         (workdir / "bare_app.py").write_text(BARE_APP)
         template = payload_template().replace("\\", "\\\\").replace("'", "\\'")
-        (workdir / "hub.lua").write_text(f"TEMPLATE = '{template}'\n" + LUA)
-        (workdir / "bare.lua").write_text(f"TEMPLATE = '{template}'\n" + LUA)
+        header = f"TEMPLATE = '{template}'\n"
+        (workdir / "hub.lua").write_text(header + "AUTH = ''\n" + LUA)
+        (workdir / "cloud.lua").write_text(header + f"AUTH = 'JWT {cloud_token(args.duration * 3)}'\n" + LUA)
+        (workdir / "bare.lua").write_text(header + "AUTH = ''\n" + LUA)
         env = {**os.environ, "HUB_ASYNC": "1"}
         bare, bare_url = serve("bare_app:app", workdir, env)
         procs.append(bare)
@@ -170,6 +187,7 @@ def main() -> None:
         results = {
             "bare flask": wrk(bare_url + "/", args.duration, workdir / "bare.lua"),
             "jira_server issue_updated": wrk(hub_url + path, args.duration, workdir / "hub.lua"),
+            "jira (Cloud) issue_updated": wrk(hub_url + CLOUD_PATH, args.duration, workdir / "cloud.lua"),
         }
     finally:
         for proc in procs:
@@ -179,13 +197,14 @@ def main() -> None:
             redis_proc.terminate()
             redis_proc.wait(5)
         shutil.rmtree(workdir, ignore_errors=True)
+        stack.close()
     engine = database_url.split(":", 1)[0]
     print(f"webhook ack, gunicorn -w 2 --threads 4, wrk -t2 -c32 -d{args.duration}s, {engine}")
     for name, r in results.items():
         print(f"  {name:28} {r['rps']:9.1f} req/s  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
               f"non-2xx {r['non2xx']}  socket errors {r['socket_errors']}")
-    ratio = results["jira_server issue_updated"]["rps"] / results["bare flask"]["rps"]
-    print(f"  ratio (hub / bare): {ratio:.3f}")
+    for name in ("jira_server issue_updated", "jira (Cloud) issue_updated"):
+        print(f"  ratio {name} / bare: {results[name]['rps'] / results['bare flask']['rps']:.3f}")
 
 
 if __name__ == "__main__":

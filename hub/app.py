@@ -12,7 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import commands, egress, errors_http, jobs, keycheck, logs, queue, security
+from hub import commands, egress, errors_http, jobs, keycheck, logs, queue, security, sessions
 from hub import config as hub_config
 from hub.extensions import db, migrate
 from hub.plugins import build_plugin_manager
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session it belongs to
         WTF_CSRF_SSL_STRICT=False,  # the same-origin check in hub.security knows HUB_BASE_URL
     )
+    app.session_interface = sessions.CookieSessions()
     if isinstance(app.json, DefaultJSONProvider):
         app.json.sort_keys = False  # answers keep the order the code builds
     if app.config["HUB_PROXY_FIX"] > 0:  # trust that many proxies' X-Forwarded-For/-Proto/-Host/-Port/-Prefix

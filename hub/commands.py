@@ -263,25 +263,22 @@ def outbox(ctx: click.Context, failed: bool, limit: int) -> None:
 @click.argument("outbox_id")
 @with_appcontext
 def outbox_retry(outbox_id: str) -> None:
-    """Send a failed or dead row again, with a fresh set of attempts."""
-    from hub.jobs import enqueue
-    from hub.models.base import utcnow
+    """Send a failed or dead row again, with a fresh set of attempts (as the sync ledger's Retry)."""
+    from hub.jobs import RETRYABLE, retry_entry
 
     row = db.session.get(m.OutboxEntry, outbox_id)
     if row is None:
         raise click.ClickException(f"no outbox row {outbox_id}")
+    if row.status not in RETRYABLE:
+        raise click.ClickException(f"outbox row {outbox_id} is {row.status}: only a failed or dead row is retried")
     if current_app.config["HUB_ASYNC"]:
         _require_redis()  # before changing anything: the row stays as it is
-    row.status, row.attempts, row.next_attempt_at, row.last_error = "pending", 0, utcnow(), None
-    db.session.commit()
-    sent = enqueue([outbox_id]) if current_app.config["HUB_ASYNC"] else 0
-    if not current_app.config["HUB_ASYNC"]:
-        from hub.jobs import run_outbox
-
-        click.echo(f"{outbox_id} {run_outbox(outbox_id)}")
-        return
-    waiting = "pending (Redis unavailable; the worker will send it)"
-    click.echo(f"{outbox_id} {'enqueued' if sent else waiting}")
+    outcome = retry_entry(outbox_id)
+    if not outcome:
+        raise click.ClickException(f"outbox row {outbox_id} is no longer failed or dead")
+    if outcome == "pending":
+        outcome = "pending (Redis unavailable; the worker will send it)"
+    click.echo(f"{outbox_id} {outcome}")
 
 
 @click.command()

@@ -31,14 +31,17 @@ def _plaintext(key: str, token: str) -> bytes:
     return _fernet_for(key).decrypt(token.encode())
 
 
-def encrypt_json(value: Any) -> str:
-    return _ciphertext(current_app.config["HUB_ENCRYPTION_KEY"], json.dumps(value, sort_keys=True))
+def encrypt_json(value: Any, *, reuse: bool = False) -> str:
+    """Fernet of the value's JSON. ``reuse``: a value written again and again (each delivery to one
+    webhook URL stores the same secret path) is encrypted once per process; equal values then have
+    equal ciphertexts, so it is only for values whose equality tells nothing."""
+    plaintext = json.dumps(value, sort_keys=True)
+    key = current_app.config["HUB_ENCRYPTION_KEY"]
+    return _ciphertext(key, plaintext) if reuse else _fernet_for(key).encrypt(plaintext.encode()).decode()
 
 
 @functools.lru_cache(maxsize=256)
 def _ciphertext(key: str, plaintext: str) -> str:
-    """Encrypted once per process for a value written again and again (each delivery to one webhook
-    URL stores the same secret path); a ciphertext is as good the second time as the first."""
     return _fernet_for(key).encrypt(plaintext.encode()).decode()
 
 

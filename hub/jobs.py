@@ -25,6 +25,7 @@ from sqlalchemy import CursorResult, and_, or_, select, update
 
 from hub import inbound, integrations, logs, snapshots
 from hub import models as m
+from hub.crypto import decrypt_json
 from hub.errors import (
     ApiError,
     ApiRateLimited,
@@ -50,7 +51,10 @@ TERMINAL = ("done", "skipped", "failed", "dead")
 
 
 def take_new_entries() -> list[str]:
-    """Ids of outbox rows the current session added and committed (see ``init_app``)."""
+    """Ids of outbox rows the current session added and committed (see ``init_app``). A request
+    that never used the database has no session: none is made just to find it empty."""
+    if not db.session.registry.has():
+        return []
     ids: list[str] = db.session.info.pop("hub_outbox_committed", [])
     return ids
 
@@ -451,7 +455,8 @@ def handle_notify_invite_request(p: dict[str, Any]) -> str | None:
 def handle_run_task(p: dict[str, Any]) -> str | None:
     """A plugin's deferred task (:func:`hub.services.defer`), on the plugin owning the integration."""
     integration = _integration(p["integration_id"], None)
-    result = _pm().hook.run_task(integration=integration, task=p["task"], payload=p.get("payload") or {})
+    payload = decrypt_json(p["sealed_payload"], default={}) if "sealed_payload" in p else p.get("payload") or {}
+    result = _pm().hook.run_task(integration=integration, task=p["task"], payload=payload)
     return str(result) if result is not None else None
 
 

@@ -92,7 +92,9 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.setLevel(level)
         if not any(getattr(h, "_hub", False) for h in logger.handlers):
-            handler = _HubHandler(sys.stderr)
+            # The process's own stderr: not whatever stream sys.stderr is while the app is made (a CLI
+            # runner's, closed after it returns: every later line would fail)
+            handler = _HubHandler(sys.__stderr__ or sys.stderr)
             handler.setFormatter(
                 JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
             )

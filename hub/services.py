@@ -294,15 +294,16 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
 
 def defer(integration_id: str, task: str, payload: dict[str, Any]) -> str:
     """Run ``task`` later in a worker, with the outbox's retries: the plugin's ``run_task`` hook
-    gets it (e.g. a chat message update after an interaction was answered). Commits; returns the id."""
+    gets it (e.g. a chat message update after an interaction was answered). Commits; returns the id.
+
+    The payload is stored encrypted: a plugin may put a credential in it (Slack's ``response_url``
+    lets anyone holding it post to the channel)."""
     integration = db.session.get(m.Integration, int(integration_id))
     if integration is None:
         raise NotFound("integration not found")
-    entry = issues.add_outbox(
-        "run_task",
-        {"integration_id": integration.id, "task": task, "payload": payload},
-        integration_id=integration.id,
-    )
+    entry = issues.add_outbox("run_task", {"integration_id": integration.id, "task": task,
+                                           "sealed_payload": encrypt_json(payload)},
+                              integration_id=integration.id)
     db.session.commit()
     return entry.id
 

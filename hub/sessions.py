@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
-from flask import request, session
+from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,6 +29,24 @@ from hub import queue
 from hub.extensions import db
 
 logger = logging.getLogger("hub.sessions")
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer built once per key instead of per request
+    (every request opens its session, a webhook's or an SDK event's too)."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        return _signer(self, app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+
+
+@lru_cache(maxsize=8)
+def _signer(interface: CookieSessions, key: str | bytes, fallbacks: tuple[str | bytes, ...]) -> URLSafeTimedSerializer:
+    keys: list[str | bytes] = [*fallbacks, key]
+    return URLSafeTimedSerializer(keys, salt=interface.salt, serializer=interface.serializer,  # type: ignore[arg-type]
+                                  signer_kwargs={"key_derivation": interface.key_derivation,
+                                                 "digest_method": interface.digest_method})
 
 MAX_FAILURES = 10
 WINDOW_SECONDS = 300

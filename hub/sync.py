@@ -174,9 +174,8 @@ def _user_by_email(email: str | None) -> m.User | None:
 # -- status -----------------------------------------------------------------------------------
 
 
-def decide(
-    change: t.StatusChange, mapping: m.IntegrationExternalProject | None
-) -> tuple[str | None, str | None]:
+def decide(change: t.StatusChange, mapping: m.IntegrationExternalProject | Row[Any] | None,
+           ) -> tuple[str | None, str | None]:
     """``(target status, why not)``: the org's explicit mapping of the ticket's project first,
     else the status categories (into ``done`` resolves, out of it unresolves)."""
     if mapping is not None:
@@ -196,6 +195,13 @@ def decide(
     return None, "no change"
 
 
+_PROJECTS = m.IntegrationExternalProject.__table__
+_MAPPINGS = select(_PROJECTS.c.organization_integration_id, _PROJECTS.c.resolved_status,
+                   _PROJECTS.c.unresolved_status).where(
+    _PROJECTS.c.organization_integration_id.in_(bindparam("oi_ids", expanding=True)),
+    _PROJECTS.c.external_id == bindparam("project"))
+
+
 def _status(integration: m.Integration, change: t.StatusChange, order_key: str) -> Applied:
     org_integrations = {
         oi.organization_id: oi for oi in where_should_sync(integration.id, "sync_status_reverse")
@@ -210,13 +216,8 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
         return Applied("stale", "a newer status change was applied")
     mappings = {
         mp.organization_integration_id: mp
-        for mp in db.session.scalars(
-            select(m.IntegrationExternalProject).where(
-                m.IntegrationExternalProject.organization_integration_id.in_(
-                    [oi.id for oi in org_integrations.values()]),
-                m.IntegrationExternalProject.external_id == change.ticket.project_id,
-            )
-        )
+        for mp in db.session.connection().execute(
+            _MAPPINGS, {"oi_ids": [oi.id for oi in org_integrations.values()], "project": change.ticket.project_id})
     }
     by_target: dict[str, list[m.Group]] = {}
     reasons: list[str] = []

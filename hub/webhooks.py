@@ -199,7 +199,7 @@ def _delivery_values(provider: str, endpoint: str, body: bytes) -> dict[str, Any
     return dict(
         provider=provider, endpoint=public_endpoint(endpoint), method=request.method,
         query_string=shown_query, headers={**headers, **dict.fromkeys(secret_names, "[redacted]")},
-        secret_headers=encrypt_json(secrets), body=shown_body, outcome="received",
+        secret_headers=encrypt_json(secrets, reuse=True), body=shown_body, outcome="received",
     )
 
 

@@ -102,3 +102,21 @@ def test_hub_deliveries_json_shows_each_change(client, signed, run_jobs):
     assert applied["kind"] == "status" and applied["ticket"]["key"] == "APP-1" and applied["activityIds"]
     text = client.application.test_cli_runner().invoke(args=["deliveries"]).output
     assert "skipped" in text and "applied" in text and "activities" in text
+
+
+def test_outbox_retry_takes_only_a_failed_or_dead_row(app, factories):
+    s = factories.setup()
+    done = m.OutboxEntry(kind="sync_status_outbound", organization_id=s["org"].id, payload={},
+                         status="done", attempts=1)
+    db.session.add(done)
+    db.session.commit()
+
+    out = app.test_cli_runner().invoke(args=["outbox", "retry", done.id])
+
+    assert out.exit_code == 1
+    assert f"outbox row {done.id} is done: only a failed or dead row is retried" in out.output
+    db.session.expire_all()
+    row = db.session.get(m.OutboxEntry, done.id)
+    assert (row.status, row.attempts) == ("done", 1)  # the row was not reset
+    missing = app.test_cli_runner().invoke(args=["outbox", "retry", "nope"])
+    assert missing.exit_code == 1 and "no outbox row nope" in missing.output

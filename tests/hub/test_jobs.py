@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import requests
 from sqlalchemy import select
@@ -198,3 +199,20 @@ def test_alert_rules_notify_and_threads_follow(client, env, run_jobs, requests_m
         }
     ]
     assert db.session.scalar(select(m.Group.status)) == "unresolved"
+
+
+def test_a_deferred_tasks_payload_is_stored_encrypted(app, factories):
+    from hub import services
+
+    s = factories.setup()
+    integration = factories.integration(s["org"], "tracker", "site-sealed", {"token": "t"})
+    secret_url = "https://hooks.example.org/actions/T1/123/capability-secret"
+
+    entry_id = services.defer(str(integration.id), "redraw", {"response_url": secret_url})
+
+    row = db.session.get(m.OutboxEntry, entry_id)
+    assert row.kind == "run_task" and row.payload["task"] == "redraw"
+    assert secret_url not in json.dumps(row.payload)  # at rest: only the ciphertext
+    from hub.crypto import decrypt_json
+
+    assert decrypt_json(row.payload["sealed_payload"]) == {"response_url": secret_url}

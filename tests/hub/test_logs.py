@@ -15,11 +15,13 @@ def test_log_lines_are_json_with_bound_context_and_no_secrets():
     handler.setFormatter(logs.JsonFormatter())
     logger = logging.getLogger("hub.test")
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # whatever level an earlier test's app left the "hub" logger at
     try:
         with logs.bound(request_id="r-1", organization="acme", integration=7):
             logger.info("thing.happened", extra={"access_token": "xoxb-secret", "count": 2})
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
     line = stream.getvalue().strip().splitlines()[-1]
     record = json.loads(line)
     assert record["event"] == "thing.happened" and record["request_id"] == "r-1"
