@@ -270,7 +270,9 @@ def outbox_retry(outbox_id: str) -> None:
     if row is None:
         raise click.ClickException(f"no outbox row {outbox_id}")
     if row.status not in RETRYABLE:
-        raise click.ClickException(f"outbox row {outbox_id} is {row.status}: only a failed or dead row is retried")
+        raise click.ClickException(
+            f"outbox row {outbox_id} is {row.status}: only a failed or dead row is retried"
+        )
     if current_app.config["HUB_ASYNC"]:
         _require_redis()  # before changing anything: the row stays as it is
     outcome = retry_entry(outbox_id)

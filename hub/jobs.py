@@ -455,7 +455,9 @@ def handle_notify_invite_request(p: dict[str, Any]) -> str | None:
 def handle_run_task(p: dict[str, Any]) -> str | None:
     """A plugin's deferred task (:func:`hub.services.defer`), on the plugin owning the integration."""
     integration = _integration(p["integration_id"], None)
-    payload = decrypt_json(p["sealed_payload"], default={}) if "sealed_payload" in p else p.get("payload") or {}
+    payload = (
+        decrypt_json(p["sealed_payload"], default={}) if "sealed_payload" in p else p.get("payload") or {}
+    )
     result = _pm().hook.run_task(integration=integration, task=p["task"], payload=payload)
     return str(result) if result is not None else None
 

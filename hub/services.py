@@ -90,12 +90,20 @@ def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationInteg
 
 
 _BY_ACCOUNT = select(
-    m.Integration.id, m.Integration.provider, m.Integration.external_id, m.Integration.name,
-    m.Integration.metadata_encrypted, m.Integration.status,
-).where(m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id"))
+    m.Integration.id,
+    m.Integration.provider,
+    m.Integration.external_id,
+    m.Integration.name,
+    m.Integration.metadata_encrypted,
+    m.Integration.status,
+).where(
+    m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id")
+)
 
 
-def get_integration(provider: str, external_id: str, organization_id: str | None = None) -> t.Integration | None:
+def get_integration(
+    provider: str, external_id: str, organization_id: str | None = None
+) -> t.Integration | None:
     """The integration for a provider account (any status), or ``None``.
 
     Also binds it to the current context: every later log line names it, and a webhook delivery
@@ -105,7 +113,11 @@ def get_integration(provider: str, external_id: str, organization_id: str | None
     if "\x00" in str(external_id):
         return None
     # Columns, not an entity (every webhook's verifier asks this: no identity map, no ORM load)
-    row = db.session.connection().execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)}).first()
+    row = (
+        db.session.connection()
+        .execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)})
+        .first()
+    )
     if row is None:
         return None
     logs.bind(integration=row.id)

@@ -50,7 +50,7 @@ def group(row: m.Group) -> t.Group:
     )
 
 
-def integration(row: m.Integration | Row[Any],
+def integration(row: m.Integration | Row[*tuple[Any, ...]],
                 org_integration: m.OrganizationIntegration | None = None) -> t.Integration:
     """``row``: the model, or a row of its columns (the webhook verifiers' lookup)."""
     return t.Integration(
