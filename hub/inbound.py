@@ -21,12 +21,13 @@ from typing import Any
 
 import redis
 from flask import current_app
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from hub import logs, snapshots, upserts, writelock
+from hub import fastjson, logs, snapshots, upserts, writelock
 from hub import models as m
 from hub import types as t
+from hub.driver import DriverStatement
 from hub.errors import ApiError, HubError, PluginError, RetryLater
 from hub.extensions import db
 from hub.models.base import utcnow
@@ -66,11 +67,14 @@ def to_row(change: t.Change, *, integration_id: int, delivery_id: int | None) ->
     return m.InboundChange(**_values(change, integration_id=integration_id, delivery_id=delivery_id))
 
 
-_INSERT_CHANGES = insert(m.InboundChange.__table__)
+_INSERT_CHANGES = DriverStatement(
+    lambda dialect: insert(m.InboundChange.__table__),
+    keys=("delivery_id", "integration_id", "kind", "ticket_key", "ticket_id", "data", "occurred_at", "state",
+          "attempts", "activity_ids", "order_key", "date_created"),
+)
 
 
-def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int,
-                   connection: Connection | None = None) -> None:
+def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int) -> None:
     """A delivery's changes in one multi-row INSERT; arrival order is the delivery's id, then the
     change's place in it (no id needed back)."""
     if not changes:
@@ -81,8 +85,10 @@ def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery
         values = _values(change, integration_id=integration_id, delivery_id=delivery_id)
         values["order_key"] = order_key(change.occurred_at, received, delivery_id * 1000 + index)
         values["date_created"] = utcnow()
+        values["data"], values["activity_ids"] = fastjson.dumps(values["data"]), "[]"
         rows.append(values)
-    (connection or db.session.connection()).execute(_INSERT_CHANGES, rows)
+    for values in rows:  # one or a few: each a cursor execute of the statement compiled once
+        _INSERT_CHANGES.rows(values)
 
 
 def from_row(row: m.InboundChange | Row[*tuple[Any, ...]]) -> t.Change:
@@ -111,15 +117,22 @@ def add_changes(
     return rows
 
 
-def claim(provider: str, key: str, delivery_id: int | None, connection: Connection | None = None) -> bool:
-    """Take the dedupe key in the current transaction; ``False`` when another delivery has it.
-    ``connection``: the session's, when the caller holds it (the ack: nothing pending to flush)."""
+def claim(provider: str, key: str, delivery_id: int | None) -> bool:
+    """Take the dedupe key in the current transaction; ``False`` when another delivery has it."""
     values = {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id}
-    if connection is None:
-        return upserts.insert_missing(m.WebhookClaim, values, ("provider", "dedupe_key"))
-    statement = upserts.insert_missing_statement(m.WebhookClaim.__table__, ("provider", "dedupe_key"),
-                                                 connection.dialect.name)
-    return connection.execute(statement, values).scalar() is not None
+    return upserts.insert_missing(m.WebhookClaim, values, ("provider", "dedupe_key"))
+
+
+_CLAIM = DriverStatement(
+    lambda dialect: upserts.insert_missing_statement(m.WebhookClaim.__table__, ("provider", "dedupe_key"), dialect),
+    keys=("provider", "dedupe_key", "delivery_id", "date_claimed"),
+)
+
+
+def claim_fast(provider: str, key: str, delivery_id: int) -> bool:
+    """:func:`claim` on the driver's cursor, for the ack (nothing of the ORM's is pending there)."""
+    values = {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id, "date_claimed": utcnow()}
+    return _CLAIM.first(values) is not None
 
 
 #: A wake found pending less than this long ago (seconds) is not asked again by this process: under

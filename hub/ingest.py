@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, bindparam, exists, null, select, update
 
-from hub import issues, upserts
+from hub import fastjson, issues, upserts
 from hub import models as m
+from hub.driver import DriverStatement
 from hub.errors import ValidationError
 from hub.extensions import db
 from hub.grouping import fingerprint_hash
@@ -138,12 +139,19 @@ def _rest_payload(data: dict[str, Any], event_id: str, timestamp: dt.datetime) -
 def _lookup(project_id: int, hashes: list[str], release: str | None, environment: str | None) -> Any:
     """Everything an event reads before it writes, in one statement (one round trip, no lock taken).
 
-    Columns: ``g0``, ``g1``, ... the issue of each grouping hash (``None`` if it has none),
-    ``release_id`` and ``environment_id`` (``None`` when missing or not given), and ``has_rules``.
+    A row: the issue of each grouping hash (``None`` if it has none), then ``release_id`` and
+    ``environment_id`` (``None`` when missing or not given), then ``has_rules``.
     """
     params: dict[str, Any] = {f"h{i}": h for i, h in enumerate(hashes)}
     params.update(project_id=project_id, release=release, environment=environment)
-    return db.session.execute(_lookup_statement(len(hashes), bool(release), bool(environment)), params).one()
+    row = _lookup_driver(len(hashes), bool(release), bool(environment)).first(params)
+    assert row is not None  # a SELECT without FROM answers one row
+    return row
+
+
+@functools.cache
+def _lookup_driver(hashes: int, release: bool, environment: bool) -> DriverStatement:
+    return DriverStatement(lambda dialect: _lookup_statement(hashes, release, environment))
 
 
 @functools.cache
@@ -166,6 +174,26 @@ def _lookup_statement(hashes: int, release: bool, environment: bool) -> Any:
         .scalar_subquery().label("environment_id") if environment else null().label("environment_id"))
     columns.append(exists().where(rules.project_id == project_id).label("has_rules"))
     return select(*columns)
+
+
+@functools.cache
+def _count_driver() -> DriverStatement:
+    return DriverStatement(lambda dialect: _count_statement())
+
+
+#: the columns of an event row as the SDK path inserts it
+EVENT_COLUMNS = ("project_id", "event_id", "group_id", "message", "level", "culprit", "release",
+                 "environment", "tags", "data", "timestamp", "date_received")
+
+
+@functools.cache
+def _event_driver() -> DriverStatement:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` of an event (``tags`` and ``data`` as JSON text)."""
+    return DriverStatement(
+        lambda dialect: upserts.insert_missing_statement(
+            m.Event.__table__, ("project_id", "event_id"), dialect),
+        keys=EVENT_COLUMNS,
+    )
 
 
 @functools.cache
@@ -208,10 +236,11 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
     release, environment = data.get("release"), data.get("environment")
 
     found = _lookup(project.id, hashes, release, environment)
-    if release and found.release_id is None:
+    release_id, environment_id, has_rules = found[len(hashes):]
+    if release and release_id is None:
         upserts.insert_missing(m.Release, {"project_id": project.id, "version": release},
                                ("project_id", "version"))
-    if environment and found.environment_id is None:
+    if environment and environment_id is None:
         upserts.insert_missing(m.Environment, {"project_id": project.id, "name": environment},
                                ("project_id", "name"))
     group_id = next((found[i] for i in range(len(hashes)) if found[i] is not None), None)
@@ -219,19 +248,23 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
     if group_id is None:
         group_id, is_new = _create_group(project, hashes[0], message, culprit, level)
 
-    event_pk = upserts.insert_missing_id(m.Event, dict(
+    inserted = _event_driver().first(dict(
         project_id=project.id, event_id=event_id, group_id=group_id, message=message, level=level,
-        culprit=culprit, release=release, environment=environment, tags=data.get("tags") or {},
-        data=payload, timestamp=timestamp,
-    ), ("project_id", "event_id"))
-    if event_pk is None:  # stored before (a retry), or a concurrent twin stored it first
+        culprit=culprit, release=release, environment=environment,
+        tags=fastjson.dumps(data.get("tags") or {}), data=fastjson.dumps(payload), timestamp=timestamp,
+        date_received=utcnow(),
+    ))
+    if inserted is None:  # stored before (a retry), or a concurrent twin stored it first
         stored = db.session.execute(select(m.Event.id, m.Event.group_id).where(
             m.Event.project_id == project.id, m.Event.event_id == event_id)).one()
         return IngestResult(event_id, stored.id, stored.group_id, is_new=False, is_regression=False,
                             duplicate=True)
+    event_pk = inserted[0]
 
-    counted = db.session.execute(_count_statement(), {"group_pk": group_id, "seen": utcnow()}).one()
-    is_regression = _should_regress(project.id, counted.status, counted.status_details, release)
+    counted = _count_driver().first({"group_pk": group_id, "seen": utcnow()})
+    assert counted is not None  # the issue exists: found above, or created in this transaction
+    status, details = counted
+    is_regression = _should_regress(project.id, status, _json_value(details), release)
     if is_new or is_regression:
         group = db.session.get(m.Group, group_id, populate_existing=True)
         assert group is not None
@@ -240,9 +273,14 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
         if is_regression:
             issues.change_status([group], "unresolved", activity_type="set_regression",
                                  extra_data={"event_id": event_id, "version": release})
-    if found.has_rules:
+    if has_rules:
         fire_rules(project, group_id, event_pk, is_new=is_new, is_regression=is_regression)
     return IngestResult(event_id, event_pk, group_id, is_new=is_new, is_regression=is_regression)
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column as the driver answers it: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _create_group(project: ProjectRef, fp: str, message: str, culprit: str, level: str) -> tuple[int, bool]:

@@ -236,9 +236,17 @@ def frame(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EventError(".".join(map(str, path)), "A frame must be an object.")
     out: dict[str, Any] = {}
-    for key in FRAME_STRINGS:
-        if key in value:
-            out[key] = text(value[key], MAX_STRING if key == "context_line" else 1024, meta, (*path, key))
+    for key in FRAME_STRINGS:  # plain strings (nearly all) are taken without building their path
+        raw = value.get(key)
+        if raw is None:
+            continue  # missing or null: left out
+        limit = MAX_STRING if key == "context_line" else 1024
+        if type(raw) is str and len(raw) <= limit and "\x00" not in raw:
+            out[key] = raw
+        else:
+            cleaned = text(raw, limit, meta, (*path, key))
+            if cleaned is not None:
+                out[key] = cleaned
     for key in ("lineno", "colno"):
         number = value.get(key)
         if isinstance(number, int) and not isinstance(number, bool):
@@ -248,10 +256,14 @@ def frame(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any]:
     for key in ("pre_context", "post_context"):
         lines = value.get(key)
         if isinstance(lines, list):
-            out[key] = [text(x, MAX_STRING, meta, (*path, key, i)) or "" for i, x in enumerate(lines[:50])]
+            out[key] = [
+                x if type(x) is str and len(x) <= MAX_STRING and "\x00" not in x
+                else text(x, MAX_STRING, meta, (*path, key, i)) or ""
+                for i, x in enumerate(lines[:50])
+            ]
     if value.get("vars") is not None:
         out["vars"] = databag(value["vars"], meta, (*path, "vars"))
-    return {k: v for k, v in out.items() if v is not None}
+    return out
 
 
 def stacktrace(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any] | None:
@@ -371,22 +383,29 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
         crumbs = crumbs[-MAX_BREADCRUMBS:]
     out = []
     for i, crumb in enumerate(crumbs):
-        path = ("breadcrumbs", "values", i)
         if not isinstance(crumb, dict):
             raise EventError(f"breadcrumbs.values.{i}", "A breadcrumb must be an object.")
         item: dict[str, Any] = {}
         for key in ("type", "category", "message"):
-            if crumb.get(key) is not None:
-                item[key] = text(crumb[key], MAX_STRING, meta, (*path, key))
-        if crumb.get("level") is not None:
-            item["level"] = level(crumb["level"], Meta())
+            raw = crumb.get(key)
+            if raw is None:
+                continue
+            if type(raw) is str and len(raw) <= MAX_STRING and "\x00" not in raw:
+                item[key] = raw
+            else:
+                cleaned = text(raw, MAX_STRING, meta, ("breadcrumbs", "values", i, key))
+                if cleaned is not None:
+                    item[key] = cleaned
+        crumb_level = crumb.get("level")
+        if crumb_level is not None:
+            item["level"] = crumb_level if crumb_level in LEVELS else level(crumb_level, Meta())
         if crumb.get("timestamp") is not None:
             when = parse_time(crumb["timestamp"])
             if when is not None:
                 item["timestamp"] = when.timestamp()
         if crumb.get("data") is not None:
-            item["data"] = databag(crumb["data"], meta, (*path, "data"))
-        out.append({k: v for k, v in item.items() if v is not None})
+            item["data"] = databag(crumb["data"], meta, ("breadcrumbs", "values", i, "data"))
+        out.append(item)
     return {"values": out}
 
 

@@ -63,15 +63,19 @@ Install it in an org (an owner's or admin's token), then turn sync on:
 
 Sync is off until the org turns it on. Webhooks: `POST {{HUB_BASE_URL}}/extensions/{key}/webhook/` with
 `X-Account: ACCOUNT-ID`, `X-Signature: <hex HMAC-SHA256 of the body with webhook_secret>` and a JSON body
-`{{"key": "TICKET-1", "status": "STATUS-ID", "category": "done"}}` (`done` resolves, another category
-unresolves).
+`{{"delivery": "UNIQUE-ID", "key": "TICKET-1", "status": "STATUS-ID", "category": "done"}}` (`done`
+resolves, `new` / `indeterminate` unresolve). The route's verifier checks the signature before the body is
+read; the handler returns a `StatusChange` (inbound v2): the hub answers `{{"detail": "accepted"}}` at once,
+a redelivery `{{"detail": "Already processed."}}`, and `hub worker` applies the change.
 Every hook, when it runs and what it returns: `docs/plugin_hooks.md` of the hub (`hub/hookspecs.py`).
 """
 
 INIT = '''"""Integration Hub plugin for {title}: hook implementations only; the HTTP calls are in client.py.
 
-Change hub state only through :mod:`hub.services` and the inbound sync hooks; every hook is
-called for every plugin, so each one returns ``None`` for a provider that is not ``{key}``.
+Inbound v2 (the hub's docs/plugin_hooks.md, "Inbound v2"): the webhook is a route with a verifier
+(run before anything of the body is read) and a handler returning typed changes, which the hub
+records at once and applies in its worker. A hook naming a provider or an integration is called on
+this plugin only for ``{key}``: no provider guards.
 """
 
 from __future__ import annotations
@@ -80,8 +84,20 @@ import hashlib
 import hmac
 from typing import Any
 
-from hub import InstallError, SyncSkipped, WebhookResponse, hookimpl, services
-from hub.types import ExternalIssue, Group, Integration, WebhookRequest
+from hub import (
+    Inbound,
+    InstallError,
+    Route,
+    StatusChange,
+    SyncSkipped,
+    Ticket,
+    Unverified,
+    WebhookRequest,
+    hookimpl,
+    services,
+)
+from hub.errors import ValidationError
+from hub.types import ExternalIssue, Group, Integration
 
 KEY = "{key}"
 REQUIRED_METADATA = ("base_url", "token", "webhook_secret")
@@ -100,12 +116,14 @@ def provider_info() -> dict[str, Any]:
 
 
 @hookimpl
-def install_integration(
-    provider: str, external_id: str, name: str, metadata: dict[str, Any]
-) -> dict[str, Any] | None:
+def webhook_routes() -> list[Route]:
+    """``POST /extensions/{key}/webhook/``; the hub answers 404 / 405 / 413 itself."""
+    return [Route("webhook/", ("POST",), verify=verify, handle=handle, max_bytes=256 * 1024, name="webhook")]
+
+
+@hookimpl
+def install_integration(external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """``POST /api/0/organizations/{{org}}/integrations/``: check credentials before anything is stored."""
-    if provider != KEY:
-        return None
     missing = [k for k in REQUIRED_METADATA if not metadata.get(k)]
     if missing:
         raise InstallError(f"missing {{', '.join(missing)}}",
@@ -113,35 +131,32 @@ def install_integration(
     return {{"name": name or f"{title} {{external_id}}", "metadata": metadata}}
 
 
-def _signature_ok(integration: Integration | None, request: WebhookRequest) -> bool:
-    secret = str((integration.metadata if integration else {{}}).get("webhook_secret") or "")
-    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
-    return bool(secret) and hmac.compare_digest(expected, request.headers.get("X-Signature", ""))
-
-
-@hookimpl
-def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> WebhookResponse | None:
-    """``POST /extensions/{key}/webhook/``: verify, drop redeliveries, then report the change."""
-    if provider != KEY:
-        return None
-    if endpoint != "webhook/" or request.method != "POST":
-        return WebhookResponse(status=404, json={{"detail": "Unknown endpoint.", "errors": {{}}}})
+def verify(request: WebhookRequest) -> Integration:
+    """The account's integration, when the body is signed with its secret; else 401 (nothing parsed)."""
     integration = services.get_integration(KEY, request.headers.get("X-Account", ""))
-    if integration is None or not _signature_ok(integration, request):  # before parsing anything
-        return WebhookResponse(status=401, json={{"detail": "Bad signature.", "errors": {{}}}})
-    if request.already_processed():
-        return WebhookResponse(status=200, json={{"ok": True, "duplicate": True}})
+    secret = str(integration.metadata.get("webhook_secret") or "") if integration else ""
+    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    sent = request.headers.get("X-Signature", "")
+    if integration is None or not secret or not hmac.compare_digest(expected, sent):
+        raise Unverified("Bad signature.", {{"X-Signature": ["Does not match the body."]}})
+    return integration
+
+
+def handle(request: WebhookRequest, integration: Integration) -> Inbound:
+    """The ticket's new status as a typed change; the hub dedupes, records and applies it."""
     try:
         payload = request.json()
-        key = str(payload["key"])
-    except (ValueError, KeyError, TypeError):
-        return WebhookResponse(status=400, json={{"detail": "Malformed payload.", "errors": {{}}}})
-    changed: list[Group] = services.hook().sync_status_inbound(
-        integration=integration, external_issue_key=key,
-        data={{"changelog": {{"from": payload.get("from"), "to": payload.get("status")}},
-              "to_category": payload.get("category"), "timestamp": payload.get("timestamp")}},
-    ) or []
-    return WebhookResponse(status=200, json={{"ok": True, "changed": [g.id for g in changed]}})
+        ticket = Ticket(key=str(payload["key"]))
+        status = str(payload["status"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValidationError("Malformed payload.", {{"body": ["Needs key and status."]}}) from e
+    category, when = payload.get("category"), payload.get("timestamp")  # epoch ms: an older event never wins
+    # category "done" resolves the linked issues, "new" / "indeterminate" unresolve them
+    change = StatusChange(ticket=ticket, status_id=status,
+                          category=category if isinstance(category, str) else None,
+                          occurred_at=when if isinstance(when, int) else None)
+    delivery = payload.get("delivery")  # the provider's delivery id: a redelivery is answered, not applied
+    return Inbound(integration=integration, changes=(change,), dedupe_key=str(delivery) if delivery else None)
 
 
 def _ticket(data: dict[str, Any]) -> dict[str, Any]:
@@ -150,32 +165,23 @@ def _ticket(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @hookimpl
-def create_external_issue(
-    integration: Integration, group: Group, fields: dict[str, Any]
-) -> dict[str, Any] | None:
-    if integration.provider != KEY:
-        return None
+def create_external_issue(integration: Integration, group: Group, fields: dict[str, Any]) -> dict[str, Any]:
     return _ticket(api(integration).create_issue(fields.get("title") or group.title,
                                                     fields.get("description") or group.url))
 
 
 @hookimpl
-def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | None:
-    if integration.provider != KEY:
-        return None
+def get_external_issue(integration: Integration, key: str) -> dict[str, Any]:
     return _ticket(api(integration).get_issue(key))
 
 
 @hookimpl
 def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
     """Runs in an RQ job; ``Api*Error`` from the client is retried or recorded by the hub."""
-    if integration.provider != KEY:
-        return None
     provider_api = api(integration)
     if bool(provider_api.get_issue(external_issue.key).get("resolved")) == is_resolved:
         raise SyncSkipped("already there")
     provider_api.set_status(external_issue.key, is_resolved)
-    return None
 '''
 
 CLIENT = '''"""HTTP client for {title} on the hub's client base (timeouts, typed errors, 429, safe logs)."""
@@ -263,7 +269,7 @@ def test_the_hub_finds_the_plugin(app):
     out = app.test_cli_runner().invoke(args=["plugins", "--json"])
     rows = {{json.loads(line)["key"]: json.loads(line) for line in out.output.splitlines()}}
     assert rows["{key}"]["distribution"] == "hub-{dash}"
-    assert {{"on_webhook", "sync_status_outbound"}} <= set(rows["{key}"]["hooks"])
+    assert {{"webhook_routes", "sync_status_outbound"}} <= set(rows["{key}"]["hooks"])
 
 
 def test_install_checks_the_credentials(client, factories):
@@ -288,17 +294,17 @@ def test_resolve_in_the_hub_moves_the_ticket(client, env, run_jobs, outbox_entri
 
 def test_signed_webhook_resolves_the_linked_issue(client, env, run_jobs, requests_mock):
     link(client, env, requests_mock)
-    payload = {{"key": "T-1", "status": "closed", "category": "done"}}
+    payload = {{"delivery": "d-1", "key": "T-1", "status": "closed", "category": "done"}}
     assert webhook(client, payload, secret="wrong").status_code == 401
+    assert webhook(client, {{"key": "T-1"}}).status_code == 400  # signed, but no status
     r = webhook(client, payload)
-    assert r.status_code == 200, r.json
-    assert r.json["changed"] == [str(env["group"].id)]
+    assert (r.status_code, r.json) == (200, {{"detail": "accepted"}})  # recorded; the worker applies it
+    requests_mock.reset_mock()
+    run_jobs()  # the hub's worker: the recorded change first, then the outbound jobs
     issue = client.get(f"/api/0/organizations/acme/issues/{{env['group'].id}}/", headers=env["headers"]).json
     assert issue["status"] == "resolved"
-    requests_mock.reset_mock()
-    run_jobs()
     assert requests_mock.call_count == 0  # a change that came from {title} is never echoed back
-    assert webhook(client, payload).json["duplicate"] is True
+    assert webhook(client, payload).json["detail"] == "Already processed."  # a redelivery: no effect
 
 
 def test_create_a_ticket(client, env, requests_mock):

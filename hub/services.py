@@ -16,11 +16,11 @@ import redis
 from flask import current_app, render_template_string
 from sqlalchemy import bindparam, func, select
 
-from hub import issues, logs, snapshots, upserts
+from hub import issues, logs, members, snapshots, upserts
 from hub import models as m
 from hub import types as t
 from hub.crypto import decrypt_json, encrypt_json, sign, unsign
-from hub.errors import NotFound, ValidationError
+from hub.errors import Forbidden, NotFound, ValidationError
 from hub.extensions import db
 
 # An integration's install, attach, disable and health live in hub.integrations (the one path);
@@ -43,9 +43,9 @@ __all__ = [
     "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
     "disable_integration", "attach_integration", "organizations_of", "mark_needs_attention",
     "status_mapping", "get_group", "group_for_integration", "project_members", "set_status", "assign",
-    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role",
-    "get_organization", "get_user", "user_by_email",
-    "get_invite_request", "handle_invite_request", "update_parent", "cache_get", "cache_set",
+    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role", "get_organization", "get_user", "user_by_email",
+    "get_invite_request", "handle_invite_request", "chat_invite_request", "update_parent", "cache_get",
+    "cache_set",
 ]
 
 
@@ -424,8 +424,6 @@ def handle_invite_request(invite_id: str, approve: bool, actor_user_id: str) -> 
     role at this moment). Raises ``NotFound`` when it no longer exists, ``ValidationError``
     (``hub.errors.Forbidden``) when the actor may not.
     """
-    from hub import members
-
     row = db.session.get(m.InviteRequest, parse_id(invite_id)) if parse_id(invite_id) else None
     actor = db.session.get(m.User, parse_id(actor_user_id)) if parse_id(actor_user_id) else None
     if row is None or row.status != "pending":
@@ -439,6 +437,52 @@ def handle_invite_request(invite_id: str, approve: bool, actor_user_id: str) -> 
         raise
     db.session.commit()
     return snapshots.invite_request(row)
+
+
+#: Who may answer an invite request from chat (which role they may give is the members rule).
+CHAT_INVITE_ROLES = ("owner", "admin")
+
+
+def chat_invite_request(integration: t.Integration, actor: t.ChatIdentity, invite_id: str,
+                        approve: bool) -> t.ChatActionResult:
+    """Approve or reject an invite request as the hub user linked to a chat identity; commits if done.
+
+    The one door for invite buttons, whatever the plugin checked (as :func:`chat_action` for issues):
+    the request must be pending and of an org that has this integration installed, the chat user
+    linked (through this integration) to an owner or admin of that org, and the role the request
+    asks for one they may give (:func:`hub.members.handle_invite_request`, with their role of now).
+    """
+    ident = parse_id(invite_id)
+    row = db.session.get(m.InviteRequest, ident) if ident else None
+    if row is None or row.status != "pending":
+        return t.ChatActionResult("gone", detail="This invite request no longer exists.")
+    invite = snapshots.invite_request(row)
+    oi = _oi(int(integration.id), row.organization_id)
+    if oi is None or oi.status == "disabled":
+        return t.ChatActionResult("not-found", invite=invite, detail="This invite request does not belong "
+                                  "to an organization that uses this integration.")
+    user = get_identity(integration.id, actor.user_id)
+    if user is None:
+        return t.ChatActionResult("link-identity", invite=invite)
+    role = org_role(user.id, str(row.organization_id))
+    if role is None:
+        return t.ChatActionResult("not-member", user=user, invite=invite)
+    if role not in CHAT_INVITE_ROLES:
+        return t.ChatActionResult("forbidden", user=user, invite=invite, detail="Only an owner or admin of "
+                                  "the organization can approve or reject invite requests.")
+    try:
+        approver = db.session.get(m.User, int(user.id))
+        assert approver is not None  # get_identity found them
+        members.handle_invite_request(row, approve, approver)
+    except NotFound as e:
+        db.session.rollback()
+        return t.ChatActionResult("gone", user=user, invite=invite, detail=e.detail)
+    except ValidationError as e:
+        db.session.rollback()
+        outcome = "forbidden" if isinstance(e, Forbidden) else "invalid"
+        return t.ChatActionResult(outcome, user=user, invite=invite, detail=e.detail)
+    db.session.commit()
+    return t.ChatActionResult("applied", user=user, invite=snapshots.invite_request(row))
 
 
 # -- notifications ------------------------------------------------------------------------------

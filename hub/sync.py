@@ -73,9 +73,8 @@ def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...
     return [oi for oi in rows if (oi.config or {}).get(key)]
 
 
-def _linked(
-    integration_id: int, ticket: t.Ticket, org_ids: list[int], *, with_assignee: bool = True
-) -> Pairs:
+def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *,
+            with_assignee: bool = True) -> Pairs:
     """The issues linked to the ticket, locked: by the provider's stable id when it is given (a
     moved ticket is found under its old key and takes the new one), else by key.
 
@@ -115,6 +114,19 @@ def _linked_statement(by_id: bool, with_assignee: bool) -> Any:
         .with_for_update(of=m.Group)
         .execution_options(populate_existing=True)
     )
+
+
+def _syncing_links(integration: m.Integration, ticket: t.Ticket, setting: str, field: str, *,
+                   with_assignee: bool = True) -> tuple[dict[int, Row[Any]], Pairs, Applied | None]:
+    """The orgs with ``setting`` on (by org id) and the issues they link to the ticket, locked;
+    or, as the third value, why the change is skipped (the field's sync is off, nothing linked)."""
+    syncing = {oi.organization_id: oi for oi in where_should_sync(integration.id, setting)}
+    if not syncing:
+        return syncing, [], Applied("skipped", f"{field} sync off")
+    pairs = _linked(integration.id, ticket, list(syncing), with_assignee=with_assignee)
+    if not pairs:
+        return syncing, [], Applied("skipped", "not linked")
+    return syncing, pairs, None
 
 
 def _rekey(ext: m.ExternalIssue, external_id: str, key: str) -> bool:
@@ -204,14 +216,10 @@ _MAPPINGS = select(_PROJECTS.c.organization_integration_id, _PROJECTS.c.resolved
 
 
 def _status(integration: m.Integration, change: t.StatusChange, order_key: str) -> Applied:
-    org_integrations = {
-        oi.organization_id: oi for oi in where_should_sync(integration.id, "sync_status_reverse")
-    }
-    if not org_integrations:
-        return Applied("skipped", "status sync off")
-    pairs = _linked(integration.id, change.ticket, list(org_integrations), with_assignee=False)
-    if not pairs:
-        return Applied("skipped", "not linked")
+    org_integrations, pairs, skipped = _syncing_links(
+        integration, change.ticket, "sync_status_reverse", "status", with_assignee=False)
+    if skipped:
+        return skipped
     pairs = _fresh(pairs, "status_order", order_key)
     if not pairs:
         return Applied("stale", "a newer status change was applied")
@@ -219,8 +227,7 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
         mp.organization_integration_id: mp
         for mp in db.session.connection().execute(
             _MAPPINGS,
-            {"oi_ids": [oi.id for oi in org_integrations.values()], "project": change.ticket.project_id},
-        )
+            {"oi_ids": [oi.id for oi in org_integrations.values()], "project": change.ticket.project_id})
     }
     by_target: dict[str, list[m.Group]] = {}
     reasons: list[str] = []
@@ -256,12 +263,9 @@ def _outcome(changed: list[m.Group], echoed: bool, reasons: list[str]) -> Applie
 
 
 def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: str) -> Applied:
-    org_ids = [oi.organization_id for oi in where_should_sync(integration.id, "sync_assignee_inbound")]
-    if not org_ids:
-        return Applied("skipped", "assignee sync off")
-    pairs = _linked(integration.id, change.ticket, org_ids)
-    if not pairs:
-        return Applied("skipped", "not linked")
+    _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_assignee_inbound", "assignee")
+    if skipped:
+        return skipped
     if change.assign and not change.email:  # never act for a person we cannot name
         return Applied("skipped", "identity unknown")
     pairs = _fresh(pairs, "assignee_order", order_key)
@@ -280,9 +284,8 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
     groups = [g for g, _ in live]
     if not change.assign:
         replaces = _unassignable(live, change.replaces_email)
-        changed = issues.change_assignee(
-            groups, None, integration=integration, replaces=replaces, locked=True
-        )
+        changed = issues.change_assignee(groups, None, integration=integration, replaces=replaces,
+                                         locked=True)
         for group, ext in live:
             if group in changed:
                 ext.synced_assignee_id = None
@@ -293,9 +296,8 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
     if not user or not eligible:
         logger.warning("sync.assignee-not-found", extra={"external_issue": change.ticket.key,
                                                          "integration": integration.id})
-        return _outcome(
-            [], echoed, ["identity unknown" if not user else "not a member of the issue's project"]
-        )
+        why = "identity unknown" if not user else "not a member of the issue's project"
+        return _outcome([], echoed, [why])
     changed = issues.change_assignee(eligible, user, integration=integration, locked=True)
     for group, ext in live:
         if group in eligible:
@@ -333,12 +335,9 @@ def _moved(integration: m.Integration, change: t.TicketMoved) -> Applied:
 
 
 def _comment(integration: m.Integration, change: t.CommentAdded) -> Applied:
-    org_ids = [oi.organization_id for oi in where_should_sync(integration.id, "sync_comments")]
-    if not org_ids:
-        return Applied("skipped", "comment sync off")
-    pairs = _linked(integration.id, change.ticket, org_ids)
-    if not pairs:
-        return Applied("skipped", "not linked")
+    _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_comments", "comment")
+    if skipped:
+        return skipped
     author = _user_by_email(change.author_email)
     members = issues.project_member_ids([author.id], {g.project_id for g, _ in pairs}) if author else set()
     for group, _ in pairs:

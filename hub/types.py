@@ -365,13 +365,41 @@ class ChatActionResult:
     ``outcome``: ``applied``, ``unchanged`` (already so), ``link-identity`` (the chat user is
     linked to no hub user), ``not-member`` (linked, not a member of the issue's org), ``forbidden``
     (a member without the role), ``not-found`` (no such issue in an org using this integration),
-    ``invalid`` (an unknown action, or an assignee who is not a project member: ``detail`` says).
+    ``invalid`` (an unknown action, or an assignee who is not a project member: ``detail`` says);
+    for an invite request also ``gone`` (it no longer exists, or was handled already).
     """
 
     outcome: str
     group: Group | None = None
     user: User | None = None
     detail: str = ""
+    #: For :func:`hub.services.chat_invite_request`: the invite request it answered (or refused).
+    invite: InviteRequest | None = None
+
+
+
+@dataclass(frozen=True)
+class IdentityPage:
+    """A chat plugin's identity-link page, served by the core (:mod:`hub.identity`) in the plugin's words.
+
+    ``provider`` is the plugin's key (the page lives at ``/extensions/<provider>/link-identity/<token>/``,
+    and ``unlink-identity/<token>/`` when ``unlink``); ``name`` the chat's name ("Slack"), ``identity``
+    what a linked account is called ("Slack identity"), ``team`` what one integration is to its users
+    ("Slack workspace"), ``lets_you`` what linking lets you do ("resolve and assign issues from Slack
+    alerts"), ``new_link`` how to get a fresh link ("Run /hub link in Slack"). A link is valid
+    ``max_age`` seconds. ``tell(integration, linked, extra, text)``, when given, tells the chat user
+    what was done (best effort, after the write); ``extra`` is what the plugin put in the link.
+    """
+
+    provider: str
+    name: str
+    identity: str
+    team: str
+    lets_you: str
+    new_link: str = ""
+    unlink: bool = False
+    max_age: int = 600
+    tell: Callable[[Integration, bool, Mapping[str, Any], str], None] | None = None
 
 
 # -- plugin settings (issue 12) -------------------------------------------------------------------

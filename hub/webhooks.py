@@ -24,10 +24,11 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import delete, insert, update
 
-from hub import inbound, inputs, jobs, logs, security, upserts, writelock
+from hub import fastjson, inbound, inputs, jobs, logs, security, upserts, writelock
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
+from hub.driver import DriverStatement
 from hub.errors import HubError, NotFound, PluginError, Unverified, ValidationError
 from hub.extensions import db
 from hub.http import is_secret_header
@@ -252,8 +253,13 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     return response
 
 
-#: Built once: the ack's statements take their values as parameters (no per-request compile).
-_INSERT_DELIVERY = insert(m.WebhookDelivery.__table__).returning(m.WebhookDelivery.__table__.c.id)
+_DELIVERIES = m.WebhookDelivery.__table__
+#: The ack's delivery row, on the driver's cursor (compiled once per dialect, the headers given as JSON text).
+_INSERT_DELIVERY = DriverStatement(
+    lambda dialect: insert(_DELIVERIES).returning(_DELIVERIES.c.id),
+    keys=("provider", "endpoint", "method", "query_string", "headers", "secret_headers", "body", "outcome",
+          "status_code", "dedupe_key", "integration_id", "date_received"),
+)
 
 
 def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: WebhookRequest,
@@ -268,16 +274,17 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
     integration_id = int(result.integration.id)
     values = {**_delivery_values(provider, endpoint, body), "status_code": response.status_code,
               "dedupe_key": key, "integration_id": integration_id, "date_received": utcnow()}
+    values["headers"] = fastjson.dumps(values["headers"])
     table = m.WebhookDelivery.__table__
     with writelock.serialized():
-        connection = db.session.connection()
-        delivery_id = connection.execute(_INSERT_DELIVERY, values).scalar_one()
-        duplicate = not inbound.claim(provider, key, delivery_id, connection)
+        row = _INSERT_DELIVERY.first(values)
+        assert row is not None
+        delivery_id = int(row[0])
+        duplicate = not inbound.claim_fast(provider, key, delivery_id)
         if duplicate:
-            connection.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
+            db.session.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
         else:
-            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id,
-                                   connection=connection)
+            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id)
         db.session.commit()
     if duplicate:
         return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id}))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import functools
 import hashlib
 import json
 import logging
@@ -24,10 +23,11 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
-from hub import sdk_quota
+from hub import sdk_quota, writelock
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
 from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
+from hub.driver import DriverStatement
 from hub.envelope import EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
 from hub.ingest import ingest_event
@@ -131,16 +131,16 @@ def _authenticate(project_id: str, key: str | None) -> SdkKey:
     pid = parse_id(project_id)
     if not KEY_RE.match(key) or pid is None:
         raise ApiAbort(401, "Invalid DSN key for this project.")
-    row = db.session.execute(_key_statement(), {"public_key": key}).first()
-    if row is None or row.project_id != pid:
+    row = _KEY.first({"public_key": key})
+    if row is None or row[1] != pid:
         raise ApiAbort(401, "Invalid DSN key for this project.")
-    if not row.is_active:
+    found = SdkKey(*row)
+    if not found.is_active:  # SQLite answers 0 or 1
         raise ApiAbort(403, "This DSN key is disabled.")
-    return SdkKey(*row)
+    return found
 
 
-@functools.cache
-def _key_statement() -> Any:
+def _key_statement(dialect: str = "") -> Any:
     keys, projects = m.ProjectKey.__table__.c, m.Project.__table__.c
     return (
         select(keys.id, keys.project_id, keys.is_active, keys.rate_limit_window, keys.rate_limit_count,
@@ -148,6 +148,9 @@ def _key_statement() -> Any:
         .join_from(m.ProjectKey.__table__, m.Project.__table__, projects.id == keys.project_id)
         .where(keys.public_key == bindparam("public_key"))
     )
+
+
+_KEY = DriverStatement(_key_statement)
 
 
 def _project(key: SdkKey) -> SdkProject:
@@ -310,8 +313,9 @@ def _once(project: SdkProject, event_id: str | None, work: Any) -> Any:
     """Run ``work`` and commit; the loser of identical concurrent requests (same event id) finds the
     winner's event and answers as for a retry: one effect, never a 500."""
     try:
-        result = work()
-        db.session.commit()
+        with writelock.serialized():
+            result = work()
+            db.session.commit()
         return result
     except IntegrityError:
         db.session.rollback()

@@ -231,9 +231,10 @@ def _assign(integration: Integration, actor: ChatIdentity, issue_id: str, values
 def _invite(
     integration: Integration, action: str, invite_id: str, discord_user: dict[str, Any]
 ) -> dict[str, Any]:
-    """Approve / Reject on an invite request, as the linked hub user (the core's role rule)."""
+    """Approve / Reject on an invite request, as the linked hub user (the core checks who may)."""
     user_id = str(discord_user.get("id") or "")
-    user = services.get_identity(integration.id, user_id) if user_id else None
-    if user is None:
-        return msg.link_prompt(identity.link_url(integration, discord_user))
-    return invites.handle(integration, user, action, invite_id, user_id)
+    if not user_id:
+        return msg.ephemeral("Could not tell who you are; try again from a server channel.")
+    actor = ChatIdentity(KEY, integration.external_id, user_id,
+                         str(discord_user.get("global_name") or discord_user.get("username") or ""))
+    return invites.handle(integration, actor, action, invite_id)

@@ -1,6 +1,6 @@
 """Member invite requests in Discord: posted with Approve / Reject buttons to the org's alert
-channel; a click is handled by the core's one rule (``services.handle_invite_request``), as the
-linked hub user, so Discord can never give a role the API would refuse that user."""
+channel; a click is handled by the core's door (``services.chat_invite_request``), as the linked
+hub user, so Discord can never give a role the API would refuse that user."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import logging
 from typing import Any
 
 from hub import services
-from hub.errors import NotFound, ValidationError
-from hub.types import Integration, InviteRequest, User
+from hub.types import ChatIdentity, Integration, InviteRequest
+from plugins.discord import identity
 from plugins.discord import messages as msg
 from plugins.discord.client import DiscordClient
 
@@ -39,25 +39,24 @@ def post(invite: InviteRequest, channel_id: str) -> None:
     logger.info("discord.invite-request-posted", extra={"invite_request": invite.id, "channel": channel_id})
 
 
-def handle(integration: Integration, user: User, action: str, invite_id: str,
-           discord_user_id: str) -> dict[str, Any]:
-    """A click on Approve or Reject by a linked Discord user: the answer to send back. Whether
-    they may (an owner or admin of the invite's org, who may give that role) is the core's rule."""
-    invite = services.get_invite_request(invite_id) if invite_id.isdigit() else None
-    if invite is None:
-        return msg.ephemeral(GONE)
-    orgs = {o["id"] for o in services.organizations_of(integration.id) if o["status"] != "disabled"}
-    if invite.organization_id not in orgs:
+def handle(integration: Integration, actor: ChatIdentity, action: str, invite_id: str) -> dict[str, Any]:
+    """A click on Approve or Reject: the answer to send back. Whether the Discord user may (linked to
+    an owner or admin of the invite's org, who may give that role) is the core's door
+    (:func:`hub.services.chat_invite_request`); this says it in Discord's words."""
+    result = services.chat_invite_request(integration, actor, invite_id, action == APPROVE)
+    if result.outcome == "not-found":
         return msg.ephemeral("This invite request does not belong to an organization that uses this server.")
-    try:
-        handled = services.handle_invite_request(invite.id, action == APPROVE, user.id)
-    except NotFound:
-        return msg.ephemeral(GONE)
-    except ValidationError as e:
-        return msg.ephemeral(e.detail)
+    if result.outcome == "link-identity":
+        discord_user = {"id": actor.user_id, "global_name": actor.name}
+        return msg.link_prompt(identity.link_url(integration, discord_user))
+    if result.outcome == "not-member":
+        return msg.ephemeral("You are not a member of the organization of this invite request. "
+                             "If you linked the wrong account, use /unlink and then /link.")
+    if result.outcome != "applied" or result.invite is None:
+        return msg.ephemeral(result.detail or GONE)
     verb = "Approved" if action == APPROVE else "Rejected"
     logger.info("discord.invite-request-handled", extra={
-        "integration": integration.id, "invite_request": handled.id, "approved": action == APPROVE})
-    answer = msg.update_message(f"{text(handled)}\n{verb} by <@{discord_user_id}>.", [])
+        "integration": integration.id, "invite_request": result.invite.id, "approved": action == APPROVE})
+    answer = msg.update_message(f"{text(result.invite)}\n{verb} by <@{actor.user_id}>.", [])
     answer["data"]["allowed_mentions"] = {"parse": []}  # names are the users' own: never a ping
     return answer

@@ -6,7 +6,8 @@ The core matches them (404; 405 with ``Allow``) and runs each verifier before th
 from __future__ import annotations
 
 from hub import Route, routes
-from plugins.discord.identity import handle_link_identity
+from hub.identity import routes as identity_routes
+from plugins.discord.identity import PAGE
 from plugins.discord.install import handle_oauth
 from plugins.discord.interactions import handle_interaction
 from plugins.discord.verify import verify_interaction
@@ -18,8 +19,7 @@ ROUTES = [
     # A browser: the install's start checks the hub login and the org role; Discord's redirect back
     # carries the signed, expiring ``state`` the start issued (checked against the login).
     Route("oauth/", ("GET",), verify=routes.public, handle=handle_oauth, name="oauth"),
-    # A browser: the page checks its own signed, expiring link (from /link) and the hub login;
-    # its POST also needs the door's CSRF token and the core's same-origin check.
-    Route("link-identity/<signed>/", ("GET", "POST"), verify=routes.public, handle=handle_link_identity,
-          name="link-identity"),
+    # A browser: the core's page checks the signed, expiring link (from /link) and the hub login;
+    # its POST also needs the door's CSRF token and the same origin.
+    *identity_routes(PAGE),
 ]

@@ -1,7 +1,8 @@
 """Jira Cloud plugin: an Atlassian Connect app (provider key ``jira``).
 
 Hookimpls only; the work lives in ``webhooks`` (the Connect routes), ``connect`` (JWT/qsh),
-``changes`` (issue-updated as typed changes, shared with Jira Server), ``outbound`` and ``client``.
+``changes`` (issue-updated as typed changes, shared with Jira Server), ``outbound`` and ``client``;
+the hookimpls Jira Server shares are :class:`.hooks.JiraHooks`, bound to this plugin's client.
 """
 
 from __future__ import annotations
@@ -9,11 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from hub import hookimpl
-from hub.types import Activity, Change, ExternalIssue, Group, Integration, Route, User
+from hub.types import Integration, Route
 
-from . import changes, outbound, webhooks
+from . import webhooks
 from .client import cloud_client
 from .connect import KEY
+from .guide import install_guide
+from .hooks import JiraHooks
+
+#: The hooks Jira Server answers the same way, with this plugin's client and guide (:mod:`.hooks`).
+(complete_change, sync_status_outbound, sync_assignee_outbound, sync_comment_outbound, create_external_issue,
+ get_issue_form, get_external_issue, get_status_choices,
+ get_install_guide) = JiraHooks(cloud_client, install_guide).hookimpls()
 
 
 @hookimpl
@@ -25,11 +33,6 @@ def provider_info() -> dict[str, Any]:
 @hookimpl
 def webhook_routes() -> list[Route]:
     return webhooks.routes()
-
-
-@hookimpl
-def complete_change(integration: Integration, change: Change) -> Change | None:
-    return changes.complete_change(integration, change, cloud_client)
 
 
 @hookimpl
@@ -45,63 +48,8 @@ def verify_link_token(integration: Integration, token: str) -> bool | None:
 
 
 @hookimpl
-def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
-    outbound.sync_status_outbound(cloud_client(integration), integration, external_issue, is_resolved)
-
-
-@hookimpl
-def sync_assignee_outbound(
-    integration: Integration, external_issue: ExternalIssue, user: User | None, assign: bool
-) -> None:
-    outbound.sync_assignee_outbound(cloud_client(integration), integration, external_issue, user, assign)
-
-
-@hookimpl
-def sync_comment_outbound(
-    integration: Integration, external_issue: ExternalIssue, activity: Activity, comment_id: str | None
-) -> str | None:
-    return outbound.sync_comment_outbound(cloud_client(integration), external_issue, activity, comment_id)
-
-
-@hookimpl
-def create_external_issue(
-    integration: Integration, group: Group, fields: dict[str, Any]
-) -> dict[str, Any] | None:
-    return outbound.create_external_issue(cloud_client(integration), group, fields)
-
-
-@hookimpl
-def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any]] | None:
-    return outbound.issue_form(cloud_client(integration), group)
-
-
-@hookimpl
-def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | None:
-    return outbound.get_external_issue(cloud_client(integration), key)
-
-
-@hookimpl
 def plugin_settings() -> list[Any]:
     """The ``HUB_*`` settings this plugin reads (:mod:`plugins.jira.settings`)."""
     from plugins.jira.settings import SETTINGS
 
     return SETTINGS
-
-
-@hookimpl
-def get_status_choices(
-    integration: Integration,
-    project_id: str | None,
-    mapping: dict[str, str] | None,
-    tickets: list[ExternalIssue],
-) -> dict[str, Any] | None:
-    from .statuses import status_choices
-
-    return status_choices(cloud_client(integration), project_id, mapping, tickets)
-
-
-@hookimpl
-def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
-    from .guide import install_guide
-
-    return install_guide(organization_slug, base_url)

@@ -15,6 +15,7 @@ from hub import InstallError, WebhookResponse, services
 from hub.errors import ValidationError
 from hub.inputs import split_url
 from hub.routes import public
+from hub.security import same_origin
 from hub.types import Integration, Route, WebhookRequest
 
 from . import changes
@@ -210,7 +211,7 @@ def link_page(request: WebhookRequest, integration: Integration) -> WebhookRespo
         )
     done = None
     if request.method == "POST":
-        if not _same_site(request):
+        if not same_origin(request.headers):  # the core's check, as every page that acts for a login
             return WebhookResponse(
                 status=403,
                 json={"detail": "Connect the Jira site from this hub's own page.", "errors": {}},
@@ -229,16 +230,6 @@ def link_page(request: WebhookRequest, integration: Integration) -> WebhookRespo
         done = slug
     html = services.render(LINK_PAGE, title="Connect Jira", site=integration.name, orgs=orgs, done=done)
     return WebhookResponse(status=200, body=html, headers={"Content-Type": "text/html; charset=utf-8"})
-
-
-def _same_site(request: WebhookRequest) -> bool:
-    """Whether a POST comes from the hub's own pages (or from a client that names no origin, as API
-    clients with a bearer token do): another site cannot attach a Jira site for a logged-in admin."""
-    origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin:
-        return True
-    theirs, ours = split_url(origin), urlsplit(services.base_url())
-    return theirs is not None and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
 
 
 def routes() -> list[Route]:

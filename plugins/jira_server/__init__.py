@@ -11,11 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from hub import hookimpl
-from hub.types import Activity, Change, ExternalIssue, Group, Integration, Route, User
-from plugins.jira import changes, outbound
+from hub.types import Integration, Route
+from plugins.jira.hooks import JiraHooks
 from plugins.jira_server import install, webhooks
-from plugins.jira_server.client import server_client as _client
+from plugins.jira_server.client import server_client
+from plugins.jira_server.guide import install_guide
 from plugins.jira_server.verify import KEY
+
+#: The hooks Jira Cloud answers the same way, with this plugin's client and guide (plugins.jira.hooks).
+(complete_change, sync_status_outbound, sync_assignee_outbound, sync_comment_outbound, create_external_issue,
+ get_issue_form, get_external_issue, get_status_choices,
+ get_install_guide) = JiraHooks(server_client, install_guide).hookimpls()
 
 
 @hookimpl
@@ -30,70 +36,10 @@ def webhook_routes() -> list[Route]:
 
 
 @hookimpl
-def complete_change(integration: Integration, change: Change) -> Change | None:
-    return changes.complete_change(integration, change, _client)
-
-
-@hookimpl
-def install_integration(
-    provider: str, external_id: str, name: str, metadata: dict[str, Any]
-) -> dict[str, Any] | None:
+def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
     return install.install(external_id, name, metadata)
 
 
 @hookimpl
 def uninstall_integration(integration: Integration, organization_id: str) -> None:
     install.uninstall(integration, organization_id)
-
-
-@hookimpl
-def sync_status_outbound(integration: Integration, external_issue: ExternalIssue, is_resolved: bool) -> None:
-    outbound.sync_status_outbound(_client(integration), integration, external_issue, is_resolved)
-
-
-@hookimpl
-def sync_assignee_outbound(integration: Integration, external_issue: ExternalIssue, user: User | None,
-                           assign: bool) -> None:
-    outbound.sync_assignee_outbound(_client(integration), integration, external_issue, user, assign)
-
-
-@hookimpl
-def sync_comment_outbound(integration: Integration, external_issue: ExternalIssue, activity: Activity,
-                          comment_id: str | None) -> str | None:
-    return outbound.sync_comment_outbound(_client(integration), external_issue, activity, comment_id)
-
-
-@hookimpl
-def get_issue_form(integration: Integration, group: Group) -> list[dict[str, Any]] | None:
-    return outbound.issue_form(_client(integration), group)
-
-
-@hookimpl
-def create_external_issue(
-    integration: Integration, group: Group, fields: dict[str, Any]
-) -> dict[str, Any] | None:
-    return outbound.create_external_issue(_client(integration), group, fields)
-
-
-@hookimpl
-def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | None:
-    return outbound.get_external_issue(_client(integration), key)
-
-
-@hookimpl
-def get_status_choices(
-    integration: Integration,
-    project_id: str | None,
-    mapping: dict[str, str] | None,
-    tickets: list[ExternalIssue],
-) -> dict[str, Any] | None:
-    from plugins.jira.statuses import status_choices
-
-    return status_choices(_client(integration), project_id, mapping, tickets)
-
-
-@hookimpl
-def get_install_guide(provider: str, organization_slug: str, base_url: str) -> dict[str, Any] | None:
-    from plugins.jira_server.guide import install_guide
-
-    return install_guide(organization_slug, base_url)

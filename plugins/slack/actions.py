@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import WebhookResponse, services
-from hub.errors import ApiError, NotFound, ValidationError
+from hub.errors import ApiError
 from hub.inputs import loads
 from hub.types import ChatAction, ChatIdentity, Group, Integration, WebhookRequest
 from plugins.slack import messages
@@ -326,7 +326,7 @@ def _not_installed(interaction: Interaction, issue: dict[str, Any]) -> WebhookRe
 
 
 def _identity_url(kind: str, interaction: Interaction) -> str:
-    return identity_url(kind, interaction.integration.id, interaction.slack_user_id,
+    return identity_url(kind, interaction.integration, interaction.slack_user_id,
                         interaction.channel_id, interaction.response_url)
 
 
@@ -420,43 +420,28 @@ def _replace_message(
 
 
 def _invite_action(interaction: Interaction, approve: bool, invite_id: Any) -> WebhookResponse:
-    """Approve or reject a member's invite request, as a linked owner or admin of the org."""
+    """Approve or reject a member's invite request through the core's door
+    (:func:`hub.services.chat_invite_request` checks the link, the org and the role), in Slack's words."""
     if not str(invite_id or "").isdigit():
         return error(400, "Unknown action.", {"actions": ["The invite request id is not valid."]})
-    gone = ok(messages.ephemeral("This invite request no longer exists."))
-    invite = services.get_invite_request(str(invite_id))
-    if invite is None:
-        return gone
-    orgs = {
-        o["id"] for o in services.organizations_of(interaction.integration.id) if o["status"] != "disabled"
-    }
-    if invite.organization_id not in orgs:
+    actor = ChatIdentity("slack", interaction.integration.external_id, interaction.slack_user_id)
+    result = services.chat_invite_request(interaction.integration, actor, str(invite_id), approve)
+    if result.outcome == "not-found":
         return error(
             403, "This invite request does not belong to an organization that uses this Slack workspace."
         )
-    user = services.get_identity(interaction.integration.id, interaction.slack_user_id)
-    if user is None:
+    if result.outcome == "link-identity":
         return ok(messages.link_prompt(_identity_url("link-identity", interaction)))
-    role = services.org_role(user.id, invite.organization_id)
-    if role is None:
+    if result.outcome == "not-member":
         return ok(messages.not_member(_identity_url("unlink-identity", interaction)))
-    if role not in ("owner", "admin"):  # the core checks it too; this says it in Slack's words
-        return ok(
-            messages.ephemeral(
-                "Only an owner or admin of the organization can approve or reject invite requests."
-            )
-        )
-    try:
-        invite = services.handle_invite_request(invite.id, approve, user.id)
-    except NotFound:
-        return gone
-    except ValidationError as e:
-        return ok(messages.ephemeral(e.detail))
+    if result.outcome != "applied" or result.invite is None:
+        return ok(messages.ephemeral(result.detail or "That did not work; nothing was changed."))
     verb = "Approved" if approve else "Rejected"
-    message = messages.invite_message(invite, outcome=f"{verb} by <@{interaction.slack_user_id}>")
+    message = messages.invite_message(result.invite, outcome=f"{verb} by <@{interaction.slack_user_id}>")
     _defer_redraw(interaction, {"message": message})
     logger.info(
         "slack.invite-request-handled",
-        extra={"integration": interaction.integration.id, "invite_request": invite.id, "approved": approve},
+        extra={"integration": interaction.integration.id, "invite_request": result.invite.id,
+               "approved": approve},
     )
     return WebhookResponse(status=200)

@@ -26,7 +26,7 @@ def handle(request: WebhookRequest) -> WebhookResponse:
     command = words[0] if words else "help"
     linked = services.get_identity(integration.id, slack_user_id)
     url_args = (
-        integration.id,
+        integration,
         slack_user_id,
         str(form.get("channel_id") or ""),
         str(form.get("response_url") or ""),

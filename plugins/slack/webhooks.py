@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hub import WebhookResponse
+from hub import identity as identity_pages
 from hub.routes import public
 from hub.types import Route, WebhookRequest
 from plugins.slack import actions, commands, events, identity, oauth
@@ -29,13 +30,6 @@ def _once(name: str, handle: Callable[[WebhookRequest], WebhookResponse]) -> Cal
     return handler
 
 
-def _identity_page(kind: str) -> Callable[..., WebhookResponse]:
-    def handler(request: WebhookRequest, _verified: None) -> WebhookResponse:
-        return identity.handle(kind, request.params["token"], request)
-
-    return handler
-
-
 def routes() -> list[Route]:
     return [
         # Interactions are answered synchronously (Slack waits 3 s); the message redraw is a job.
@@ -48,7 +42,6 @@ def routes() -> list[Route]:
         # A browser, not Slack: the start checks the login and role, the callback its signed state.
         Route("oauth/", ("GET",), verify=public, handle=lambda request, _: oauth.handle(request),
               name="oauth"),
-        # A browser: the signed, expiring link proves the Slack user, the login the hub user.
-        *(Route(f"{kind}/<token>/", ("GET", "POST"), verify=public, handle=_identity_page(kind), name=kind)
-          for kind in identity.KINDS),
+        # A browser: the core's page; the signed, expiring link proves the Slack user, the login the hub user.
+        *identity_pages.routes(identity.PAGE),
     ]

@@ -1,0 +1,122 @@
+"""Hot statements run on the session's DBAPI cursor: compiled once per dialect, values processed once.
+
+SDK ingest runs four statements per event. Through ``Session.execute`` each costs SQLAlchemy's
+execution machinery (statement cache key, parameter construction, execution context, result
+metadata) about as much as SQLite's own work, so the hot ones are compiled here once per dialect
+and executed on the DBAPI cursor of the session's connection: same SQL, same transaction, same
+bind processors (a UTC datetime is stored exactly as the ORM stores it). JSON values arrive already
+serialized (:func:`hub.fastjson.dumps`). Listeners of the engine's ``before_cursor_execute`` event
+still see each statement (logging, statement-count tests).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, exc
+from sqlalchemy.engine import Connection, Dialect
+
+from hub.extensions import db
+
+
+class _Compiled:
+    """One statement for one dialect: its SQL text, parameter order, literal values and processors."""
+
+    def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        self.dialect = dialect
+        defaulted = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+        if defaulted:  # SQLAlchemy computes those per execution; here they must come as parameters
+            raise ValueError(f"give every column with a Python-side default a value: {defaulted}")
+        self.sql = compiled.string
+        self.positional = dialect.positional
+        binds = compiled.binds
+        self.order: list[str] = list(compiled.positiontup or ()) if self.positional else list(binds)
+        self.literals = {name: bind.value for name, bind in binds.items() if not bind.required}
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in binds.items():
+            if isinstance(bind.type, JSON) or isinstance(getattr(bind.type, "impl", None), JSON):
+                continue  # JSON values come serialized (a string for SQLite's TEXT and PostgreSQL's ::JSONB)
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        values = {**self.literals, **params} if self.literals else params
+        if self.processors:
+            values = dict(values)
+            for name, processor in self.processors.items():
+                values[name] = processor(values[name])
+        if self.positional:
+            return [values[name] for name in self.order]
+        return values
+
+
+class DriverStatement:
+    """A Core statement built once per dialect (``build(dialect name)``) and run on the DBAPI cursor
+    of the session's connection.
+
+    ``keys``: the parameter names an INSERT is given (its column list), as ``Session.execute`` would
+    compile it for those parameters.
+    """
+
+    def __init__(self, build: Callable[[str], Any], keys: Sequence[str] | None = None) -> None:
+        self._build = build
+        self._keys = keys
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(dialect.name) or _Compiled(
+                    self._build(dialect.name), dialect, self._keys
+                )
+                self._compiled[dialect.name] = compiled
+        return compiled
+
+    def rows(self, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row the statement answers, as tuples (the raw driver values)."""
+        connection = db.session.connection()
+        compiled = self._for(connection.dialect)
+        arguments = compiled.arguments(params)
+        dbapi_connection = connection.connection.driver_connection
+        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            _announce(connection, cursor, compiled.sql, arguments)
+            cursor.execute(compiled.sql, arguments)
+            return cursor.fetchall() if cursor.description is not None else []
+        except compiled.dialect.loaded_dbapi.Error as e:
+            raise _wrapped(connection, compiled, arguments, e, cursor) from e
+        finally:
+            cursor.close()
+
+    def first(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        found = self.rows(params)
+        return found[0] if found else None
+
+
+def _wrapped(
+    connection: Connection, compiled: _Compiled, arguments: Any, error: Exception, cursor: Any
+) -> Any:
+    """The driver's error as SQLAlchemy raises it (``IntegrityError``, ...); a lost connection is
+    invalidated, so the pool does not hand it out again."""
+    dialect = compiled.dialect
+    disconnect = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    if disconnect:
+        connection.invalidate(error)
+    return exc.DBAPIError.instance(
+        compiled.sql, arguments, error, dialect.loaded_dbapi.Error, connection_invalidated=disconnect,
+        dialect=dialect,
+    )
+
+
+def _announce(connection: Connection, cursor: Any, sql: str, arguments: Any) -> None:
+    """Tell the engine's ``before_cursor_execute`` listeners, as SQLAlchemy's own execution does."""
+    listeners = connection.dispatch.before_cursor_execute
+    if listeners:
+        for listener in listeners:
+            listener(connection, cursor, sql, arguments, None, False)
