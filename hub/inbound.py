@@ -124,7 +124,9 @@ def claim(provider: str, key: str, delivery_id: int | None) -> bool:
 
 
 _CLAIM = DriverStatement(
-    lambda dialect: upserts.insert_missing_statement(m.WebhookClaim.__table__, ("provider", "dedupe_key"), dialect),
+    lambda dialect: upserts.insert_missing_statement(
+        m.WebhookClaim.__table__, ("provider", "dedupe_key"), dialect
+    ),
     keys=("provider", "dedupe_key", "delivery_id", "date_claimed"),
 )
 

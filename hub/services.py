@@ -43,7 +43,8 @@ __all__ = [
     "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
     "disable_integration", "attach_integration", "organizations_of", "mark_needs_attention",
     "status_mapping", "get_group", "group_for_integration", "project_members", "set_status", "assign",
-    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role", "get_organization", "get_user", "user_by_email",
+    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role",
+    "get_organization", "get_user", "user_by_email",
     "get_invite_request", "handle_invite_request", "chat_invite_request", "update_parent", "cache_get",
     "cache_set",
 ]
@@ -476,7 +477,7 @@ def chat_invite_request(integration: t.Integration, actor: t.ChatIdentity, invit
         members.handle_invite_request(row, approve, approver)
     except NotFound as e:
         db.session.rollback()
-        return t.ChatActionResult("gone", user=user, invite=invite, detail=e.detail)
+        return t.ChatActionResult("gone", user=user, invite=invite, detail=str(e))  # NotFound has no .detail
     except ValidationError as e:
         db.session.rollback()
         outcome = "forbidden" if isinstance(e, Forbidden) else "invalid"
