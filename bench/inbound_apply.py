@@ -68,8 +68,11 @@ def main() -> None:
     print(f"inbound apply (hub.inbound.apply_one), {engine}, median of {args.repeat} changes per size")
     for size in sizes:
         statements, ms = results[size]
-        print(f"  {size:5} linked issue(s): {statements:5.1f} statements/change ({statements / base_statements:.2f}x)"
-              f"  {ms:8.2f} ms/change ({ms / base_ms:.2f}x)")
+        print(
+            f"  {size:5} linked issue(s): {statements:5.1f} statements/change"
+            f" ({statements / base_statements:.2f}x)"
+            f"  {ms:8.2f} ms/change ({ms / base_ms:.2f}x)"
+        )
 
 
 def run(sizes: list[int], repeat: int, database_url: str) -> dict[int, tuple[float, float]]:
@@ -107,16 +110,20 @@ def run(sizes: list[int], repeat: int, database_url: str) -> dict[int, tuple[flo
             db.session.commit()
             counts, times = [], []
             for n in range(repeat):
-                change = t.StatusChange(ticket=t.Ticket(key=key), status_id="closed" if n % 2 == 0 else "open",
-                                        category="done" if n % 2 == 0 else "new", occurred_at=1000.0 + n)
+                change = t.StatusChange(
+                    ticket=t.Ticket(key=key),
+                    status_id="closed" if n % 2 == 0 else "open",
+                    category="done" if n % 2 == 0 else "new",
+                    occurred_at=1000.0 + n,
+                )
                 [recorded] = inbound.add_changes([change], integration_id=integration_id, delivery_id=None)
                 db.session.commit()
                 change_id = recorded.id
                 db.session.remove()
                 statements: list[str] = []
 
-                def count(*args: object) -> None:
-                    statements.append(str(args[2]))
+                def count(*args: object, into: list[str] = statements) -> None:
+                    into.append(str(args[2]))
 
                 event.listen(db.engine, "before_cursor_execute", count)
                 started = time.perf_counter()

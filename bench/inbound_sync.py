@@ -58,7 +58,7 @@ def main() -> None:
             for round_ in range(args.repeat):
                 count = [0]
 
-                def on_execute(*_: object) -> None:
+                def on_execute(*_: object, count: list[int] = count) -> None:
                     count[0] += 1
 
                 status, category = ("closed", "done") if round_ % 2 == 0 else ("open", "new")
@@ -73,7 +73,10 @@ def main() -> None:
                 statements.append(count[0])
             results.append((size, statistics.median(statements), statistics.median(timings)))
     base_statements, base_ms = results[0][1], results[0][2]
-    print(f"{'linked issues':>14} {'SQL/webhook':>12} {'ratio':>7} {'ms/webhook':>11} {'ratio':>7} {'ms/issue':>9}")
+    print(
+        f"{'linked issues':>14} {'SQL/webhook':>12} {'ratio':>7} {'ms/webhook':>11} {'ratio':>7}"
+        f" {'ms/issue':>9}"
+    )
     for size, stmts, ms in results:
         print(f"{size:>14} {stmts:>12.0f} {stmts / base_statements:>7.2f} {ms:>11.1f} {ms / base_ms:>7.2f} "
               f"{ms / size:>9.2f}")

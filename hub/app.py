@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -28,7 +29,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=app.config["HUB_DATABASE_URL"],
         # A server's connections can die between requests; a file's cannot (no ping per checkout)
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": not str(app.config["HUB_DATABASE_URL"]).startswith("sqlite")},
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": not str(app.config["HUB_DATABASE_URL"]).startswith("sqlite")
+        },
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -37,11 +40,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,  # the same-origin check in hub.security knows HUB_BASE_URL
     )
     app.session_interface = sessions.CookieSessions()
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order the code builds
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False  # answers keep the order the code builds
     if app.config["HUB_PROXY_FIX"] > 0:  # trust that many proxies' X-Forwarded-For/-Proto/-Host/-Port/-Prefix
         hops = app.config["HUB_PROXY_FIX"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,  # type: ignore
-                                x_prefix=hops)
+        # Flask's documented way to add WSGI middleware (mypy forbids assigning to a method).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     logs.configure(app.config["HUB_LOG_LEVEL"], app.config["HUB_LOG_JSON"])
 
     import hub.models  # noqa: F401  (registers the tables)
@@ -99,5 +105,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
         mode = os.environ.get("HUB_SQLITE_SYNCHRONOUS", "NORMAL").upper()
-        cursor.execute(f"PRAGMA synchronous={mode if mode in ('OFF', 'NORMAL', 'FULL', 'EXTRA') else 'NORMAL'}")
+        cursor.execute(
+            f"PRAGMA synchronous={mode if mode in ('OFF', 'NORMAL', 'FULL', 'EXTRA') else 'NORMAL'}"
+        )
         cursor.close()

@@ -24,7 +24,8 @@ def current_user() -> m.User | None:
     worker or a test may keep across many requests.
     """
     if "hub.user" in request.environ:
-        return request.environ["hub.user"]  # type: ignore[no-any-return]
+        cached: m.User | None = request.environ["hub.user"]
+        return cached
     user = None
     token = bearer_token()
     if token:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask import Flask, current_app
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from hub import models as m
-from hub.extensions import db
+from hub.extensions import current_app_object, db
 
 
 def _user(email: str) -> m.User:
@@ -68,7 +68,7 @@ def _verify_keys() -> None:
     from hub.keycheck import KeyMismatch, verify_keys
 
     try:
-        verify_keys(current_app._get_current_object())  # type: ignore[attr-defined]
+        verify_keys(current_app_object())
     except KeyMismatch as e:
         raise click.ClickException(str(e)) from e
 
@@ -165,7 +165,8 @@ def _require_redis() -> None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--failed", is_flag=True, help="Only deliveries answered with an error, or with a failed change.")
+@click.option("--failed", is_flag=True,
+              help="Only deliveries answered with an error, or with a failed change.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document: each delivery with its changes.")
 @click.pass_context
@@ -205,13 +206,13 @@ def deliveries_prune(days: int) -> None:
     """Delete deliveries received more than DAYS days ago (the log keeps request bodies)."""
     import datetime as dt
 
-    from sqlalchemy import delete
+    from sqlalchemy import CursorResult, delete
 
     from hub.models.base import utcnow
 
     cutoff = utcnow() - dt.timedelta(days=days)
-    deleted = db.session.execute(
-        delete(m.WebhookDelivery).where(m.WebhookDelivery.date_received < cutoff)).rowcount
+    deleted = cast("CursorResult[Any]", db.session.execute(
+        delete(m.WebhookDelivery).where(m.WebhookDelivery.date_received < cutoff))).rowcount
     db.session.commit()
     click.echo(f"deleted {deleted} deliveries received before {m.iso(cutoff)}")
 
@@ -269,7 +270,9 @@ def outbox_retry(outbox_id: str) -> None:
     if row is None:
         raise click.ClickException(f"no outbox row {outbox_id}")
     if row.status not in RETRYABLE:
-        raise click.ClickException(f"outbox row {outbox_id} is {row.status}: only a failed or dead row is retried")
+        raise click.ClickException(
+            f"outbox row {outbox_id} is {row.status}: only a failed or dead row is retried"
+        )
     if current_app.config["HUB_ASYNC"]:
         _require_redis()  # before changing anything: the row stays as it is
     outcome = retry_entry(outbox_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ def default_instance_path() -> str:
     return os.path.join(sys.prefix, "var", "hub-instance")
 
 
-def _persisted_key(instance_path: str, name: str, make: Any) -> str:
+def _persisted_key(instance_path: str, name: str, make: Callable[[], str]) -> str:
     path = Path(instance_path) / name
     if path.exists():
         return path.read_text().strip()

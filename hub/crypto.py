@@ -51,7 +51,9 @@ def decrypt_json(token: str, default: Any = None) -> Any:
     try:
         return json.loads(_plaintext(current_app.config["HUB_ENCRYPTION_KEY"], token))
     except InvalidToken as e:
-        raise RuntimeError("stored secret cannot be decrypted: is HUB_ENCRYPTION_KEY the one it was written with?") from e
+        raise RuntimeError(
+            "stored secret cannot be decrypted: is HUB_ENCRYPTION_KEY the one it was written with?"
+        ) from e
 
 
 def hash_token(token: str) -> str:
@@ -66,7 +68,9 @@ def sign(payload: dict[str, Any], salt: str) -> str:
 def unsign(token: str, salt: str, max_age: int = 600) -> dict[str, Any]:
     """The payload of a token made by :func:`sign`; raises ``ValidationError`` when it is forged or old."""
     try:
-        value = URLSafeTimedSerializer(current_app.config["HUB_SECRET_KEY"], salt=salt).loads(token, max_age=max_age)
+        value = URLSafeTimedSerializer(current_app.config["HUB_SECRET_KEY"], salt=salt).loads(
+            token, max_age=max_age
+        )
     except SignatureExpired as e:
         raise ValidationError("This link has expired.") from e
     except BadSignature as e:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, exc
 from sqlalchemy.engine import Connection, Dialect
@@ -105,7 +105,8 @@ def _wrapped(
     """The driver's error as SQLAlchemy raises it (``IntegrityError``, ...); a lost connection is
     invalidated, so the pool does not hand it out again."""
     dialect = compiled.dialect
-    disconnect = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    # the DBAPI's own error (typed as its Error base class by SQLAlchemy)
+    disconnect = dialect.is_disconnect(cast(Any, error), connection.connection.dbapi_connection, cursor)
     if disconnect:
         connection.invalidate(error)
     return exc.DBAPIError.instance(

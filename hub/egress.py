@@ -26,7 +26,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -174,14 +174,13 @@ def check_url_host(host: str) -> None:
 # -- the connection: resolve once, check every address, connect to a checked one ------------------
 
 
-class _GuardedConnectionMixin:
-    host: str
-    port: int
-    timeout: Any
-    source_address: Any
-    socket_options: Any
-    _dns_host: str
+if TYPE_CHECKING:  # what the mixin is mixed into (both connection classes below are HTTPConnections)
+    _Connection = HTTPConnection
+else:
+    _Connection = object
 
+
+class _GuardedConnectionMixin(_Connection):
     def _new_conn(self) -> socket.socket:
         rules = current_policy()
         host = self._dns_host.strip("[]")
@@ -189,7 +188,7 @@ class _GuardedConnectionMixin:
             family = u3_connection.allowed_gai_family()
             infos = socket.getaddrinfo(host, self.port, family, socket.SOCK_STREAM)
         except socket.gaierror as e:
-            raise NameResolutionError(self.host, self, e) from e  # type: ignore[arg-type]
+            raise NameResolutionError(self.host, self, e) from e
         allowed = [info for info in infos if rules.allows(self.host, normalized(str(info[4][0])))]
         if not allowed:
             raise refused(self.host, self.port)
@@ -201,11 +200,11 @@ class _GuardedConnectionMixin:
                                                        socket_options=self.socket_options)
             except TimeoutError as e:
                 message = f"Connection to {self.host} timed out."
-                raise ConnectTimeoutError(self, message) from e  # type: ignore[arg-type]
+                raise ConnectTimeoutError(self, message) from e
             except OSError as e:
                 error = e
         message = f"Failed to establish a new connection: {error}"
-        raise NewConnectionError(self, message)  # type: ignore[arg-type]
+        raise NewConnectionError(self, message)
 
 
 class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):

@@ -59,7 +59,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def provider_info() -> dict[str, Any]:  # type: ignore[empty-body]
+def provider_info() -> dict[str, Any]:
     """Describe the provider this plugin owns.
 
     :returns: ``{"key": str, "name": str, "features": [str, ...]}``; ``key`` must equal the

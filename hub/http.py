@@ -166,7 +166,9 @@ class BaseApiClient:
         """Send one request and return its decoded JSON body (``None`` for an empty body)."""
         url = self.url(path)
         unreachable = f"could not reach {self.provider}"
-        req = requests.Request(method.upper(), url, params=params, json=json, data=data, headers=dict(headers or {}))
+        req = requests.Request(
+            method.upper(), url, params=params, json=json, data=data, headers=dict(headers or {})
+        )
         try:
             egress.check_url_host(urlsplit(url).hostname or "")
             unsigned = self.session.prepare_request(req)

@@ -1,10 +1,11 @@
 """Inbound v2: record a verified delivery's typed changes, then apply each exactly once.
 
 In the request (:mod:`hub.webhooks`): claim the dedupe key, write the delivery and its changes
-(:func:`insert_changes`) in one transaction, answer, :func:`wake` a worker. In ``hub worker`` (:func:`apply_pending`): take pending changes in
-ticket and event order, complete what the payload lacked (``complete_change``), and apply each
-in the transaction that moves it out of ``pending``, so a worker killed mid-way leaves it
-pending and another applies it once. :mod:`hub.sync` decides what a change does.
+(:func:`insert_changes`) in one transaction, answer, :func:`wake` a worker. In ``hub worker``
+(:func:`apply_pending`): take pending changes in ticket and event order, complete what the payload
+lacked (``complete_change``), and apply each in the transaction that moves it out of ``pending``, so
+a worker killed mid-way leaves it pending and another applies it once. :mod:`hub.sync` decides what
+a change does.
 """
 
 from __future__ import annotations
@@ -90,15 +91,19 @@ def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery
         _INSERT_CHANGES.rows(values)
 
 
-def from_row(row: m.InboundChange | Row[Any]) -> t.Change:
+def from_row(row: m.InboundChange | Row[*tuple[Any, ...]]) -> t.Change:
     data = dict(row.data or {})
-    ticket = t.Ticket(key=row.ticket_key, id=row.ticket_id or "", project_id=str(data.pop("project_id", "") or ""))
+    ticket = t.Ticket(
+        key=row.ticket_key, id=row.ticket_id or "", project_id=str(data.pop("project_id", "") or "")
+    )
     cls = _BY_KIND[row.kind]
     names = {f.name for f in dataclasses.fields(cls)} - {"ticket"}
     return cls(ticket=ticket, **{k: v for k, v in data.items() if k in names})
 
 
-def add_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int | None) -> list[m.InboundChange]:
+def add_changes(
+    changes: Sequence[t.Change], *, integration_id: int, delivery_id: int | None
+) -> list[m.InboundChange]:
     """Add the changes to the session with their order keys (ids come from one flush)."""
     rows = [to_row(c, integration_id=integration_id, delivery_id=delivery_id) for c in changes]
     if not rows:
@@ -119,7 +124,9 @@ def claim(provider: str, key: str, delivery_id: int | None) -> bool:
 
 
 _CLAIM = DriverStatement(
-    lambda dialect: upserts.insert_missing_statement(m.WebhookClaim.__table__, ("provider", "dedupe_key"), dialect),
+    lambda dialect: upserts.insert_missing_statement(
+        m.WebhookClaim.__table__, ("provider", "dedupe_key"), dialect
+    ),
     keys=("provider", "dedupe_key", "delivery_id", "date_claimed"),
 )
 
@@ -178,7 +185,7 @@ def apply_pending(limit: int = BATCH) -> int:
     return settled
 
 
-def _in_ticket_order(rows: Sequence[Row[Any]]) -> list[int]:
+def _in_ticket_order(rows: Sequence[Row[*tuple[Any, ...]]]) -> list[int]:
     """Each ticket's changes in event order; the tickets in an order of this process's own, so two
     workers given the same pending rows start on different tickets instead of racing for each change."""
     salt = os.getpid()
@@ -219,12 +226,17 @@ def apply_one(change_id: int) -> bool:
         return False
 
 
-def _apply_claimed(change_id: int, order_key: str, integration: m.Integration | None, change: t.Change) -> bool:
-    """Move the change out of ``pending`` and apply it, in one transaction (the caller holds the write turn)."""
+def _apply_claimed(
+    change_id: int, order_key: str, integration: m.Integration | None, change: t.Change
+) -> bool:
+    """Move the change out of ``pending`` and apply it, in one transaction (the caller holds the write
+    turn)."""
     from hub import sync
 
     try:
-        claimed = db.session.connection().execute(_CLAIM_ROW, {"change_id": change_id, "now": utcnow()}).rowcount
+        claimed = (
+            db.session.connection().execute(_CLAIM_ROW, {"change_id": change_id, "now": utcnow()}).rowcount
+        )
         if claimed != 1:  # another worker took it meanwhile
             db.session.rollback()
             return False
@@ -232,8 +244,15 @@ def _apply_claimed(change_id: int, order_key: str, integration: m.Integration | 
             result = sync.Applied("skipped", "integration not active")
         else:
             result = sync.apply(integration, change, order_key)
-        db.session.connection().execute(_SETTLE_ROW, {"change_id": change_id, "state": result.state,
-                                                      "reason": result.reason, "activity_ids": result.activity_ids})
+        db.session.connection().execute(
+            _SETTLE_ROW,
+            {
+                "change_id": change_id,
+                "state": result.state,
+                "reason": result.reason,
+                "activity_ids": result.activity_ids,
+            },
+        )
         db.session.commit()
     except OperationalError:
         raise
@@ -241,15 +260,20 @@ def _apply_claimed(change_id: int, order_key: str, integration: m.Integration | 
         db.session.rollback()
         logger.exception("inbound.apply-failed", extra={"change": change_id})
         return _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
-    logger.info("inbound.applied", extra={"change": change_id, "state": result.state, "reason": result.reason})
+    logger.info(
+        "inbound.applied", extra={"change": change_id, "state": result.state, "reason": result.reason}
+    )
     return True
 
 
 def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:
     """Ask the owning plugin for what the payload lacked (a hidden email, a status category)."""
-    needs = (isinstance(change, t.AssigneeChange) and change.assign and not change.email and change.account_id) or (
+    needs = (
+        isinstance(change, t.AssigneeChange) and change.assign and not change.email and change.account_id
+    ) or (
         isinstance(change, t.StatusChange)
-        and (change.category is None or (change.from_status_id and change.from_category is None)))
+        and (change.category is None or (change.from_status_id and change.from_category is None))
+    )
     if not needs or integration is None:
         return change
     hub = current_app.extensions["hub"]
@@ -267,7 +291,11 @@ def _retry_or_fail(change_id: int, error: HubError) -> bool:
     if row.attempts >= MAX_ATTEMPTS or not getattr(error, "retryable", True):
         row.state, row.error = "failed", f"{type(error).__name__}: {message}"[:2000]
     else:
-        delay = getattr(error, "seconds", None) or getattr(error, "retry_after", None) or min(300, 2 ** row.attempts)
+        delay = (
+            getattr(error, "seconds", None)
+            or getattr(error, "retry_after", None)
+            or min(300, 2**row.attempts)
+        )
         row.not_before = utcnow() + dt.timedelta(seconds=float(delay))
         row.error = f"{type(error).__name__}: {message}"[:2000]
     db.session.commit()
@@ -363,8 +391,11 @@ def describe_change(change: m.InboundChange) -> dict[str, Any]:
 def changes_by_delivery(delivery_ids: Sequence[int]) -> dict[int, list[m.InboundChange]]:
     out: dict[int, list[m.InboundChange]] = {i: [] for i in delivery_ids}
     if delivery_ids:
-        for row in db.session.scalars(select(m.InboundChange).where(m.InboundChange.delivery_id.in_(delivery_ids))
-                                      .order_by(m.InboundChange.id)):
+        for row in db.session.scalars(
+            select(m.InboundChange)
+            .where(m.InboundChange.delivery_id.in_(delivery_ids))
+            .order_by(m.InboundChange.id)
+        ):
             out.setdefault(row.delivery_id or 0, []).append(row)
     return out
 

@@ -53,7 +53,11 @@ def _changed_groups(rows: list[m.InboundChange]) -> list[t.Group]:
 
 @hookimpl
 def sync_assignee_inbound(
-    integration: t.Integration, email: str | None, external_issue_key: str, assign: bool, data: dict[str, Any] | None
+    integration: t.Integration,
+    email: str | None,
+    external_issue_key: str,
+    assign: bool,
+    data: dict[str, Any] | None,
 ) -> list[t.Group]:
     ticket, when = _v1_ticket(external_issue_key, data)
     change = t.AssigneeChange(ticket=ticket, occurred_at=when, assign=assign,
@@ -62,7 +66,9 @@ def sync_assignee_inbound(
 
 
 @hookimpl
-def sync_status_inbound(integration: t.Integration, external_issue_key: str, data: dict[str, Any]) -> list[t.Group]:
+def sync_status_inbound(
+    integration: t.Integration, external_issue_key: str, data: dict[str, Any]
+) -> list[t.Group]:
     """v1: ``data`` as documented in the hookspec (Jira's shapes, read only here, for v1 callers)."""
     data = data or {}
     issue = data.get("issue") or {}

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, null, select, update
+from sqlalchemy import BindParameter, bindparam, exists, null, select, update
 
 from hub import fastjson, issues, upserts
 from hub import models as m
@@ -159,7 +159,7 @@ def _lookup_statement(hashes: int, release: bool, environment: bool) -> Any:
     """Built once per shape; the values are execution parameters."""
     groups, releases = m.Group.__table__.c, m.Release.__table__.c
     environments, rules = m.Environment.__table__.c, m.AlertRule.__table__.c
-    project_id = bindparam("project_id")
+    project_id: BindParameter[Any] = bindparam("project_id")
     columns: list[Any] = [
         select(groups.id).where(groups.project_id == project_id, groups.fingerprint == bindparam(f"h{i}"))
         .scalar_subquery().label(f"g{i}")
@@ -226,7 +226,9 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
     message = data["message"]
     culprit = data.get("culprit") or ""
     level = data.get("level") or "error"
-    hashes = data.get("hashes") or [fingerprint_hash([str(p) for p in data.get("fingerprint") or [message, culprit]])]
+    hashes = data.get("hashes") or [
+        fingerprint_hash([str(p) for p in data.get("fingerprint") or [message, culprit]])
+    ]
     timestamp = data.get("timestamp") or utcnow()
     if isinstance(timestamp, dt.datetime) and timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
@@ -307,7 +309,9 @@ def fire_rules(
 ) -> int:
     """Record a ``notify_issue_alert`` outbox row per matching rule action."""
     fired = 0
-    rules = db.session.scalars(select(m.AlertRule).where(m.AlertRule.project_id == project.id).order_by(m.AlertRule.id))
+    rules = db.session.scalars(
+        select(m.AlertRule).where(m.AlertRule.project_id == project.id).order_by(m.AlertRule.id)
+    )
     for rule in rules:
         conditions = {c.get("id") for c in rule.conditions or []}
         if not (

@@ -178,7 +178,7 @@ def install_by_hand(org: m.Organization, provider: str, external_id: str, name: 
                            {"metadata": [e.message]}) from e
     result = result or {}
     if row is None:
-        row, _ = upserts.get_or_create(m.Integration, {"provider": provider, "external_id": external_id})
+        row = upserts.get_or_create(m.Integration, {"provider": provider, "external_id": external_id})[0]
     row.name = result.get("name") or name or row.name or external_id
     row.metadata_encrypted = encrypt_json(result.get("metadata", metadata))
     oi, created = _attach(row, org.id, proven=proven)

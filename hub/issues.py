@@ -59,10 +59,16 @@ def origin_data(integration: m.Integration | None) -> dict[str, Any]:
     """What an activity records about the integration that caused a change (echo guard)."""
     if integration is None:
         return {}
-    return {"integration_id": str(integration.id), "integration": integration.provider, "provider": integration.provider}
+    return {
+        "integration_id": str(integration.id),
+        "integration": integration.provider,
+        "provider": integration.provider,
+    }
 
 
-def _linked_tickets(groups: Sequence[m.Group]) -> dict[int, list[tuple[m.ExternalIssue, m.OrganizationIntegration]]]:
+def _linked_tickets(
+    groups: Sequence[m.Group],
+) -> dict[int, list[tuple[m.ExternalIssue, m.OrganizationIntegration]]]:
     """Each issue's linked tickets with the org integration that owns them (one query)."""
     if not groups:
         return {}
@@ -127,7 +133,9 @@ def record_activities(
             _note_new_activities(ids)
         return []
     activities = [
-        m.Activity(group=group, group_id=group.id, project_id=group.project_id, type=type_, user=actor, data=data)
+        m.Activity(
+            group=group, group_id=group.id, project_id=group.project_id, type=type_, user=actor, data=data
+        )
         for group, type_, data in items
     ]
     db.session.add_all(activities)
@@ -156,7 +164,9 @@ def _note_new_activities(ids: Sequence[int]) -> None:
         collected.extend(ids)
 
 
-def record_activity(group: m.Group, type_: str, *, actor: m.User | None, data: dict[str, Any] | None = None) -> m.Activity:
+def record_activity(
+    group: m.Group, type_: str, *, actor: m.User | None, data: dict[str, Any] | None = None
+) -> m.Activity:
     return record_activities([(group, type_, data or {})], actor=actor, returning=True)[0]
 
 
@@ -235,7 +245,11 @@ def _details_data(status_details: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _status_outbox(
-    group: m.Group, ext: m.ExternalIssue, org_integration: m.OrganizationIntegration, status: str, origin_id: int | None
+    group: m.Group,
+    ext: m.ExternalIssue,
+    org_integration: m.OrganizationIntegration,
+    status: str,
+    origin_id: int | None,
 ) -> None:
     if ext.integration_id == origin_id or not (org_integration.config or {}).get("sync_status_forward"):
         return
@@ -328,7 +342,9 @@ def change_assignee(
         links = _linked_tickets(changed)
         for group in changed:
             for ext, org_integration in links.get(group.id, ()):
-                if ext.integration_id == origin_id or not (org_integration.config or {}).get("sync_assignee_outbound"):
+                if ext.integration_id == origin_id or not (org_integration.config or {}).get(
+                    "sync_assignee_outbound"
+                ):
                     continue
                 ext.synced_assignee_id = user.id if user else None  # what the ticket will say
                 echoes.expect(ext, "assignee", user.email if user else "")

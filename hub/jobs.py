@@ -13,15 +13,15 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 
 from hub import inbound, integrations, logs, snapshots
 from hub import models as m
@@ -55,7 +55,8 @@ def take_new_entries() -> list[str]:
     that never used the database has no session: none is made just to find it empty."""
     if not db.session.registry.has():
         return []
-    return db.session.info.pop("hub_outbox_committed", [])
+    ids: list[str] = db.session.info.pop("hub_outbox_committed", [])
+    return ids
 
 
 def flush() -> None:
@@ -151,7 +152,8 @@ def apply_inbound() -> int:
 
 
 def apply_inbound_job() -> int:
-    """The RQ job a recorded delivery wakes (:func:`hub.inbound.wake`); two may run, each change applies once."""
+    """The RQ job a recorded delivery wakes (:func:`hub.inbound.wake`); two may run, each change
+    applies once."""
     try:
         state().redis.delete(inbound.WAKE_KEY)
     except redis.RedisError:
@@ -187,7 +189,7 @@ def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter: base·2^(attempt-1), capped, then randomized ±50%."""
     cfg = current_app.config
     delay = min(cfg["HUB_OUTBOX_BACKOFF_MAX"], cfg["HUB_OUTBOX_BACKOFF_BASE"] * (2 ** max(0, attempt - 1)))
-    return delay * random.uniform(0.5, 1.5)
+    return float(delay * random.uniform(0.5, 1.5))
 
 
 class OutboxJobFailed(HubError):
@@ -210,7 +212,7 @@ def run_outbox(outbox_id: str) -> str:
 
 def _run_outbox(outbox_id: str) -> str:
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = cast("CursorResult[Any]", db.session.execute(
         update(m.OutboxEntry)
         .where(
             m.OutboxEntry.id == outbox_id,
@@ -219,7 +221,7 @@ def _run_outbox(outbox_id: str) -> str:
         )
         .values(status="running", attempts=m.OutboxEntry.attempts + 1, date_updated=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     db.session.commit()
     if not claimed:
         return "not-claimed"  # done already, not due yet, or deleted with its org
@@ -453,7 +455,9 @@ def handle_notify_invite_request(p: dict[str, Any]) -> str | None:
 def handle_run_task(p: dict[str, Any]) -> str | None:
     """A plugin's deferred task (:func:`hub.services.defer`), on the plugin owning the integration."""
     integration = _integration(p["integration_id"], None)
-    payload = decrypt_json(p["sealed_payload"], default={}) if "sealed_payload" in p else p.get("payload") or {}
+    payload = (
+        decrypt_json(p["sealed_payload"], default={}) if "sealed_payload" in p else p.get("payload") or {}
+    )
     result = _pm().hook.run_task(integration=integration, task=p["task"], payload=payload)
     return str(result) if result is not None else None
 
@@ -472,12 +476,16 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str | None]] = {
 # -- wiring ---------------------------------------------------------------------------------
 
 
-def init_app(app: Any) -> None:
+_listening = False  # the Session events are registered once per process, for every app
+
+
+def init_app(app: Flask) -> None:
     """Track outbox rows per session commit, and send them after each request."""
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    if not getattr(init_app, "_listening", False):
+    global _listening
+    if not _listening:
 
         @event.listens_for(Session, "after_commit")
         def _committed(session: Session) -> None:
@@ -490,7 +498,7 @@ def init_app(app: Any) -> None:
             if previous_transaction.parent is None:
                 session.info.pop("hub_outbox_new", None)
 
-        init_app._listening = True  # type: ignore[attr-defined]
+        _listening = True
 
     @app.after_request
     def _send_outbox(response: Any) -> Any:
@@ -515,11 +523,11 @@ def retry_entry(outbox_id: str) -> str:
         state when run inline (``HUB_ASYNC=0``), ``"enqueued"``, or ``"pending"`` when Redis is
         unavailable (the relay sends it later).
     """
-    changed = db.session.execute(
+    changed = cast("CursorResult[Any]", db.session.execute(
         update(m.OutboxEntry)
         .where(m.OutboxEntry.id == outbox_id, m.OutboxEntry.status.in_(RETRYABLE))
         .values(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
-    ).rowcount
+    )).rowcount
     db.session.commit()
     if not changed:
         return ""

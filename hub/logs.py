@@ -14,11 +14,20 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("hub_log_context")
 
-SECRET_WORDS = ("secret", "token", "password", "authorization", "signature", "private_key", "cookie", "api_key")
+SECRET_WORDS = (
+    "secret",
+    "token",
+    "password",
+    "authorization",
+    "signature",
+    "private_key",
+    "cookie",
+    "api_key",
+)
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -71,6 +80,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(redact(out), default=str)
 
 
+class _HubHandler(logging.StreamHandler[TextIO]):
+    """The handler :func:`configure` adds (``_hub`` marks it, so a second call adds none)."""
+
+    _hub = True
+
+
 def configure(level: str = "INFO", json_lines: bool = True) -> None:
     """Send the ``hub`` and ``plugins`` loggers to stderr as JSON lines (idempotent)."""
     for name in ("hub", "plugins"):
@@ -79,8 +94,9 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
         if not any(getattr(h, "_hub", False) for h in logger.handlers):
             # The process's own stderr: not whatever stream sys.stderr is while the app is made (a CLI
             # runner's, closed after it returns: every later line would fail)
-            handler = logging.StreamHandler(sys.__stderr__ or sys.stderr)
-            handler._hub = True  # type: ignore[attr-defined]
-            handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+            handler = _HubHandler(sys.__stderr__ or sys.stderr)
+            handler.setFormatter(
+                JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
+            )
             logger.addHandler(handler)
             logger.propagate = True

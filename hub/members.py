@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import models as m
@@ -27,13 +28,15 @@ def get_or_create_user(email: str, name: str = "") -> m.User:
     email = email.strip().lower()
     user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email))
     if user is None:
-        user, _ = upserts.get_or_create(m.User, {"email": email}, {"name": name or email.split("@")[0]})
+        user = upserts.get_or_create(m.User, {"email": email}, {"name": name or email.split("@")[0]})[0]
     elif name and not user.name:
         user.name = name
     return user
 
 
-def add_member(org: m.Organization, email: str, *, role: str, projects: list[m.Project], name: str = "") -> m.OrganizationMember:
+def add_member(
+    org: m.Organization, email: str, *, role: str, projects: list[m.Project], name: str = ""
+) -> m.OrganizationMember:
     """Add a user (created when new) to an org; an existing member is a conflict."""
     if role not in m.ROLES:
         raise ValidationError("Unknown role.", {"role": [f"Must be one of: {', '.join(m.ROLES)}."]})
@@ -41,7 +44,9 @@ def add_member(org: m.Organization, email: str, *, role: str, projects: list[m.P
     member, created = upserts.get_or_create(
         m.OrganizationMember, {"organization_id": org.id, "user_id": user.id}, {"role": role})
     if not created:
-        raise Conflict("That user is already a member of this organization.", {"email": ["Already a member."]})
+        raise Conflict(
+            "That user is already a member of this organization.", {"email": ["Already a member."]}
+        )
     member.projects = list(projects)
     db.session.flush()
     return member
@@ -119,7 +124,7 @@ def accept_invitation(org: m.Organization, invitation_id: int | None, user: m.Us
         raise NotFound("The requested resource does not exist.")
     role, project_ids = invitation.role, list(invitation.project_ids or [])
     gone = delete(m.MemberInvitation).where(m.MemberInvitation.id == invitation.id)
-    if db.session.execute(gone).rowcount != 1:
+    if cast("CursorResult[Any]", db.session.execute(gone)).rowcount != 1:
         raise NotFound("The requested resource does not exist.")  # accepted by a concurrent request
     projects = list(db.session.scalars(select(m.Project).where(m.Project.organization_id == org.id,
                                                                m.Project.id.in_(project_ids))))
@@ -136,9 +141,9 @@ def handle_invite_request(row: m.InviteRequest, approve: bool, actor: m.User) ->
     if approve:
         check_role_grant(role, row.role)
     status = "approved" if approve else "rejected"
-    claimed = db.session.execute(update(m.InviteRequest).where(
+    claimed = cast("CursorResult[Any]", db.session.execute(update(m.InviteRequest).where(
         m.InviteRequest.id == row.id, m.InviteRequest.status == "pending").values(
-        status=status, handled_by_id=actor.id)).rowcount
+        status=status, handled_by_id=actor.id))).rowcount
     if claimed != 1:
         raise NotFound("This invite request no longer exists.")
     if approve:
@@ -157,7 +162,9 @@ def create_project(org: m.Organization, slug: str | None, name: str | None) -> m
     project, created = upserts.get_or_create(
         m.Project, {"organization_id": org.id, "slug": slug}, {"name": name or slug, "next_short_id": 1})
     if not created:
-        raise Conflict("A project with this slug already exists.", {"slug": ["Already taken in this organization."]})
+        raise Conflict(
+            "A project with this slug already exists.", {"slug": ["Already taken in this organization."]}
+        )
     db.session.add(m.ProjectKey(project_id=project.id, public_key=secrets.token_hex(16), is_active=True))
     db.session.flush()
     return project

@@ -109,11 +109,11 @@ def text(value: Any, limit: int, meta: Meta, path: tuple[Any, ...]) -> str | Non
     elif not isinstance(value, str):
         meta.invalid(path, value, "expected a string")
         return None
-    value = clean_string(value)
-    if len(value) > limit:
-        meta.trimmed(path, len(value))
-        value = value[: limit - 3] + "..."
-    return value
+    cleaned = clean_string(value)
+    if len(cleaned) > limit:
+        meta.trimmed(path, len(cleaned))
+        cleaned = cleaned[: limit - 3] + "..."
+    return cleaned
 
 
 def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> Any:
@@ -418,7 +418,8 @@ def request(value: Any, meta: Meta) -> dict[str, Any] | None:
     data = _obj(value, "request")
     if not data:
         return None
-    return databag(data, meta, ("request",))
+    bag: dict[str, Any] = databag(data, meta, ("request",))
+    return bag
 
 
 def normalize(

@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -119,22 +120,27 @@ class ProviderHooks:
     def __init__(self, plugins: HubPlugins) -> None:
         self._plugins = plugins
 
-    def __getattr__(self, name: str) -> Any:
-        hook = getattr(self._plugins.pm.hook, name)
-        plugins = self._plugins
+    def __getattr__(self, name: str) -> _RoutedHook:
+        return _RoutedHook(self._plugins, name, getattr(self._plugins.pm.hook, name))
 
-        def call(**kwargs: Any) -> Any:
-            provider = kwargs.get("provider")
-            if not isinstance(provider, str):
-                integration = kwargs.get("integration")
-                provider = getattr(integration, "provider", None)
-            if isinstance(provider, str) and provider:
-                return plugins.for_provider(name, provider)(**kwargs)
-            return hook(**kwargs)
 
-        call.get_hookimpls = hook.get_hookimpls  # type: ignore[attr-defined]  # as pluggy's callers have
-        call.spec = hook.spec  # type: ignore[attr-defined]
-        return call
+class _RoutedHook:
+    """One hook of :class:`ProviderHooks`: a call naming a provider (or an integration) reaches the
+    owning plugin only. ``get_hookimpls`` and ``spec`` as pluggy's callers have them."""
+
+    def __init__(self, plugins: HubPlugins, name: str, hook: pluggy.HookCaller) -> None:
+        self._plugins, self._name, self._hook = plugins, name, hook
+        self.get_hookimpls = hook.get_hookimpls
+        self.spec = hook.spec
+
+    def __call__(self, **kwargs: Any) -> Any:
+        provider = kwargs.get("provider")
+        if not isinstance(provider, str):
+            integration = kwargs.get("integration")
+            provider = getattr(integration, "provider", None)
+        if isinstance(provider, str) and provider:
+            return self._plugins.for_provider(self._name, provider)(**kwargs)
+        return self._hook(**kwargs)
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
@@ -208,8 +214,8 @@ def _plugin_name(plugin: Any) -> str:
 
 def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecord]) -> None:
     owners: dict[str, str] = {}
-    for record in records.values():
-        record.provider = None
+    for each in records.values():
+        each.provider = None
     for impl in pm.hook.provider_info.get_hookimpls():
         info = impl.function()
         if info is None:
@@ -225,7 +231,7 @@ def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecor
             raise PluginStartupError(f"plugin {impl.plugin_name!r}: unknown features {sorted(unknown)}")
         record = records.get(impl.plugin_name)
         bundled_or_registered = record is None or record.distribution in ("(registered)", "integration-hub")
-        if not bundled_or_registered and key != record.name:
+        if record is not None and not bundled_or_registered and key != record.name:
             raise PluginStartupError(
                 f"plugin {impl.plugin_name!r}: provider key {key!r} must equal its entry-point name"
             )
@@ -240,7 +246,7 @@ def _collect_settings(pm: pluggy.PluginManager, records: dict[str, PluginRecord]
     """Each plugin's ``plugin_settings()``: ``HUB_*`` names, each owned by one plugin, none the core's."""
     owners: dict[str, str] = {}
     for impl in pm.hook.plugin_settings.get_hookimpls():
-        declared = list(impl.function() or ())
+        declared = list(cast("Iterable[Any]", impl.function() or ()))
         for setting in declared:
             if not isinstance(setting, PluginSetting) or not str(setting.name).startswith("HUB_"):
                 raise PluginStartupError(
@@ -284,7 +290,7 @@ def _safe_repr(value: Any) -> str:
     return _TOKENISH.sub("[redacted]", repr(value))[:500]
 
 
-def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+def _trace_before(hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
     logger.info(
         "plugin.hook-call",
         extra={"hook": hook_name, "plugins": [i.plugin_name for i in hook_impls],
@@ -293,7 +299,8 @@ def _trace_before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any])
     )
 
 
-def _trace_after(outcome: Any, hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
+def _trace_after(outcome: pluggy.Result[Any], hook_name: str, hook_impls: Sequence[pluggy.HookImpl],
+                 kwargs: Mapping[str, Any]) -> None:
     exc = outcome.exception
     logger.info(
         "plugin.hook-result",

@@ -19,7 +19,9 @@ class QueueState:
     def __init__(self, url: str, name: str) -> None:
         self.url = url
         self.name = name
-        self.redis = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=5, health_check_interval=30)
+        self.redis = redis.Redis.from_url(
+            url, socket_connect_timeout=0.5, socket_timeout=5, health_check_interval=30
+        )
         self.down_until = 0.0
 
     def queue(self) -> Queue:
@@ -40,7 +42,8 @@ def init_app(app: Flask) -> None:
 
 
 def state() -> QueueState:
-    return current_app.extensions["hub_queue"]  # type: ignore[no-any-return]
+    qs: QueueState = current_app.extensions["hub_queue"]
+    return qs
 
 
 def get_queue() -> Queue:

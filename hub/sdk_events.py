@@ -26,7 +26,8 @@ def legacy_fields(event: dict[str, Any]) -> tuple[str, str]:
         last = values[-1]
         message = f"{last.get('type', 'Error')}: {last.get('value', '')}".strip().rstrip(":")
     if not message:
-        entry = event.get("logentry") if isinstance(event.get("logentry"), dict) else {}
+        entry = event.get("logentry")
+        entry = entry if isinstance(entry, dict) else {}
         message = entry.get("formatted") or entry.get("message") or event.get("message") or ""
         if isinstance(message, dict):
             message = message.get("formatted") or message.get("message") or ""
@@ -67,7 +68,8 @@ def derived_tags(event: dict[str, Any]) -> dict[str, str]:
     for key in ("level", "environment", "release", "server_name", "transaction", "dist", "logger"):
         if event.get(key):
             tags.setdefault(key, str(event[key]))
-    contexts = event.get("contexts") if isinstance(event.get("contexts"), dict) else {}
+    contexts = event.get("contexts")
+    contexts = contexts if isinstance(contexts, dict) else {}
     for name, tag in CONTEXT_TAGS:
         ctx = contexts.get(name)
         if isinstance(ctx, dict) and isinstance(ctx.get("name" if name != "device" else "family"), str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis
 from flask import current_app
@@ -88,7 +88,8 @@ def count_outcome(project_id: int, category: str, outcome: str, quantity: int = 
 
 def outcomes(project_id: int) -> dict[str, int]:
     try:
-        raw = get_redis().hgetall(f"hub:sdk:outcomes:{project_id}")
+        # The hub's client is made without decode_responses: fields come back as bytes.
+        raw = cast("dict[bytes, bytes]", get_redis().hgetall(f"hub:sdk:outcomes:{project_id}"))
     except redis.RedisError:
         return {}
     return {k.decode(): int(v) for k, v in raw.items()}

@@ -43,7 +43,8 @@ __all__ = [
     "get_integration", "get_integration_by_id", "save_integration", "update_integration_metadata",
     "disable_integration", "attach_integration", "organizations_of", "mark_needs_attention",
     "status_mapping", "get_group", "group_for_integration", "project_members", "set_status", "assign",
-    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role", "get_organization", "get_user", "user_by_email",
+    "organizations_for_user", "get_identity", "link_identity", "unlink_identity", "org_role",
+    "get_organization", "get_user", "user_by_email",
     "get_invite_request", "handle_invite_request", "chat_invite_request", "update_parent", "cache_get",
     "cache_set",
 ]
@@ -90,12 +91,20 @@ def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationInteg
 
 
 _BY_ACCOUNT = select(
-    m.Integration.id, m.Integration.provider, m.Integration.external_id, m.Integration.name,
-    m.Integration.metadata_encrypted, m.Integration.status,
-).where(m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id"))
+    m.Integration.id,
+    m.Integration.provider,
+    m.Integration.external_id,
+    m.Integration.name,
+    m.Integration.metadata_encrypted,
+    m.Integration.status,
+).where(
+    m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id")
+)
 
 
-def get_integration(provider: str, external_id: str, organization_id: str | None = None) -> t.Integration | None:
+def get_integration(
+    provider: str, external_id: str, organization_id: str | None = None
+) -> t.Integration | None:
     """The integration for a provider account (any status), or ``None``.
 
     Also binds it to the current context: every later log line names it, and a webhook delivery
@@ -105,7 +114,11 @@ def get_integration(provider: str, external_id: str, organization_id: str | None
     if "\x00" in str(external_id):
         return None
     # Columns, not an entity (every webhook's verifier asks this: no identity map, no ORM load)
-    row = db.session.connection().execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)}).first()
+    row = (
+        db.session.connection()
+        .execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)})
+        .first()
+    )
     if row is None:
         return None
     logs.bind(integration=row.id)
@@ -121,7 +134,9 @@ def get_integration_by_id(integration_id: str, organization_id: str | None = Non
     return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
 
 
-def status_mapping(integration_id: str, organization_id: str, external_project_id: str) -> dict[str, str] | None:
+def status_mapping(
+    integration_id: str, organization_id: str, external_project_id: str
+) -> dict[str, str] | None:
     """The org's status mapping for a provider project: ``{"resolved", "unresolved"}`` ids, or ``None``."""
     row = db.session.scalar(
         select(m.IntegrationExternalProject)
@@ -172,10 +187,12 @@ def project_members(group_id: str) -> list[t.User]:
         .where(m.member_projects.c.project_id == row.project_id)
         .order_by(func.lower(m.User.name), m.User.email)
     ).all()
-    return [snapshots.user(u) for u in users if u is not None]  # type: ignore[misc]
+    return [snapshots.user(u) for u in users if u is not None]
 
 
-def _actor_and_origin(actor_user_id: str | None, integration_id: str | None) -> tuple[m.User | None, m.Integration | None]:
+def _actor_and_origin(
+    actor_user_id: str | None, integration_id: str | None
+) -> tuple[m.User | None, m.Integration | None]:
     actor = db.session.get(m.User, int(actor_user_id)) if actor_user_id else None
     origin = db.session.get(m.Integration, int(integration_id)) if integration_id else None
     return actor, origin
@@ -199,7 +216,9 @@ def set_status(
     return snapshots.group(row)
 
 
-def assign(group_id: str, user_id: str | None, *, actor_user_id: str | None, integration_id: str | None) -> t.Group:
+def assign(
+    group_id: str, user_id: str | None, *, actor_user_id: str | None, integration_id: str | None
+) -> t.Group:
     """Assign an issue (``user_id=None`` unassigns) as a user acting from a provider; commits.
 
     Raises ``ValidationError`` when the user is not a member of the issue's project.
@@ -239,8 +258,9 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
     group = _group_row(action.group_id)
     oi = _oi(int(integration.id), group.organization_id) if group is not None else None
     if group is None or oi is None or oi.status == "disabled":
-        return t.ChatActionResult("not-found", detail="This issue does not belong to an organization that uses "
-                                                      "this integration.")
+        return t.ChatActionResult(
+            "not-found", detail="This issue does not belong to an organization that uses this integration."
+        )
     snapshot = snapshots.group(group)
     user = get_identity(integration.id, action.actor.user_id)
     if user is None:
@@ -258,8 +278,14 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
     actor, origin = _actor_and_origin(user.id, integration.id)
     try:
         if action.action in _CHAT_STATUS:
-            changed = issues.change_status([group], _CHAT_STATUS[action.action], actor=actor, integration=origin,
-                                           status_details=status_details, sync_outbound=True)
+            changed = issues.change_status(
+                [group],
+                _CHAT_STATUS[action.action],
+                actor=actor,
+                integration=origin,
+                status_details=status_details,
+                sync_outbound=True,
+            )
         else:
             assignee = None
             if action.action == "assign":
@@ -268,7 +294,9 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
                 if assignee is None or (assignee.id, group.project_id) not in issues.project_member_ids(
                         [assignee.id], [group.project_id]):
                     db.session.rollback()
-                    return t.ChatActionResult("invalid", snapshot, user, "That user cannot be assigned to this issue.")
+                    return t.ChatActionResult(
+                        "invalid", snapshot, user, "That user cannot be assigned to this issue."
+                    )
             changed = issues.change_assignee([group], assignee, actor=actor, integration=origin)
     except ValidationError as e:
         db.session.rollback()
@@ -301,11 +329,14 @@ def get_user(user_id: str) -> t.User | None:
 
 
 def user_by_email(email: str) -> t.User | None:
-    return snapshots.user(db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower())))
+    return snapshots.user(
+        db.session.scalar(select(m.User).where(func.lower(m.User.email) == email.strip().lower()))
+    )
 
 
 def get_organization(slug: str) -> dict[str, str] | None:
-    """An org by its slug: ``{"id", "slug", "name"}``, or ``None`` (e.g. to check a role with ``org_role``)."""
+    """An org by its slug: ``{"id", "slug", "name"}``, or ``None`` (e.g. to check a role with
+    ``org_role``)."""
     org = db.session.scalar(select(m.Organization).where(m.Organization.slug == str(slug)))
     return {"id": str(org.id), "slug": org.slug, "name": org.name} if org else None
 
@@ -316,12 +347,15 @@ def org_role(user_id: str | None, organization_id: str) -> str | None:
         return None
     return db.session.scalar(
         select(m.OrganizationMember.role).where(
-            m.OrganizationMember.user_id == int(user_id), m.OrganizationMember.organization_id == int(organization_id)
+            m.OrganizationMember.user_id == int(user_id),
+            m.OrganizationMember.organization_id == int(organization_id),
         )
     )
 
 
-def organizations_for_user(user_id: str | None, roles: tuple[str, ...] = ("owner", "admin")) -> list[dict[str, str]]:
+def organizations_for_user(
+    user_id: str | None, roles: tuple[str, ...] = ("owner", "admin")
+) -> list[dict[str, str]]:
     """The orgs where the user has one of ``roles``: ``[{"id", "slug", "name", "role"}]`` by slug.
 
     For provider setup pages that let an owner/admin choose the org to attach an install to.
@@ -346,7 +380,9 @@ def get_identity(integration_id: str, external_user_id: str) -> t.User | None:
     return snapshots.user(row.user) if row else None
 
 
-def link_identity(integration_id: str, external_user_id: str, user_id: str, data: dict[str, Any] | None = None) -> t.User:
+def link_identity(
+    integration_id: str, external_user_id: str, user_id: str, data: dict[str, Any] | None = None
+) -> t.User:
     """Link (or re-link) a chat account to a hub user; commits."""
     row, _ = upserts.get_or_create(
         m.Identity, {"integration_id": int(integration_id), "external_id": str(external_user_id)},
@@ -356,7 +392,7 @@ def link_identity(integration_id: str, external_user_id: str, user_id: str, data
     db.session.commit()
     user = db.session.get(m.User, int(user_id))
     assert user is not None
-    return snapshots.user(user)  # type: ignore[return-value]
+    return snapshots.user(user)
 
 
 def unlink_identity(integration_id: str, external_user_id: str) -> bool:
@@ -441,7 +477,7 @@ def chat_invite_request(integration: t.Integration, actor: t.ChatIdentity, invit
         members.handle_invite_request(row, approve, approver)
     except NotFound as e:
         db.session.rollback()
-        return t.ChatActionResult("gone", user=user, invite=invite, detail=e.detail)
+        return t.ChatActionResult("gone", user=user, invite=invite, detail=str(e))  # NotFound has no .detail
     except ValidationError as e:
         db.session.rollback()
         outcome = "forbidden" if isinstance(e, Forbidden) else "invalid"
@@ -464,7 +500,8 @@ def update_parent(parent_id: str, data: dict[str, Any]) -> None:
 # -- cache --------------------------------------------------------------------------------------
 
 def _local_cache() -> dict[str, tuple[float, Any]]:
-    return current_app.extensions.setdefault("hub_local_cache", {})  # type: ignore[no-any-return]
+    cache: dict[str, tuple[float, Any]] = current_app.extensions.setdefault("hub_local_cache", {})
+    return cache
 
 
 def cache_get(key: str, *, secret: bool = False) -> Any:

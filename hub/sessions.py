@@ -42,9 +42,13 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 @lru_cache(maxsize=8)
-def _signer(interface: CookieSessions, key: str | bytes, fallbacks: tuple[str | bytes, ...]) -> URLSafeTimedSerializer:
+def _signer(
+    interface: CookieSessions, key: str | bytes, fallbacks: tuple[str | bytes, ...]
+) -> URLSafeTimedSerializer:
     keys: list[str | bytes] = [*fallbacks, key]
-    return URLSafeTimedSerializer(keys, salt=interface.salt, serializer=interface.serializer,  # type: ignore[arg-type]
+    # itsdangerous takes str and bytes keys mixed; its hint names one kind (Flask's sessions ignore it too)
+    return URLSafeTimedSerializer(keys,  # type: ignore[arg-type]
+                                  salt=interface.salt, serializer=interface.serializer,
                                   signer_kwargs={"key_derivation": interface.key_derivation,
                                                  "digest_method": interface.digest_method})
 

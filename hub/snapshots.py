@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from flask import current_app
 from sqlalchemy import Row
@@ -13,6 +13,12 @@ from hub.crypto import decrypt_json
 from hub.models.base import iso
 
 
+@overload
+def user(row: m.User) -> t.User: ...
+@overload
+def user(row: None) -> None: ...
+@overload
+def user(row: m.User | None) -> t.User | None: ...
 def user(row: m.User | None) -> t.User | None:
     if row is None:
         return None
@@ -44,7 +50,7 @@ def group(row: m.Group) -> t.Group:
     )
 
 
-def integration(row: m.Integration | Row[Any],
+def integration(row: m.Integration | Row[*tuple[Any, ...]],
                 org_integration: m.OrganizationIntegration | None = None) -> t.Integration:
     """``row``: the model, or a row of its columns (the webhook verifiers' lookup)."""
     return t.Integration(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import lazyload, selectinload
@@ -66,7 +66,7 @@ _SYNCING = (
 )
 
 
-def where_should_sync(integration_id: int, key: str) -> list[Row[Any]]:
+def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...]]]:
     """The org integrations (``id``, ``organization_id``, ``config``) of this integration that are
     installed, active and have ``key`` on. Columns, not entities: every applied change asks."""
     rows = db.session.connection().execute(_SYNCING, {"integration_id": integration_id}).all()
@@ -87,7 +87,8 @@ def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *,
     params = {"integration_id": integration_id, "key": ticket.key, "org_ids": list(org_ids)}
     if ticket.id:
         params["external_id"] = ticket.id
-    pairs = list(db.session.execute(_linked_statement(bool(ticket.id), with_assignee), params))
+    # Rows of (Group, ExternalIssue): they unpack as the pairs do
+    pairs = cast(Pairs, list(db.session.execute(_linked_statement(bool(ticket.id), with_assignee), params)))
     if ticket.id:
         for ext in {ext for _, ext in pairs}:
             _rekey(ext, ticket.id, ticket.key)
@@ -186,7 +187,7 @@ def _user_by_email(email: str | None) -> m.User | None:
 # -- status -----------------------------------------------------------------------------------
 
 
-def decide(change: t.StatusChange, mapping: m.IntegrationExternalProject | Row[Any] | None,
+def decide(change: t.StatusChange, mapping: m.IntegrationExternalProject | Row[*tuple[Any, ...]] | None,
            ) -> tuple[str | None, str | None]:
     """``(target status, why not)``: the org's explicit mapping of the ticket's project first,
     else the status categories (into ``done`` resolves, out of it unresolves)."""

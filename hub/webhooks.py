@@ -221,6 +221,7 @@ def _v2_request(provider: str, body: bytes, params: dict[str, str]) -> WebhookRe
         body=body, base_url=current_app.config["HUB_BASE_URL"],
         dedupe=dedupe, user=user_snapshot(current_user()), params=params,
     )
+    # the door's own note on the request (not part of WebhookRequest, which plugins see)
     hub_request.hub_claimed = claimed  # type: ignore[attr-defined]
     return hub_request
 
@@ -244,6 +245,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     delivery = _delivery_row(provider, endpoint, body)
     _record_answer(delivery, response, result, hub_request, error)
     db.session.add(delivery)
+    # hub_claimed: the door's note, set by _v2_request
     if hub_request.dedupe_key and hub_request.hub_claimed.get("key"):  # type: ignore[attr-defined]
         if response.status_code >= 400 or result.retry:
             _release(provider, hub_request.dedupe_key, None)
@@ -337,7 +339,7 @@ def _error_response(e: Exception, endpoint: str) -> tuple[WebhookResponse, str]:
 
 def _form_expired() -> Response:
     detail = "This form has expired or did not come from this hub's page: reload the page and try again."
-    if request.accept_mimetypes.best == "application/json" or "text/html" not in request.accept_mimetypes:
+    if request.accept_mimetypes.best == "application/json" or request.accept_mimetypes.find("text/html") < 0:
         return _json_error(400, detail, {"csrf_token": ["Missing or invalid."]})
     page = render_template("error.html", code=400, heading="Form expired", message=detail)
     return Response(page, status=400)
@@ -368,7 +370,9 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
 def to_response(result: WebhookResponse) -> Response:
     headers = dict(result.headers or {})
     if result.json is not None:
-        return Response(json.dumps(result.json), status=result.status, headers=headers, mimetype="application/json")
+        return Response(
+            json.dumps(result.json), status=result.status, headers=headers, mimetype="application/json"
+        )
     body = result.body.encode() if isinstance(result.body, str) else result.body
     return Response(body, status=result.status, headers=headers)
 

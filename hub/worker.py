@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import Flask, current_app
+from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from hub.extensions import db
+from hub.extensions import current_app_object, db
 
 logger = logging.getLogger("hub.worker")
 
@@ -103,7 +103,7 @@ class AppWorker(SimpleWorker):
     def request_stop(self, signum: int, frame: Any) -> None:
         """SIGTERM/SIGINT: RQ's warm shutdown (the job at hand finishes first), noted for run_worker."""
         self.signalled = True
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # rq leaves it unannotated
 
     def execute_job(self, job: Job, queue: Queue) -> Any:
         with self.app.app_context():
@@ -139,7 +139,7 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
     """
     from hub.queue import get_queue, safe_url, state
 
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     qs = state()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     stopping = threading.Event()
@@ -161,9 +161,9 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
         run_periodic(app)
         try:
             qs.redis.ping()
-            worker = _new_worker()
-            worker.work(burst=True, logging_level="WARNING")
-            jobs_run = worker.jobs_run
+            once = _new_worker()
+            once.work(burst=True, logging_level="WARNING")
+            jobs_run = once.jobs_run
         except redis.RedisError as e:
             logger.warning("worker.redis-unavailable",
                            extra={"error": type(e).__name__, "redis": safe_url(qs.url)})
@@ -210,6 +210,6 @@ def run_worker(*, burst: bool = False, poll: float = 0.5, max_loops: int | None 
     return jobs_run
 
 
-def _restore(previous: dict[int, Any]) -> None:
+def _restore(previous: dict[signal.Signals, Any]) -> None:
     for sig, handler in previous.items():
         signal.signal(sig, handler)

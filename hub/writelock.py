@@ -43,7 +43,8 @@ def _fd(path: str) -> int:
 def serialized() -> Iterator[None]:
     """Hold SQLite's turn to write for the block (re-entrant in a thread); nothing on PostgreSQL."""
     path = _lock_path()
-    if path is None or getattr(_local, "depth", 0):
+    depth: int = getattr(_local, "depth", 0)
+    if path is None or depth:
         _local.depth = getattr(_local, "depth", 0) + 1
         try:
             yield

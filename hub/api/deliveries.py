@@ -98,7 +98,9 @@ def list_deliveries(org_slug: str) -> Any:
 
 
 @bp.get("/organizations/<org_slug>/deliveries/<delivery_id>/")
-@doc("/api/0/organizations/{org}/deliveries/{id}/", "get", "One delivery and its changes", response=DeliveryOut)
+@doc(
+    "/api/0/organizations/{org}/deliveries/{id}/", "get", "One delivery and its changes", response=DeliveryOut
+)
 @authenticated
 def get_delivery(org_slug: str, delivery_id: str) -> Any:
     row = _delivery(get_org(org_slug, roles=ADMINS), delivery_id)
@@ -106,16 +108,24 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
 
 
 @bp.post("/organizations/<org_slug>/deliveries/<delivery_id>/replay/")
-@doc("/api/0/organizations/{org}/deliveries/{id}/replay/", "post",
-     "Apply a delivery's recorded changes again (re-checks the integration, the guards and the org's settings "
-     "as they are now; not the signature)", response=DeliveryOut)
+@doc(
+    "/api/0/organizations/{org}/deliveries/{id}/replay/",
+    "post",
+    "Apply a delivery's recorded changes again (re-checks the integration, the guards and the org's settings "
+    "as they are now; not the signature)",
+    response=DeliveryOut,
+)
 @authenticated
 def replay_delivery(org_slug: str, delivery_id: str) -> Any:
     row = _delivery(get_org(org_slug, roles=ADMINS), delivery_id)
     if not inbound.changes_by_delivery([row.id])[row.id]:
-        raise ApiAbort(400, "This delivery recorded no changes to apply.", {"delivery": ["Nothing to replay."]})
+        raise ApiAbort(
+            400, "This delivery recorded no changes to apply.", {"delivery": ["Nothing to replay."]}
+        )
     changes = inbound.replay(row.id)
     from hub.jobs import flush
 
     flush()
-    return jsonify(inbound.describe(db.session.get(m.WebhookDelivery, row.id), changes))
+    replayed = db.session.get(m.WebhookDelivery, row.id)
+    assert replayed is not None  # the row read above, in this session
+    return jsonify(inbound.describe(replayed, changes))

@@ -36,21 +36,33 @@ def build_spec(version: str, base_url: str) -> dict[str, Any]:
     spec.components.schema("Error", schema=_error_schema())
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        operation: dict[str, Any] = {"summary": op["summary"], "operationId": op["operationId"], "responses": {}}
+        operation: dict[str, Any] = {
+            "summary": op["summary"],
+            "operationId": op["operationId"],
+            "responses": {},
+        }
         params = [p.strip("{}") for p in op["path"].split("/") if p.startswith("{")]
         if params:
-            operation["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                                       for p in params]
+            operation["parameters"] = [
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
+            ]
         if op["body"] is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": op["body"]}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": op["body"]}},
+            }
         ok: dict[str, Any] = {"description": "OK"}
         if op["response"] is not None:
             schema: Any = op["response"]
-            ok["content"] = {"application/json": {"schema": {"type": "array", "items": schema} if op["many"] else schema}}
+            ok["content"] = {
+                "application/json": {"schema": {"type": "array", "items": schema} if op["many"] else schema}
+            }
         operation["responses"][str(op["status"])] = ok
         for code in ("400", "401", "403", "404") if op["auth"] else ("400",):
-            operation["responses"][code] = {"description": "Error",
-                                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            operation["responses"][code] = {
+                "description": "Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
         if op["auth"]:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(op["path"], {})[op["method"]] = operation

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from hub import models as m
 from hub.api import event_schemas as es
@@ -304,7 +304,8 @@ def get_project_event(org_slug: str, project_slug: str, event_id: str) -> Any:
     return jsonify(event_json(row, db.session.get(m.Group, row.group_id)))
 
 
-def attachment_json(a: m.EventAttachment) -> dict[str, Any]:
+def attachment_json(a: m.EventAttachment | Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """An attachment's metadata, from its row or from a select of its columns (the list)."""
     return {
         "id": str(a.id),
         "name": a.name,
@@ -343,7 +344,7 @@ def list_attachments(org_slug: str, project_slug: str, event_id: str) -> Any:
         .where(m.EventAttachment.project_id == project.id, m.EventAttachment.event_id == _normal_id(event_id))
         .order_by(m.EventAttachment.id)
     )
-    return jsonify([attachment_json(r) for r in rows])  # type: ignore[arg-type]
+    return jsonify([attachment_json(r) for r in rows])
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/events/<event_id>/attachments/<attachment_id>/")

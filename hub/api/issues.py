@@ -211,9 +211,9 @@ def _resolve_assignee(org: m.Organization, value: str) -> m.User:
     member = user is not None and db.session.scalar(
         select(m.OrganizationMember.id).where(m.OrganizationMember.organization_id == org.id,
                                               m.OrganizationMember.user_id == user.id))
-    if not member:
+    if user is None or not member:
         raise ApiAbort(400, "Unknown assignee.", {"assignedTo": ["No member of this organization matches."]})
-    return user  # type: ignore[return-value]
+    return user
 
 
 @bp.get("/organizations/<org_slug>/issues/<issue_id>/activities/")

@@ -25,7 +25,9 @@ def rule_json(rule: m.AlertRule) -> dict[str, Any]:
 @authenticated
 def list_rules(org_slug: str, project_slug: str) -> Any:
     project = get_project(get_org(org_slug), project_slug)
-    rules = db.session.scalars(select(m.AlertRule).where(m.AlertRule.project_id == project.id).order_by(m.AlertRule.id))
+    rules = db.session.scalars(
+        select(m.AlertRule).where(m.AlertRule.project_id == project.id).order_by(m.AlertRule.id)
+    )
     return jsonify([rule_json(r) for r in rules])
 
 
@@ -38,7 +40,9 @@ def create_rule(org_slug: str, project_slug: str) -> Any:
     project = get_project(org, project_slug)
     data = parse_body(s.RuleCreate())
     _check_actions(org, data["actions"])
-    rule = m.AlertRule(project_id=project.id, name=data["name"], conditions=data["conditions"], actions=data["actions"])
+    rule = m.AlertRule(
+        project_id=project.id, name=data["name"], conditions=data["conditions"], actions=data["actions"]
+    )
     db.session.add(rule)
     db.session.commit()
     return jsonify(rule_json(rule)), 201

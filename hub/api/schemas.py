@@ -33,7 +33,7 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-class EventTimestamp(fields.Field):
+class EventTimestamp(fields.Field[dt.datetime]):
     """ISO 8601 (naive means UTC) or seconds since the epoch, as SDKs send it."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
@@ -91,8 +91,12 @@ class ProjectCreate(Base):
 
 class EventCreate(Base):
     message = StrictString(required=True, validate=validate.Length(min=1, max=8192))
-    event_id = StrictString(validate=validate.Regexp(r"^[0-9a-fA-F-]{32,36}$", error="Must be a 32-character hex id."))
-    level = StrictString(load_default="error", validate=validate.OneOf(("fatal", "error", "warning", "info", "debug")))
+    event_id = StrictString(
+        validate=validate.Regexp(r"^[0-9a-fA-F-]{32,36}$", error="Must be a 32-character hex id.")
+    )
+    level = StrictString(
+        load_default="error", validate=validate.OneOf(("fatal", "error", "warning", "info", "debug"))
+    )
     culprit = StrictString(load_default="", validate=validate.Length(max=1000))
     fingerprint = fields.List(StrictString(), validate=validate.Length(min=1))
     tags = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
@@ -114,7 +118,11 @@ class IssueUpdate(Base):
     @validates_schema
     def _details_need_resolved(self, data: dict[str, Any], **kwargs: Any) -> None:
         details = data.get("statusDetails")
-        if details and (details.get("inNextRelease") or details.get("inRelease")) and data.get("status", "resolved") != "resolved":
+        if (
+            details
+            and (details.get("inNextRelease") or details.get("inRelease"))
+            and data.get("status", "resolved") != "resolved"
+        ):
             raise ValidationError("Release details apply to a resolution.", "statusDetails")
 
 
@@ -157,7 +165,9 @@ class ExternalProjectCreate(Base):
 
 
 class RuleCondition(Base):
-    id = StrictString(required=True, validate=validate.OneOf(("first_seen_event", "regression_event", "every_event")))
+    id = StrictString(
+        required=True, validate=validate.OneOf(("first_seen_event", "regression_event", "every_event"))
+    )
 
 
 class RuleAction(Base):

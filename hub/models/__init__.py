@@ -37,6 +37,6 @@ __all__ = [
     "ExternalIssue", "Group", "GroupAssignee", "GroupLink", "Identity", "Integration",
     "IntegrationExternalProject", "InviteRequest", "KeyCheck", "MemberInvitation", "NotificationMessage",
     "Organization",
-    "OrganizationIntegration", "OrganizationMember", "OutboxEntry", "Project", "ProjectKey", "Release", "User",
-    "WebhookDelivery", "iso", "member_projects", "utcnow",
+    "OrganizationIntegration", "OrganizationMember", "OutboxEntry", "Project", "ProjectKey", "Release",
+    "User", "WebhookDelivery", "iso", "member_projects", "utcnow",
 ]

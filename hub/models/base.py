@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
 MAX_ID = 2**31 - 1
 
@@ -49,14 +50,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
             if dialect.name == "sqlite":
                 value = value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         return as_aware(value)
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models.base import JSONType, UTCDateTime, new_uuid, utcnow
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One request to ``/extensions/...``: what came, what we answered, what happened.
 
     ``headers`` are stored with secrets redacted; the secret ones are kept encrypted in
@@ -42,7 +42,7 @@ class WebhookDelivery(db.Model):
     date_received: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class WebhookClaim(db.Model):
+class WebhookClaim(Model):
     """A dedupe key taken by the delivery that handles it, *before* any effect (unique per provider).
 
     The claim is inserted with ``ON CONFLICT DO NOTHING`` and committed at once, so of 32
@@ -64,7 +64,7 @@ class WebhookClaim(db.Model):
 OUTBOX_STATES = ("pending", "enqueued", "running", "done", "skipped", "failed", "dead")
 
 
-class OutboxEntry(db.Model):
+class OutboxEntry(Model):
     """Outbound work, committed with the change that caused it; its id is the RQ job id.
 
     pending → enqueued (relay put it on RQ) → running → done | skipped | failed (permanent) |

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models.base import JSONType, UTCDateTime, utcnow
 
 #: pending → applied | stale (an older event) | echo (the hub's own change coming back) |
@@ -16,7 +16,7 @@ from hub.models.base import JSONType, UTCDateTime, utcnow
 CHANGE_STATES = ("pending", "applied", "stale", "echo", "skipped", "failed")
 
 
-class InboundChange(db.Model):
+class InboundChange(Model):
     """One typed change of one delivery (``hub.types.Change``, serialized in ``data``).
 
     ``order_key`` sorts a ticket's changes by provider event time, arrival breaking ties; the

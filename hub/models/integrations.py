@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models.base import JSONType, UTCDateTime, utcnow
 from hub.models.orgs import Organization, User
 
@@ -21,7 +21,7 @@ SYNC_CONFIG_KEYS = (
 )
 
 
-class Integration(db.Model):
+class Integration(Model):
     """One provider account (a Jira site, a Slack team, a Discord guild), shared by the orgs
     that installed it. ``metadata`` is stored Fernet-encrypted as a whole."""
 
@@ -36,11 +36,13 @@ class Integration(db.Model):
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class OrganizationIntegration(db.Model):
+class OrganizationIntegration(Model):
     __tablename__ = "organization_integrations"
     __table_args__ = (UniqueConstraint("organization_id", "integration_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # active, disabled (uninstalled), needs_attention (credentials refused by the provider)
@@ -52,7 +54,7 @@ class OrganizationIntegration(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
-class IntegrationExternalProject(db.Model):
+class IntegrationExternalProject(Model):
     """The status mapping of one provider project for one org (FLOWS §0)."""
 
     __tablename__ = "integration_external_projects"
@@ -66,7 +68,7 @@ class IntegrationExternalProject(db.Model):
     unresolved_status: Mapped[str] = mapped_column(String(64))
 
 
-class ExternalIssue(db.Model):
+class ExternalIssue(Model):
     __tablename__ = "external_issues"
     __table_args__ = (
         UniqueConstraint("organization_id", "integration_id", "key"),
@@ -98,7 +100,7 @@ class ExternalIssue(db.Model):
     integration: Mapped[Integration] = relationship(lazy="joined")
 
 
-class GroupLink(db.Model):
+class GroupLink(Model):
     __tablename__ = "group_links"
     __table_args__ = (UniqueConstraint("group_id", "external_issue_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +113,7 @@ class GroupLink(db.Model):
     external_issue: Mapped[ExternalIssue] = relationship(lazy="joined")
 
 
-class Identity(db.Model):
+class Identity(Model):
     """A chat account (Slack user in a team, Discord user) linked to a hub user."""
 
     __tablename__ = "identities"

@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models.base import JSONType, UTCDateTime, utcnow
 from hub.models.orgs import Project, User
 
 STATUSES = ("unresolved", "resolved", "ignored")
 
 
-class Group(db.Model):
+class Group(Model):
     __tablename__ = "groups"
     __table_args__ = (
         UniqueConstraint("project_id", "fingerprint"),
@@ -37,14 +37,16 @@ class Group(db.Model):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     project: Mapped[Project] = relationship(lazy="joined")
-    assignee: Mapped[GroupAssignee | None] = relationship(back_populates="group", uselist=False, lazy="selectin")
+    assignee: Mapped[GroupAssignee | None] = relationship(
+        back_populates="group", uselist=False, lazy="selectin"
+    )
 
     @property
     def short_id(self) -> str:
         return f"{self.project.slug.upper()}-{self.short_number}"
 
 
-class GroupAssignee(db.Model):
+class GroupAssignee(Model):
     __tablename__ = "group_assignees"
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), unique=True)
@@ -55,7 +57,7 @@ class GroupAssignee(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("project_id", "event_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,7 +75,7 @@ class Event(db.Model):
     date_received: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class EventAttachment(db.Model):
+class EventAttachment(Model):
     """A file an SDK sent with an event (envelope ``attachment`` item), kept in the database.
 
     The database, not the instance folder: every web process and machine sees it, and it is written in
@@ -94,7 +96,7 @@ class EventAttachment(db.Model):
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Activity(db.Model):
+class Activity(Model):
     __tablename__ = "activities"
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)

@@ -7,11 +7,11 @@ import datetime as dt
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models.base import UTCDateTime, utcnow
 
 
-class KeyCheck(db.Model):
+class KeyCheck(Model):
     """One row per shared key (``encryption``, ``secret``): a value only that key produces or reads.
 
     Written by the first process that starts on the database; every later process compares its own

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models.base import JSONType, UTCDateTime, utcnow
 
 
-class AlertRule(db.Model):
+class AlertRule(Model):
     __tablename__ = "alert_rules"
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -22,7 +22,7 @@ class AlertRule(db.Model):
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class NotificationMessage(db.Model):
+class NotificationMessage(Model):
     """A provider message an alert produced: the parent of later thread replies."""
 
     __tablename__ = "notification_messages"

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.extensions import db
+from hub.extensions import Model, db
 from hub.models.base import JSONType, UTCDateTime, new_uuid, utcnow
 
 ROLES = ("owner", "admin", "member")
@@ -20,7 +20,7 @@ member_projects = Table(
 )
 
 
-class Organization(db.Model):
+class Organization(Model):
     __tablename__ = "organizations"
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -28,7 +28,7 @@ class Organization(db.Model):
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
@@ -40,11 +40,13 @@ class User(db.Model):
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class OrganizationMember(db.Model):
+class OrganizationMember(Model):
     __tablename__ = "organization_members"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16), default="member")
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -54,11 +56,13 @@ class OrganizationMember(db.Model):
     projects: Mapped[list[Project]] = relationship(secondary=member_projects, order_by="Project.id")
 
 
-class Project(db.Model):
+class Project(Model):
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("organization_id", "slug"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     next_short_id: Mapped[int] = mapped_column(Integer, default=1)
@@ -69,7 +73,7 @@ class Project(db.Model):
     organization: Mapped[Organization] = relationship(lazy="joined")
 
 
-class ProjectKey(db.Model):
+class ProjectKey(Model):
     """A client key: the public part of a project's DSN."""
 
     __tablename__ = "project_keys"
@@ -84,7 +88,7 @@ class ProjectKey(db.Model):
     rate_limit_count: Mapped[int | None] = mapped_column(Integer)
 
 
-class Release(db.Model):
+class Release(Model):
     """A release seen in a project; the id orders releases (first seen first)."""
 
     __tablename__ = "releases"
@@ -95,7 +99,7 @@ class Release(db.Model):
     date_added: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Environment(db.Model):
+class Environment(Model):
     __tablename__ = "environments"
     __table_args__ = (UniqueConstraint("project_id", "name"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,7 +107,7 @@ class Environment(db.Model):
     name: Mapped[str] = mapped_column(String(64))
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
@@ -117,7 +121,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class MemberInvitation(db.Model):
+class MemberInvitation(Model):
     """A pending invitation of an existing user (who belongs to another org) to join an org:
     the user becomes a member only by accepting it, never silently."""
 
@@ -136,12 +140,14 @@ class MemberInvitation(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
 
-class InviteRequest(db.Model):
+class InviteRequest(Model):
     """A member's request to invite someone, approved or rejected by an admin (e.g. from chat)."""
 
     __tablename__ = "invite_requests"
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(16), default="member")
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

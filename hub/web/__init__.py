@@ -25,13 +25,12 @@ from flask import (
 )
 from sqlalchemy import select
 
-from hub import inputs
+from hub import inputs, sessions
 from hub import models as m
-from hub import sessions
 from hub.auth import current_user
 from hub.extensions import db
 from hub.members import membership
-from hub.security import csrf, same_origin
+from hub.security import csrf_exempt, same_origin
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -109,7 +108,7 @@ def _local_target(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@csrf.exempt  # no session to bind a token to yet; the same-origin check and the throttle apply
+@csrf_exempt  # no session to bind a token to yet; the same-origin check and the throttle apply
 def login() -> Any:
     error, status = None, 200
     email = request.form.get("email") or ""
@@ -133,6 +132,7 @@ def login() -> Any:
 def logout() -> Any:
     """End this and every other browser session of the user (POST only: a link cannot log you out)."""
     user = current_user()
+    assert user is not None  # login_required
     sessions.end_all(user)
     db.session.commit()
     session.clear()
@@ -143,6 +143,7 @@ def logout() -> Any:
 @login_required
 def index() -> Any:
     user = current_user()
+    assert user is not None  # login_required
     orgs = db.session.scalars(
         select(m.Organization).join(m.OrganizationMember)
         .where(m.OrganizationMember.user_id == user.id).order_by(m.Organization.slug)).all()

@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
-
 from hub.api.core import ApiAbort
 from hub.auth import current_user
-from hub.extensions import db
+from hub.extensions import current_app_object, db
 
 
 @dataclass
@@ -31,7 +29,7 @@ class Result:
 
 def call(view: Any, method: str, body: Any = None, **kwargs: Any) -> Result:
     """Run an API view function (e.g. ``hub.api.rules.create_rule``) with ``body`` as its JSON."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     user = current_user()
     options: dict[str, Any] = {"method": method, "environ_base": {"hub.user": user}}
     if body is not None:

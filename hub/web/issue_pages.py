@@ -275,6 +275,7 @@ def _act(org: m.Organization, group: m.Group) -> tuple[Any, dict[str, Any]]:
     elif action == "comment":
         result = call(api_issues.create_comment, "POST", {"text": form.get("text", "")}, **ids)
     elif action == "edit_comment":
+        assert note is not None  # looked up (or 404) above
         result = call(
             api_issues.update_comment, "PUT", {"text": form.get("text", "")}, activity_id=str(note.id), **ids
         )

@@ -6,6 +6,7 @@ checked here (403) and again by the API view it runs through.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -157,7 +158,7 @@ def _install_guide(provider: str, org: m.Organization, base: str) -> dict[str, A
 
 
 def _mapping_editor(
-    oi: m.OrganizationIntegration, rows: list[m.IntegrationExternalProject], project_id: str | None
+    oi: m.OrganizationIntegration, rows: Sequence[m.IntegrationExternalProject], project_id: str | None
 ) -> dict[str, Any]:
     """Projects and statuses loaded from the provider for the mapping editor (``choices``), or why not."""
     from hub import snapshots
@@ -377,7 +378,8 @@ def rules_page(org_slug: str) -> Any:
         if project is None:
             errors = {"project": ["Choose a project."]}
         else:
-            view, kwargs = api_rules.create_rule, {}
+            view: Callable[..., Any] = api_rules.create_rule
+            kwargs: dict[str, str] = {}
             if form.get("rule"):
                 view, kwargs = api_rules.update_rule, {"rule_id": form["rule"]}
             result = _stale_rule(org, form) or call(
@@ -428,7 +430,7 @@ def _stale_rule(org: m.Organization, form: Any) -> Result | None:
         return None
     rule = db.session.get(m.AlertRule, parse_id(form["rule"]) or -1)
     project = db.session.get(m.Project, rule.project_id) if rule is not None else None
-    if project is None or project.organization_id != org.id:
+    if rule is None or project is None or project.organization_id != org.id:
         return Result(409, detail="This rule was deleted since you opened the page: nothing was saved.")
     if form.get("seen") is not None and form["seen"] != present.fingerprint(_rule_seen(rule)):
         return Result(409, detail=f"This rule was {STALE}")
@@ -446,11 +448,13 @@ def members_page(org_slug: str) -> Any:
     status = 200
     if request.method == "POST":
         _org(org_slug, admin=True)
+        user = current_user()
+        assert user is not None  # login_required
         form = request.form
         if form.get("form") in ("approve", "reject"):
             try:
                 services.handle_invite_request(
-                    form.get("invite", "0"), form["form"] == "approve", str(current_user().id)
+                    form.get("invite", "0"), form["form"] == "approve", str(user.id)
                 )
                 flash(
                     "Invite request approved." if form["form"] == "approve" else "Invite request rejected.",
@@ -681,7 +685,9 @@ def _ledger_action(
             flash(f"Job {row.id[:8]} sent again: {outcome}.", "ok")
     else:
         flash("Unknown form.", "error")
-    args = {"ticket": str(ext.id)} if ext else ({"integration": str(oi.integration_id)} if oi else {})
+    args: dict[str, Any] = (
+        {"ticket": str(ext.id)} if ext else ({"integration": str(oi.integration_id)} if oi else {})
+    )
     return redirect(url_for("web.ledger_page", org_slug=org.slug, **args))
 
 

@@ -90,14 +90,18 @@ def setup_guild(guild_id: str, name: str = "") -> dict[str, Any]:
             else:
                 client.set_guild_commands(str(application_id), guild_id, COMMANDS)
         except (ApiUnauthorized, ApiHostError) as e:
-            logger.warning("discord.install-failed", extra={"guild": guild_id, "status": e.code, "step": step})
+            logger.warning(
+                "discord.install-failed", extra={"guild": guild_id, "status": e.code, "step": step}
+            )
             raise InstallError(
                 f"Could not set up the bot in Discord server {guild_id}: {e.message}. "
                 "Is the bot a member of that server (add it with the install link)?",
                 {"externalId": [e.message]},
             ) from e
         except ApiError as e:
-            logger.warning("discord.install-step-failed", extra={"guild": guild_id, "status": e.code, "step": step})
+            logger.warning(
+                "discord.install-step-failed", extra={"guild": guild_id, "status": e.code, "step": step}
+            )
             warnings.append(f"could not {step}: {e.message}")
     guild_name = str(guild.get("name") or name or guild_id)
     metadata: dict[str, Any] = {"guild_id": str(guild_id), "guild_name": guild_name}

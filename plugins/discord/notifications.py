@@ -25,7 +25,10 @@ def notify_issue_alert(group: Group, channel_id: str, rule: Rule, parent: Parent
     message = client.create_message(target, body)
     if not message.get("id"):
         raise PluginError("Discord did not return the posted message's id.")
-    logger.info("discord.alert-posted", extra={"group": group.id, "channel": channel_id, "in_thread": parent is not None})
+    logger.info(
+        "discord.alert-posted",
+        extra={"group": group.id, "channel": channel_id, "in_thread": parent is not None},
+    )
     if parent is not None:
         return {"channelId": channel_id, "messageId": parent.message_id}
     # Keyed by the rule's channel: the core finds the parent again by that id for the next alert.

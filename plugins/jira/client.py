@@ -147,11 +147,13 @@ class JiraClient(BaseApiClient):
 
     # -- issues --------------------------------------------------------------------------------
     def get_issue(self, key: str) -> dict[str, Any]:
-        return self.get(self._path(self.ISSUE_URL, key=key))  # type: ignore[no-any-return]
+        issue: dict[str, Any] = self.get(self._path(self.ISSUE_URL, key=key))
+        return issue
 
     def create_issue(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Create a ticket; returns ``{"id", "key", "self"}``."""
-        return self.post(self._path(self.CREATE_URL), json={"fields": fields})  # type: ignore[no-any-return]
+        created: dict[str, Any] = self.post(self._path(self.CREATE_URL), json={"fields": fields})
+        return created
 
     def get_transitions(self, key: str) -> list[dict[str, Any]]:
         data = self.get(self._path(self.TRANSITIONS_URL, key=key)) or {}
@@ -165,16 +167,16 @@ class JiraClient(BaseApiClient):
         self.put(self._path(self.ASSIGNEE_URL, key=key), json=self.style.user_ref(user_id))
 
     def add_comment(self, key: str, body: str) -> dict[str, Any]:
-        return self.post(
-            self._path(self.COMMENTS_URL, key=key),  # type: ignore[no-any-return]
-            json={"body": self.style.text(body)},
+        comment: dict[str, Any] = self.post(
+            self._path(self.COMMENTS_URL, key=key), json={"body": self.style.text(body)}
         )
+        return comment
 
     def update_comment(self, key: str, comment_id: str, body: str) -> dict[str, Any]:
-        return self.put(
-            self._path(self.COMMENT_URL, key=key, id=str(comment_id)),  # type: ignore[no-any-return]
-            json={"body": self.style.text(body)},
+        comment: dict[str, Any] = self.put(
+            self._path(self.COMMENT_URL, key=key, id=str(comment_id)), json={"body": self.style.text(body)}
         )
+        return comment
 
     # -- users and statuses --------------------------------------------------------------------
     def search_users(self, email: str) -> list[dict[str, Any]]:

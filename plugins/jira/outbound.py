@@ -249,7 +249,8 @@ def create_external_issue(client: JiraClient, group: Group, form: dict[str, Any]
         # The fields Jira refused, by the names the form used; Jira's words are in the log and on the
         # integration's error (owners and admins), never in the answer.
         body = e.body if isinstance(e.body, dict) else {}
-        refused = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        named = body.get("errors")
+        refused = named if isinstance(named, dict) else {}
         errors = {str(k): ["Jira refused this field."] for k in refused if k in fields or k in form}
         raise PluginError(f"Jira refused the ticket ({e.message}).", errors) from e
     if not isinstance(created, dict) or not isinstance(created.get("key"), str):
@@ -279,8 +280,10 @@ def get_external_issue(client: JiraClient, key: str) -> dict[str, Any]:
     if not isinstance(issue, dict):
         raise PluginError("Jira answered the issue in an unexpected shape.",
                           {"externalIssue": ["Not an issue."]})
-    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
-    status = fields.get("status") if isinstance(fields.get("status"), dict) else {}
+    fields = issue.get("fields")
+    fields = fields if isinstance(fields, dict) else {}
+    status = fields.get("status")
+    status = status if isinstance(status, dict) else {}
     answered = issue.get("key")
     issue_key = answered if isinstance(answered, str) and ISSUE_KEY.fullmatch(answered) else key
     return {

@@ -157,7 +157,8 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
         try:
             item = _CHANGE_ITEM.load(raw)
         except SchemaError as e:
-            raise ValidationError("The changelog is malformed.", _flatten(e.messages)) from e  # type: ignore[arg-type]
+            messages = e.messages if isinstance(e.messages, dict) else {"_schema": e.messages}
+            raise ValidationError("The changelog is malformed.", _flatten(messages)) from e
         items.append(
             ChangeItem(
                 field=item.get("field") or item.get("fieldId") or "",

@@ -36,7 +36,9 @@ def webhook_routes() -> list[Route]:
 
 
 @hookimpl
-def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
     return install.install(external_id, name, metadata)
 
 

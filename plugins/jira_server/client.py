@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlencode
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from oauthlib.oauth1 import SIGNATURE_RSA  # type: ignore[import-untyped]
-from requests_oauthlib import OAuth1  # type: ignore[import-untyped]
+from oauthlib.oauth1 import SIGNATURE_RSA
+from requests_oauthlib import OAuth1
 
 from hub import InstallError
 from hub.inputs import split_url
@@ -50,13 +50,19 @@ def generate_key_pair() -> tuple[str, str]:
 def check_private_key(pem: Any) -> str:
     """The PEM text of an unencrypted RSA private key, or ``InstallError`` saying what is wrong."""
     if not isinstance(pem, str) or not pem.strip():
-        raise InstallError("The private key is missing.", {"private_key": ["Paste the RSA private key (PEM)."]})
+        raise InstallError(
+            "The private key is missing.", {"private_key": ["Paste the RSA private key (PEM)."]}
+        )
     try:
         key = serialization.load_pem_private_key(pem.strip().encode(), password=None)
     except (ValueError, TypeError) as e:
         raise InstallError(
             "The private key is not a valid unencrypted PEM RSA private key.",
-            {"private_key": ["Not a valid unencrypted PEM RSA private key (-----BEGIN PRIVATE KEY----- ...)."]},
+            {
+                "private_key": [
+                    "Not a valid unencrypted PEM RSA private key (-----BEGIN PRIVATE KEY----- ...)."
+                ]
+            },
         ) from e
     if not isinstance(key, rsa.RSAPrivateKey):
         raise InstallError("The private key must be an RSA key (OAuth 1.0a RSA-SHA1).",
@@ -144,7 +150,12 @@ def _token_pair(text: Any, what: str) -> tuple[str, str]:
 def request_token(base_url: str, consumer_key: str, private_key: str, callback_uri: str,
                   verify_ssl: bool = True) -> tuple[str, str]:
     """Step 1: a temporary token the admin then authorizes in Jira: ``(token, secret)``."""
-    meta = {"base_url": base_url, "consumer_key": consumer_key, "private_key": private_key, "verify_ssl": verify_ssl}
+    meta = {
+        "base_url": base_url,
+        "consumer_key": consumer_key,
+        "private_key": private_key,
+        "verify_ssl": verify_ssl,
+    }
     client = client_for(meta, oauth1(meta, callback_uri=callback_uri))
     return _token_pair(client.post(REQUEST_TOKEN_PATH, allow_text=True), "request token")
 

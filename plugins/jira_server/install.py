@@ -81,7 +81,9 @@ def _install_error(e: ApiError, doing: str, refused_hint: str = "") -> InstallEr
                    "Check the base URL and that the hub can reach it.")
     elif isinstance(e, ApiUnauthorized):
         message = f"Jira refused the OAuth credentials while {doing} (it answered {e.code}). " + (
-            refused_hint or "Check the application link, the consumer key, the private key and the access token.")
+            refused_hint
+            or "Check the application link, the consumer key, the private key and the access token."
+        )
     else:
         message = f"Jira answered an error while {doing}: {e.message}."
     return InstallError(message, {"metadata": [message]})
@@ -100,20 +102,34 @@ def connect(metadata: Mapping[str, Any], external_id: str, name: str = "") -> di
     try:
         answer = client.post(WEBHOOK_PATH, json=body)
     except (ApiHostError, ApiUnauthorized, ApiAddressRefused) as e:
-        raise _install_error(e, "registering the webhook",
-                             "The access token's user must be a Jira administrator to register webhooks.") from e
+        raise _install_error(
+            e,
+            "registering the webhook",
+            "The access token's user must be a Jira administrator to register webhooks.",
+        ) from e
     except ApiError as e:
         # Jira answered, but cannot register webhooks over REST (the webhooks module is absent
         # or failing): the credentials work, so install, and say how to register it by hand.
-        warning = (f"The webhook could not be registered (Jira answered {e.code}); add {body['url']} for issue "
-                   "created and updated events in Jira's WebHooks administration.")
-        logger.warning("jira_server.webhook-not-registered", extra={"external_id": external_id, "status": e.code})
-        return {**metadata, "webhook_secret": secret, "webhook_id": "", "webhook_self": "",
-                "install_warnings": [warning]}
+        warning = (
+            f"The webhook could not be registered (Jira answered {e.code}); add {body['url']} for issue "
+            "created and updated events in Jira's WebHooks administration."
+        )
+        logger.warning(
+            "jira_server.webhook-not-registered", extra={"external_id": external_id, "status": e.code}
+        )
+        return {
+            **metadata,
+            "webhook_secret": secret,
+            "webhook_id": "",
+            "webhook_self": "",
+            "install_warnings": [warning],
+        }
     answer = answer if isinstance(answer, dict) else {}
     webhook_self = str(answer.get("self") or "")
     webhook_id = str(answer.get("id") or webhook_self.rstrip("/").rsplit("/", 1)[-1] or "")
-    logger.info("jira_server.webhook-registered", extra={"external_id": external_id, "webhook_id": webhook_id})
+    logger.info(
+        "jira_server.webhook-registered", extra={"external_id": external_id, "webhook_id": webhook_id}
+    )
     return {**metadata, "webhook_secret": secret, "webhook_id": webhook_id, "webhook_self": webhook_self}
 
 
@@ -143,7 +159,9 @@ def remove_webhook(integration: Integration) -> None:
         client.delete(client.path(WEBHOOK_PATH + "/{}", webhook_id))
     except ApiNotFound:
         pass
-    logger.info("jira_server.webhook-removed", extra={"integration": integration.id, "webhook_id": webhook_id})
+    logger.info(
+        "jira_server.webhook-removed", extra={"integration": integration.id, "webhook_id": webhook_id}
+    )
 
 
 def uninstall(integration: Integration, organization_id: str) -> None:

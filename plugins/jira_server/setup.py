@@ -110,7 +110,9 @@ def _login(request: WebhookRequest) -> WebhookResponse:
 
 
 def _forbidden() -> WebhookResponse:
-    return _message(403, "Not allowed", "Only an owner or admin of that organization can connect a Jira Server.")
+    return _message(
+        403, "Not allowed", "Only an owner or admin of that organization can connect a Jira Server."
+    )
 
 
 def _load_flow(token: str, user: User) -> tuple[str, dict[str, Any]] | None:
@@ -127,7 +129,9 @@ def _load_flow(token: str, user: User) -> tuple[str, dict[str, Any]] | None:
 
 
 def _expired() -> WebhookResponse:
-    return _message(400, "Setup expired", "This setup link is not valid any more. Start again from the beginning.")
+    return _message(
+        400, "Setup expired", "This setup link is not valid any more. Start again from the beginning."
+    )
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -144,7 +148,9 @@ def setup(request: WebhookRequest, verified: None = None) -> WebhookResponse:
         if org is None:
             return _forbidden()
         state = services.sign({"user": user.id, "org": org["slug"]}, SETUP_SALT)
-        return _page(200, FORM_PAGE, org=org["name"], state=state, action=_setup_url(), base_url="", verify_ssl=True)
+        return _page(
+            200, FORM_PAGE, org=org["name"], state=state, action=_setup_url(), base_url="", verify_ssl=True
+        )
     if request.form.get("step") == "authorize":
         return _authorize(request, user)
     return _generate_keys(request, user)
@@ -164,8 +170,16 @@ def _generate_keys(request: WebhookRequest, user: User) -> WebhookResponse:
     try:
         base_url = normalize_base_url(request.form.get("base_url"))
     except InstallError as e:
-        return _page(400, FORM_PAGE, org=org["name"], state=request.form.get("state", ""), action=_setup_url(),
-                     base_url=request.form.get("base_url", ""), verify_ssl=verify_ssl, error=e.message)
+        return _page(
+            400,
+            FORM_PAGE,
+            org=org["name"],
+            state=request.form.get("state", ""),
+            action=_setup_url(),
+            base_url=request.form.get("base_url", ""),
+            verify_ssl=verify_ssl,
+            error=e.message,
+        )
     private_key, public_key = generate_key_pair()
     flow_id = secrets.token_urlsafe(16)
     flow = {"user": user.id, "org": org["slug"], "base_url": base_url, "verify_ssl": verify_ssl,
@@ -196,8 +210,12 @@ def _authorize(request: WebhookRequest, user: User) -> WebhookResponse:
         logger.info("jira_server.request-token-failed", extra={"organization": flow["org"]})
         return _keys_page(400, flow, state, error=f"Jira refused the request token: {message}. "
                                                   "Check the application link and try again.")
-    services.cache_set(FLOW_PREFIX + flow_id, {**flow, "request_token": token, "request_token_secret": token_secret},
-                       ttl=FLOW_TTL, secret=True)
+    services.cache_set(
+        FLOW_PREFIX + flow_id,
+        {**flow, "request_token": token, "request_token_secret": token_secret},
+        ttl=FLOW_TTL,
+        secret=True,
+    )
     services.cache_set(TOKEN_PREFIX + token, flow_id, ttl=FLOW_TTL)
     return WebhookResponse(status=302, headers={"Location": authorize_url(flow["base_url"], token)})
 
@@ -210,7 +228,11 @@ def oauth_callback(request: WebhookRequest, verified: None = None) -> WebhookRes
     token = request.query.get("oauth_token", "")
     flow_id = services.cache_get(TOKEN_PREFIX + token) if token else None
     flow = services.cache_get(FLOW_PREFIX + str(flow_id), secret=True) if flow_id else None
-    if not isinstance(flow, dict) or flow.get("request_token") != token or str(flow.get("user")) != str(user.id):
+    if (
+        not isinstance(flow, dict)
+        or flow.get("request_token") != token
+        or str(flow.get("user")) != str(user.id)
+    ):
         return _expired()
     verifier = request.query.get("oauth_verifier", "")
     if not verifier or verifier == "denied":
@@ -219,8 +241,15 @@ def oauth_callback(request: WebhookRequest, verified: None = None) -> WebhookRes
     if org is None:
         return _forbidden()
     try:
-        token_value, token_secret = access_token(flow["base_url"], flow["consumer_key"], flow["private_key"], token,
-                                                 flow["request_token_secret"], verifier, verify_ssl=flow["verify_ssl"])
+        token_value, token_secret = access_token(
+            flow["base_url"],
+            flow["consumer_key"],
+            flow["private_key"],
+            token,
+            flow["request_token_secret"],
+            verifier,
+            verify_ssl=flow["verify_ssl"],
+        )
         metadata = {"base_url": flow["base_url"], "consumer_key": flow["consumer_key"],
                     "private_key": flow["private_key"], "access_token": token_value,
                     "access_token_secret": token_secret, "verify_ssl": flow["verify_ssl"]}
@@ -235,5 +264,10 @@ def oauth_callback(request: WebhookRequest, verified: None = None) -> WebhookRes
     integration = services.save_integration(KEY, external_id, name, stored)
     services.attach_integration(integration.id, org["slug"], user.id)
     logger.info("jira_server.installed", extra={"integration": integration.id, "organization": org["slug"]})
-    return _message(200, "Jira Server connected", f"{name} is now connected to {org['name']}.",
-                    link=f"/organizations/{org['slug']}/settings/integrations/", link_text="Integration settings")
+    return _message(
+        200,
+        "Jira Server connected",
+        f"{name} is now connected to {org['name']}.",
+        link=f"/organizations/{org['slug']}/settings/integrations/",
+        link_text="Integration settings",
+    )

@@ -36,7 +36,8 @@ def webhook_token(external_id: str, secret: str) -> str:
 
 def webhook_url(external_id: str, secret: str) -> str:
     """The URL registered in Jira: the token in it is this integration's proof of origin."""
-    return f"{services.base_url().rstrip('/')}/extensions/{KEY}/{ENDPOINT_PREFIX}{webhook_token(external_id, secret)}/"
+    token = webhook_token(external_id, secret)
+    return f"{services.base_url().rstrip('/')}/extensions/{KEY}/{ENDPOINT_PREFIX}{token}/"
 
 
 def _bad_token(reason: str) -> Unverified:
@@ -58,6 +59,7 @@ def verify_token(token: str) -> Integration:
     if not token:
         raise _bad_token("missing")
     known = _VERIFIED.get(token)
+    external_id: str | None
     if known is not None:
         external_id = known[0]
     else:

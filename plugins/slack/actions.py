@@ -11,6 +11,7 @@ action. The answer goes back at once (Slack waits 3 s); the redraw of the origin
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,7 +275,10 @@ def chat_action_of(interaction: Interaction, group_id: str, intent: Intent) -> C
 
 
 def _issue_action(
-    interaction: Interaction, issue: dict[str, Any] | None, intent: Intent, refuse: Any = None
+    interaction: Interaction,
+    issue: dict[str, Any] | None,
+    intent: Intent,
+    refuse: Callable[[dict[str, Any]], WebhookResponse] | None = None,
 ) -> WebhookResponse:
     """Apply ``intent`` through the core's chat action (identity, membership and role are checked
     there), answer at once in Slack's words, and leave the message redraw to a job."""

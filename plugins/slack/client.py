@@ -81,36 +81,42 @@ class SlackClient(BaseApiClient):
     # -- Web API methods ---------------------------------------------------------------------
     def post_message(self, channel: str, text: str, **fields: Any) -> dict[str, Any]:
         """``chat.postMessage``; ``fields`` are ``blocks``, ``thread_ts``, ``unfurl_links``..."""
-        return self.post(self.POST_MESSAGE, json={"channel": channel, "text": text, **fields})  # type: ignore[no-any-return]
+        sent: dict[str, Any] = self.post(self.POST_MESSAGE, json={"channel": channel, "text": text, **fields})
+        return sent
 
     def update_message(self, channel: str, ts: str, text: str, **fields: Any) -> dict[str, Any]:
         """``chat.update``: replace a message the bot posted (``fields`` are ``blocks``...)."""
-        return self.post(self.UPDATE_MESSAGE, json={"channel": channel, "ts": ts, "text": text, **fields})  # type: ignore[no-any-return]
+        body = {"channel": channel, "ts": ts, "text": text, **fields}
+        updated: dict[str, Any] = self.post(self.UPDATE_MESSAGE, json=body)
+        return updated
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
         """``views.open``: show a modal to the user who clicked (within 3 s of the click).
 
         Form-encoded with ``view`` as a JSON-encoded string, as Slack's Web API reference specifies it.
         """
-        return self.post(  # type: ignore[no-any-return]
+        opened: dict[str, Any] = self.post(
             self.VIEWS_OPEN, data={"trigger_id": trigger_id, "view": json.dumps(view)}
         )
+        return opened
 
     def auth_test(self) -> dict[str, Any]:
         """``auth.test``: who the token belongs to (team, bot user)."""
-        return self.post(self.AUTH_TEST)  # type: ignore[no-any-return]
+        who: dict[str, Any] = self.post(self.AUTH_TEST)
+        return who
 
     def oauth_access(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """``oauth.v2.access``: exchange an install's code for the bot token (form-encoded)."""
-        return self.post(
+        access: dict[str, Any] = self.post(
             self.OAUTH_ACCESS,
-            data={  # type: ignore[no-any-return]
+            data={
                 "client_id": services.config("HUB_SLACK_CLIENT_ID") or "",
                 "client_secret": services.config("HUB_SLACK_CLIENT_SECRET") or "",
                 "code": code,
                 "redirect_uri": redirect_uri,
             },
         )
+        return access
 
     def respond(self, response_url: str, message: dict[str, Any]) -> Any:
         """POST to an interaction's ``response_url`` (replace the message, or say something ephemeral)."""

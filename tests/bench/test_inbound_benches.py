@@ -28,7 +28,9 @@ def test_the_webhook_ack_bench_prints_the_ratio():
     out = _run("bench/webhook_ack.py", "--duration", "1")
     assert re.search(r"ratio jira_server issue_updated / bare: [\d.]+", out), out
     assert re.search(r"ratio jira \(Cloud\) issue_updated / bare: [\d.]+", out), out
-    assert re.search(r"jira_server issue_updated .* non-2xx 0 ", out), out  # every delivery verified and recorded
+    assert re.search(r"jira_server issue_updated .* non-2xx 0 ", out), (
+        out
+    )  # every delivery verified and recorded
     assert re.search(r"jira \(Cloud\) issue_updated .* non-2xx 0 ", out), out
 
 

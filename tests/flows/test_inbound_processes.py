@@ -95,8 +95,9 @@ def test_acks_continue_with_redis_down_and_nothing_is_lost(linked, hub_database_
     assert _status(linked["group_id"]) == "resolved"  # the last event (i = 39) closed it
 
 
-def test_a_worker_killed_mid_apply_leaves_the_change_to_be_applied_once(linked, hub_database_url, hub_redis_url,
-                                                                       tmp_path, client):
+def test_a_worker_killed_mid_apply_leaves_the_change_to_be_applied_once(
+    linked, hub_database_url, hub_redis_url, tmp_path, client
+):
     r = signed_tracker.deliver(client.post, "site-a", SECRET,
                                {"delivery": "k1", "key": "APP-1", "state": "closed", "updated_ms": 1})
     assert r.status_code == 200

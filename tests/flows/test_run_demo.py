@@ -44,15 +44,27 @@ def test_run_demo_serves_with_its_token_then_stops_everything_on_sigterm(tmp_pat
 
     shim = tmp_path / "bin"
     shim.mkdir()
-    (shim / "python3").write_text(f'#!/bin/sh\n[ "$1 $2" = "-m pip" ] && exit 0\nexec {sys.executable} "$@"\n')
+    (shim / "python3").write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "-m pip" ] && exit 0\nexec {sys.executable} "$@"\n'
+    )
     (shim / "python3").chmod(0o755)
     port = _free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    environ.update(PATH=f"{shim}:{environ['PATH']}", PORT=str(port), HUB_INSTANCE_PATH=str(tmp_path / "instance"),
-                   HUB_REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0")  # nothing there: the script starts one
+    environ.update(
+        PATH=f"{shim}:{environ['PATH']}",
+        PORT=str(port),
+        HUB_INSTANCE_PATH=str(tmp_path / "instance"),
+        HUB_REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0",
+    )  # nothing there: the script starts one
     script = Path(__file__).resolve().parents[2] / "scripts" / "run-demo"
-    proc = subprocess.Popen([str(script)], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(script)],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
@@ -80,7 +92,9 @@ def test_run_demo_serves_with_its_token_then_stops_everything_on_sigterm(tmp_pat
                                 "'from hub.cli import main; main()' worker --burst", sys.executable],
                                env=second, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert burst.returncode == 0, burst.stderr
-        r = requests.get(f"{base}/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {demo['token']}"})
+        r = requests.get(
+            f"{base}/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {demo['token']}"}
+        )
         assert r.status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) != 0

@@ -67,7 +67,9 @@ def test_status_sync_respects_config(client, env, factories, run_jobs, requests_
     oi = db.session.scalar(select(m.OrganizationIntegration))
     oi.config = {**oi.config, "sync_status_forward": False}
     db.session.commit()
-    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=env["headers"]
+    )
     assert run_jobs() == 0 and requests_mock.call_count == 0
 
 
@@ -82,13 +84,19 @@ def test_inbound_status_resolves_and_is_not_echoed(client, env, factories, run_j
                                         headers=env["headers"]).json if a["type"] == "set_resolved"]
     assert activity["user"] is None and activity["data"]["provider"] == "tracker"
     assert run_jobs() == 0 and requests_mock.call_count == 0  # never echoed back
-    again = tracker_webhook(client, {"key": "TR-1", "status": "closed", "category": "done", "timestamp": 1000})
+    again = tracker_webhook(
+        client, {"key": "TR-1", "status": "closed", "category": "done", "timestamp": 1000}
+    )
     assert again.json.get("duplicate") is True
-    older = tracker_webhook(client, {"key": "TR-1", "status": "open", "category": "new", "from_category": "done",
-                                     "timestamp": 500})
+    older = tracker_webhook(
+        client,
+        {"key": "TR-1", "status": "open", "category": "new", "from_category": "done", "timestamp": 500},
+    )
     assert older.json["changed"] == []  # an older event than the last applied is dropped
-    newer = tracker_webhook(client, {"key": "TR-1", "status": "open", "category": "new", "from_category": "done",
-                                     "timestamp": 2000})
+    newer = tracker_webhook(
+        client,
+        {"key": "TR-1", "status": "open", "category": "new", "from_category": "done", "timestamp": 2000},
+    )
     assert newer.json["changed"] == [str(group.id)]
 
 
@@ -105,9 +113,14 @@ def test_inbound_status_uses_the_explicit_mapping_first(client, env, factories):
 def test_ignored_issue_stays_ignored_on_inbound_resolve(client, env, factories):
     group = factories.group(env["project"])
     factories.link(group, env["tracker"], "TR-1")
-    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "ignored"}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "ignored"}, headers=env["headers"]
+    )
     tracker_webhook(client, {"key": "TR-1", "status": "closed", "category": "done"})
-    assert client.get(f"/api/0/organizations/acme/issues/{group.id}/", headers=env["headers"]).json["status"] == "ignored"
+    assert (
+        client.get(f"/api/0/organizations/acme/issues/{group.id}/", headers=env["headers"]).json["status"]
+        == "ignored"
+    )
 
 
 def test_inbound_assignee_matches_project_members_only(client, env, factories, run_jobs, requests_mock):
@@ -126,7 +139,9 @@ def test_inbound_assignee_matches_project_members_only(client, env, factories, r
     assert run_jobs() == 0 and requests_mock.call_count == 0  # the origin gets no outbound assignee sync
 
 
-def test_assignee_change_syncs_to_other_integrations_not_the_origin(client, env, factories, run_jobs, requests_mock):
+def test_assignee_change_syncs_to_other_integrations_not_the_origin(
+    client, env, factories, run_jobs, requests_mock
+):
     group = factories.group(env["project"])
     factories.link(group, env["tracker"], "TR-1")
     second = factories.integration(env["org"], "tracker", "site-2", {"base_url": "https://t2.example.com"},
@@ -169,9 +184,14 @@ def test_redelivered_webhook_has_no_second_effect_and_is_logged(client, env, fac
     factories.link(group, env["tracker"], "TR-1")
     body = {"key": "TR-1", "status": "closed", "category": "done"}
     tracker_webhook(client, body)
-    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"]
+    )
     tracker_webhook(client, body)
-    assert client.get(f"/api/0/organizations/acme/issues/{group.id}/", headers=env["headers"]).json["status"] == "unresolved"
+    assert (
+        client.get(f"/api/0/organizations/acme/issues/{group.id}/", headers=env["headers"]).json["status"]
+        == "unresolved"
+    )
     outcomes = db.session.scalars(select(m.WebhookDelivery.outcome).order_by(m.WebhookDelivery.id)).all()
     assert outcomes == ["processed", "duplicate"]
     stored = db.session.scalars(select(m.WebhookDelivery)).first()

@@ -20,8 +20,12 @@ def env(factories: Any) -> dict[str, Any]:
     s = factories.setup()
     s["member"] = factories.member(s["org"], "dev@example.com", projects=[s["project"]], name="Dev")
     s["tracker"] = factories.integration(
-        s["org"], "tracker", "site-1", {"base_url": TRACKER, "token": "tracker-api-token", "webhook_token": "whk"},
-        config=ALL_SYNC)
+        s["org"],
+        "tracker",
+        "site-1",
+        {"base_url": TRACKER, "token": "tracker-api-token", "webhook_token": "whk"},
+        config=ALL_SYNC,
+    )
     return s
 
 

@@ -32,11 +32,17 @@ def test_members_and_projects(client, env):
     r = client.post("/api/0/organizations/acme/members/",
                     json={"email": "New@Example.com", "role": "admin", "projects": ["web-front"]}, headers=h)
     assert r.status_code == 201
-    assert r.json["email"] == "new@example.com" and r.json["role"] == "admin" and r.json["projects"] == ["web-front"]
+    assert (
+        r.json["email"] == "new@example.com"
+        and r.json["role"] == "admin"
+        and r.json["projects"] == ["web-front"]
+    )
     assert set(r.json) >= {"id", "userId", "email", "role", "projects"}
     again = client.post("/api/0/organizations/acme/members/", json={"email": "new@example.com"}, headers=h)
     assert again.status_code == 409
-    bad = client.post("/api/0/organizations/acme/members/", json={"email": "x@example.com", "role": "king"}, headers=h)
+    bad = client.post(
+        "/api/0/organizations/acme/members/", json={"email": "x@example.com", "role": "king"}, headers=h
+    )
     assert bad.status_code == 400 and "role" in bad.json["errors"]
     dup = client.post("/api/0/organizations/acme/projects/", json={"slug": "web-front"}, headers=h)
     assert dup.status_code == 409
@@ -57,15 +63,28 @@ def test_events_group_by_fingerprint_and_dedupe(client, env):
     assert same["groupId"] == first["groupId"] and same["isNew"] is False
     repeat = post_event(client, h, event_id="b" * 32, culprit="app.views")
     assert repeat["groupId"] == first["groupId"]
-    other = post_event(client, h, message="KeyError: 'x'", fingerprint=["custom"], release="1.0", environment="prod")
+    other = post_event(
+        client, h, message="KeyError: 'x'", fingerprint=["custom"], release="1.0", environment="prod"
+    )
     assert other["groupId"] != first["groupId"]
     fp = post_event(client, h, message="another message", fingerprint=["custom"])
     assert fp["groupId"] == other["groupId"]
     issue = client.get(f"/api/0/organizations/acme/issues/{first['groupId']}/", headers=h).json
     assert issue["count"] == 2  # the repeated event_id was not counted twice
     assert issue["shortId"] == "BACKEND-1" and issue["culprit"] == "app.views"
-    assert set(issue) >= {"id", "shortId", "title", "culprit", "status", "project", "assignedTo", "externalIssues",
-                          "count", "firstSeen", "lastSeen"}
+    assert set(issue) >= {
+        "id",
+        "shortId",
+        "title",
+        "culprit",
+        "status",
+        "project",
+        "assignedTo",
+        "externalIssues",
+        "count",
+        "firstSeen",
+        "lastSeen",
+    }
     assert issue["firstSeen"].endswith("Z")
     assert db.session.scalar(select(m.Release.version)) == "1.0"
     assert db.session.scalar(select(m.Environment.name)) == "prod"
@@ -104,7 +123,9 @@ def test_update_status_and_assignee(client, env):
     assert r.json["assignedTo"]["id"] == str(env["owner"].id)
     r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": None}, headers=h)
     assert r.json["assignedTo"] is None
-    types = [a["type"] for a in client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=h).json]
+    types = [
+        a["type"] for a in client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=h).json
+    ]
     assert types == ["unassigned", "assigned", "set_resolved", "assigned", "first_seen"]
     activity = client.get(f"/api/0/organizations/acme/issues/{gid}/activities/", headers=h).json[0]
     assert activity["user"]["email"] == "owner@example.com" and activity["dateCreated"].endswith("Z")
@@ -119,7 +140,9 @@ def test_assigning_a_non_member_changes_nothing(client, env, factories):
     assert r.status_code == 400 and "assignedTo" in r.json["errors"]
     issue = client.get(f"/api/0/organizations/acme/issues/{gid}/", headers=h).json
     assert issue["status"] == "unresolved" and issue["assignedTo"] is None  # nothing half-applied
-    r = client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "ghost@example.com"}, headers=h)
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": "ghost@example.com"}, headers=h
+    )
     assert r.status_code == 400
 
 
@@ -132,10 +155,21 @@ def test_bad_input_is_a_clear_4xx(client, env):
         (client.put(url, json={"status": 3}, headers=h), 400, "status"),
         (client.put(url, data="{not json", headers={**h, "Content-Type": "application/json"}), 400, "body"),
         (client.put(url, data="status=resolved", headers={**h, "Content-Type": "text/plain"}), 415, None),
-        (client.post("/api/0/projects/acme/backend/events/", json={"level": "error"}, headers=h), 400, "message"),
+        (
+            client.post("/api/0/projects/acme/backend/events/", json={"level": "error"}, headers=h),
+            400,
+            "message",
+        ),
         (client.post("/api/0/projects/acme/backend/events/", json={"message": 5}, headers=h), 400, "message"),
-        (client.post("/api/0/projects/acme/backend/rules/", json={"name": "r", "conditions": [{"id": "x"}],
-                                                                  "actions": []}, headers=h), 400, "conditions"),
+        (
+            client.post(
+                "/api/0/projects/acme/backend/rules/",
+                json={"name": "r", "conditions": [{"id": "x"}], "actions": []},
+                headers=h,
+            ),
+            400,
+            "conditions",
+        ),
     ]
     for response, status, field in cases:
         assert response.status_code == status, response.json
@@ -195,7 +229,9 @@ def test_manual_install_conflict_and_uninstall(client, env, factories):
                          json={"provider": "tracker", "externalId": "site-2", "metadata": {"base_url": "https://evil"}},
                          headers=other["headers"])
     assert stolen.status_code == 409
-    assert client.delete(f"/api/0/organizations/acme/integrations/{r.json['id']}/", headers=h).status_code == 204
+    assert (
+        client.delete(f"/api/0/organizations/acme/integrations/{r.json['id']}/", headers=h).status_code == 204
+    )
     ids = [i["id"] for i in client.get("/api/0/organizations/acme/integrations/", headers=h).json]
     assert r.json["id"] not in ids
 
@@ -203,8 +239,11 @@ def test_manual_install_conflict_and_uninstall(client, env, factories):
 def test_external_projects_and_rules(client, env):
     h = env["headers"]
     iid = env["tracker"].id
-    r = client.post(f"/api/0/organizations/acme/integrations/{iid}/external-projects/",
-                    json={"externalId": "10100", "resolvedStatus": "10001", "unresolvedStatus": "3"}, headers=h)
+    r = client.post(
+        f"/api/0/organizations/acme/integrations/{iid}/external-projects/",
+        json={"externalId": "10100", "resolvedStatus": "10001", "unresolvedStatus": "3"},
+        headers=h,
+    )
     assert r.status_code == 201 and r.json["resolvedStatus"] == "10001"
     assert client.post(f"/api/0/organizations/acme/integrations/{iid}/external-projects/",
                        json={"externalId": "10100"}, headers=h).status_code == 400
@@ -258,9 +297,13 @@ def test_sentry_sdk_store_and_envelope(client, env):
                     headers={"X-Sentry-Auth": f"Sentry sentry_version=7, sentry_key={key}"})
     assert r.status_code == 200 and r.json["id"] == "c" * 32
     item = b'{"type":"event"}\n' + b'{"message":"from envelope","event_id":"' + b"d" * 32 + b'"}'
-    r = client.post(f"/api/{pid}/envelope/?sentry_key={key}", data=b'{"event_id":"' + b"d" * 32 + b'"}\n' + item)
+    r = client.post(
+        f"/api/{pid}/envelope/?sentry_key={key}", data=b'{"event_id":"' + b"d" * 32 + b'"}\n' + item
+    )
     assert r.status_code == 200
-    titles = sorted(i["title"] for i in client.get("/api/0/organizations/acme/issues/", headers=env["headers"]).json)
+    titles = sorted(
+        i["title"] for i in client.get("/api/0/organizations/acme/issues/", headers=env["headers"]).json
+    )
     assert titles == ["ValueError: bad", "from envelope"]
     assert client.post(f"/api/{pid}/store/", json=event, headers={"X-Sentry-Auth": "Sentry sentry_key=00"}
                        ).status_code == 401
@@ -305,7 +348,9 @@ def test_out_of_range_ids_are_404_not_500(client, env):
     for bad in ("99999999999999999999", "0", "-1", "abc", "１２"):
         assert client.get(f"/api/0/organizations/acme/issues/{bad}/", headers=h).status_code == 404
         assert client.get(f"/api/0/organizations/acme/integrations/{bad}/", headers=h).status_code == 404
-    r = client.put("/api/0/organizations/acme/issues/99999999999999999999/", json={"status": "resolved"}, headers=h)
+    r = client.put(
+        "/api/0/organizations/acme/issues/99999999999999999999/", json={"status": "resolved"}, headers=h
+    )
     assert r.status_code == 404
 
 
@@ -562,7 +607,10 @@ def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, 
     r = client.get("/api/0/organizations/acme/deliveries/?ticket=APP-1", headers=signed["headers"])
     assert r.status_code == 200 and [d["state"] for d in r.json] == ["applied"]
     assert r.json[0]["changes"][0]["state"] == "applied"
-    assert client.get("/api/0/organizations/acme/deliveries/?ticket=NOPE-1", headers=signed["headers"]).json == []
+    assert (
+        client.get("/api/0/organizations/acme/deliveries/?ticket=NOPE-1", headers=signed["headers"]).json
+        == []
+    )
     delivery_id = r.json[0]["id"]
     member = {"Authorization": f"Bearer {factories.token(signed['member'])}"}
     assert client.get("/api/0/organizations/acme/deliveries/", headers=member).status_code == 403
@@ -571,4 +619,7 @@ def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, 
     assert r.status_code == 404
     r = client.post(f"/api/0/organizations/acme/deliveries/{delivery_id}/replay/", headers=signed["headers"])
     assert r.status_code == 200 and r.json["changes"][0]["state"] in ("applied", "skipped")
-    assert client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code == 400
+    assert (
+        client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code
+        == 400
+    )

@@ -17,8 +17,12 @@ def test_cli_survives_a_broken_plugin_install(tmp_path):
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-gone\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[hub.plugins]\ngone = hub_gone_missing_module\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
-           "HUB_REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path / "site"),
+        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HUB_REDIS_URL": "redis://127.0.0.1:1/0",
+    }
     run = [sys.executable, "-c", "from hub.cli import main; main()"]
     new = subprocess.run([*run, "plugin", "new", "acme", "--directory", str(tmp_path)], env=env,
                          capture_output=True, text=True, timeout=60)
@@ -31,7 +35,8 @@ def test_cli_survives_a_broken_plugin_install(tmp_path):
 
 
 def test_the_hub_command_reads_only_the_working_directorys_env_like_the_web_processes(tmp_path, monkeypatch):
-    """``hub worker`` must not pick up a parent directory's ``.env`` (or ``.flaskenv``) that gunicorn never sees."""
+    """``hub worker`` must not pick up a parent directory's ``.env`` (or ``.flaskenv``) that gunicorn never
+    sees."""
     from click.testing import CliRunner
 
     from hub.cli import main

@@ -69,10 +69,20 @@ def test_bootstrap_prints_a_working_token_and_dsn(app, client):
         db.session.scalar(select(m.Project.id).where(m.Project.slug == "web"))))
     r = client.get("/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {data['token']}"})
     assert r.status_code == 200
-    again = runner.invoke(args=["bootstrap", "--org", "demo", "--project", "web", "--email", "me@example.com"])
-    assert again.exit_code == 0 and json.loads(again.output.strip().splitlines()[-1])["user_id"] == data["user_id"]
+    again = runner.invoke(
+        args=["bootstrap", "--org", "demo", "--project", "web", "--email", "me@example.com"]
+    )
+    assert (
+        again.exit_code == 0
+        and json.loads(again.output.strip().splitlines()[-1])["user_id"] == data["user_id"]
+    )
     token = runner.invoke(args=["token", "create", "--email", "me@example.com"]).output.strip()
-    assert client.get("/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.get(
+            "/api/0/organizations/demo/issues/", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
     login = client.post("/login", data={"email": "me@example.com", "password": "pw"})
     assert login.status_code == 302
     assert client.get("/organizations/demo/issues/").status_code == 200

@@ -50,6 +50,11 @@ def test_hub_plugins_from_the_environment_names_modules(tmp_path):
 
     settings = hub_config.from_environ({"HUB_PLUGINS": "hub_tracker, hub.inbound_hooks"})
     assert settings["HUB_PLUGINS"] == ("hub_tracker", "hub.inbound_hooks")
-    plugins = build_plugin_manager({**hub_config.DEFAULTS, "HUB_LOAD_ENTRYPOINTS": False,
-                                    "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"]})
+    plugins = build_plugin_manager(
+        {
+            **hub_config.DEFAULTS,
+            "HUB_LOAD_ENTRYPOINTS": False,
+            "HUB_PLUGINS": hub_config.from_environ({"HUB_PLUGINS": "hub_tracker"})["HUB_PLUGINS"],
+        }
+    )
     assert "tracker" in {r.provider["key"] for r in plugins.records.values() if r.provider}

@@ -1,4 +1,5 @@
-"""The echo notes (hub/echoes.py): what the hub sent a ticket, coming back as a webhook, is not applied again."""
+"""The echo notes (hub/echoes.py): what the hub sent a ticket, coming back as a webhook, is not applied
+again."""
 
 from __future__ import annotations
 

@@ -326,7 +326,10 @@ def test_events_are_stored_when_redis_is_down(make_app):
 def test_an_event_of_a_known_issue_costs_four_statements_and_one_commit(app, client, env):
     key = public_key(env["project"])
     url = f"/api/{env['project'].id}/envelope/?sentry_key={key}"
-    assert client.post(url, data=gzip_envelope(sdk_event()), headers={"Content-Encoding": "gzip"}).status_code == 200
+    assert (
+        client.post(url, data=gzip_envelope(sdk_event()), headers={"Content-Encoding": "gzip"}).status_code
+        == 200
+    )
     statements: list[str] = []
     commits: list[int] = []
 
@@ -337,7 +340,9 @@ def test_an_event_of_a_known_issue_costs_four_statements_and_one_commit(app, cli
     event.listen(engine, "before_cursor_execute", on_execute)
     event.listen(engine, "commit", lambda conn: commits.append(1))
     try:
-        r = client.post(url, data=gzip_envelope(sdk_event("other value")), headers={"Content-Encoding": "gzip"})
+        r = client.post(
+            url, data=gzip_envelope(sdk_event("other value")), headers={"Content-Encoding": "gzip"}
+        )
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
     assert r.status_code == 200

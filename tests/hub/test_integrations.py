@@ -87,7 +87,9 @@ class Prover:
         return token == "signed-by-tracker"
 
 
-def test_another_orgs_account_attaches_only_with_a_provider_signed_token(client, env, factories, register_plugin):
+def test_another_orgs_account_attaches_only_with_a_provider_signed_token(
+    client, env, factories, register_plugin
+):
     register_plugin(Prover(), name="prover")
     other = factories.setup(org_slug="globex", email="boss@globex.com")
     body = {"provider": "tracker", "externalId": "site-1", "metadata": {"base_url": "https://t"}}
@@ -106,12 +108,16 @@ def test_a_provider_install_detaches_unproven_claims_by_hand(client, factories, 
     body = {"provider": "tracker", "externalId": "site-7", "metadata": {"base_url": "https://t"}}
     assert client.post("/api/0/organizations/squat/integrations/", json=body,
                        headers=squatter["headers"]).status_code == 201
-    factories.integration(None, "tracker", "site-8", {"base_url": "https://t"})  # installed, waiting for an org
+    factories.integration(
+        None, "tracker", "site-8", {"base_url": "https://t"}
+    )  # installed, waiting for an org
     proven = {**body, "externalId": "site-8", "linkToken": "signed-by-tracker"}
     assert client.post("/api/0/organizations/owner/integrations/", json=proven,
                        headers=owner["headers"]).status_code == 201
 
-    services.save_integration("tracker", "site-7", "Tracker 7", {"base_url": "https://t"})  # e.g. a signed install
+    services.save_integration(
+        "tracker", "site-7", "Tracker 7", {"base_url": "https://t"}
+    )  # e.g. a signed install
     services.save_integration("tracker", "site-8", "Tracker 8", {"base_url": "https://t"})
 
     [claimed] = client.get("/api/0/organizations/squat/integrations/", headers=squatter["headers"]).json

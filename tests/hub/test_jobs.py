@@ -50,8 +50,9 @@ def test_redis_down_keeps_rows_then_relay_sends_them(make_app, factories, reques
                                         config=ALL_SYNC)
         group = factories.group(s["project"])
         factories.link(group, tracker, "TR-1")
-        r = down.test_client().put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"},
-                                   headers=s["headers"])
+        r = down.test_client().put(
+            f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=s["headers"]
+        )
         assert r.status_code == 200  # the API still succeeds
         [row] = _rows()
         assert row.status == "pending"  # nothing lost, waiting for Redis
@@ -173,20 +174,30 @@ def test_alert_rules_notify_and_threads_follow(client, env, run_jobs, requests_m
     gid = post_event(client, h)["groupId"]
     post_event(client, h)  # not new: no second alert
     assert run_jobs() == 1
-    assert requests_mock.last_request.json() == {"channel": "alerts", "text": "New issue BACKEND-1: ZeroDivisionError: division by zero"}
+    assert requests_mock.last_request.json() == {
+        "channel": "alerts",
+        "text": "New issue BACKEND-1: ZeroDivisionError: division by zero",
+    }
     parent = db.session.scalar(select(m.NotificationMessage))
     assert (parent.channel_id, parent.message_id, parent.group_id) == ("alerts", "msg-1", int(gid))
     client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"status": "resolved"}, headers=h)
     requests_mock.reset_mock()
     run_jobs()
     bodies = [r.json() for r in requests_mock.request_history if r.method == "POST"]
-    assert bodies == [{"channel": "alerts", "text": "owner@example.com set_resolved BACKEND-1", "thread": "msg-1"}]
+    assert bodies == [
+        {"channel": "alerts", "text": "owner@example.com set_resolved BACKEND-1", "thread": "msg-1"}
+    ]
     requests_mock.reset_mock()
     post_event(client, h)  # regression: a second alert goes into the thread; system activity is not posted
     run_jobs()
     bodies = [r.json() for r in requests_mock.request_history if r.method == "POST"]
-    assert bodies == [{"channel": "alerts", "text": "New issue BACKEND-1: ZeroDivisionError: division by zero",
-                       "thread": "msg-1"}]
+    assert bodies == [
+        {
+            "channel": "alerts",
+            "text": "New issue BACKEND-1: ZeroDivisionError: division by zero",
+            "thread": "msg-1",
+        }
+    ]
     assert db.session.scalar(select(m.Group.status)) == "unresolved"
 
 

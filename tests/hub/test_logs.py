@@ -30,7 +30,9 @@ def test_log_lines_are_json_with_bound_context_and_no_secrets():
 
 
 def test_request_logs_carry_the_request_id(client, env, capsys):
-    r = client.get("/api/0/organizations/acme/issues/?status=bad", headers={**env["headers"], "X-Request-Id": "abc"})
+    r = client.get(
+        "/api/0/organizations/acme/issues/?status=bad", headers={**env["headers"], "X-Request-Id": "abc"}
+    )
     assert r.headers["X-Request-Id"] == "abc"
 
 

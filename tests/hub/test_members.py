@@ -151,7 +151,12 @@ def test_a_user_of_another_org_is_invited_not_added(client, env, factories):
     accepted = client.post(accept, headers=grace_headers)
     assert accepted.status_code == 201, accepted.json
     got = accepted.json
-    assert (got["userId"], got["role"], got["projects"], got["pending"]) == (str(grace.id), "admin", ["backend"], False)
+    assert (got["userId"], got["role"], got["projects"], got["pending"]) == (
+        str(grace.id),
+        "admin",
+        ["backend"],
+        False,
+    )
     assert client.get("/api/0/organizations/acme/issues/", headers=grace_headers).status_code == 200
     assert client.post(accept, headers=grace_headers).status_code == 404
     assert client.get("/api/0/invitations/", headers=grace_headers).json == []

@@ -149,7 +149,9 @@ def test_a_plugin_that_cannot_be_imported_is_named_with_its_distribution(tmp_pat
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hub-gone\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[hub.plugins]\ngone = hub_gone_missing_module\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(PluginStartupError, match=r"plugin 'gone' .* hub-gone cannot be imported.*pip uninstall hub-gone"):
+    with pytest.raises(
+        PluginStartupError, match=r"plugin 'gone' .* hub-gone cannot be imported.*pip uninstall hub-gone"
+    ):
         build_plugin_manager({})
 
 

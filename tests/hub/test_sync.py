@@ -131,8 +131,11 @@ def test_an_unassign_naming_nobody_removes_only_the_user_synced_from_the_ticket(
         m.OrganizationIntegration.integration_id == signed["signed"].id)).one()
     oi.config = {**SYNC, "sync_assignee_outbound": False}  # the ticket is not told: it still says dev
     db.session.commit()
-    client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"assignedTo": "owner@example.com"},
-               headers=signed["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{signed['group_id']}/",
+        json={"assignedTo": "owner@example.com"},
+        headers=signed["headers"],
+    )
     post(client, {"delivery": "b", "key": "APP-1", "assignee": None, "updated_ms": 2})
     run_jobs()
     assert group(signed["group_id"]).assignee.user.email == "owner@example.com"
@@ -169,7 +172,9 @@ def test_a_comment_becomes_a_note_by_its_author(client, signed, run_jobs):
 def test_one_ticket_linked_from_two_orgs_follows_each_orgs_settings(client, signed, run_jobs, factories):
     other = factories.setup("globex")
     row = db.session.get(m.Integration, signed["signed"].id)
-    factories.integration(other["org"], "signed", "site-a", {"secret": SECRET}, config={})  # attaches, sync off
+    factories.integration(
+        other["org"], "signed", "site-a", {"secret": SECRET}, config={}
+    )  # attaches, sync off
     other_group = factories.group(other["project"])
     ext = m.ExternalIssue(organization_id=other["org"].id, integration_id=row.id, key="APP-1")
     db.session.add(ext)

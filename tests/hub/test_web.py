@@ -687,15 +687,27 @@ def test_settings_page_saves_sync_options_and_mappings(client, env, app):
     assert page.status_code == 200 and "site-1" in page.get_data(as_text=True)
     url = f"/organizations/acme/settings/integrations/{env['tracker'].id}/"
     token = csrf_token(client)
-    assert client.post(url, data={"form": "config", "sync_status_forward": "on", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            url, data={"form": "config", "sync_status_forward": "on", "csrf_token": token}
+        ).status_code
+        == 302
+    )
     config = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json[0]["config"]
-    assert config == {"sync_status_forward": True, "sync_status_reverse": False, "sync_assignee_outbound": False,
-                      "sync_assignee_inbound": False, "sync_comments": False}
+    assert config == {
+        "sync_status_forward": True,
+        "sync_status_reverse": False,
+        "sync_assignee_outbound": False,
+        "sync_assignee_inbound": False,
+        "sync_comments": False,
+    }
     client.post(url, data={"form": "mapping", "external_id": "10100", "resolved": "10001", "unresolved": "3",
                            "csrf_token": token})
     mapping = client.get(f"/api/0/organizations/acme/integrations/{env['tracker'].id}/external-projects/",
                          headers=env["headers"]).json
-    assert [(x["externalId"], x["resolvedStatus"], x["unresolvedStatus"]) for x in mapping] == [("10100", "10001", "3")]
+    assert [(x["externalId"], x["resolvedStatus"], x["unresolvedStatus"]) for x in mapping] == [
+        ("10100", "10001", "3")
+    ]
 
 
 def test_members_cannot_change_settings(client, env):
@@ -719,7 +731,9 @@ def test_deliveries_page_shows_only_the_orgs_own_deliveries(client, env, factori
     tracker_webhook(client, {"key": "TR-1"})  # acme's site
     client.post("/extensions/tracker/hook/", json={"key": "G-1"},
                 headers={"X-Tracker-Site": "site-globex", "X-Tracker-Token": "g"})
-    attributed = dict(db.session.execute(select(m.WebhookDelivery.id, m.WebhookDelivery.integration_id)).all())
+    attributed = dict(
+        db.session.execute(select(m.WebhookDelivery.id, m.WebhookDelivery.integration_id)).all()
+    )
     assert sorted(attributed.values()) == sorted([env["tracker"].id, globex_id])
     env["owner"].password_hash = generate_password_hash("pw")
     db.session.commit()

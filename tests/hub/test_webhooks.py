@@ -54,7 +54,9 @@ def test_replay_reprocesses_a_stored_delivery(client, env, factories):
     group = factories.group(env["project"])
     factories.link(group, env["tracker"], "TR-1")
     tracker_webhook(client, {"key": "TR-1", "status": "closed", "category": "done"})
-    client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"])
+    client.put(
+        f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"]
+    )
     delivery_id = db.session.scalar(select(m.WebhookDelivery.id))
     out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
     assert out.stdout.startswith("200"), out.output  # the answer on stdout; log lines go to stderr
@@ -217,7 +219,9 @@ def test_a_body_over_the_routes_limit_is_413_and_nothing_is_recorded(client, sig
 
 
 def test_the_verifier_runs_before_the_body_is_parsed(client, signed):
-    r = client.post("/extensions/signed/hooks/site-a/", data=b"\xff not json {", headers={"X-Signature": "bad"})
+    r = client.post(
+        "/extensions/signed/hooks/site-a/", data=b"\xff not json {", headers={"X-Signature": "bad"}
+    )
     assert r.status_code == 401
     assert r.json == {"detail": "Bad signature.", "errors": {"X-Signature": ["Does not match the body."]}}
     r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed"}, site="site-unknown")
@@ -250,5 +254,7 @@ def test_a_redelivery_is_200_and_has_no_second_effect(client, signed, run_jobs):
     run_jobs()
     assert group(signed["group_id"]).status == "unresolved"
     assert len(changes()) == 1
-    outcomes = [d.outcome for d in db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))]
+    outcomes = [
+        d.outcome for d in db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))
+    ]
     assert outcomes == ["received", "duplicate"]

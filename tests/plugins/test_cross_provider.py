@@ -34,7 +34,9 @@ def _setup(factories: Any) -> dict[str, Any]:
     jira = factories.integration(s["org"], "jira", CLIENT_KEY,
                                  {"base_url": SITE, "shared_secret": SECRET, "client_key": CLIENT_KEY},
                                  config=ALL_SYNC)
-    slack = factories.integration(s["org"], "slack", TEAM, {"access_token": BOT_TOKEN, "bot_user_id": "U0BOT"})
+    slack = factories.integration(
+        s["org"], "slack", TEAM, {"access_token": BOT_TOKEN, "bot_user_id": "U0BOT"}
+    )
     factories.mapping(s["org"], jira, "10100", resolved="10001", unresolved="3")
     factories.identity(slack, SLACK_USER, s["owner"])
     group = factories.group(s["project"])
@@ -47,7 +49,9 @@ def test_a_slack_resolve_transitions_the_linked_jira_ticket_and_posts_in_the_thr
         client, factories, run_jobs, requests_mock):
     s = _setup(factories)
     requests_mock.post(RESPONSE_URL, text="ok")
-    requests_mock.get(f"{SITE}/rest/api/3/issue/APP-123", json=jira_issue(status_id="3", category="indeterminate"))
+    requests_mock.get(
+        f"{SITE}/rest/api/3/issue/APP-123", json=jira_issue(status_id="3", category="indeterminate")
+    )
     requests_mock.get(f"{SITE}/rest/api/3/issue/APP-123/transitions",
                       json={"transitions": [{"id": "31", "name": "Done", "to": {"id": "10001"}}]})
     requests_mock.post(f"{SITE}/rest/api/3/issue/APP-123/transitions", status_code=204)
@@ -62,7 +66,9 @@ def test_a_slack_resolve_transitions_the_linked_jira_ticket_and_posts_in_the_thr
     assert activity["user"]["email"] == "owner@example.com" and activity["data"]["integration"] == "slack"
 
     run_jobs()
-    [transition] = [x for x in requests_mock.request_history if x.method == "POST" and x.url.endswith("/transitions")]
+    [transition] = [
+        x for x in requests_mock.request_history if x.method == "POST" and x.url.endswith("/transitions")
+    ]
     assert transition.json() == {"transition": {"id": "31"}}
     decode_outbound(transition)
     [reply] = [x for x in requests_mock.request_history if x.url == "https://slack.com/api/chat.postMessage"]
@@ -76,12 +82,19 @@ def test_a_jira_resolve_is_not_echoed_to_jira_nor_posted_to_chat(client, factori
     body = {"timestamp": 1795170180000, "webhookEvent": "jira:issue_updated",
             "issue": jira_issue(status_id="10001", category="done"),
             "changelog": {"id": "1", "items": [{"field": "status", "from": "3", "to": "10001"}]}}
-    requests_mock.get(f"{SITE}/rest/api/3/status", json=[  # the "from" category (FLOWS §5), cached
-        {"id": "3", "statusCategory": {"key": "indeterminate"}}, {"id": "10001", "statusCategory": {"key": "done"}}])
+    requests_mock.get(
+        f"{SITE}/rest/api/3/status",
+        json=[  # the "from" category (FLOWS §5), cached
+            {"id": "3", "statusCategory": {"key": "indeterminate"}},
+            {"id": "10001", "statusCategory": {"key": "done"}},
+        ],
+    )
     assert send_webhook(client, json.loads(json.dumps(body))).status_code == 200
     run_jobs()  # the worker applies the recorded change (and asks Jira for the "from" category)
     db.session.expire_all()
     assert db.session.get(m.Group, s["group_id"]).status == "resolved"
     # No write back to Jira, and the system change is not posted to the Slack thread.
-    assert [(x.method, x.url) for x in requests_mock.request_history] == [("GET", f"{SITE}/rest/api/3/status")]
+    assert [(x.method, x.url) for x in requests_mock.request_history] == [
+        ("GET", f"{SITE}/rest/api/3/status")
+    ]
     assert db.session.scalar(select(m.OutboxEntry.id)) is None

@@ -31,7 +31,8 @@ def free_port() -> int:
 
 
 def hub_env(database_url: str, redis_url: str, instance: str, **extra: str) -> dict[str, str]:
-    """The environment of a hub process sharing the test database and Redis (nothing of the caller's HUB_*)."""
+    """The environment of a hub process sharing the test database and Redis (nothing of the caller's
+    HUB_*)."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
         "HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url, "HUB_SECRET_KEY": "test-secret-key",

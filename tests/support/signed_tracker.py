@@ -46,8 +46,12 @@ def deliver(post: Any, site: str, secret: str, payload: dict[str, Any], **kwargs
     """Post a signed delivery with ``post`` (a Flask test client's or ``requests``' post)."""
     body = json.dumps(payload).encode()
     url = kwargs.pop("base", "") + f"/extensions/{KEY}/hooks/{site}/"
-    return post(url, data=body, headers={"Content-Type": "application/json", "X-Signature": sign(secret, body)},
-                **kwargs)
+    return post(
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", "X-Signature": sign(secret, body)},
+        **kwargs,
+    )
 
 
 @hookimpl
@@ -59,7 +63,12 @@ def provider_info() -> dict[str, Any]:
 def webhook_routes() -> list[Route]:
     return [
         Route("hooks/<site>/", ("POST",), verify=verify, handle=handle, max_bytes=64 * 1024),
-        Route("ping/", ("GET", "POST"), verify=public, handle=lambda request, _: WebhookResponse(json={"ok": True})),
+        Route(
+            "ping/",
+            ("GET", "POST"),
+            verify=public,
+            handle=lambda request, _: WebhookResponse(json={"ok": True}),
+        ),
     ]
 
 
@@ -86,8 +95,11 @@ def handle(request: Any, integration: Any) -> Inbound:
         changes.append(TicketMoved(ticket=ticket, old_key=body["moved_from"], occurred_at=when))
     if "state" in body:
         closed = body["state"] == "closed"
-        changes.append(StatusChange(ticket=ticket, status_id=body["state"], category="done" if closed else "new",
-                                    occurred_at=when))
+        changes.append(
+            StatusChange(
+                ticket=ticket, status_id=body["state"], category="done" if closed else "new", occurred_at=when
+            )
+        )
     if "assignee" in body or "account" in body:
         email, account = body.get("assignee"), body.get("account")
         changes.append(AssigneeChange(ticket=ticket, assign=bool(email or account), email=email,

@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('key_checks',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -26,5 +26,5 @@ def upgrade():
     )
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table('key_checks')

@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('member_invitations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -39,7 +39,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_member_invitations_user_id'), ['user_id'], unique=False)
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('member_invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_member_invitations_user_id'))
         batch_op.drop_index(batch_op.f('ix_member_invitations_organization_id'))

@@ -147,7 +147,9 @@ def test_oauth_callback_by_a_plain_member_attaches_nothing(client, factories, re
     member = factories.member(s["org"], "dev@example.com", role="admin")
     headers = {"Authorization": f"Bearer {factories.token(member)}"}
     _, query = _start(client, headers)  # an admin starts the install, then is demoted before the callback
-    member_row = db.session.scalar(select(m.OrganizationMember).where(m.OrganizationMember.user_id == member.id))
+    member_row = db.session.scalar(
+        select(m.OrganizationMember).where(m.OrganizationMember.user_id == member.id)
+    )
     member_row.role = "member"
     db.session.commit()
     mock_guild(requests_mock)
@@ -227,7 +229,9 @@ def test_uninstall_removes_the_commands_from_the_server(client, factories, reque
                          headers=s["headers"]).status_code == 204
     puts = [x for x in requests_mock.request_history if x.method == "PUT"]
     assert [p.json() for p in puts][-1] == [] and puts[-1].url == COMMANDS_URL
-    assert assert_valid_requests("discord", requests_mock.request_history, API) == len(requests_mock.request_history)
+    assert assert_valid_requests("discord", requests_mock.request_history, API) == len(
+        requests_mock.request_history
+    )
 
 
 @pytest.mark.parametrize("verified", [True, False])

@@ -148,7 +148,9 @@ def test_rate_limited_alert_is_retried_after_retry_after(client, hub, run_jobs, 
     assert "rate limited" in entry.last_error
     next_attempt = entry.next_attempt_at.replace(tzinfo=None)
     # Retry-After 3 s from the moment of the 429, which fell between started and finished
-    assert (next_attempt - started).total_seconds() >= 2.0 and (next_attempt - finished).total_seconds() <= 4.0
+    assert (next_attempt - started).total_seconds() >= 2.0 and (
+        next_attempt - finished
+    ).total_seconds() <= 4.0
     run_jobs(now=True)
     [entry] = outbox("notify_issue_alert")
     assert entry.status == "done"
@@ -253,7 +255,9 @@ def test_rate_limited_thread_reply_waits_for_retry_after(client, factories, run_
     [entry] = outbox("notify_activity")
     assert entry.status == "pending" and entry.last_error == "RetryLater(seconds=7)"
     next_attempt = entry.next_attempt_at.replace(tzinfo=None)
-    assert (next_attempt - started).total_seconds() >= 6.0 and (next_attempt - finished).total_seconds() <= 8.0
+    assert (next_attempt - started).total_seconds() >= 6.0 and (
+        next_attempt - finished
+    ).total_seconds() <= 8.0
     run_jobs(now=True)
     assert outbox("notify_activity")[0].status == "done"
     assert len(calls(requests_mock, "POST", THREAD_URL)) == 0

@@ -315,9 +315,15 @@ def test_another_org_attaches_the_site_only_with_a_token_signed_by_it(client, fa
     factories.integration(None, "jira", CLIENT_KEY, {"base_url": SITE, "shared_secret": SECRET,
                                                        "client_key": CLIENT_KEY})
     s = factories.setup(org_slug="globex", email="boss@globex.com")
-    body = {"provider": "jira", "externalId": CLIENT_KEY, "metadata": {"base_url": SITE, "shared_secret": SECRET}}
+    body = {
+        "provider": "jira",
+        "externalId": CLIENT_KEY,
+        "metadata": {"base_url": SITE, "shared_secret": SECRET},
+    }
     url = "/api/0/organizations/globex/integrations/"
-    assert client.post(url, json=body, headers=s["headers"]).status_code == 409  # installed, waiting for an org
+    assert (
+        client.post(url, json=body, headers=s["headers"]).status_code == 409
+    )  # installed, waiting for an org
     forged = connect_token("GET", "/", secret="not-the-shared-secret-of-this-jira-site")
     assert client.post(url, json={**body, "linkToken": forged}, headers=s["headers"]).status_code == 409
     other_site = connect_token("GET", "/", iss="another-client-key")
@@ -336,8 +342,18 @@ def test_manual_install_accepts_connect_names_and_then_syncs(client, factories, 
     assert r.status_code == 201, r.json
     stored = services.get_integration("jira", "site-y")
     assert stored.metadata["base_url"] == SITE and stored.metadata["shared_secret"] == SECRET
-    requests_mock.get(f"{SITE}/rest/api/3/issue/APP-9", json={"id": "1", "key": "APP-9", "fields": {
-        "summary": "Crash", "project": {"id": "10100"}, "status": {"id": "3", "statusCategory": {"key": "new"}}}})
+    requests_mock.get(
+        f"{SITE}/rest/api/3/issue/APP-9",
+        json={
+            "id": "1",
+            "key": "APP-9",
+            "fields": {
+                "summary": "Crash",
+                "project": {"id": "10100"},
+                "status": {"id": "3", "statusCategory": {"key": "new"}},
+            },
+        },
+    )
     gid = factories.group(s["project"]).id
     r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/", headers=s["headers"],
                     json={"integrationId": stored.id, "action": "link", "externalIssue": "APP-9"})

@@ -42,8 +42,12 @@ def metadata(rsa_keys: tuple[str, str]) -> dict[str, Any]:
 def oauth_params(request: Any) -> dict[str, str]:
     """The ``oauth_*`` parameters of a captured request's ``Authorization: OAuth ...`` header."""
     header = request.headers.get("Authorization", "")
-    assert header.startswith("OAuth "), f"{request.method} {request.url} is not OAuth1-signed: {header[:20]!r}"
-    return {k: utils.unescape(v) for k, v in utils.parse_authorization_header(header) if k.startswith("oauth_")}
+    assert header.startswith("OAuth "), (
+        f"{request.method} {request.url} is not OAuth1-signed: {header[:20]!r}"
+    )
+    return {
+        k: utils.unescape(v) for k, v in utils.parse_authorization_header(header) if k.startswith("oauth_")
+    }
 
 
 def assert_oauth1_signed(request: Any, public_key: str, *, token: str | None = "access-token-1",
@@ -56,7 +60,9 @@ def assert_oauth1_signed(request: Any, public_key: str, *, token: str | None = "
         assert params.get("oauth_token") == token
     from oauthlib.common import Request
 
-    body = request.body if "application/x-www-form-urlencoded" in request.headers.get("Content-Type", "") else ""
+    body = (
+        request.body if "application/x-www-form-urlencoded" in request.headers.get("Content-Type", "") else ""
+    )
     oauth_request = Request(request.url, request.method, body, dict(request.headers))
     oauth_request.params = [
         (k, v) for k, v in signature.collect_parameters(
@@ -80,13 +86,17 @@ def assert_all_signed_and_valid(history: list[Any], public_key: str, base_url: s
 
 def mock_install(requests_mock: Any, base_url: str = BASE_URL, webhook_id: int = 7) -> None:
     """Jira answering the install's two calls: who am I, and the webhook registration."""
-    requests_mock.get(f"{base_url}/rest/api/2/myself", json={"name": "admin", "emailAddress": "admin@example.org"})
+    requests_mock.get(
+        f"{base_url}/rest/api/2/myself", json={"name": "admin", "emailAddress": "admin@example.org"}
+    )
     requests_mock.post(f"{base_url}/rest/webhooks/1.0/webhook", status_code=201, json={
         "self": f"{base_url}/rest/webhooks/1.0/webhook/{webhook_id}", "name": "Integration Hub",
         "url": "ignored", "events": ["jira:issue_created", "jira:issue_updated"], "enabled": True})
 
 
-def install(client: Any, headers: dict[str, str], metadata: dict[str, Any], external_id: str = EXTERNAL_ID) -> Any:
+def install(
+    client: Any, headers: dict[str, str], metadata: dict[str, Any], external_id: str = EXTERNAL_ID
+) -> Any:
     return client.post("/api/0/organizations/acme/integrations/", headers=headers,
                        json={"provider": "jira_server", "externalId": external_id, "name": "Jira DC",
                              "metadata": metadata})

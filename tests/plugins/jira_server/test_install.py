@@ -56,7 +56,10 @@ def test_each_integration_gets_its_own_webhook_secret(client, factories, request
 
     assert install(client, s["headers"], metadata).status_code == 201
     second = {**metadata, "base_url": "https://jira2.example.org/jira/"}
-    assert install(client, s["headers"], second, external_id="jira2.example.org/jira:hub-consumer").status_code == 201
+    assert (
+        install(client, s["headers"], second, external_id="jira2.example.org/jira:hub-consumer").status_code
+        == 201
+    )
 
     r = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"])
     assert sorted(i["externalId"] for i in r.json) == ["jira.example.org:hub-consumer",
@@ -139,7 +142,9 @@ def test_jira_without_the_webhooks_api_installs_with_a_warning(client, factories
 
     s = factories.setup()
     requests_mock.get(f"{BASE_URL}/rest/api/2/myself", json={"name": "bob"})
-    requests_mock.post(f"{BASE_URL}/rest/webhooks/1.0/webhook", status_code=404, json={"message": "Not found"})
+    requests_mock.post(
+        f"{BASE_URL}/rest/webhooks/1.0/webhook", status_code=404, json={"message": "Not found"}
+    )
 
     r = install(client, s["headers"], metadata)
 
@@ -175,7 +180,9 @@ def test_provider_info_features(app):
     assert set(mine["features"]) == {"issue-sync", "status-sync", "assignee-sync"}
 
 
-def test_signature_check_detects_tampering_and_other_keys(client, factories, requests_mock, metadata, rsa_keys):
+def test_signature_check_detects_tampering_and_other_keys(
+    client, factories, requests_mock, metadata, rsa_keys
+):
     """The tests' OAuth1 verification is real: another key or a changed URL fails it."""
     s = factories.setup()
     mock_install(requests_mock)
@@ -213,7 +220,9 @@ def test_install_warnings_are_shown_to_admins_only(client, factories, requests_m
     s = factories.setup()
     member = factories.member(s["org"], "dev@example.com")
     requests_mock.get(f"{BASE_URL}/rest/api/2/myself", json={"name": "bob"})
-    requests_mock.post(f"{BASE_URL}/rest/webhooks/1.0/webhook", status_code=404, json={"message": "Not found"})
+    requests_mock.post(
+        f"{BASE_URL}/rest/webhooks/1.0/webhook", status_code=404, json={"message": "Not found"}
+    )
     assert install(client, s["headers"], metadata).status_code == 201
     [as_owner] = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
     assert len(as_owner["warnings"]) == 1

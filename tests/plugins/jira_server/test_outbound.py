@@ -44,8 +44,11 @@ def test_link_reads_the_ticket_signed(client, installed, requests_mock, rsa_keys
     assert calls(requests_mock) == [("GET", ISSUE)]
     assert_oauth1_signed(requests_mock.request_history[0], rsa_keys[1])
     assert_all_signed_and_valid(requests_mock.request_history, rsa_keys[1])
-    again = client.post(f"/api/0/organizations/acme/issues/{group_id}/external-issues/", headers=s["headers"],
-                        json={"integrationId": s["integration_id"], "action": "link", "externalIssue": "APP-1"})
+    again = client.post(
+        f"/api/0/organizations/acme/issues/{group_id}/external-issues/",
+        headers=s["headers"],
+        json={"integrationId": s["integration_id"], "action": "link", "externalIssue": "APP-1"},
+    )
     assert again.status_code == 400
     assert again.json["detail"] == "That issue is already linked"
 
@@ -109,7 +112,9 @@ def _resolve_flow(client, s, requests_mock, group_id, current_status="10101"):
         {"id": "11", "name": "To Do", "to": {"id": "10100", "name": "To Do"}},
         {"id": "31", "name": "Done", "to": {"id": "10102", "name": "Done"}}]})
     requests_mock.post(f"{ISSUE}/transitions", status_code=204)
-    r = client.put(f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"], json={"status": "resolved"})
+    r = client.put(
+        f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"], json={"status": "resolved"}
+    )
     assert r.status_code == 200, r.json
 
 
@@ -127,7 +132,11 @@ def test_resolve_transitions_the_ticket(client, installed, requests_mock, run_jo
     _resolve_flow(client, s, requests_mock, group_id)
     run_jobs()
 
-    assert calls(requests_mock) == [("GET", ISSUE), ("GET", f"{ISSUE}/transitions"), ("POST", f"{ISSUE}/transitions")]
+    assert calls(requests_mock) == [
+        ("GET", ISSUE),
+        ("GET", f"{ISSUE}/transitions"),
+        ("POST", f"{ISSUE}/transitions"),
+    ]
     assert requests_mock.request_history[-1].json() == {"transition": {"id": "31"}}
     for request in requests_mock.request_history:
         assert_oauth1_signed(request, rsa_keys[1])
@@ -239,7 +248,9 @@ def test_jira_401_marks_the_integration(client, installed, requests_mock, run_jo
     configure(client, s, sync_status_forward=True)
     requests_mock.get(ISSUE, status_code=401, json={"errorMessages": ["oauth_problem=token_rejected"]})
 
-    client.put(f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"], json={"status": "resolved"})
+    client.put(
+        f"/api/0/organizations/acme/issues/{group_id}/", headers=s["headers"], json={"status": "resolved"}
+    )
     run_jobs()
 
     listed = client.get("/api/0/organizations/acme/integrations/", headers=s["headers"]).json
@@ -264,6 +275,14 @@ def test_comments_posted_and_edited_as_plain_text(client, installed, requests_mo
     run_jobs()
 
     post, put = requests_mock.request_history
-    assert (post.method, post.url, post.json()) == ("POST", f"{ISSUE}/comment", {"body": "Owner wrote: Looking into it"})
-    assert (put.method, put.url, put.json()) == ("PUT", f"{ISSUE}/comment/555", {"body": "Owner wrote: Fixed in 1.2"})
+    assert (post.method, post.url, post.json()) == (
+        "POST",
+        f"{ISSUE}/comment",
+        {"body": "Owner wrote: Looking into it"},
+    )
+    assert (put.method, put.url, put.json()) == (
+        "PUT",
+        f"{ISSUE}/comment/555",
+        {"body": "Owner wrote: Fixed in 1.2"},
+    )
     assert_all_signed_and_valid(requests_mock.request_history, rsa_keys[1])

@@ -14,7 +14,10 @@ from tests.support.specs import assert_valid_requests
 
 SETUP = "/extensions/jira_server/setup/"
 CALLBACK = "/extensions/jira_server/oauth-callback/"
-SERVLETS = {"/plugins/servlet/oauth/request-token", "/plugins/servlet/oauth/access-token"}  # not REST: not in spec
+SERVLETS = {
+    "/plugins/servlet/oauth/request-token",
+    "/plugins/servlet/oauth/access-token",
+}  # not REST: not in spec
 
 
 def field(page: str, name: str) -> str:
@@ -44,8 +47,11 @@ def started(client, factories):
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     assert 'name="base_url"' in page
-    r = client.post(SETUP, headers=s["headers"], data={"state": field(page, "state"), "base_url": f"{BASE_URL}/",
-                                                        "verify_ssl": "1"})
+    r = client.post(
+        SETUP,
+        headers=s["headers"],
+        data={"state": field(page, "state"), "base_url": f"{BASE_URL}/", "verify_ssl": "1"},
+    )
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     consumer_key, public_key = keys_of(page)
@@ -131,7 +137,9 @@ def test_bad_base_url_is_shown_again(client, factories):
     s = factories.setup()
     page = client.get(f"{SETUP}?organization=acme", headers=s["headers"]).get_data(as_text=True)
 
-    r = client.post(SETUP, headers=s["headers"], data={"state": field(page, "state"), "base_url": "jira.example.org"})
+    r = client.post(
+        SETUP, headers=s["headers"], data={"state": field(page, "state"), "base_url": "jira.example.org"}
+    )
 
     assert r.status_code == 400
     assert "must be an http(s) URL" in r.get_data(as_text=True)

@@ -200,7 +200,9 @@ def test_garbage_token_is_400_before_the_body_is_read(client, linked):
 
 
 def test_unknown_integration_token_is_400(client, linked):
-    token = jwt.encode({"id": "jira.other.org:someone"}, "an-unrelated-key-of-at-least-32-bytes", algorithm="HS256")
+    token = jwt.encode(
+        {"id": "jira.other.org:someone"}, "an-unrelated-key-of-at-least-32-bytes", algorithm="HS256"
+    )
     _assert_rejected(post(client, f"/extensions/jira_server/issue-updated/{token}/", b"{not json"))
 
 

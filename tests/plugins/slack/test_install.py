@@ -99,7 +99,9 @@ def test_a_member_cannot_start_the_install(client, factories):
     r = client.get("/extensions/slack/oauth/?organization=acme", headers={"Accept": "application/json"})
     assert r.status_code == 403
     _login(client, s["owner"].id)
-    r = client.get("/extensions/slack/oauth/?organization=unknown-org", headers={"Accept": "application/json"})
+    r = client.get(
+        "/extensions/slack/oauth/?organization=unknown-org", headers={"Accept": "application/json"}
+    )
     assert r.status_code == 403
 
 
@@ -110,7 +112,9 @@ def test_a_member_cannot_attach_slack_to_the_org(client, factories, requests_moc
     state = parse_qs(
         urlsplit(client.get("/extensions/slack/oauth/?organization=acme").headers["Location"]).query
     )
-    member_row = db.session.scalar(db.select(m.OrganizationMember).where(m.OrganizationMember.user_id == member.id))
+    member_row = db.session.scalar(
+        db.select(m.OrganizationMember).where(m.OrganizationMember.user_id == member.id)
+    )
     member_row.role = "member"  # demoted between the start and Slack's callback
     db.session.commit()
     requests_mock.post(f"{API}/oauth.v2.access", json=OAUTH_ANSWER)

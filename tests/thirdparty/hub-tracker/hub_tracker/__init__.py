@@ -20,7 +20,11 @@ KEY = "tracker"
 
 @hookimpl
 def provider_info() -> dict[str, Any]:
-    return {"key": KEY, "name": "Tracker", "features": ["issue-sync", "status-sync", "assignee-sync", "notifications"]}
+    return {
+        "key": KEY,
+        "name": "Tracker",
+        "features": ["issue-sync", "status-sync", "assignee-sync", "notifications"],
+    }
 
 
 @hookimpl
@@ -33,7 +37,9 @@ def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> Webhook
         return WebhookResponse(status=404, json={"detail": "Unknown endpoint.", "errors": {}})
     integration = services.get_integration(KEY, request.headers.get("X-Tracker-Site", ""))
     token = request.headers.get("X-Tracker-Token", "")
-    if integration is None or not hmac.compare_digest(token, str(integration.metadata.get("webhook_token", ""))):
+    if integration is None or not hmac.compare_digest(
+        token, str(integration.metadata.get("webhook_token", ""))
+    ):
         return WebhookResponse(status=401, json={"detail": "Bad token.", "errors": {}})
     if request.already_processed():
         return WebhookResponse(status=200, json={"ok": True, "duplicate": True})
@@ -46,13 +52,30 @@ def on_webhook(provider: str, endpoint: str, request: WebhookRequest) -> Webhook
     data = {"timestamp": payload.get("timestamp")}
     if "assignee" in payload:
         email = payload["assignee"]
-        changed += services.hook().sync_assignee_inbound(
-            integration=integration, email=email, external_issue_key=key, assign=email is not None, data=data) or []
+        changed += (
+            services.hook().sync_assignee_inbound(
+                integration=integration,
+                email=email,
+                external_issue_key=key,
+                assign=email is not None,
+                data=data,
+            )
+            or []
+        )
     if "status" in payload:
-        changed += services.hook().sync_status_inbound(
-            integration=integration, external_issue_key=key,
-            data={**data, "changelog": {"from": payload.get("from"), "to": payload["status"]},
-                  "to_category": payload.get("category"), "from_category": payload.get("from_category")}) or []
+        changed += (
+            services.hook().sync_status_inbound(
+                integration=integration,
+                external_issue_key=key,
+                data={
+                    **data,
+                    "changelog": {"from": payload.get("from"), "to": payload["status"]},
+                    "to_category": payload.get("category"),
+                    "from_category": payload.get("from_category"),
+                },
+            )
+            or []
+        )
     return WebhookResponse(status=200, json={"ok": True, "changed": [g.id for g in changed]})
 
 
@@ -61,7 +84,9 @@ def _client(integration: Integration) -> TrackerClient:
 
 
 @hookimpl
-def install_integration(provider: str, external_id: str, name: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+def install_integration(
+    provider: str, external_id: str, name: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
     if provider != KEY:
         return None
     if not metadata.get("base_url"):
@@ -84,14 +109,18 @@ def sync_status_outbound(integration: Integration, external_issue: ExternalIssue
 
 
 @hookimpl
-def sync_assignee_outbound(integration: Integration, external_issue: ExternalIssue, user: Any, assign: bool) -> None:
+def sync_assignee_outbound(
+    integration: Integration, external_issue: ExternalIssue, user: Any, assign: bool
+) -> None:
     if integration.provider != KEY:
         return
     _client(integration).set_assignee(external_issue.key, user.email if (assign and user) else None)
 
 
 @hookimpl
-def create_external_issue(integration: Integration, group: Group, fields: dict[str, Any]) -> dict[str, Any] | None:
+def create_external_issue(
+    integration: Integration, group: Group, fields: dict[str, Any]
+) -> dict[str, Any] | None:
     if integration.provider != KEY:
         return None
     if not fields.get("queue"):
@@ -111,7 +140,9 @@ def get_external_issue(integration: Integration, key: str) -> dict[str, Any] | N
 
 
 @hookimpl
-def notify_issue_alert(integration: Integration, group: Group, channel_id: str, parent: Parent | None) -> dict | None:
+def notify_issue_alert(
+    integration: Integration, group: Group, channel_id: str, parent: Parent | None
+) -> dict | None:
     if integration.provider != KEY:
         return None
     message = _client(integration).post_message(channel_id, f"New issue {group.short_id}: {group.title}",
@@ -120,7 +151,9 @@ def notify_issue_alert(integration: Integration, group: Group, channel_id: str, 
 
 
 @hookimpl
-def notify_activity(integration: Integration, activity: Activity, group: Group, parents: list[Parent]) -> None:
+def notify_activity(
+    integration: Integration, activity: Activity, group: Group, parents: list[Parent]
+) -> None:
     if integration.provider != KEY:
         return
     who = activity.user.email if activity.user else "system"
