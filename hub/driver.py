@@ -84,7 +84,8 @@ class DriverStatement:
         compiled = self._for(connection.dialect)
         arguments = compiled.arguments(params)
         dbapi_connection = connection.connection.driver_connection
-        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        assert dbapi_connection is not None  # a checked-out connection always has its driver's
+        cursor = dbapi_connection.cursor()
         try:
             _announce(connection, cursor, compiled.sql, arguments)
             cursor.execute(compiled.sql, arguments)

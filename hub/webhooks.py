@@ -204,7 +204,8 @@ def _delivery_values(provider: str, endpoint: str, body: bytes) -> dict[str, Any
     )
 
 
-def _v2_request(provider: str, body: bytes, params: dict[str, str]) -> WebhookRequest:
+def _v2_request(provider: str, body: bytes, params: dict[str, str]) -> tuple[WebhookRequest, dict[str, bool]]:
+    """The request plugins see, and the door's own note of whether its dedupe key was claimed."""
     form = request.form if request.mimetype == "application/x-www-form-urlencoded" else None
     claimed: dict[str, bool] = {}
 
@@ -221,14 +222,12 @@ def _v2_request(provider: str, body: bytes, params: dict[str, str]) -> WebhookRe
         body=body, base_url=current_app.config["HUB_BASE_URL"],
         dedupe=dedupe, user=user_snapshot(current_user()), params=params,
     )
-    # the door's own note on the request (not part of WebhookRequest, which plugins see)
-    hub_request.hub_claimed = claimed  # type: ignore[attr-defined]
-    return hub_request
+    return hub_request, claimed
 
 
 def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: bytes) -> Response:
     """Verify → handle → (Inbound) claim + record + ack, or (WebhookResponse) record the answer."""
-    hub_request = _v2_request(provider, body, params)
+    hub_request, claimed = _v2_request(provider, body, params)
     error: str | None = None
     result: Any = None
     try:
@@ -245,8 +244,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     delivery = _delivery_row(provider, endpoint, body)
     _record_answer(delivery, response, result, hub_request, error)
     db.session.add(delivery)
-    # hub_claimed: the door's note, set by _v2_request
-    if hub_request.dedupe_key and hub_request.hub_claimed.get("key"):  # type: ignore[attr-defined]
+    if hub_request.dedupe_key and claimed.get("key"):
         if response.status_code >= 400 or result.retry:
             _release(provider, hub_request.dedupe_key, None)
     db.session.commit()
