@@ -84,6 +84,7 @@ class DriverStatement:
         compiled = self._for(connection.dialect)
         arguments = compiled.arguments(params)
         dbapi_connection = connection.connection.driver_connection
+        # typed Optional (None only once the connection is closed or detached; ours is checked out)
         cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             _announce(connection, cursor, compiled.sql, arguments)
