@@ -23,11 +23,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import database  # noqa: E402  (bench/common.py: what the benches share)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,26 +140,6 @@ def load(url: str, bodies: list[bytes], seconds: float, concurrency: int) -> tup
     for t in threads:
         t.join()
     return counter["ok"] / (time.monotonic() - started), counter["bad"]
-
-
-@contextmanager
-def database(url: str | None, workdir: Path) -> Iterator[str]:
-    """A throwaway database: a SQLite file in ``workdir``, or a new database on ``url``'s server."""
-    if not url:
-        yield f"sqlite:///{workdir / 'hub.sqlite'}"
-        return
-    import sqlalchemy as sa
-
-    name = f"hub_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def load_average() -> str:
