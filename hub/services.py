@@ -191,10 +191,25 @@ def project_members(group_id: str) -> list[t.User]:
 
 
 def _actor_and_origin(
-    actor_user_id: str | None, integration_id: str | None
+    row: m.Group, actor_user_id: str | None, integration_id: str | None
 ) -> tuple[m.User | None, m.Integration | None]:
+    """Who acts and through which integration, checked against the issue's org here, whatever the
+    calling plugin checked: the actor must be a member of it, the integration installed for it.
+
+    :raises Forbidden: (403) either is not.
+    """
     actor = db.session.get(m.User, int(actor_user_id)) if actor_user_id else None
     origin = db.session.get(m.Integration, int(integration_id)) if integration_id else None
+    if actor_user_id and (actor is None or org_role(str(actor.id), str(row.organization_id)) is None):
+        raise Forbidden("The user is not a member of the issue's organization.", {"user": ["Not a member."]})
+    if integration_id:
+        attached = origin is not None and db.session.scalar(select(m.OrganizationIntegration.id).where(
+            m.OrganizationIntegration.integration_id == origin.id,
+            m.OrganizationIntegration.organization_id == row.organization_id,
+            m.OrganizationIntegration.status != "disabled"))
+        if not attached:
+            raise Forbidden("The integration is not installed for the issue's organization.",
+                            {"integration": ["Not installed for this organization."]})
     return actor, origin
 
 
@@ -205,11 +220,13 @@ def set_status(
     """Change an issue's status as a user acting from a provider (chat buttons); commits.
 
     Linked tickets and other threads follow; the origin integration is recorded in the activity.
+    Raises ``Forbidden`` when the actor is not a member of the issue's org, or the integration is
+    not installed for it (checked here, whatever the calling plugin checked).
     """
     row = _group_row(group_id)
     if row is None:
         raise NotFound("issue not found")
-    actor, origin = _actor_and_origin(actor_user_id, integration_id)
+    actor, origin = _actor_and_origin(row, actor_user_id, integration_id)
     issues.change_status([row], status, actor=actor, integration=origin, status_details=status_details,
                          sync_outbound=True)
     db.session.commit()
@@ -230,7 +247,7 @@ def assign(
     user = db.session.get(m.User, ident) if ident else None
     if user_id and user is None:
         raise ValidationError("Unknown user.", {"assignedTo": ["Unknown user."]})
-    actor, origin = _actor_and_origin(actor_user_id, integration_id)
+    actor, origin = _actor_and_origin(row, actor_user_id, integration_id)
     issues.change_assignee([row], user, actor=actor, integration=origin)
     db.session.commit()
     return snapshots.group(row)
@@ -275,7 +292,7 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
         return t.ChatActionResult("forbidden", snapshot, user, "Your role may not do this.")
     if action.action == "view":
         return t.ChatActionResult("unchanged", snapshot, user)
-    actor, origin = _actor_and_origin(user.id, integration.id)
+    actor, origin = _actor_and_origin(group, user.id, integration.id)  # checked above; checked again
     try:
         if action.action in _CHAT_STATUS:
             changed = issues.change_status(

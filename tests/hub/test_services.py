@@ -122,3 +122,31 @@ def test_an_org_that_disabled_the_integration_cannot_be_answered_from_it(client,
 def test_a_bad_invite_id_is_gone(chat, factories, invite_id):
     factories.identity(chat["chat"], "C-OWNER", chat["owner"])
     assert _click(chat, "C-OWNER", invite_id, True).outcome == "gone"
+
+
+# -- set_status / assign: the acting user and integration are checked against the org ----------
+
+
+def test_set_status_refuses_a_user_or_an_integration_of_another_org(chat, factories):
+    from hub.errors import Forbidden
+
+    group = factories.group(chat["project"])
+    other = factories.setup("globex", "web", "boss@globex.example")
+    foreign = factories.integration(other["org"], "chat", "T-GLOBEX")
+
+    with pytest.raises(Forbidden, match="not a member of the issue's organization"):
+        services.set_status(str(group.id), "resolved", actor_user_id=str(other["owner"].id),
+                            integration_id=str(chat["chat"].id))
+    with pytest.raises(Forbidden, match="not installed for the issue's organization"):
+        services.set_status(str(group.id), "resolved", actor_user_id=str(chat["owner"].id),
+                            integration_id=str(foreign.id))
+    with pytest.raises(Forbidden):
+        services.assign(str(group.id), str(chat["owner"].id), actor_user_id=str(other["owner"].id),
+                        integration_id=None)
+    db.session.expire_all()
+    row = db.session.get(m.Group, group.id)
+    assert row is not None and row.status == "unresolved" and row.assignee is None  # nothing changed
+
+    done = services.set_status(str(group.id), "resolved", actor_user_id=str(chat["owner"].id),
+                               integration_id=str(chat["chat"].id))
+    assert done.status == "resolved"
