@@ -87,8 +87,10 @@ class DriverStatement:
         assert dbapi_connection is not None  # a checked-out connection always has its driver's
         cursor = dbapi_connection.cursor()
         try:
-            _announce(connection, cursor, compiled.sql, arguments)
+            context, events = _Context(), connection.dispatch
+            _announce(events.before_cursor_execute, connection, cursor, compiled.sql, arguments, context)
             cursor.execute(compiled.sql, arguments)
+            _announce(events.after_cursor_execute, connection, cursor, compiled.sql, arguments, context)
             return cursor.fetchall() if cursor.description is not None else []
         except compiled.dialect.loaded_dbapi.Error as e:
             raise _wrapped(connection, compiled, arguments, e, cursor) from e
@@ -116,9 +118,15 @@ def _wrapped(
     )
 
 
-def _announce(connection: Connection, cursor: Any, sql: str, arguments: Any) -> None:
-    """Tell the engine's ``before_cursor_execute`` listeners, as SQLAlchemy's own execution does."""
-    listeners = connection.dispatch.before_cursor_execute
-    if listeners:
-        for listener in listeners:
-            listener(connection, cursor, sql, arguments, None, False)
+class _Context:
+    """Stands for SQLAlchemy's execution context in the cursor events: listeners keep their notes on
+    it between ``before_cursor_execute`` and ``after_cursor_execute`` (sentry-sdk's SQLAlchemy
+    integration keeps its span there)."""
+
+
+def _announce(listeners: Any, connection: Connection, cursor: Any, sql: str, arguments: Any,
+              context: _Context) -> None:
+    """Tell the engine's cursor-event listeners (``before_cursor_execute``, ``after_cursor_execute``),
+    as SQLAlchemy's own execution does."""
+    for listener in listeners:
+        listener(connection, cursor, sql, arguments, context, False)

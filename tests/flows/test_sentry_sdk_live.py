@@ -91,7 +91,8 @@ def _report(dsn: str, compression: str | None) -> dict[str, Any]:
         sentry_sdk.flush(timeout=15)
     finally:
         sentry_sdk.get_client().close(timeout=5)
-        sentry_sdk.init()  # no DSN: later tests report nowhere
+        # no DSN: later tests report nowhere; and no integrations, which would patch libraries for them
+        sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)
     return ids
 
 
@@ -212,7 +213,7 @@ def test_sdk_backs_off_on_429(app, client, env, live_hub):
             time.sleep(0.05)
     finally:
         sentry_sdk.get_client().close(timeout=5)
-        sentry_sdk.init()
+        sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)  # as above
     posts = [p for p, _ in live_hub["seen"] if p.endswith("/envelope/")]
     assert len(posts) == 2  # the first got in, the second was refused with 429; the SDK sent nothing more
     db.session.expire_all()

@@ -23,3 +23,33 @@ def test_a_driver_statement_raises_sqlalchemys_integrity_error_and_the_session_r
             date_received=utcnow()))
     db.session.rollback()
     assert db.session.scalar(select(m.Event.id).limit(1)) is None
+
+
+def test_cursor_event_listeners_see_before_and_after_with_one_context(app, env, client):
+    """As with SQLAlchemy's own execution: a listener (sentry-sdk's SQLAlchemy integration is one)
+    keeps a note on the context in ``before_cursor_execute`` and reads it in ``after_cursor_execute``."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, str]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        context._note = statement  # a listener that needs a real object, not None
+        seen.append(("before", statement))
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        seen.append(("after", context._note))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        key = db.session.scalar(
+            select(m.ProjectKey.public_key).where(m.ProjectKey.project_id == env["project"].id))
+        r = client.post(f"/api/{env['project'].id}/store/?sentry_key={key}", json={"message": "listened"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    assert r.status_code == 200, r.json
+    inserts = [s for kind, s in seen
+               if kind == "before" and s.lstrip().upper().startswith("INSERT INTO EVENTS")]
+    assert inserts, seen  # the driver's event insert was announced
+    assert ("after", inserts[0]) in seen  # and closed with the note its before left
