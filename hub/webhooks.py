@@ -275,14 +275,16 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
     values["headers"] = fastjson.dumps(values["headers"])
     table = m.WebhookDelivery.__table__
     with writelock.serialized():
-        row = _INSERT_DELIVERY.first(values)
+        connection = db.session.connection()
+        row = _INSERT_DELIVERY.first(values, connection)
         assert row is not None
         delivery_id = int(row[0])
-        duplicate = not inbound.claim_fast(provider, key, delivery_id)
+        duplicate = not inbound.claim_fast(provider, key, delivery_id, connection)
         if duplicate:
             db.session.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
         else:
-            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id)
+            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id,
+                                   connection=connection)
         db.session.commit()
     if duplicate:
         return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id}))
