@@ -12,13 +12,39 @@ still see each statement (logging, statement-count tests).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 from sqlalchemy import JSON, exc
 from sqlalchemy.engine import Connection, Dialect
 
 from hub.extensions import db
+
+_own: ContextVar[Connection | None] = ContextVar("hub_driver_own_connection", default=None)
+
+
+@contextmanager
+def own_connection() -> Iterator[Connection]:
+    """A connection of the block's own, outside the ORM session, its transaction begun: for a path
+    that needs only driver statements (a webhook's verify, then its record), where the session's
+    begin, commit and teardown cost about as much as the statements. What the block does not
+    commit (``connection.commit()``) is rolled back when it ends."""
+    with db.engine.connect() as connection:
+        connection.begin()
+        yield connection
+
+
+@contextmanager
+def on(connection: Connection) -> Iterator[None]:
+    """Driver statements in the block that name no connection run on ``connection`` (reads only:
+    the ORM session of the same thread must never wait for it)."""
+    token = _own.set(connection)
+    try:
+        yield
+    finally:
+        _own.reset(token)
 
 
 class _Compiled:
@@ -85,7 +111,7 @@ class DriverStatement:
         statements in a row and has it already (asking the session each time costs as much as SQLite's
         own insert)."""
         if connection is None:
-            connection = db.session.connection()
+            connection = _own.get() or db.session.connection()
         compiled = self._for(connection.dialect)
         arguments = compiled.arguments(params)
         dbapi_connection = connection.connection.driver_connection
