@@ -14,13 +14,14 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -30,7 +31,7 @@ from hub import models as m
 from hub import types as t
 from hub.driver import DriverStatement
 from hub.errors import ApiError, HubError, PluginError, RetryLater
-from hub.extensions import db
+from hub.extensions import current_app_object, db
 from hub.models.base import utcnow
 
 logger = logging.getLogger("hub.inbound")
@@ -139,31 +140,61 @@ def claim_fast(provider: str, key: str, delivery_id: int, connection: Connection
     return _CLAIM.first(values, connection) is not None
 
 
-#: A wake found pending less than this long ago (seconds) is not asked again by this process: under
-#: a burst one Redis call serves many deliveries; ``hub worker``'s poll picks up any it missed.
+#: The waker asks Redis at most this often (seconds): under a burst one call serves every delivery
+#: recorded meanwhile; ``hub worker``'s poll picks up any it missed.
 WAKE_PENDING_FOR = 0.02
-_wake_pending_since = 0.0
 
 
-def wake() -> None:
-    """Get a worker to apply what was recorded: one Redis ``SET NX`` and, when no wake is pending,
-    the apply job (a Redis outage costs nothing here: ``hub worker`` also polls the database)."""
-    global _wake_pending_since
+class _Waker:
+    """A thread of the process's own that gets a worker to apply what was recorded: the request only
+    raises a flag (no Redis call in the ack); the thread makes one ``SET NX`` and, when no wake is
+    pending, enqueues the apply job. Started in each process on its first delivery (after a fork)."""
+
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._app: Flask | None = None
+
+    def __call__(self) -> None:
+        self._app = current_app_object()
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    threading.Thread(target=self._run, name="hub-inbound-waker", daemon=True).start()
+                    self._pid = os.getpid()
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            app = self._app
+            if app is not None:
+                with app.app_context():
+                    _wake_now()
+            time.sleep(WAKE_PENDING_FOR)
+
+
+def _wake_now() -> None:
     from hub.queue import get_queue, state
 
-    if time.monotonic() - _wake_pending_since < WAKE_PENDING_FOR:
-        return
     qs = state()
     if not qs.available():
         return
     try:
         if qs.redis.set(WAKE_KEY, "1", nx=True, ex=30):
             get_queue().enqueue_call(APPLY_JOB, result_ttl=0, failure_ttl=3600)
-        else:
-            _wake_pending_since = time.monotonic()
     except redis.RedisError as e:
         qs.mark_down()
         logger.warning("inbound.redis-unavailable", extra={"error": type(e).__name__})
+    except Exception:  # the waker must outlive any error: the worker's poll covers what it missed
+        logger.exception("inbound.wake-failed")
+
+
+#: Get a worker to apply what was recorded (a Redis outage costs nothing here: ``hub worker`` also
+#: polls the database).
+wake = _Waker()
 
 
 # -- applying (hub worker) --------------------------------------------------------------------

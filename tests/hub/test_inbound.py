@@ -111,3 +111,30 @@ def test_a_change_that_raises_is_failed_and_the_others_in_its_batch_apply(client
     assert count(m.Activity, m.Activity.type == "set_resolved") == 1
     run_jobs()  # settled: nothing is tried again
     assert [c.state for c in changes()] == ["failed", "applied", "failed"]
+
+
+# -- waking a worker ------------------------------------------------------------------------------
+
+
+def _queued(app):
+    import time
+
+    from hub import inbound
+    from hub.queue import get_queue, get_redis
+
+    deadline = time.monotonic() + 5
+    with app.app_context():
+        while time.monotonic() < deadline and not get_redis().exists(inbound.WAKE_KEY):
+            time.sleep(0.01)
+        time.sleep(2 * inbound.WAKE_PENDING_FOR)  # anything the waker would add, added
+        return [job.func_name for job in get_queue().jobs]
+
+
+def test_the_ack_wakes_a_worker_once_for_a_burst(app, client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    assert _queued(app) == ["hub.jobs.apply_inbound_job"]
+    for n in range(5):  # a wake is pending: the job that will run applies these too
+        post(client, {"delivery": f"b{n}", "key": "APP-1", "state": "open", "updated_ms": 2 + n})
+    assert _queued(app) == ["hub.jobs.apply_inbound_job"]
+    run_jobs()
+    assert [c.state for c in changes()] == ["applied", "applied", "skipped", "skipped", "skipped", "skipped"]
