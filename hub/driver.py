@@ -110,29 +110,44 @@ class DriverStatement:
         ``connection``: the session's (``db.session.connection()``), when the caller runs several
         statements in a row and has it already (asking the session each time costs as much as SQLite's
         own insert)."""
-        if connection is None:
-            connection = _own.get() or db.session.connection()
+        connection = connection or _own.get() or db.session.connection()
         compiled = self._for(connection.dialect)
-        arguments = compiled.arguments(params)
-        dbapi_connection = connection.connection.driver_connection
-        assert dbapi_connection is not None  # a checked-out connection always has its driver's
-        cursor = dbapi_connection.cursor()
-        try:
-            context, events = _Context(), connection.dispatch
-            _announce(events.before_cursor_execute, connection, cursor, compiled.sql, arguments, context)
-            cursor.execute(compiled.sql, arguments)
-            _announce(events.after_cursor_execute, connection, cursor, compiled.sql, arguments, context)
-            return cursor.fetchall() if cursor.description is not None else []
-        except compiled.dialect.loaded_dbapi.Error as e:
-            raise _wrapped(connection, compiled, arguments, e, cursor) from e
-        finally:
-            cursor.close()
+        return _run(connection, compiled, compiled.arguments(params), many=False)
+
+    def execute_many(self, rows: Sequence[Mapping[str, Any]], connection: Connection | None = None) -> None:
+        """The statement once per row, in one driver call (psycopg pipelines them: one round trip; SQLite
+        steps one prepared statement), for an INSERT of several rows that needs nothing back."""
+        if rows:
+            connection = connection or _own.get() or db.session.connection()
+            compiled = self._for(connection.dialect)
+            _run(connection, compiled, [compiled.arguments(row) for row in rows], many=True)
 
     def first(
         self, params: Mapping[str, Any], connection: Connection | None = None
     ) -> tuple[Any, ...] | None:
         found = self.rows(params, connection)
         return found[0] if found else None
+
+
+def _run(connection: Connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list[tuple[Any, ...]]:
+    """Execute on the DBAPI cursor of ``connection``, telling the engine's cursor-event listeners as
+    SQLAlchemy does; the driver's errors raised as SQLAlchemy's."""
+    dbapi_connection = connection.connection.driver_connection
+    assert dbapi_connection is not None  # a checked-out connection always has its driver's
+    cursor = dbapi_connection.cursor()
+    try:
+        context, events = _Context(), connection.dispatch
+        _announce(events.before_cursor_execute, connection, cursor, compiled.sql, arguments, context, many)
+        if many:
+            cursor.executemany(compiled.sql, arguments)
+        else:
+            cursor.execute(compiled.sql, arguments)
+        _announce(events.after_cursor_execute, connection, cursor, compiled.sql, arguments, context, many)
+        return cursor.fetchall() if not many and cursor.description is not None else []
+    except compiled.dialect.loaded_dbapi.Error as e:
+        raise _wrapped(connection, compiled, arguments, e, cursor) from e
+    finally:
+        cursor.close()
 
 
 def _wrapped(
@@ -158,8 +173,8 @@ class _Context:
 
 
 def _announce(listeners: Any, connection: Connection, cursor: Any, sql: str, arguments: Any,
-              context: _Context) -> None:
+              context: _Context, executemany: bool) -> None:
     """Tell the engine's cursor-event listeners (``before_cursor_execute``, ``after_cursor_execute``),
     as SQLAlchemy's own execution does."""
     for listener in listeners:
-        listener(connection, cursor, sql, arguments, context, False)
+        listener(connection, cursor, sql, arguments, context, executemany)

@@ -78,8 +78,8 @@ _INSERT_CHANGES = DriverStatement(
 
 def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int,
                    connection: Connection | None = None) -> None:
-    """A delivery's changes in one multi-row INSERT; arrival order is the delivery's id, then the
-    change's place in it (no id needed back)."""
+    """A delivery's changes in one driver call; arrival order is the delivery's id, then the change's
+    place in it (no id needed back)."""
     if not changes:
         return
     received = time.time() * 1000
@@ -90,8 +90,7 @@ def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery
         values["date_created"] = utcnow()
         values["data"], values["activity_ids"] = fastjson.dumps(values["data"]), "[]"
         rows.append(values)
-    for values in rows:  # one or a few: each a cursor execute of the statement compiled once
-        _INSERT_CHANGES.rows(values, connection)
+    _INSERT_CHANGES.execute_many(rows, connection)
 
 
 def from_row(row: m.InboundChange | Row[*tuple[Any, ...]]) -> t.Change:

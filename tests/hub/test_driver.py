@@ -53,3 +53,33 @@ def test_cursor_event_listeners_see_before_and_after_with_one_context(app, env, 
                if kind == "before" and s.lstrip().upper().startswith("INSERT INTO EVENTS")]
     assert inserts, seen  # the driver's event insert was announced
     assert ("after", inserts[0]) in seen  # and closed with the note its before left
+
+
+def test_execute_many_inserts_every_row_in_one_driver_call_and_announces_it(app, env):
+    from sqlalchemy import event, insert
+
+    from hub.driver import DriverStatement
+
+    claims = m.WebhookClaim.__table__
+    statement = DriverStatement(lambda dialect: insert(claims),
+                                keys=("provider", "dedupe_key", "delivery_id", "date_claimed"))
+    seen: list[bool] = []
+
+    def before(conn, cursor, sql, parameters, context, executemany):
+        if sql.lstrip().upper().startswith("INSERT INTO WEBHOOK_CLAIMS"):
+            seen.append(executemany)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        statement.execute_many([{"provider": "p", "dedupe_key": f"k{n}", "delivery_id": None,
+                                 "date_claimed": utcnow()} for n in range(3)])
+        db.session.commit()
+        with pytest.raises(IntegrityError):  # a taken key: SQLAlchemy's error, nothing kept
+            statement.execute_many([{"provider": "p", "dedupe_key": key, "delivery_id": None,
+                                     "date_claimed": utcnow()} for key in ("k9", "k0")])
+        db.session.rollback()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert seen == [True, True]
+    keys = db.session.scalars(select(m.WebhookClaim.dedupe_key).order_by(m.WebhookClaim.dedupe_key)).all()
+    assert keys == ["k0", "k1", "k2"]
