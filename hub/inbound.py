@@ -248,9 +248,9 @@ def apply_many(change_ids: Sequence[int]) -> int:
 
     First each is completed (``complete_change``: maybe a provider lookup, so before any write).
     Then, holding the write turn: one UPDATE moves the still-pending ones out of ``pending`` (what
-    another worker took meanwhile is skipped), each is applied in its own savepoint (a change that
-    raises is recorded as failed, the others go on), and one commit settles them all. A worker
-    killed before that commit leaves every one pending, for another to apply once.
+    another worker took meanwhile is skipped), each is applied, and one commit settles them all (a
+    change that raises is recorded as failed, the others still apply). A worker killed before that
+    commit leaves every one pending, for another to apply once.
     """
     found = {r.id: r for r in db.session.connection().execute(_PENDING_ROWS, {"ids": list(change_ids)})}
     ready: list[tuple[Row[*tuple[Any, ...]], m.Integration | None, t.Change]] = []
@@ -282,48 +282,48 @@ def apply_many(change_ids: Sequence[int]) -> int:
 
 
 def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | None, t.Change]]) -> int:
-    """Claim, apply and settle ``ready`` in one transaction (the caller holds the write turn)."""
-    connection = db.session.connection()
-    claimed = {r.id for r in connection.execute(
-        _CLAIM_ROWS, {"ids": [row.id for row, _, _ in ready], "now": utcnow()})}
-    settled = 0
-    for row, integration, change in ready:
-        if row.id in claimed:  # else another worker took it meanwhile
-            _apply_claimed_one(row, integration, change)
-            settled += 1
-    db.session.commit()
-    return settled
+    """Claim, apply and settle ``ready`` in one transaction (the caller holds the write turn).
+
+    When one raises (a bug in a plugin or the core), the transaction is rolled back and each is
+    applied again in a transaction of its own: the one that raises is recorded as failed with its
+    error, the others apply."""
+    try:
+        claimed = {r.id for r in db.session.connection().execute(
+            _CLAIM_ROWS, {"ids": [row.id for row, _, _ in ready], "now": utcnow()})}
+        results = [(row, _apply_claimed_one(row, integration, change))
+                   for row, integration, change in ready if row.id in claimed]  # else another worker took it
+        db.session.commit()
+    except OperationalError:
+        raise
+    except Exception as e:
+        db.session.rollback()
+        if len(ready) > 1:
+            return sum(_apply_claimed([item]) for item in ready)
+        change_id = ready[0][0].id
+        logger.exception("inbound.apply-failed", extra={"change": change_id})
+        return _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
+    for row, result in results:
+        logger.info("inbound.applied",
+                    extra={"change": row.id, "state": result.state, "reason": result.reason})
+    return len(results)
 
 
 def _apply_claimed_one(
     row: Row[*tuple[Any, ...]], integration: m.Integration | None, change: t.Change
-) -> None:
-    """Apply one claimed change in a savepoint and record what it did (failed, with the error, when it
-    raised: a bug in a plugin or the core must not stop the changes after it)."""
+) -> Any:
+    """Apply one claimed change and record what it did; returns :class:`hub.sync.Applied`."""
     from hub import sync
 
     logs.bind(delivery=row.delivery_id, integration=row.integration_id)
-    savepoint = db.session.begin_nested()
-    try:
-        if integration is None or integration.status != "active":
-            result = sync.Applied("skipped", "integration not active")
-        else:
-            result = sync.apply(integration, change, row.order_key)
-        db.session.connection().execute(_SETTLE_ROW, {
-            "change_id": row.id, "state": result.state, "reason": result.reason,
-            "activity_ids": result.activity_ids,
-        })
-        savepoint.commit()
-    except OperationalError:
-        raise
-    except Exception as e:
-        savepoint.rollback()
-        logger.exception("inbound.apply-failed", extra={"change": row.id})
-        db.session.execute(update(m.InboundChange).where(m.InboundChange.id == row.id)
-                           .values(state="failed", error=f"{type(e).__name__}: {e}"[:2000])
-                           .execution_options(synchronize_session=False))
-        return
-    logger.info("inbound.applied", extra={"change": row.id, "state": result.state, "reason": result.reason})
+    if integration is None or integration.status != "active":
+        result = sync.Applied("skipped", "integration not active")
+    else:
+        result = sync.apply(integration, change, row.order_key)
+    db.session.connection().execute(_SETTLE_ROW, {
+        "change_id": row.id, "state": result.state, "reason": result.reason,
+        "activity_ids": result.activity_ids,
+    })
+    return result
 
 
 def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:
