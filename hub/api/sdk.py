@@ -423,6 +423,8 @@ def envelope(project_id: str) -> Any:
     ]
     founds = [look_up(project, data) for data in datas]  # read before the writer's turn
     dropped: dict[str, int] = {}
+    # sessions, client reports, transactions: counted in Redis once stored, outside the writer's turn
+    accepted = [item.type or "unknown" for item in env.items if item.type not in (*EVENT_ITEMS, "attachment")]
 
     def work() -> str | None:
         stored_id, duplicate = header_event_id, False
@@ -434,12 +436,12 @@ def envelope(project_id: str) -> Any:
                 reason = None if duplicate else _attachment(project, item, stored_id)
                 if reason:
                     dropped[reason] = dropped.get(reason, 0) + 1
-            elif item.type not in EVENT_ITEMS:
-                sdk_quota.count_outcome(project.id, item.type or "unknown", "accepted")
         return stored_id
 
     first_id = (_event_id(raws[0].get("event_id")) if raws else None) or header_event_id
     stored_id = _once(project, first_id if events else None, work)
+    for category in accepted:
+        sdk_quota.count_outcome(project.id, category, "accepted")
     for reason, quantity in dropped.items():
         sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
         logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})
