@@ -12,13 +12,39 @@ still see each statement (logging, statement-count tests).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 from sqlalchemy import JSON, exc
 from sqlalchemy.engine import Connection, Dialect
 
 from hub.extensions import db
+
+_own: ContextVar[Connection | None] = ContextVar("hub_driver_own_connection", default=None)
+
+
+@contextmanager
+def own_connection() -> Iterator[Connection]:
+    """A connection of the block's own, outside the ORM session, its transaction begun: for a path
+    that needs only driver statements (a webhook's verify, then its record), where the session's
+    begin, commit and teardown cost about as much as the statements. What the block does not
+    commit (``connection.commit()``) is rolled back when it ends."""
+    with db.engine.connect() as connection:
+        connection.begin()
+        yield connection
+
+
+@contextmanager
+def on(connection: Connection) -> Iterator[None]:
+    """Driver statements in the block that name no connection run on ``connection`` (reads only:
+    the ORM session of the same thread must never wait for it)."""
+    token = _own.set(connection)
+    try:
+        yield
+    finally:
+        _own.reset(token)
 
 
 class _Compiled:
@@ -78,9 +104,14 @@ class DriverStatement:
                 self._compiled[dialect.name] = compiled
         return compiled
 
-    def rows(self, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row the statement answers, as tuples (the raw driver values)."""
-        connection = db.session.connection()
+    def rows(self, params: Mapping[str, Any], connection: Connection | None = None) -> list[tuple[Any, ...]]:
+        """Every row the statement answers, as tuples (the raw driver values).
+
+        ``connection``: the session's (``db.session.connection()``), when the caller runs several
+        statements in a row and has it already (asking the session each time costs as much as SQLite's
+        own insert)."""
+        if connection is None:
+            connection = _own.get() or db.session.connection()
         compiled = self._for(connection.dialect)
         arguments = compiled.arguments(params)
         dbapi_connection = connection.connection.driver_connection
@@ -97,8 +128,10 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def first(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        found = self.rows(params)
+    def first(
+        self, params: Mapping[str, Any], connection: Connection | None = None
+    ) -> tuple[Any, ...] | None:
+        found = self.rows(params, connection)
         return found[0] if found else None
 
 

@@ -14,14 +14,16 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from hub import fastjson, logs, snapshots, upserts, writelock
@@ -29,7 +31,7 @@ from hub import models as m
 from hub import types as t
 from hub.driver import DriverStatement
 from hub.errors import ApiError, HubError, PluginError, RetryLater
-from hub.extensions import db
+from hub.extensions import current_app_object, db
 from hub.models.base import utcnow
 
 logger = logging.getLogger("hub.inbound")
@@ -74,7 +76,8 @@ _INSERT_CHANGES = DriverStatement(
 )
 
 
-def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int) -> None:
+def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int,
+                   connection: Connection | None = None) -> None:
     """A delivery's changes in one multi-row INSERT; arrival order is the delivery's id, then the
     change's place in it (no id needed back)."""
     if not changes:
@@ -88,7 +91,7 @@ def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery
         values["data"], values["activity_ids"] = fastjson.dumps(values["data"]), "[]"
         rows.append(values)
     for values in rows:  # one or a few: each a cursor execute of the statement compiled once
-        _INSERT_CHANGES.rows(values)
+        _INSERT_CHANGES.rows(values, connection)
 
 
 def from_row(row: m.InboundChange | Row[*tuple[Any, ...]]) -> t.Change:
@@ -131,37 +134,67 @@ _CLAIM = DriverStatement(
 )
 
 
-def claim_fast(provider: str, key: str, delivery_id: int) -> bool:
+def claim_fast(provider: str, key: str, delivery_id: int, connection: Connection | None = None) -> bool:
     """:func:`claim` on the driver's cursor, for the ack (nothing of the ORM's is pending there)."""
     values = {"provider": provider, "dedupe_key": key, "delivery_id": delivery_id, "date_claimed": utcnow()}
-    return _CLAIM.first(values) is not None
+    return _CLAIM.first(values, connection) is not None
 
 
-#: A wake found pending less than this long ago (seconds) is not asked again by this process: under
-#: a burst one Redis call serves many deliveries; ``hub worker``'s poll picks up any it missed.
+#: The waker asks Redis at most this often (seconds): under a burst one call serves every delivery
+#: recorded meanwhile; ``hub worker``'s poll picks up any it missed.
 WAKE_PENDING_FOR = 0.02
-_wake_pending_since = 0.0
 
 
-def wake() -> None:
-    """Get a worker to apply what was recorded: one Redis ``SET NX`` and, when no wake is pending,
-    the apply job (a Redis outage costs nothing here: ``hub worker`` also polls the database)."""
-    global _wake_pending_since
+class _Waker:
+    """A thread of the process's own that gets a worker to apply what was recorded: the request only
+    raises a flag (no Redis call in the ack); the thread makes one ``SET NX`` and, when no wake is
+    pending, enqueues the apply job. Started in each process on its first delivery (after a fork)."""
+
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._app: Flask | None = None
+
+    def __call__(self) -> None:
+        self._app = current_app_object()
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    threading.Thread(target=self._run, name="hub-inbound-waker", daemon=True).start()
+                    self._pid = os.getpid()
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            app = self._app
+            if app is not None:
+                with app.app_context():
+                    _wake_now()
+            time.sleep(WAKE_PENDING_FOR)
+
+
+def _wake_now() -> None:
     from hub.queue import get_queue, state
 
-    if time.monotonic() - _wake_pending_since < WAKE_PENDING_FOR:
-        return
     qs = state()
     if not qs.available():
         return
     try:
         if qs.redis.set(WAKE_KEY, "1", nx=True, ex=30):
             get_queue().enqueue_call(APPLY_JOB, result_ttl=0, failure_ttl=3600)
-        else:
-            _wake_pending_since = time.monotonic()
     except redis.RedisError as e:
         qs.mark_down()
         logger.warning("inbound.redis-unavailable", extra={"error": type(e).__name__})
+    except Exception:  # the waker must outlive any error: the worker's poll covers what it missed
+        logger.exception("inbound.wake-failed")
+
+
+#: Get a worker to apply what was recorded (a Redis outage costs nothing here: ``hub worker`` also
+#: polls the database).
+wake = _Waker()
 
 
 # -- applying (hub worker) --------------------------------------------------------------------
@@ -177,12 +210,9 @@ def apply_pending(limit: int = BATCH) -> int:
         .where((m.InboundChange.not_before.is_(None)) | (m.InboundChange.not_before <= now))
         .order_by(m.InboundChange.id).limit(limit)
     ).all()
-    db.session.rollback()  # no transaction held between changes
-    settled = 0
-    for change_id in _in_ticket_order(rows):
-        if apply_one(change_id):
-            settled += 1
-    return settled
+    db.session.rollback()  # no transaction held between chunks
+    ordered = _in_ticket_order(rows)
+    return sum(apply_many(ordered[i:i + APPLY_CHUNK]) for i in range(0, len(ordered), APPLY_CHUNK))
 
 
 def _in_ticket_order(rows: Sequence[Row[*tuple[Any, ...]]]) -> list[int]:
@@ -193,77 +223,108 @@ def _in_ticket_order(rows: Sequence[Row[*tuple[Any, ...]]]) -> list[int]:
     return [r[0] for r in ordered]
 
 
+#: Changes applied in one transaction: one write turn and one commit for all of them (most of what
+#: applying one cost), few enough that an ack waiting for SQLite's write turn waits little.
+APPLY_CHUNK = 16
+
 _CHANGES = m.InboundChange.__table__
 #: The worker's own statements, built once (values come as parameters: no per-change compile).
-_PENDING_ROW = select(_CHANGES).where(_CHANGES.c.id == bindparam("id"))
-_CLAIM_ROW = (update(_CHANGES).where(_CHANGES.c.id == bindparam("change_id"), _CHANGES.c.state == "pending")
-              .values(state="applied", attempts=_CHANGES.c.attempts + 1, date_applied=bindparam("now")))
+_PENDING_ROWS = select(_CHANGES).where(_CHANGES.c.id.in_(bindparam("ids", expanding=True)),
+                                       _CHANGES.c.state == "pending")
+_CLAIM_ROWS = (update(_CHANGES)
+               .where(_CHANGES.c.id.in_(bindparam("ids", expanding=True)), _CHANGES.c.state == "pending")
+               .values(state="applied", attempts=_CHANGES.c.attempts + 1, date_applied=bindparam("now"))
+               .returning(_CHANGES.c.id))
 _SETTLE_ROW = update(_CHANGES).where(_CHANGES.c.id == bindparam("change_id")).values(
     state=bindparam("state"), reason=bindparam("reason"), activity_ids=bindparam("activity_ids"))
 
 
 def apply_one(change_id: int) -> bool:
     """Apply one recorded change in its own transaction; ``False`` when it was not pending."""
-    row = db.session.connection().execute(_PENDING_ROW, {"id": change_id}).first()
-    if row is None or row.state != "pending":
+    return apply_many([change_id]) == 1
+
+
+def apply_many(change_ids: Sequence[int]) -> int:
+    """Apply these changes, in this order, in one transaction; returns how many were settled.
+
+    First each is completed (``complete_change``: maybe a provider lookup, so before any write).
+    Then, holding the write turn: one UPDATE moves the still-pending ones out of ``pending`` (what
+    another worker took meanwhile is skipped), each is applied in its own savepoint (a change that
+    raises is recorded as failed, the others go on), and one commit settles them all. A worker
+    killed before that commit leaves every one pending, for another to apply once.
+    """
+    found = {r.id: r for r in db.session.connection().execute(_PENDING_ROWS, {"ids": list(change_ids)})}
+    ready: list[tuple[Row[*tuple[Any, ...]], m.Integration | None, t.Change]] = []
+    settled = 0
+    for change_id in change_ids:
+        row = found.get(change_id)
+        if row is None:
+            continue
+        integration = db.session.get(m.Integration, row.integration_id)
+        try:
+            ready.append((row, integration, _complete(integration, from_row(row))))
+        except (RetryLater, ApiError) as e:
+            settled += _retry_or_fail(change_id, e)
+        except PluginError as e:
+            settled += _settle_failed(change_id, f"{type(e).__name__}: {e}")
+        except Exception as e:  # a row no change type reads, a bug in complete_change: failed, the rest go on
+            logger.exception("inbound.apply-failed", extra={"change": change_id})
+            settled += _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
+    if not ready:
         db.session.rollback()
-        return False
-    logs.bind(delivery=row.delivery_id, integration=row.integration_id)
-    integration = db.session.get(m.Integration, row.integration_id)
-    change = from_row(row)
-    try:
-        change = _complete(integration, change)
-    except (RetryLater, ApiError) as e:
-        return _retry_or_fail(change_id, e)
-    except PluginError as e:
-        return _settle_failed(change_id, f"{type(e).__name__}: {e}")
+        return settled
     try:
         with writelock.serialized():
-            return _apply_claimed(change_id, row.order_key, integration, change)
-    except OperationalError as e:  # the database is busy or gone: the change stays pending, tried again
+            settled += _apply_claimed(ready)
+    except OperationalError as e:  # the database is busy or gone: the changes stay pending, tried again
         db.session.rollback()
-        logger.warning("inbound.apply-deferred", extra={"change": change_id, "error": type(e).__name__})
-        return False
+        logger.warning("inbound.apply-deferred", extra={"changes": len(ready), "error": type(e).__name__})
+    return settled
 
 
-def _apply_claimed(
-    change_id: int, order_key: str, integration: m.Integration | None, change: t.Change
-) -> bool:
-    """Move the change out of ``pending`` and apply it, in one transaction (the caller holds the write
-    turn)."""
+def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | None, t.Change]]) -> int:
+    """Claim, apply and settle ``ready`` in one transaction (the caller holds the write turn)."""
+    connection = db.session.connection()
+    claimed = {r.id for r in connection.execute(
+        _CLAIM_ROWS, {"ids": [row.id for row, _, _ in ready], "now": utcnow()})}
+    settled = 0
+    for row, integration, change in ready:
+        if row.id in claimed:  # else another worker took it meanwhile
+            _apply_claimed_one(row, integration, change)
+            settled += 1
+    db.session.commit()
+    return settled
+
+
+def _apply_claimed_one(
+    row: Row[*tuple[Any, ...]], integration: m.Integration | None, change: t.Change
+) -> None:
+    """Apply one claimed change in a savepoint and record what it did (failed, with the error, when it
+    raised: a bug in a plugin or the core must not stop the changes after it)."""
     from hub import sync
 
+    logs.bind(delivery=row.delivery_id, integration=row.integration_id)
+    savepoint = db.session.begin_nested()
     try:
-        claimed = (
-            db.session.connection().execute(_CLAIM_ROW, {"change_id": change_id, "now": utcnow()}).rowcount
-        )
-        if claimed != 1:  # another worker took it meanwhile
-            db.session.rollback()
-            return False
         if integration is None or integration.status != "active":
             result = sync.Applied("skipped", "integration not active")
         else:
-            result = sync.apply(integration, change, order_key)
-        db.session.connection().execute(
-            _SETTLE_ROW,
-            {
-                "change_id": change_id,
-                "state": result.state,
-                "reason": result.reason,
-                "activity_ids": result.activity_ids,
-            },
-        )
-        db.session.commit()
+            result = sync.apply(integration, change, row.order_key)
+        db.session.connection().execute(_SETTLE_ROW, {
+            "change_id": row.id, "state": result.state, "reason": result.reason,
+            "activity_ids": result.activity_ids,
+        })
+        savepoint.commit()
     except OperationalError:
         raise
-    except Exception as e:  # a bug: recorded as failed with the error, the other changes go on
-        db.session.rollback()
-        logger.exception("inbound.apply-failed", extra={"change": change_id})
-        return _settle_failed(change_id, f"{type(e).__name__}: {e}"[:2000])
-    logger.info(
-        "inbound.applied", extra={"change": change_id, "state": result.state, "reason": result.reason}
-    )
-    return True
+    except Exception as e:
+        savepoint.rollback()
+        logger.exception("inbound.apply-failed", extra={"change": row.id})
+        db.session.execute(update(m.InboundChange).where(m.InboundChange.id == row.id)
+                           .values(state="failed", error=f"{type(e).__name__}: {e}"[:2000])
+                           .execution_options(synchronize_session=False))
+        return
+    logger.info("inbound.applied", extra={"change": row.id, "state": result.state, "reason": result.reason})
 
 
 def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:

@@ -48,7 +48,7 @@ def add_outbox(
         next_attempt_at=utcnow(),
     )
     db.session.add(entry)
-    db.session.info.setdefault("hub_outbox_new", []).append(entry.id)
+    db.session.info.setdefault("hub_outbox_new", []).append((entry.id, entry))
     return entry
 
 

@@ -481,7 +481,7 @@ _listening = False  # the Session events are registered once per process, for ev
 
 def init_app(app: Flask) -> None:
     """Track outbox rows per session commit, and send them after each request."""
-    from sqlalchemy import event
+    from sqlalchemy import event, inspect
     from sqlalchemy.orm import Session
 
     global _listening
@@ -490,8 +490,9 @@ def init_app(app: Flask) -> None:
         @event.listens_for(Session, "after_commit")
         def _committed(session: Session) -> None:
             new = session.info.pop("hub_outbox_new", None)
-            if new:
-                session.info.setdefault("hub_outbox_committed", []).extend(new)
+            if new:  # not those a rolled-back savepoint took back (a change that failed in a batch)
+                session.info.setdefault("hub_outbox_committed", []).extend(
+                    entry_id for entry_id, entry in new if inspect(entry).persistent)
 
         @event.listens_for(Session, "after_soft_rollback")
         def _rolled_back(session: Session, previous_transaction: Any) -> None:

@@ -20,6 +20,7 @@ from hub import issues, logs, members, snapshots, upserts
 from hub import models as m
 from hub import types as t
 from hub.crypto import decrypt_json, encrypt_json, sign, unsign
+from hub.driver import DriverStatement
 from hub.errors import Forbidden, NotFound, ValidationError
 from hub.extensions import db
 
@@ -90,7 +91,8 @@ def _oi(integration_id: int, organization_id: int | None) -> m.OrganizationInteg
     )
 
 
-_BY_ACCOUNT = select(
+#: Every webhook's verifier asks this: columns on the driver's cursor (no ORM load, no identity map).
+_BY_ACCOUNT = DriverStatement(lambda dialect: select(
     m.Integration.id,
     m.Integration.provider,
     m.Integration.external_id,
@@ -99,7 +101,7 @@ _BY_ACCOUNT = select(
     m.Integration.status,
 ).where(
     m.Integration.provider == bindparam("provider"), m.Integration.external_id == bindparam("external_id")
-)
+))
 
 
 def get_integration(
@@ -113,14 +115,10 @@ def get_integration(
     """
     if "\x00" in str(external_id):
         return None
-    # Columns, not an entity (every webhook's verifier asks this: no identity map, no ORM load)
-    row = (
-        db.session.connection()
-        .execute(_BY_ACCOUNT, {"provider": provider, "external_id": str(external_id)})
-        .first()
-    )
-    if row is None:
+    found = _BY_ACCOUNT.first({"provider": provider, "external_id": str(external_id)})
+    if found is None:
         return None
+    row = snapshots.IntegrationColumns(*found)
     logs.bind(integration=row.id)
     return snapshots.integration(row, _oi(row.id, int(organization_id)) if organization_id else None)
 

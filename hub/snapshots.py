@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from flask import current_app
 from sqlalchemy import Row
@@ -50,9 +50,20 @@ def group(row: m.Group) -> t.Group:
     )
 
 
-def integration(row: m.Integration | Row[*tuple[Any, ...]],
+class IntegrationColumns(NamedTuple):
+    """The columns of an integration a webhook's verifier reads (no ORM load)."""
+
+    id: int
+    provider: str
+    external_id: str
+    name: str
+    metadata_encrypted: str
+    status: str
+
+
+def integration(row: m.Integration | Row[*tuple[Any, ...]] | IntegrationColumns,
                 org_integration: m.OrganizationIntegration | None = None) -> t.Integration:
-    """``row``: the model, or a row of its columns (the webhook verifiers' lookup)."""
+    """``row``: the model, or its columns (the webhook verifiers' lookup)."""
     return t.Integration(
         id=str(row.id),
         provider=row.provider,

@@ -15,6 +15,7 @@ error, never a stack trace.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import uuid
@@ -22,9 +23,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy.engine import Connection
 
-from hub import fastjson, inbound, inputs, jobs, logs, security, upserts, writelock
+from hub import driver, fastjson, inbound, inputs, jobs, logs, security, upserts, writelock
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
@@ -189,7 +191,7 @@ def _delivery_row(provider: str, endpoint: str, body: bytes) -> m.WebhookDeliver
 
 def _delivery_values(provider: str, endpoint: str, body: bytes) -> dict[str, Any]:
     query_string = request.query_string.decode("latin-1")
-    headers = dict(request.headers)
+    headers = dict(request.headers.items())  # one pass over the environ (dict(headers) makes two)
     secret_names = [k for k in headers if is_secret_header(k)]
     secrets: dict[str, Any] = {"headers": {k: headers[k] for k in secret_names}, "endpoint": endpoint}
     shown_query, shown_body = public_query(query_string), public_body(body, request.mimetype)
@@ -226,20 +228,29 @@ def _v2_request(provider: str, body: bytes, params: dict[str, str]) -> tuple[Web
 
 
 def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: bytes) -> Response:
-    """Verify → handle → (Inbound) claim + record + ack, or (WebhookResponse) record the answer."""
+    """Verify → handle → (Inbound) claim + record + ack, or (WebhookResponse) record the answer.
+
+    The verifier's lookups and the record run on a connection of the request's own (no ORM session
+    begun or committed for a delivery whose handler needs none: most of a Jira webhook's ack)."""
     hub_request, claimed = _v2_request(provider, body, params)
     error: str | None = None
     result: Any = None
-    try:
-        verified = route.verify(hub_request)
-        result = route.handle(hub_request, verified)
-        if not isinstance(result, Inbound | WebhookResponse):
-            raise TypeError(f"route {route.path!r} returned {type(result).__name__}")
-    except Exception as e:
-        db.session.rollback()
-        result, error = _error_response(e, endpoint)
+    with driver.own_connection() as connection:
+        try:
+            with driver.on(connection):
+                verified = route.verify(hub_request)
+            result = route.handle(hub_request, verified)
+            if not isinstance(result, Inbound | WebhookResponse):
+                raise TypeError(f"route {route.path!r} returned {type(result).__name__}")
+        except Exception as e:
+            db.session.rollback()
+            result, error = _error_response(e, endpoint)
+        if isinstance(result, Inbound):
+            response, duplicate = _record_inbound(provider, endpoint, body, result, connection)
     if isinstance(result, Inbound):
-        return _record_inbound(provider, endpoint, body, hub_request, result)
+        if not duplicate:
+            _wake_or_apply()
+        return response
     response = to_response(result)
     delivery = _delivery_row(provider, endpoint, body)
     _record_answer(delivery, response, result, hub_request, error)
@@ -260,11 +271,17 @@ _INSERT_DELIVERY = DriverStatement(
 )
 
 
-def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: WebhookRequest,
-                    result: Inbound) -> Response:
-    """Claim, then record the delivery and its changes: one transaction, then the answer."""
-    import hashlib
+_MARK_DUPLICATE = DriverStatement(
+    lambda dialect: update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+    .values(outcome="duplicate")
+)
 
+
+def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound,
+                    own: Connection) -> tuple[Response, bool]:
+    """Claim, then record the delivery and its changes: one transaction, committed before the
+    answer. On ``own`` (the request's connection) unless the handler began ORM work, which then
+    commits with the record. Returns the answer, and whether the delivery was a duplicate."""
     key = result.dedupe_key or hashlib.sha256(body).hexdigest()
     if len(key) > 128:
         key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
@@ -273,24 +290,34 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, hub_request: Webh
     values = {**_delivery_values(provider, endpoint, body), "status_code": response.status_code,
               "dedupe_key": key, "integration_id": integration_id, "date_received": utcnow()}
     values["headers"] = fastjson.dumps(values["headers"])
-    table = m.WebhookDelivery.__table__
+    session_busy = db.session.registry.has() and db.session().in_transaction()
+    connection = db.session.connection() if session_busy else own
     with writelock.serialized():
-        row = _INSERT_DELIVERY.first(values)
+        row = _INSERT_DELIVERY.first(values, connection)
         assert row is not None
         delivery_id = int(row[0])
-        duplicate = not inbound.claim_fast(provider, key, delivery_id)
+        duplicate = not inbound.claim_fast(provider, key, delivery_id, connection)
         if duplicate:
-            db.session.execute(update(table).where(table.c.id == delivery_id).values(outcome="duplicate"))
+            _MARK_DUPLICATE.rows({"delivery_id": delivery_id}, connection)
         else:
-            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id)
-        db.session.commit()
+            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id,
+                                   connection=connection)
+        if session_busy:
+            db.session.commit()
+        else:
+            connection.commit()
     if duplicate:
-        return to_response(WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id}))
+        already = WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id})
+        return to_response(already), True
+    return response, False
+
+
+def _wake_or_apply() -> None:
+    """After a recorded delivery: wake a worker, or (no workers: HUB_ASYNC=0) apply it now."""
     if current_app.config["HUB_ASYNC"]:
         inbound.wake()
-    else:  # no workers (HUB_ASYNC=0): apply now, then send what that recorded
+    else:
         jobs.apply_inbound()
-    return response
 
 
 def _record_answer(delivery: m.WebhookDelivery, response: Response, result: WebhookResponse,

@@ -79,3 +79,62 @@ def test_replay_applies_the_recorded_changes_again(client, signed, run_jobs):
     assert group(signed["group_id"]).status == "resolved"
     help_text = client.application.test_cli_runner().invoke(args=["replay", "--help"]).output
     assert "signature" in help_text and "re-checked" in help_text
+
+
+# -- a batch: one transaction, each change on its own --------------------------------------------
+
+
+def _corrupt(change_id, **data):
+    """A recorded change whose stored data no longer makes sense (written by an older hub, or by hand)."""
+    row = db.session.get(m.InboundChange, change_id)
+    row.data = {**row.data, **data}
+    db.session.commit()
+
+
+def test_a_change_that_raises_is_failed_and_the_others_in_its_batch_apply(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "open", "updated_ms": 1000})
+    post(client, {"delivery": "b", "key": "APP-1", "state": "closed", "updated_ms": 2000})
+    post(client, {"delivery": "c", "key": "APP-1", "state": "open", "updated_ms": 500})
+    first, _, unreadable = changes()
+    _corrupt(first.id, category=5)  # applying it raises, after its out-of-order guard wrote
+    row = db.session.get(m.InboundChange, unreadable.id)
+    row.data = {"project_id": ""}  # no status_id: no StatusChange can be read from it
+    db.session.commit()
+
+    run_jobs()
+
+    first, second, unreadable = changes()
+    assert first.state == "failed" and first.attempts == 1 and first.error
+    assert unreadable.state == "failed" and "status_id" in unreadable.error
+    assert second.state == "applied" and len(second.activity_ids) == 1
+    assert group(signed["group_id"]).status == "resolved"
+    assert count(m.Activity, m.Activity.type == "set_resolved") == 1
+    run_jobs()  # settled: nothing is tried again
+    assert [c.state for c in changes()] == ["failed", "applied", "failed"]
+
+
+# -- waking a worker ------------------------------------------------------------------------------
+
+
+def _queued(app):
+    import time
+
+    from hub import inbound
+    from hub.queue import get_queue, get_redis
+
+    deadline = time.monotonic() + 5
+    with app.app_context():
+        while time.monotonic() < deadline and not get_redis().exists(inbound.WAKE_KEY):
+            time.sleep(0.01)
+        time.sleep(2 * inbound.WAKE_PENDING_FOR)  # anything the waker would add, added
+        return [job.func_name for job in get_queue().jobs]
+
+
+def test_the_ack_wakes_a_worker_once_for_a_burst(app, client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    assert _queued(app) == ["hub.jobs.apply_inbound_job"]
+    for n in range(5):  # a wake is pending: the job that will run applies these too
+        post(client, {"delivery": f"b{n}", "key": "APP-1", "state": "open", "updated_ms": 2 + n})
+    assert _queued(app) == ["hub.jobs.apply_inbound_job"]
+    run_jobs()
+    assert [c.state for c in changes()] == ["applied", "applied", "skipped", "skipped", "skipped", "skipped"]
