@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, bindparam, exists, null, select, update
+from sqlalchemy.engine import Connection
 
 from hub import fastjson, issues, upserts
 from hub import models as m
@@ -154,11 +155,14 @@ def look_up(project: ProjectRef, data: dict[str, Any]) -> Found:
     return _lookup(project.id, data["hashes"], data.get("release"), data.get("environment"))
 
 
-def _lookup(project_id: int, hashes: list[str], release: str | None, environment: str | None) -> Found:
+def _lookup(
+    project_id: int, hashes: list[str], release: str | None, environment: str | None,
+    connection: Connection | None = None,
+) -> Found:
     """Everything an event reads before it writes, in one statement (one round trip, no lock taken)."""
     params: dict[str, Any] = {f"h{i}": h for i, h in enumerate(hashes)}
     params.update(project_id=project_id, release=release, environment=environment)
-    row = _lookup_driver(len(hashes), bool(release), bool(environment)).first(params)
+    row = _lookup_driver(len(hashes), bool(release), bool(environment)).first(params, connection)
     assert row is not None  # a SELECT without FROM answers one row
     group_id = next((row[i] for i in range(len(hashes)) if row[i] is not None), None)
     release_id, environment_id, has_rules = row[len(hashes):]
@@ -254,8 +258,9 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
     payload = data.get("payload") or _rest_payload(data, event_id, timestamp)
     release, environment = data.get("release"), data.get("environment")
 
+    connection = db.session.connection()  # asked once for the three driver statements below
     if found is None or found.group_id is None:
-        found = _lookup(project.id, hashes, release, environment)
+        found = _lookup(project.id, hashes, release, environment, connection)
     if release and found.release_id is None:
         upserts.insert_missing(m.Release, {"project_id": project.id, "version": release},
                                ("project_id", "version"))
@@ -271,7 +276,7 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
         culprit=culprit, release=release, environment=environment,
         tags=fastjson.dumps(data.get("tags") or {}), data=fastjson.dumps(payload), timestamp=timestamp,
         date_received=utcnow(),
-    ))
+    ), connection)
     if inserted is None:  # stored before (a retry), or a concurrent twin stored it first
         stored = db.session.execute(select(m.Event.id, m.Event.group_id).where(
             m.Event.project_id == project.id, m.Event.event_id == event_id)).one()
@@ -279,7 +284,7 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
                             duplicate=True)
     event_pk = inserted[0]
 
-    counted = _count_driver().first({"group_pk": group_id, "seen": utcnow()})
+    counted = _count_driver().first({"group_pk": group_id, "seen": utcnow()}, connection)
     assert counted is not None  # the issue exists: found above, or created in this transaction
     status, details = counted
     is_regression = _should_regress(project.id, status, _json_value(details), release)
