@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, bindparam, exists, null, select, update
+from sqlalchemy.engine import Connection
 
 from hub import fastjson, issues, upserts
 from hub import models as m
@@ -136,17 +137,36 @@ def _rest_payload(data: dict[str, Any], event_id: str, timestamp: dt.datetime) -
     return payload
 
 
-def _lookup(project_id: int, hashes: list[str], release: str | None, environment: str | None) -> Any:
-    """Everything an event reads before it writes, in one statement (one round trip, no lock taken).
+@dataclass(frozen=True)
+class Found:
+    """What an event reads before it writes: the issue of its first grouping hash that has one, the ids
+    of its release and environment (``None`` when missing or not given), whether the project has rules."""
 
-    A row: the issue of each grouping hash (``None`` if it has none), then ``release_id`` and
-    ``environment_id`` (``None`` when missing or not given), then ``has_rules``.
-    """
+    group_id: int | None
+    release_id: int | None
+    environment_id: int | None
+    has_rules: bool
+
+
+def look_up(project: ProjectRef, data: dict[str, Any]) -> Found:
+    """The read of an SDK event (:func:`hub.sdk_events.from_sdk`), made before the writer's turn is
+    taken (:func:`hub.writelock.serialized`): SQLite's readers never wait for its writer, so the turn
+    holds only the writes; :func:`ingest_event` takes the answer as ``found``."""
+    return _lookup(project.id, data["hashes"], data.get("release"), data.get("environment"))
+
+
+def _lookup(
+    project_id: int, hashes: list[str], release: str | None, environment: str | None,
+    connection: Connection | None = None,
+) -> Found:
+    """Everything an event reads before it writes, in one statement (one round trip, no lock taken)."""
     params: dict[str, Any] = {f"h{i}": h for i, h in enumerate(hashes)}
     params.update(project_id=project_id, release=release, environment=environment)
-    row = _lookup_driver(len(hashes), bool(release), bool(environment)).first(params)
+    row = _lookup_driver(len(hashes), bool(release), bool(environment)).first(params, connection)
     assert row is not None  # a SELECT without FROM answers one row
-    return row
+    group_id = next((row[i] for i in range(len(hashes)) if row[i] is not None), None)
+    release_id, environment_id, has_rules = row[len(hashes):]
+    return Found(group_id, release_id, environment_id, bool(has_rules))
 
 
 @functools.cache
@@ -207,7 +227,7 @@ def _count_statement() -> Any:
     )
 
 
-def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
+def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None = None) -> IngestResult:
     """Store one event (already validated) and update its issue; the caller commits.
 
     ``data`` holds the REST fields (``message``, ``culprit``, ``fingerprint``, ...); an SDK event
@@ -219,6 +239,9 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
     nothing) and the issue's counter (``UPDATE … RETURNING`` its status, read under the row lock, so
     a regression is seen exactly once). Writes come last so SQLite's write lock and PostgreSQL's row
     lock on a busy issue are held for as short a time as possible.
+
+    ``found``: :func:`look_up`'s answer, read before the caller took the writer's turn. One that found
+    no issue is read again here: the writer before may have just created it (one issue, one short id).
     """
     if "payload" not in data:
         data = _rest_fields(data)
@@ -235,16 +258,16 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
     payload = data.get("payload") or _rest_payload(data, event_id, timestamp)
     release, environment = data.get("release"), data.get("environment")
 
-    found = _lookup(project.id, hashes, release, environment)
-    release_id, environment_id, has_rules = found[len(hashes):]
-    if release and release_id is None:
+    connection = db.session.connection()  # asked once for the three driver statements below
+    if found is None or found.group_id is None:
+        found = _lookup(project.id, hashes, release, environment, connection)
+    if release and found.release_id is None:
         upserts.insert_missing(m.Release, {"project_id": project.id, "version": release},
                                ("project_id", "version"))
-    if environment and environment_id is None:
+    if environment and found.environment_id is None:
         upserts.insert_missing(m.Environment, {"project_id": project.id, "name": environment},
                                ("project_id", "name"))
-    group_id = next((found[i] for i in range(len(hashes)) if found[i] is not None), None)
-    is_new = False
+    group_id, is_new = found.group_id, False
     if group_id is None:
         group_id, is_new = _create_group(project, hashes[0], message, culprit, level)
 
@@ -253,7 +276,7 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
         culprit=culprit, release=release, environment=environment,
         tags=fastjson.dumps(data.get("tags") or {}), data=fastjson.dumps(payload), timestamp=timestamp,
         date_received=utcnow(),
-    ))
+    ), connection)
     if inserted is None:  # stored before (a retry), or a concurrent twin stored it first
         stored = db.session.execute(select(m.Event.id, m.Event.group_id).where(
             m.Event.project_id == project.id, m.Event.event_id == event_id)).one()
@@ -261,7 +284,7 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
                             duplicate=True)
     event_pk = inserted[0]
 
-    counted = _count_driver().first({"group_pk": group_id, "seen": utcnow()})
+    counted = _count_driver().first({"group_pk": group_id, "seen": utcnow()}, connection)
     assert counted is not None  # the issue exists: found above, or created in this transaction
     status, details = counted
     is_regression = _should_regress(project.id, status, _json_value(details), release)
@@ -273,7 +296,7 @@ def ingest_event(project: ProjectRef, data: dict[str, Any]) -> IngestResult:
         if is_regression:
             issues.change_status([group], "unresolved", activity_type="set_regression",
                                  extra_data={"event_id": event_id, "version": release})
-    if has_rules:
+    if found.has_rules:
         fire_rules(project, group_id, event_pk, is_new=is_new, is_regression=is_regression)
     return IngestResult(event_id, event_pk, group_id, is_new=is_new, is_regression=is_regression)
 

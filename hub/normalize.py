@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from itertools import islice
 from typing import Any
 
 LEVELS = ("fatal", "error", "warning", "info", "debug")
@@ -61,6 +62,7 @@ FRAME_STRINGS = (
     "image_addr",
     "context_line",
 )
+FRAME_LIMITS = tuple((key, MAX_STRING if key == "context_line" else 1024) for key in FRAME_STRINGS)
 
 
 class EventError(ValueError):
@@ -122,6 +124,8 @@ def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> An
     Plain values (short strings without NULs, numbers) are taken as they are without building their
     path, which only a note needs.
     """
+    if type(value) is dict and depth < MAX_DEPTH:  # the common case first (frame vars, contexts)
+        return _object(value, meta, path, depth)
     if isinstance(value, str):
         return text(value, MAX_STRING, meta, path)
     if value is None or isinstance(value, bool | int | float):
@@ -130,18 +134,7 @@ def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> An
         meta.note(path, rem=[["!limit", "x"]])
         return None
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for i, (k, v) in enumerate(value.items()):
-            if i >= MAX_ITEMS:
-                meta.note(path, len=len(value))
-                break
-            plain_key = type(k) is str and len(k) <= MAX_SHORT and "\x00" not in k
-            key = k if plain_key else clean_string(str(k))[:MAX_SHORT]
-            if type(v) is str and len(v) <= MAX_STRING and "\x00" not in v or type(v) in PLAIN:
-                out[key] = v
-            else:
-                out[key] = databag(v, meta, (*path, key), depth + 1)
-        return out
+        return _object(value, meta, path, depth)
     if isinstance(value, list):
         if len(value) > MAX_ITEMS:
             meta.note(path, len=len(value))
@@ -151,6 +144,26 @@ def databag(value: Any, meta: Meta, path: tuple[Any, ...], depth: int = 0) -> An
             for i, v in enumerate(value[:MAX_ITEMS])
         ]
     return text(repr(value), MAX_STRING, meta, path)
+
+
+def _object(value: dict[Any, Any], meta: Meta, path: tuple[Any, ...], depth: int) -> dict[str, Any]:
+    """A databag's object: keys as short strings, the first :data:`MAX_ITEMS` entries (the rest noted).
+
+    One type test per plain key and value (a typical event has hundreds); the others go the long way.
+    """
+    out: dict[str, Any] = {}
+    for k, v in value.items() if len(value) <= MAX_ITEMS else islice(value.items(), MAX_ITEMS):
+        if type(k) is not str or len(k) > MAX_SHORT or "\x00" in k:
+            k = clean_string(str(k))[:MAX_SHORT]
+        if type(v) is str:
+            if len(v) > MAX_STRING or "\x00" in v:
+                v = text(v, MAX_STRING, meta, (*path, k))
+        elif type(v) not in PLAIN:
+            v = databag(v, meta, (*path, k), depth + 1)
+        out[k] = v
+    if len(value) > MAX_ITEMS:
+        meta.note(path, len=len(value))
+    return out
 
 
 def level(value: Any, meta: Meta) -> str:
@@ -180,6 +193,8 @@ def event_id(value: Any, fallback: Any, meta: Meta) -> str:
 def parse_time(value: Any) -> dt.datetime | None:
     """Seconds since the epoch (number or numeric string) or ISO 8601 (naive means UTC); else ``None``."""
     try:
+        if type(value) is float:  # what SDKs send (a breadcrumb's time, an event's)
+            return dt.datetime.fromtimestamp(value, dt.UTC)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return dt.datetime.fromtimestamp(float(value), dt.UTC)
         if isinstance(value, str):
@@ -236,11 +251,11 @@ def frame(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EventError(".".join(map(str, path)), "A frame must be an object.")
     out: dict[str, Any] = {}
-    for key in FRAME_STRINGS:  # plain strings (nearly all) are taken without building their path
-        raw = value.get(key)
+    get = value.get
+    for key, limit in FRAME_LIMITS:  # plain strings (nearly all) are taken without building their path
+        raw = get(key)
         if raw is None:
             continue  # missing or null: left out
-        limit = MAX_STRING if key == "context_line" else 1024
         if type(raw) is str and len(raw) <= limit and "\x00" not in raw:
             out[key] = raw
         else:
@@ -248,20 +263,20 @@ def frame(value: Any, meta: Meta, path: tuple[Any, ...]) -> dict[str, Any]:
             if cleaned is not None:
                 out[key] = cleaned
     for key in ("lineno", "colno"):
-        number = value.get(key)
-        if isinstance(number, int) and not isinstance(number, bool):
+        number = get(key)
+        if type(number) is int or isinstance(number, int) and not isinstance(number, bool):
             out[key] = number
-    if isinstance(value.get("in_app"), bool):
+    if type(get("in_app")) is bool:
         out["in_app"] = value["in_app"]
     for key in ("pre_context", "post_context"):
-        lines = value.get(key)
+        lines = get(key)
         if isinstance(lines, list):
             out[key] = [
                 x if type(x) is str and len(x) <= MAX_STRING and "\x00" not in x
                 else text(x, MAX_STRING, meta, (*path, key, i)) or ""
                 for i, x in enumerate(lines[:50])
             ]
-    if value.get("vars") is not None:
+    if get("vars") is not None:
         out["vars"] = databag(value["vars"], meta, (*path, "vars"))
     return out
 
@@ -386,8 +401,9 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
         if not isinstance(crumb, dict):
             raise EventError(f"breadcrumbs.values.{i}", "A breadcrumb must be an object.")
         item: dict[str, Any] = {}
+        get = crumb.get
         for key in ("type", "category", "message"):
-            raw = crumb.get(key)
+            raw = get(key)
             if raw is None:
                 continue
             if type(raw) is str and len(raw) <= MAX_STRING and "\x00" not in raw:
@@ -396,15 +412,17 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
                 cleaned = text(raw, MAX_STRING, meta, ("breadcrumbs", "values", i, key))
                 if cleaned is not None:
                     item[key] = cleaned
-        crumb_level = crumb.get("level")
+        crumb_level = get("level")
         if crumb_level is not None:
             item["level"] = crumb_level if crumb_level in LEVELS else level(crumb_level, Meta())
-        if crumb.get("timestamp") is not None:
-            when = parse_time(crumb["timestamp"])
+        sent = get("timestamp")
+        if sent is not None:
+            when = parse_time(sent)
             if when is not None:
                 item["timestamp"] = when.timestamp()
-        if crumb.get("data") is not None:
-            item["data"] = databag(crumb["data"], meta, ("breadcrumbs", "values", i, "data"))
+        data = get("data")
+        if data is not None:
+            item["data"] = databag(data, meta, ("breadcrumbs", "values", i, "data"))
         out.append(item)
     return {"values": out}
 

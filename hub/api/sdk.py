@@ -30,7 +30,7 @@ from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
 from hub.driver import DriverStatement
 from hub.envelope import EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
-from hub.ingest import ingest_event
+from hub.ingest import ingest_event, look_up
 from hub.models.base import parse_id
 from hub.normalize import EventError
 from hub.queue import redis_problem
@@ -384,7 +384,10 @@ def store(project_id: str) -> Any:
         return jsonify({"id": _event_id(raw.get("event_id"))})
     _rate_limit(key, 1)
     data = _event_data(raw, len(body))
-    stored = _once(project, _event_id(raw.get("event_id")), lambda: ingest_event(project, data).event_id)
+    found = look_up(project, data)
+    stored = _once(
+        project, _event_id(raw.get("event_id")), lambda: ingest_event(project, data, found).event_id
+    )
     return jsonify({"id": stored})
 
 
@@ -418,24 +421,27 @@ def envelope(project_id: str) -> Any:
         _event_data(raw, len(item.payload), fallback_event_id=header_event_id)
         for raw, item in zip(raws, events, strict=True)
     ]
+    founds = [look_up(project, data) for data in datas]  # read before the writer's turn
     dropped: dict[str, int] = {}
+    # sessions, client reports, transactions: counted in Redis once stored, outside the writer's turn
+    accepted = [item.type or "unknown" for item in env.items if item.type not in (*EVENT_ITEMS, "attachment")]
 
     def work() -> str | None:
         stored_id, duplicate = header_event_id, False
-        for data in datas:
-            result = ingest_event(project, data)
+        for data, found in zip(datas, founds, strict=True):
+            result = ingest_event(project, data, found)
             stored_id, duplicate = result.event_id, duplicate or result.duplicate
         for item in env.items:
             if item.type == "attachment":
                 reason = None if duplicate else _attachment(project, item, stored_id)
                 if reason:
                     dropped[reason] = dropped.get(reason, 0) + 1
-            elif item.type not in EVENT_ITEMS:
-                sdk_quota.count_outcome(project.id, item.type or "unknown", "accepted")
         return stored_id
 
     first_id = (_event_id(raws[0].get("event_id")) if raws else None) or header_event_id
     stored_id = _once(project, first_id if events else None, work)
+    for category in accepted:
+        sdk_quota.count_outcome(project.id, category, "accepted")
     for reason, quantity in dropped.items():
         sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
         logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})

@@ -350,3 +350,19 @@ def test_an_event_of_a_known_issue_costs_four_statements_and_one_commit(app, cli
     assert statements == ["SELECT", "SELECT", "INSERT", "UPDATE"], statements
     assert len(commits) == 1
     assert _count(m.Event) == 2 and db.session.scalar(select(m.Group.times_seen)) == 2
+
+
+def test_events_of_one_new_issue_in_one_envelope_make_one_issue_with_the_next_short_id(client, env):
+    """Each event's issue is read before the writer's turn; the second event of a new issue reads it
+    again inside, finds the issue the first one just made, and spends no short id of its own."""
+    first, second = sdk_event("first"), sdk_event("second")
+    r = _post(client, env, _envelope(_event_item(first), _event_item(second)))
+    assert r.status_code == 200, r.json
+    other = sdk_event("elsewhere", exception={"values": [{"type": "ValueError", "value": "x", "stacktrace": {
+        "frames": [{"module": "shop.cart", "function": "total", "lineno": 3, "in_app": True}]}}]})
+    assert _post(client, env, _envelope(_event_item(other))).status_code == 200
+    db.session.expire_all()
+    groups = db.session.execute(select(m.Group.short_number, m.Group.times_seen).order_by(m.Group.id)).all()
+    assert [tuple(g) for g in groups] == [(1, 2), (2, 1)]
+    assert _count(m.Event) == 3
+    assert _count(m.Activity, m.Activity.type == "first_seen") == 2
