@@ -104,6 +104,8 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # hub.writelock checkpoints outside the writer's turn; SQLite's own (in a commit) is the backstop
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         mode = os.environ.get("HUB_SQLITE_SYNCHRONOUS", "NORMAL").upper()
         cursor.execute(
             f"PRAGMA synchronous={mode if mode in ('OFF', 'NORMAL', 'FULL', 'EXTRA') else 'NORMAL'}"

@@ -7,6 +7,11 @@ The hot write paths (the webhook ack, the worker's apply) take :func:`serialized
 lock inside the process and an ``flock`` on a file beside the database between processes, both
 woken the moment the holder lets go. Other writers still meet the busy timeout, as before.
 PostgreSQL locks rows, not the database: there this is a no-op.
+
+SQLite's own WAL checkpoint runs inside a commit, with the turn held (every writer waiting out its
+fsyncs): so every :data:`CHECKPOINT_EVERY` turns a process runs a PASSIVE checkpoint once it has let
+the turn go, and SQLite's own waits for ten times SQLite's default (``wal_autocheckpoint=10000`` pages,
+in ``hub.app``): a backstop for a hub whose writes never take the turn.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from contextlib import contextmanager
 
 from hub.extensions import db
 
+#: Turns a process takes between two checkpoints: a webhook's ack writes about ten WAL pages, so
+#: a few thousand pages (SQLite's own default is 1000; a checkpoint costs its fsyncs whatever its size).
+CHECKPOINT_EVERY = 300
+
 _local = threading.local()
+_turns = 0
 _thread_lock = threading.Lock()
 _files: dict[tuple[int, str], int] = {}
 
@@ -51,6 +61,7 @@ def serialized() -> Iterator[None]:
         finally:
             _local.depth -= 1
         return
+    global _turns
     with _thread_lock:
         fd = _fd(path)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -60,3 +71,14 @@ def serialized() -> Iterator[None]:
         finally:
             _local.depth = 0
             fcntl.flock(fd, fcntl.LOCK_UN)
+        _turns += 1
+        due = _turns % CHECKPOINT_EVERY == 0
+    if due:
+        checkpoint()
+
+
+def checkpoint() -> None:
+    """Copy what the WAL holds into the database file, without waiting for readers or blocking the
+    next writer (PASSIVE); what a reader still needs is copied next time."""
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
