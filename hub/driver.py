@@ -107,9 +107,9 @@ class DriverStatement:
     def rows(self, params: Mapping[str, Any], connection: Connection | None = None) -> list[tuple[Any, ...]]:
         """Every row the statement answers, as tuples (the raw driver values).
 
-        ``connection``: the session's (``db.session.connection()``), when the caller runs several
-        statements in a row and has it already (asking the session each time costs as much as SQLite's
-        own insert)."""
+        ``connection``: the one to run on, when the caller runs several statements in a row and has it
+        already (asking the session each time costs as much as SQLite's own insert); else the block's
+        (:func:`on`), else the session's."""
         connection = connection or _own.get() or db.session.connection()
         compiled = self._for(connection.dialect)
         return _run(connection, compiled, compiled.arguments(params), many=False)

@@ -26,7 +26,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from hub import fastjson, logs, snapshots, upserts, writelock
+from hub import fastjson, logs, snapshots, sync, upserts, writelock
 from hub import models as m
 from hub import types as t
 from hub.driver import DriverStatement
@@ -310,10 +310,8 @@ def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | 
 
 def _apply_claimed_one(
     row: Row[*tuple[Any, ...]], integration: m.Integration | None, change: t.Change
-) -> Any:
-    """Apply one claimed change and record what it did; returns :class:`hub.sync.Applied`."""
-    from hub import sync
-
+) -> sync.Applied:
+    """Apply one claimed change and record what it did."""
     logs.bind(delivery=row.delivery_id, integration=row.integration_id)
     if integration is None or integration.status != "active":
         result = sync.Applied("skipped", "integration not active")
