@@ -11,7 +11,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub import driver, sdk_quota, writelock
+from hub import driver, fastjson, sdk_quota, writelock
 from hub import models as m
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
@@ -264,7 +263,7 @@ def _legacy_store_body(body: bytes) -> bytes:
 
 def _json_object(payload: bytes, what: str, detail: str = "Malformed JSON body.") -> dict[str, Any]:
     try:
-        value = json.loads(payload)
+        value = fastjson.loads(payload)
     except (ValueError, RecursionError) as e:
         raise ApiAbort(400, detail, {what: ["Not valid JSON."]}) from e
     if not isinstance(value, dict):
