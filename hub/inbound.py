@@ -1,7 +1,7 @@
 """Inbound v2: record a verified delivery's typed changes, then apply each exactly once.
 
 In the request (:mod:`hub.webhooks`): claim the dedupe key, write the delivery and its changes
-(:func:`insert_changes`) in one transaction, answer, :func:`wake` a worker. In ``hub worker``
+(:func:`rows_of`, :func:`insert_rows`) in one transaction, answer, :func:`wake` a worker. In ``hub worker``
 (:func:`apply_pending`): take pending changes in ticket and event order, complete what the payload
 lacked (``complete_change``), and apply each in the transaction that moves it out of ``pending``, so
 a worker killed mid-way leaves it pending and another applies it once. :mod:`hub.sync` decides what
@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import os
 import threading
 import time
@@ -76,21 +77,49 @@ _INSERT_CHANGES = DriverStatement(
 )
 
 
-def insert_changes(changes: Sequence[t.Change], *, integration_id: int, delivery_id: int,
-                   connection: Connection | None = None) -> None:
-    """A delivery's changes in one driver call; arrival order is the delivery's id, then the change's
-    place in it (no id needed back)."""
-    if not changes:
-        return
-    received = time.time() * 1000
+def rows_of(result: t.Inbound) -> list[dict[str, Any]]:
+    """The rows of a handler's changes, but for their delivery and order (:func:`insert_rows`).
+
+    Made in the handler's turn, so an ``Inbound`` a plugin built wrong (a ticket key that is not
+    text, an event time that is not a number, a value JSON cannot hold, an integration id that is not
+    one) fails the delivery as the handler raising would, recorded with the error, before anything
+    is written."""
+    if result.dedupe_key is not None and not isinstance(result.dedupe_key, str):
+        raise TypeError(f"Inbound.dedupe_key must be a str or None, not {type(result.dedupe_key).__name__}")
+    integration_id = int(result.integration.id)
     rows = []
-    for index, change in enumerate(changes):
-        values = _values(change, integration_id=integration_id, delivery_id=delivery_id)
-        values["order_key"] = order_key(change.occurred_at, received, delivery_id * 1000 + index)
-        values["date_created"] = utcnow()
+    for change in result.changes:
+        values = _values(change, integration_id=integration_id, delivery_id=None)
+        _check(change)
         values["data"], values["activity_ids"] = fastjson.dumps(values["data"]), "[]"
         rows.append(values)
-    _INSERT_CHANGES.execute_many(rows, connection)
+    return rows
+
+
+def _check(change: t.Change) -> None:
+    ticket, when = change.ticket, change.occurred_at
+    if not isinstance(ticket, t.Ticket) or not isinstance(ticket.key, str) or not ticket.key:
+        raise TypeError(f"{type(change).__name__}.ticket must be a Ticket with a key (text)")
+    if not isinstance(ticket.id, str) or not isinstance(ticket.project_id, str):
+        raise TypeError(f"{type(change).__name__}.ticket's id and project_id must be text")
+    if when is not None and (isinstance(when, bool) or not isinstance(when, int | float)
+                             or not math.isfinite(when)):
+        raise TypeError(f"{type(change).__name__}.occurred_at must be milliseconds since the epoch or None")
+
+
+def insert_rows(rows: Sequence[dict[str, Any]], *, delivery_id: int,
+                connection: Connection | None = None) -> None:
+    """A delivery's change rows (:func:`rows_of`) in one driver call; arrival order is the delivery's
+    id, then the change's place in it (no id needed back)."""
+    if not rows:
+        return
+    received = time.time() * 1000
+    now = utcnow()
+    _INSERT_CHANGES.execute_many([
+        {**values, "delivery_id": delivery_id, "date_created": now,
+         "order_key": order_key(values["occurred_at"], received, delivery_id * 1000 + index)}
+        for index, values in enumerate(rows)
+    ], connection)
 
 
 def from_row(row: m.InboundChange | Row[*tuple[Any, ...]]) -> t.Change:

@@ -235,6 +235,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     hub_request, claimed = _v2_request(provider, body, params)
     error: str | None = None
     result: Any = None
+    rows: list[dict[str, Any]] = []
     with driver.own_connection() as connection:
         try:
             with driver.on(connection):
@@ -242,11 +243,12 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
             result = route.handle(hub_request, verified)
             if not isinstance(result, Inbound | WebhookResponse):
                 raise TypeError(f"route {route.path!r} returned {type(result).__name__}")
+            rows = inbound.rows_of(result) if isinstance(result, Inbound) else []
         except Exception as e:
             db.session.rollback()
             result, error = _error_response(e, endpoint)
         if isinstance(result, Inbound):
-            response, duplicate = _record_inbound(provider, endpoint, body, result, connection)
+            response, duplicate = _record_inbound(provider, endpoint, body, result, rows, connection)
     if isinstance(result, Inbound):
         if not duplicate:
             _wake_or_apply()
@@ -277,7 +279,7 @@ _MARK_DUPLICATE = DriverStatement(
 )
 
 
-def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound,
+def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, rows: list[dict[str, Any]],
                     own: Connection) -> tuple[Response, bool]:
     """Claim, then record the delivery and its changes: one transaction, committed before the
     answer. On ``own`` (the request's connection) unless the handler began ORM work, which then
@@ -300,8 +302,7 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound,
         if duplicate:
             _MARK_DUPLICATE.rows({"delivery_id": delivery_id}, connection)
         else:
-            inbound.insert_changes(result.changes, integration_id=integration_id, delivery_id=delivery_id,
-                                   connection=connection)
+            inbound.insert_rows(rows, delivery_id=delivery_id, connection=connection)
         if session_busy:
             db.session.commit()
         else:

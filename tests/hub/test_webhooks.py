@@ -243,6 +243,22 @@ def test_a_handler_raising_is_a_recorded_500_and_other_deliveries_go_on(client, 
     assert group(signed["group_id"]).status == "resolved"
 
 
+@pytest.mark.parametrize("wrong", [{"key": ["APP-1"]}, {"updated_ms": "soon"}, {"updated_ms": float("inf")},
+                                   {"delivery": 7}, {"key": ""}])
+def test_an_inbound_built_wrong_is_a_recorded_500_and_nothing_of_it_is_kept(client, signed, run_jobs, wrong):
+    """The plugin handed the payload's values on unchecked (a list for the ticket key, text for the
+    event time): the core refuses them as a handler raising, before writing any change."""
+    payload = {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1, **wrong}
+    r = post(client, payload)
+    assert r.status_code == 500 and r.json["detail"].startswith("Internal error (")
+    failed = db.session.scalars(select(m.WebhookDelivery)).one()
+    assert failed.outcome == "error" and failed.error.startswith("TypeError: ")
+    assert count(m.InboundChange) == 0
+    assert post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1}).status_code == 200
+    run_jobs()
+    assert group(signed["group_id"]).status == "resolved"
+
+
 def test_a_redelivery_is_200_and_has_no_second_effect(client, signed, run_jobs):
     payload = {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1000}
     assert post(client, payload).status_code == 200
