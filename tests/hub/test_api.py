@@ -623,3 +623,35 @@ def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, 
         client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code
         == 400
     )
+
+
+def _conforms(client: Any, response: Any) -> None:
+    """The response matches the hub's own OpenAPI document (status, content type and body schema)."""
+    from openapi_core import OpenAPI
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+
+    spec = {**client.get("/api/0/openapi.json").json, "servers": [{"url": "http://localhost"}]}
+    OpenAPI.from_dict(spec).validate_response(
+        WerkzeugOpenAPIRequest(response.request), WerkzeugOpenAPIResponse(response)
+    )
+
+
+def test_served_events_and_attachments_match_the_openapi_document(client, env):
+    key = project_key(env["project"]).public_key
+    event_id = uuid.uuid4().hex
+    event = {"event_id": event_id, "message": "documented", "modules": {"flask": "3.0"}}
+    body = b"\n".join([
+        json.dumps({"event_id": event_id}).encode(),
+        json.dumps({"type": "event"}).encode(), json.dumps(event).encode(),
+        json.dumps({"type": "attachment", "filename": "a.txt", "length": 3}).encode(), b"abc",
+    ])
+    r = client.post(f"/api/{env['project'].id}/envelope/?sentry_key={key}", data=body)
+    assert r.status_code == 200
+    served = client.get(f"/api/0/projects/acme/backend/events/{event_id}/", headers=env["headers"])
+    assert served.json["packages"] == {"flask": "3.0"} and served.json["errors"] == []
+    _conforms(client, served)
+    group_id = served.json["groupID"]
+    for path in (f"/api/0/organizations/acme/issues/{group_id}/events/",
+                 f"/api/0/organizations/acme/issues/{group_id}/events/latest/",
+                 f"/api/0/projects/acme/backend/events/{event_id}/attachments/"):
+        _conforms(client, client.get(path, headers=env["headers"]))
