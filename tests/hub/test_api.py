@@ -655,3 +655,14 @@ def test_served_events_and_attachments_match_the_openapi_document(client, env):
                  f"/api/0/organizations/acme/issues/{group_id}/events/latest/",
                  f"/api/0/projects/acme/backend/events/{event_id}/attachments/"):
         _conforms(client, client.get(path, headers=env["headers"]))
+
+
+def test_listed_keys_carry_their_name_and_rate_limit(client, env):
+    r = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"],
+                    json={"name": "Browser", "rateLimit": {"window": 60, "count": 10}})
+    assert r.status_code == 201
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"])
+    assert [(k["name"], k["rateLimit"]) for k in listed.json] == [
+        (project_key(env["project"]).name, None), ("Browser", {"window": 60, "count": 10})]
+    assert listed.json[1] == r.json  # the list shows each key as PUT and POST answer it
+    _conforms(client, listed)
