@@ -329,7 +329,7 @@ def attachment_json(a: m.EventAttachment | Row[*tuple[Any, ...]]) -> dict[str, A
 )
 @authenticated
 def list_attachments(org_slug: str, project_slug: str, event_id: str) -> Any:
-    project = get_project(get_org(org_slug), project_slug)
+    event = _project_event(org_slug, project_slug, event_id)  # an unknown event is a 404, as Sentry's
     rows = db.session.execute(
         select(
             m.EventAttachment.id,
@@ -341,7 +341,7 @@ def list_attachments(org_slug: str, project_slug: str, event_id: str) -> Any:
             m.EventAttachment.event_id,
             m.EventAttachment.date_created,
         )
-        .where(m.EventAttachment.project_id == project.id, m.EventAttachment.event_id == _normal_id(event_id))
+        .where(m.EventAttachment.project_id == event.project_id, m.EventAttachment.event_id == event.event_id)
         .order_by(m.EventAttachment.id)
     )
     return jsonify([attachment_json(r) for r in rows])

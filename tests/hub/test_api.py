@@ -666,3 +666,14 @@ def test_listed_keys_carry_their_name_and_rate_limit(client, env):
         (project_key(env["project"]).name, None), ("Browser", {"window": 60, "count": 10})]
     assert listed.json[1] == r.json  # the list shows each key as PUT and POST answer it
     _conforms(client, listed)
+
+
+def test_the_attachments_of_an_event_that_does_not_exist_are_404(client, env):
+    key = project_key(env["project"]).public_key
+    event_id = uuid.uuid4().hex  # an envelope with an attachment and no event: Sentry's API has no such event
+    body = b"\n".join([json.dumps({"event_id": event_id}).encode(),
+                       json.dumps({"type": "attachment", "filename": "a.txt", "length": 3}).encode(), b"abc"])
+    assert client.post(f"/api/{env['project'].id}/envelope/?sentry_key={key}", data=body).status_code == 200
+    for unknown in (event_id, uuid.uuid4().hex):
+        r = client.get(f"/api/0/projects/acme/backend/events/{unknown}/attachments/", headers=env["headers"])
+        assert r.status_code == 404 and r.json["detail"] == "The requested resource does not exist."
