@@ -677,3 +677,10 @@ def test_the_attachments_of_an_event_that_does_not_exist_are_404(client, env):
     for unknown in (event_id, uuid.uuid4().hex):
         r = client.get(f"/api/0/projects/acme/backend/events/{unknown}/attachments/", headers=env["headers"])
         assert r.status_code == 404 and r.json["detail"] == "The requested resource does not exist."
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "501", "100000"])
+def test_a_deliveries_limit_out_of_its_range_is_400(client, signed, limit):
+    """Out of range was clamped silently while "abc" got "Must be a number from 1 to 500"."""
+    r = client.get(f"/api/0/organizations/acme/deliveries/?limit={limit}", headers=signed["headers"])
+    assert r.status_code == 400 and r.json["errors"] == {"limit": ["Must be a number from 1 to 500."]}
