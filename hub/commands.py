@@ -240,6 +240,8 @@ def replay(delivery_id: int) -> None:
             raise click.ClickException(str(e)) from e
         flush()
     click.echo(f"{response.status_code} {response.get_data(as_text=True)[:500]}")
+    if response.status_code >= 400:  # scripts can tell a failed replay from a done one
+        raise click.exceptions.Exit(1)
 
 
 @click.group(invoke_without_command=True)
