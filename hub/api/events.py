@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Response, jsonify, request
 from sqlalchemy import Row, select
@@ -172,17 +173,29 @@ def _entries(d: dict[str, Any]) -> list[dict[str, Any]]:
                 "data": {
                     "url": req.get("url"),
                     "method": req.get("method"),
-                    "query": req.get("query_string") or req.get("query"),
+                    "query": _pairs(req.get("query_string") or req.get("query"), "&"),
                     "fragment": req.get("fragment"),
                     "data": req.get("data"),
                     "headers": headers or [],
-                    "cookies": req.get("cookies"),
+                    "cookies": _pairs(req.get("cookies"), ";"),
                     "env": req.get("env"),
                     "inferredContentType": None,
                 },
             }
         )
     return entries
+
+
+def _pairs(value: Any, separator: str) -> Any:
+    """A query string or cookie header (text or object) as Sentry serves it: ``[[name, value], ...]``."""
+    if isinstance(value, dict):
+        return [[k, v] for k, v in value.items()]
+    if not isinstance(value, str):
+        return value
+    if separator == "&":
+        return [list(pair) for pair in parse_qsl(value.lstrip("?"), keep_blank_values=True)]
+    cookies = (c.partition("=") for c in value.split(";"))
+    return [[name.strip(), rest] for name, _, rest in cookies if name.strip()]
 
 
 def event_json(row: m.Event, group: m.Group | None = None) -> dict[str, Any]:

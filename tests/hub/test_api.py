@@ -684,3 +684,19 @@ def test_a_deliveries_limit_out_of_its_range_is_400(client, signed, limit):
     """Out of range was clamped silently while "abc" got "Must be a number from 1 to 500"."""
     r = client.get(f"/api/0/organizations/acme/deliveries/?limit={limit}", headers=signed["headers"])
     assert r.status_code == 400 and r.json["errors"] == {"limit": ["Must be a number from 1 to 500."]}
+
+
+def test_a_request_entry_serves_query_and_cookies_as_pairs_like_headers(client, env):
+    """Relay parses ``query_string`` and ``cookies`` (a string or an object) into pairs, as Sentry's API
+    serves them: the SDKs send ``"a=1&b=2"`` and ``{"session": "x"}`` or ``"session=x; theme=dark"``."""
+    shapes = [("a=1&b=&c=%20x", "session=x; theme=dark", [["a", "1"], ["b", ""], ["c", " x"]],
+               [["session", "x"], ["theme", "dark"]]),
+              ({"a": "1"}, {"session": "x"}, [["a", "1"]], [["session", "x"]]),
+              ([["a", "1"]], [["session", "x"]], [["a", "1"]], [["session", "x"]])]
+    for query, cookies, want_query, want_cookies in shapes:
+        event = {"message": "req", "request": {"url": "https://shop.example.com/", "query_string": query,
+                                               "cookies": cookies}}
+        r = store_event(client, env, event)
+        served = client.get(f"/api/0/projects/acme/backend/events/{r.json['id']}/", headers=env["headers"]).json
+        request = next(e["data"] for e in served["entries"] if e["type"] == "request")
+        assert (request["query"], request["cookies"]) == (want_query, want_cookies), query
