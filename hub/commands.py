@@ -228,6 +228,7 @@ def replay(delivery_id: int) -> None:
     sync settings as they are now; not re-checked is the signature (the changes were recorded
     from a verified request, and the body is not parsed again). Any other delivery is re-run
     exactly as it came: its signature is checked again, a freshness window is not.
+    Exits 1 when the hub answers the replay with an error.
     """
     from hub.errors import NotFound
     from hub.jobs import flush
