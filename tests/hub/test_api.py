@@ -697,6 +697,7 @@ def test_a_request_entry_serves_query_and_cookies_as_pairs_like_headers(client, 
         event = {"message": "req", "request": {"url": "https://shop.example.com/", "query_string": query,
                                                "cookies": cookies}}
         r = store_event(client, env, event)
-        served = client.get(f"/api/0/projects/acme/backend/events/{r.json['id']}/", headers=env["headers"]).json
+        path = f"/api/0/projects/acme/backend/events/{r.json['id']}/"
+        served = client.get(path, headers=env["headers"]).json
         request = next(e["data"] for e in served["entries"] if e["type"] == "request")
         assert (request["query"], request["cookies"]) == (want_query, want_cookies), query

@@ -124,7 +124,8 @@ def test_outbox_retry_takes_only_a_failed_or_dead_row(app, factories):
 
 def test_hub_replay_exits_1_when_the_replay_fails(client, signed, run_jobs):
     """A script's ``hub replay ID && ...`` must not go on after a replay the hub answered with an error."""
-    assert post(client, {"delivery": "ok", "key": "APP-1", "state": "closed", "updated_ms": 1}).status_code == 200
+    ok = post(client, {"delivery": "ok", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    assert ok.status_code == 200
     assert post(client, {"delivery": "boom", "key": "APP-1", "boom": True}).status_code == 500
     run_jobs()
     db.session.expire_all()
