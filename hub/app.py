@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import commands, egress, errors_http, jobs, keycheck, logs, queue, security, sessions
@@ -28,10 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=app.config["HUB_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=app.config["HUB_DATABASE_URL"],
-        # A server's connections can die between requests; a file's cannot (no ping per checkout)
-        SQLALCHEMY_ENGINE_OPTIONS={
-            "pool_pre_ping": not str(app.config["HUB_DATABASE_URL"]).startswith("sqlite")
-        },
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(str(app.config["HUB_DATABASE_URL"])),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # a hard stop; the routes answer 413 at 1 MiB themselves
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -90,6 +87,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     commands.init_app(app)
     keycheck.verify_keys(app)
     return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    """A server's connections can die between requests; a file's cannot (no ping per checkout).
+    A pool hands out the connection returned last (LIFO): SQLite keeps a connection's page cache
+    only while no other connection wrote, so the pool's default round of all its connections made
+    each statement read its pages again (a server's idle connections time out instead). An
+    in-memory SQLite database has one connection, no pool to order."""
+    if url.startswith("sqlite"):
+        memory = make_url(url).database in (None, "", ":memory:")
+        return {"pool_pre_ping": False} if memory else {"pool_pre_ping": False, "pool_use_lifo": True}
+    return {"pool_pre_ping": True, "pool_use_lifo": True}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

@@ -7,9 +7,10 @@ length that lies in either direction is refused instead of read as the next item
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from hub import fastjson
 
 MAX_ITEMS = 1000  # Relay takes far fewer per envelope in practice; 10,000 empty items is an attack
 
@@ -82,7 +83,7 @@ def _json_object(line: bytes, what: str) -> dict[str, Any]:
     if not line.strip():
         return {}
     try:
-        value = json.loads(line)
+        value = fastjson.loads(line)
     except (ValueError, RecursionError) as e:
         raise EnvelopeError(f"{what} is not JSON") from e
     if not isinstance(value, dict):

@@ -245,22 +245,12 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
     """
     if "payload" not in data:
         data = _rest_fields(data)
-    event_id = (data.get("event_id") or uuid.uuid4().hex).replace("-", "").lower()
-    message = data["message"]
-    culprit = data.get("culprit") or ""
-    level = data.get("level") or "error"
-    hashes = data.get("hashes") or [
-        fingerprint_hash([str(p) for p in data.get("fingerprint") or [message, culprit]])
-    ]
-    timestamp = data.get("timestamp") or utcnow()
-    if isinstance(timestamp, dt.datetime) and timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=dt.UTC)
-    payload = data.get("payload") or _rest_payload(data, event_id, timestamp)
+    event = _EventRow.of(data)
     release, environment = data.get("release"), data.get("environment")
 
     connection = db.session.connection()  # asked once for the three driver statements below
     if found is None or found.group_id is None:
-        found = _lookup(project.id, hashes, release, environment, connection)
+        found = _lookup(project.id, event.hashes, release, environment, connection)
     if release and found.release_id is None:
         upserts.insert_missing(m.Release, {"project_id": project.id, "version": release},
                                ("project_id", "version"))
@@ -269,18 +259,13 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
                                ("project_id", "name"))
     group_id, is_new = found.group_id, False
     if group_id is None:
-        group_id, is_new = _create_group(project, hashes[0], message, culprit, level)
+        group_id, is_new = _create_group(project, event.hashes[0], event.message, event.culprit, event.level)
 
-    inserted = _event_driver().first(dict(
-        project_id=project.id, event_id=event_id, group_id=group_id, message=message, level=level,
-        culprit=culprit, release=release, environment=environment,
-        tags=fastjson.dumps(data.get("tags") or {}), data=fastjson.dumps(payload), timestamp=timestamp,
-        date_received=utcnow(),
-    ), connection)
+    inserted = _event_driver().first(event.values(project.id, group_id), connection)
     if inserted is None:  # stored before (a retry), or a concurrent twin stored it first
         stored = db.session.execute(select(m.Event.id, m.Event.group_id).where(
-            m.Event.project_id == project.id, m.Event.event_id == event_id)).one()
-        return IngestResult(event_id, stored.id, stored.group_id, is_new=False, is_regression=False,
+            m.Event.project_id == project.id, m.Event.event_id == event.event_id)).one()
+        return IngestResult(event.event_id, stored.id, stored.group_id, is_new=False, is_regression=False,
                             duplicate=True)
     event_pk = inserted[0]
 
@@ -292,13 +277,72 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
         group = db.session.get(m.Group, group_id, populate_existing=True)
         assert group is not None
         if is_new:
-            issues.record_activity(group, "first_seen", actor=None, data={"event_id": event_id})
+            issues.record_activity(group, "first_seen", actor=None, data={"event_id": event.event_id})
         if is_regression:
             issues.change_status([group], "unresolved", activity_type="set_regression",
-                                 extra_data={"event_id": event_id, "version": release})
+                                 extra_data={"event_id": event.event_id, "version": release})
     if found.has_rules:
         fire_rules(project, group_id, event_pk, is_new=is_new, is_regression=is_regression)
-    return IngestResult(event_id, event_pk, group_id, is_new=is_new, is_regression=is_regression)
+    return IngestResult(event.event_id, event_pk, group_id, is_new=is_new, is_regression=is_regression)
+
+
+def ingest_known(project: ProjectRef, data: dict[str, Any], found: Found,
+                 connection: Connection) -> IngestResult | None:
+    """The common SDK event on ``connection``, without the ORM session: an event of an issue that
+    exists and is not resolved, whose release and environment exist, in a project without alert
+    rules. Its two writes are :func:`ingest_event`'s (the event, then the issue's counter).
+
+    ``None`` when the event is not that case (a new issue, release or environment; a retry; an
+    issue that may regress; rules to fire): the caller then rolls ``connection`` back and takes
+    :func:`ingest_event`, which does the same writes and the rest. The caller holds the writer's
+    turn and commits."""
+    release, environment = data.get("release"), data.get("environment")
+    if (found.group_id is None or found.has_rules or (release and found.release_id is None)
+            or (environment and found.environment_id is None)):
+        return None
+    event = _EventRow.of(data)
+    inserted = _event_driver().first(event.values(project.id, found.group_id), connection)
+    if inserted is None:
+        return None
+    counted = _count_driver().first({"group_pk": found.group_id, "seen": utcnow()}, connection)
+    if counted is None or counted[0] == "resolved":  # gone meanwhile, or a possible regression
+        return None
+    return IngestResult(event.event_id, inserted[0], found.group_id, is_new=False, is_regression=False)
+
+
+@dataclass(frozen=True)
+class _EventRow:
+    """An event's row as both ingest paths insert it."""
+
+    event_id: str
+    message: str
+    culprit: str
+    level: str
+    hashes: list[str]
+    timestamp: dt.datetime
+    data: dict[str, Any]
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> _EventRow:
+        event_id = (data.get("event_id") or uuid.uuid4().hex).replace("-", "").lower()
+        message, culprit = data["message"], data.get("culprit") or ""
+        hashes = data.get("hashes") or [
+            fingerprint_hash([str(p) for p in data.get("fingerprint") or [message, culprit]])
+        ]
+        timestamp = data.get("timestamp") or utcnow()
+        if isinstance(timestamp, dt.datetime) and timestamp.tzinfo is None:
+            timestamp = timestamp.replace(tzinfo=dt.UTC)
+        payload = data.get("payload") or _rest_payload(data, event_id, timestamp)
+        return cls(event_id, message, culprit, data.get("level") or "error", hashes, timestamp, data, payload)
+
+    def values(self, project_id: int, group_id: int) -> dict[str, Any]:
+        return dict(
+            project_id=project_id, event_id=self.event_id, group_id=group_id, message=self.message,
+            level=self.level, culprit=self.culprit, release=self.data.get("release"),
+            environment=self.data.get("environment"), tags=fastjson.dumps(self.data.get("tags") or {}),
+            data=fastjson.dumps(self.payload), timestamp=self.timestamp, date_received=utcnow(),
+        )
 
 
 def _json_value(value: Any) -> Any:

@@ -33,6 +33,7 @@ MAX_EXCEPTIONS = 25
 MAX_DEPTH = 8  # databags (extra, frame vars, contexts, request data): deeper is cut
 MAX_ITEMS = 200  # keys or values per databag level
 PLAIN = (int, float, bool, type(None))  # JSON scalars a databag keeps as they are
+MAX_EPOCH = 253402300800.0  # 10000-01-01: later is not a datetime
 FUTURE_SKEW = dt.timedelta(minutes=1)
 MAX_AGE = dt.timedelta(days=30)
 
@@ -416,7 +417,9 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
         if crumb_level is not None:
             item["level"] = crumb_level if crumb_level in LEVELS else level(crumb_level, Meta())
         sent = get("timestamp")
-        if sent is not None:
+        if type(sent) is float and 0.0 <= sent < MAX_EPOCH:  # what SDKs send, kept as sent
+            item["timestamp"] = sent
+        elif sent is not None:
             when = parse_time(sent)
             if when is not None:
                 item["timestamp"] = when.timestamp()

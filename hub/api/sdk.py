@@ -11,7 +11,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -20,17 +19,18 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from hub import driver, fastjson, sdk_quota, writelock
 from hub import models as m
-from hub import sdk_quota, writelock
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
 from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
 from hub.driver import DriverStatement
-from hub.envelope import EnvelopeError, Item, parse, parse_header
+from hub.envelope import Envelope, EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
-from hub.ingest import ingest_event, look_up
+from hub.ingest import Found, ingest_event, ingest_known, look_up
 from hub.models.base import parse_id
 from hub.normalize import EventError
 from hub.queue import redis_problem
@@ -263,7 +263,7 @@ def _legacy_store_body(body: bytes) -> bytes:
 
 def _json_object(payload: bytes, what: str, detail: str = "Malformed JSON body.") -> dict[str, Any]:
     try:
-        value = json.loads(payload)
+        value = fastjson.loads(payload)
     except (ValueError, RecursionError) as e:
         raise ApiAbort(400, detail, {what: ["Not valid JSON."]}) from e
     if not isinstance(value, dict):
@@ -374,25 +374,78 @@ def _event_id(value: Any) -> str | None:
 
 @bp.post("/api/<project_id>/store/")
 def store(project_id: str) -> Any:
-    key = _authenticate(project_id, _request_key())
-    project = _project(key)
-    _check_origin(project)
-    body = _legacy_store_body(_body())
-    raw = _json_object(body, "event")
-    if raw.get("type") == "transaction":
-        sdk_quota.count_outcome(project.id, "transaction", "accepted")
-        return jsonify({"id": _event_id(raw.get("event_id"))})
-    _rate_limit(key, 1)
-    data = _event_data(raw, len(body))
-    found = look_up(project, data)
-    stored = _once(
-        project, _event_id(raw.get("event_id")), lambda: ingest_event(project, data, found).event_id
-    )
+    with driver.own_connection() as own:
+        with driver.on(own):
+            key = _authenticate(project_id, _request_key())
+            project = _project(key)
+            _check_origin(project)
+            body = _legacy_store_body(_body())
+            raw = _json_object(body, "event")
+            if raw.get("type") == "transaction":
+                sdk_quota.count_outcome(project.id, "transaction", "accepted")
+                return jsonify({"id": _event_id(raw.get("event_id"))})
+            _rate_limit(key, 1)
+            data = _event_data(raw, len(body))
+            found = look_up(project, data)
+        stored = _store_known(project, data, found, own)
+    if stored is None:
+        stored = _once(project, data["event_id"], lambda: ingest_event(project, data, found).event_id)
     return jsonify({"id": stored})
+
+
+def _store_known(project: SdkProject, data: dict[str, Any], found: Found, own: Connection) -> str | None:
+    """The common event (:func:`hub.ingest.ingest_known`) stored and committed on the request's own
+    connection, in the writer's turn: no ORM session begun, flushed, committed or closed. ``None``
+    (nothing written) when the event needs :func:`hub.ingest.ingest_event`'s whole path."""
+    with writelock.serialized():
+        result = ingest_known(project, data, found, own)
+        if result is None:
+            own.rollback()
+            return None
+        own.commit()
+    return result.event_id
 
 
 @bp.post("/api/<project_id>/envelope/")
 def envelope(project_id: str) -> Any:
+    with driver.own_connection() as own:
+        with driver.on(own):  # the reads: key, issue, release, environment, rules
+            key, env, datas, founds = _read_envelope(project_id)
+        project = g.sdk_project
+        header_event_id = _event_id(env.headers.get("event_id"))
+        stored_id = None
+        if len(datas) == 1 and not any(item.type == "attachment" for item in env.items):
+            stored_id = _store_known(project, datas[0], founds[0], own)
+    dropped: dict[str, int] = {}
+    # sessions, client reports, transactions: counted in Redis once stored, outside the writer's turn
+    accepted = [item.type or "unknown" for item in env.items if item.type not in (*EVENT_ITEMS, "attachment")]
+
+    def work() -> str | None:
+        stored_id, duplicate = header_event_id, False
+        for data, found in zip(datas, founds, strict=True):
+            result = ingest_event(project, data, found)
+            stored_id, duplicate = result.event_id, duplicate or result.duplicate
+        for item in env.items:
+            if item.type == "attachment":
+                reason = None if duplicate else _attachment(project, item, stored_id)
+                if reason:
+                    dropped[reason] = dropped.get(reason, 0) + 1
+        return stored_id
+
+    if stored_id is None:
+        first_id = datas[0]["event_id"] if datas else header_event_id
+        stored_id = _once(project, first_id if datas else None, work)
+    for category in accepted:
+        sdk_quota.count_outcome(project.id, category, "accepted")
+    for reason, quantity in dropped.items():
+        sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
+        logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})
+    return jsonify({"id": stored_id})
+
+
+def _read_envelope(project_id: str) -> tuple[SdkKey, Envelope, list[dict[str, Any]], list[Found]]:
+    """Authenticate, decompress, parse and normalize an envelope, and read what its events need
+    (nothing written yet): the key, the envelope, each event's data and :func:`look_up`."""
     key_value = _request_key()
     body: bytes | None = None
     if not key_value:  # a tunnel: the envelope header's dsn is the credential (only that line is read)
@@ -421,28 +474,4 @@ def envelope(project_id: str) -> Any:
         _event_data(raw, len(item.payload), fallback_event_id=header_event_id)
         for raw, item in zip(raws, events, strict=True)
     ]
-    founds = [look_up(project, data) for data in datas]  # read before the writer's turn
-    dropped: dict[str, int] = {}
-    # sessions, client reports, transactions: counted in Redis once stored, outside the writer's turn
-    accepted = [item.type or "unknown" for item in env.items if item.type not in (*EVENT_ITEMS, "attachment")]
-
-    def work() -> str | None:
-        stored_id, duplicate = header_event_id, False
-        for data, found in zip(datas, founds, strict=True):
-            result = ingest_event(project, data, found)
-            stored_id, duplicate = result.event_id, duplicate or result.duplicate
-        for item in env.items:
-            if item.type == "attachment":
-                reason = None if duplicate else _attachment(project, item, stored_id)
-                if reason:
-                    dropped[reason] = dropped.get(reason, 0) + 1
-        return stored_id
-
-    first_id = (_event_id(raws[0].get("event_id")) if raws else None) or header_event_id
-    stored_id = _once(project, first_id if events else None, work)
-    for category in accepted:
-        sdk_quota.count_outcome(project.id, category, "accepted")
-    for reason, quantity in dropped.items():
-        sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
-        logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})
-    return jsonify({"id": stored_id})
+    return key, env, datas, [look_up(project, data) for data in datas]

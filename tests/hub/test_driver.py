@@ -83,3 +83,13 @@ def test_execute_many_inserts_every_row_in_one_driver_call_and_announces_it(app,
     assert seen == [True, True]
     keys = db.session.scalars(select(m.WebhookClaim.dedupe_key).order_by(m.WebhookClaim.dedupe_key)).all()
     assert keys == ["k0", "k1", "k2"]
+
+
+def test_the_pool_hands_out_the_connection_returned_last(app):
+    """LIFO: a SQLite connection keeps its page cache only while no other connection wrote, so the
+    one that wrote last is the one to reuse (the default order went round all of them)."""
+    with db.engine.connect() as first, db.engine.connect() as second:
+        first_dbapi, second_dbapi = first.connection.dbapi_connection, second.connection.dbapi_connection
+    assert first_dbapi is not second_dbapi
+    with db.engine.connect() as again:  # ``second`` went back first, then ``first``
+        assert again.connection.dbapi_connection is first_dbapi

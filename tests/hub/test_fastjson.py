@@ -69,3 +69,22 @@ def test_an_ordinary_event_is_stored_exactly_as_normalized(client, env):
     assert row.data["extra"] == {"n": 2**63 - 1, "f": 1e16, "list": [1, "x"]}
     assert row.tags["tenant"] == "acme" and row.date_received is not None
     assert row.timestamp.tzinfo is not None
+
+
+def test_loads_reads_what_json_loads_reads_and_refuses_what_it_refuses():
+    import math
+
+    import pytest
+
+    from hub import fastjson
+
+    for text in (b'{"a": 123456789012345678901234567890, "b": [1.5e308, -0.0, 0.1]}', b'{"a": 1, "a": 2}',
+                 '{"é": "\\ud83d\\ude00"}'.encode(), b' [] ', '{"a": "b"}'.encode("utf-16")):
+        assert fastjson.loads(text) == json.loads(text)
+    assert fastjson.loads(b'{"s": "\\ud800"}') == {"s": "\ud800"}  # a lone surrogate, as json.loads
+    assert math.isnan(fastjson.loads(b'{"n": NaN}')["n"]) and fastjson.loads(b"[1e400]") == [math.inf]
+    for bad in (b"{", b'{"a": }', b"\xff\xfe\xfd", b""):
+        with pytest.raises(ValueError):
+            fastjson.loads(bad)
+    with pytest.raises(RecursionError):
+        fastjson.loads(b"[" * 100000 + b"]" * 100000)

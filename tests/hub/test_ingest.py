@@ -366,3 +366,29 @@ def test_events_of_one_new_issue_in_one_envelope_make_one_issue_with_the_next_sh
     assert [tuple(g) for g in groups] == [(1, 2), (2, 1)]
     assert _count(m.Event) == 3
     assert _count(m.Activity, m.Activity.type == "first_seen") == 2
+
+
+def test_a_known_issues_event_still_regresses_fires_rules_and_dedupes(client, env):
+    """The common event is stored on the request's own connection; an event that needs more (the
+    issue was resolved, the project has rules, the event was stored before) takes the whole path,
+    with nothing of the first attempt left behind."""
+    h = env["headers"]
+    assert _post(client, env, _envelope(_event_item(sdk_event("one")))).status_code == 200
+    group = db.session.scalar(select(m.Group))
+    r = client.put(f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "resolved"}, headers=h)
+    assert r.status_code == 200
+    again = sdk_event("two")
+    assert _post(client, env, _envelope(_event_item(again))).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(m.Group, group.id).status == "unresolved"
+    assert _count(m.Activity, m.Activity.type == "set_regression") == 1
+    assert _post(client, env, _envelope(_event_item(again))).status_code == 200  # a retry: no effect
+    assert db.session.scalar(select(m.Group.times_seen)) == 2 and _count(m.Event) == 2
+    r = client.post("/api/0/projects/acme/backend/rules/", json={
+        "name": "all", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(env["tracker"].id), "channelId": "C1"}]}, headers=h)
+    assert r.status_code == 201
+    assert _post(client, env, _envelope(_event_item(sdk_event("three")))).status_code == 200
+    alerts = db.session.scalars(select(m.OutboxEntry).where(m.OutboxEntry.kind == "notify_issue_alert")).all()
+    assert len(alerts) == 1 and alerts[0].payload["group_id"] == group.id
+    assert db.session.scalar(select(m.Group.times_seen)) == 3 and _count(m.Event) == 3

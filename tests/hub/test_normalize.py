@@ -211,3 +211,13 @@ def test_normalizing_any_json_grows_it_less_than_the_bound(fields, frame):
         return  # refused (a 400): nothing is stored
     source = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
     assert size <= normalize.MAX_GROWTH * source + ADDED
+
+
+def test_breadcrumb_times_as_sdks_send_them_and_impossible_ones_left_out():
+    sent = 1767225600.123456
+    crumbs = [{"message": "float", "timestamp": sent}, {"message": "int", "timestamp": 1767225600},
+              {"message": "iso", "timestamp": "2026-01-01T00:00:00Z"},
+              *({"message": "bad", "timestamp": bad} for bad in (1e20, float("nan"), float("inf"), "soon"))]
+    out = normalize.normalize({"message": "m", "breadcrumbs": {"values": crumbs}})
+    times = [crumb.get("timestamp") for crumb in out["breadcrumbs"]["values"]]
+    assert times == [sent, 1767225600.0, 1767225600.0, None, None, None, None]
