@@ -228,6 +228,7 @@ def replay(delivery_id: int) -> None:
     sync settings as they are now; not re-checked is the signature (the changes were recorded
     from a verified request, and the body is not parsed again). Any other delivery is re-run
     exactly as it came: its signature is checked again, a freshness window is not.
+    Exits 1 when the hub answers the replay with an error.
     """
     from hub.errors import NotFound
     from hub.jobs import flush
@@ -240,6 +241,8 @@ def replay(delivery_id: int) -> None:
             raise click.ClickException(str(e)) from e
         flush()
     click.echo(f"{response.status_code} {response.get_data(as_text=True)[:500]}")
+    if response.status_code >= 400:  # scripts can tell a failed replay from a done one
+        raise click.exceptions.Exit(1)
 
 
 @click.group(invoke_without_command=True)

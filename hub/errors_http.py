@@ -110,7 +110,9 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         detail = {413: "Request body too large.", 404: "The requested resource does not exist.",
                   405: "Method not allowed."}.get(e.code or 500, e.description or e.name)
-        return jsonify({"detail": detail, "errors": {}}), e.code
+        kept = {name: value for name in ("Retry-After", "Allow")  # a 405's Allow, as the page keeps it
+                if (value := e.get_response().headers.get(name))}
+        return jsonify({"detail": detail, "errors": {}}), e.code, kept
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Any:

@@ -87,9 +87,11 @@ def list_deliveries(org_slug: str) -> Any:
     org = get_org(org_slug, roles=ADMINS)
     integration = request.args.get("integration")
     try:
-        limit = min(max(int(request.args.get("limit", 50)), 1), 500)
-    except (TypeError, ValueError) as e:
-        raise ApiAbort(400, "Invalid query parameter.", {"limit": ["Must be a number from 1 to 500."]}) from e
+        limit = int(request.args.get("limit", 50))
+    except (TypeError, ValueError):
+        limit = 0
+    if not 1 <= limit <= 500:  # out of range is refused like a word, not clamped silently
+        raise ApiAbort(400, "Invalid query parameter.", {"limit": ["Must be a number from 1 to 500."]})
     integration_id = parse_id(integration) if integration else None
     if integration and integration_id is None:
         raise ApiAbort(400, "Invalid query parameter.", {"integration": ["Must be an integration id."]})

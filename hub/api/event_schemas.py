@@ -41,6 +41,8 @@ class EventDetailOut(Schema):
     release = fields.String(allow_none=True)
     environment = fields.String(allow_none=True)
     fingerprints = fields.List(fields.String())
+    packages = fields.Dict(metadata={"description": "the SDK's modules: name → version"})
+    errors = fields.List(fields.Dict(), metadata={"description": "processing errors (always empty here)"})
     _meta = fields.Dict(data_key="_meta")
 
 
@@ -70,6 +72,7 @@ class AttachmentOut(Schema):
     sha1 = fields.String()
     eventId = fields.String()
     dateCreated = fields.String()
+    headers = fields.Dict(metadata={"description": "the attachment's Content-Type, as Sentry serves it"})
 
 
 class RateLimit(Base):

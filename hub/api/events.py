@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Response, jsonify, request
 from sqlalchemy import Row, select
@@ -172,17 +173,29 @@ def _entries(d: dict[str, Any]) -> list[dict[str, Any]]:
                 "data": {
                     "url": req.get("url"),
                     "method": req.get("method"),
-                    "query": req.get("query_string") or req.get("query"),
+                    "query": _pairs(req.get("query_string") or req.get("query"), "&"),
                     "fragment": req.get("fragment"),
                     "data": req.get("data"),
                     "headers": headers or [],
-                    "cookies": req.get("cookies"),
+                    "cookies": _pairs(req.get("cookies"), ";"),
                     "env": req.get("env"),
                     "inferredContentType": None,
                 },
             }
         )
     return entries
+
+
+def _pairs(value: Any, separator: str) -> Any:
+    """A query string or cookie header (text or object) as Sentry serves it: ``[[name, value], ...]``."""
+    if isinstance(value, dict):
+        return [[k, v] for k, v in value.items()]
+    if not isinstance(value, str):
+        return value
+    if separator == "&":
+        return [list(pair) for pair in parse_qsl(value.lstrip("?"), keep_blank_values=True)]
+    cookies = (c.partition("=") for c in value.split(";"))
+    return [[name.strip(), rest] for name, _, rest in cookies if name.strip()]
 
 
 def event_json(row: m.Event, group: m.Group | None = None) -> dict[str, Any]:
@@ -329,7 +342,7 @@ def attachment_json(a: m.EventAttachment | Row[*tuple[Any, ...]]) -> dict[str, A
 )
 @authenticated
 def list_attachments(org_slug: str, project_slug: str, event_id: str) -> Any:
-    project = get_project(get_org(org_slug), project_slug)
+    event = _project_event(org_slug, project_slug, event_id)  # an unknown event is a 404, as Sentry's
     rows = db.session.execute(
         select(
             m.EventAttachment.id,
@@ -341,7 +354,7 @@ def list_attachments(org_slug: str, project_slug: str, event_id: str) -> Any:
             m.EventAttachment.event_id,
             m.EventAttachment.date_created,
         )
-        .where(m.EventAttachment.project_id == project.id, m.EventAttachment.event_id == _normal_id(event_id))
+        .where(m.EventAttachment.project_id == event.project_id, m.EventAttachment.event_id == event.event_id)
         .order_by(m.EventAttachment.id)
     )
     return jsonify([attachment_json(r) for r in rows])

@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from hub import issues
 from hub import models as m
+from hub.api import event_schemas as es
 from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
+from hub.api.keys import key_json
 from hub.auth import current_user
 from hub.extensions import db
 from hub.members import (
@@ -19,7 +21,6 @@ from hub.members import (
     check_role_grant,
     create_project,
     delete_project,
-    dsn,
     handle_invite_request,
     invite_member,
 )
@@ -161,15 +162,14 @@ def delete_project_view(org_slug: str, project_slug: str) -> Any:
 
 
 @bp.get("/projects/<org_slug>/<project_slug>/keys/")
-@doc("/api/0/projects/{org}/{project}/keys/", "get", "List client keys (DSNs)", response=s.KeyOut, many=True)
+@doc("/api/0/projects/{org}/{project}/keys/", "get", "List client keys (DSNs)", response=es.KeyDetailOut,
+     many=True)
 @authenticated
 def list_keys(org_slug: str, project_slug: str) -> Any:
     project = get_project(get_org(org_slug), project_slug)
     keys = db.session.scalars(select(m.ProjectKey).where(m.ProjectKey.project_id == project.id)
                               .order_by(m.ProjectKey.id))
-    base = current_app.config["HUB_BASE_URL"]
-    return jsonify([{"id": str(k.id), "public": k.public_key, "dsn": dsn(base, k),
-                     "isActive": k.is_active} for k in keys])
+    return jsonify([key_json(k) for k in keys])  # as POST and PUT answer: name and rateLimit too
 
 
 # -- invite requests ----------------------------------------------------------------------------

@@ -623,3 +623,81 @@ def test_the_deliveries_api_is_for_owners_and_admins_of_the_org(client, signed, 
         client.get("/api/0/organizations/acme/deliveries/?limit=zero", headers=signed["headers"]).status_code
         == 400
     )
+
+
+def _conforms(client: Any, response: Any) -> None:
+    """The response matches the hub's own OpenAPI document (status, content type and body schema)."""
+    from openapi_core import OpenAPI
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+
+    spec = {**client.get("/api/0/openapi.json").json, "servers": [{"url": "http://localhost"}]}
+    OpenAPI.from_dict(spec).validate_response(
+        WerkzeugOpenAPIRequest(response.request), WerkzeugOpenAPIResponse(response)
+    )
+
+
+def test_served_events_and_attachments_match_the_openapi_document(client, env):
+    key = project_key(env["project"]).public_key
+    event_id = uuid.uuid4().hex
+    event = {"event_id": event_id, "message": "documented", "modules": {"flask": "3.0"}}
+    body = b"\n".join([
+        json.dumps({"event_id": event_id}).encode(),
+        json.dumps({"type": "event"}).encode(), json.dumps(event).encode(),
+        json.dumps({"type": "attachment", "filename": "a.txt", "length": 3}).encode(), b"abc",
+    ])
+    r = client.post(f"/api/{env['project'].id}/envelope/?sentry_key={key}", data=body)
+    assert r.status_code == 200
+    served = client.get(f"/api/0/projects/acme/backend/events/{event_id}/", headers=env["headers"])
+    assert served.json["packages"] == {"flask": "3.0"} and served.json["errors"] == []
+    _conforms(client, served)
+    group_id = served.json["groupID"]
+    for path in (f"/api/0/organizations/acme/issues/{group_id}/events/",
+                 f"/api/0/organizations/acme/issues/{group_id}/events/latest/",
+                 f"/api/0/projects/acme/backend/events/{event_id}/attachments/"):
+        _conforms(client, client.get(path, headers=env["headers"]))
+
+
+def test_listed_keys_carry_their_name_and_rate_limit(client, env):
+    r = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"],
+                    json={"name": "Browser", "rateLimit": {"window": 60, "count": 10}})
+    assert r.status_code == 201
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"])
+    assert [(k["name"], k["rateLimit"]) for k in listed.json] == [
+        (project_key(env["project"]).name, None), ("Browser", {"window": 60, "count": 10})]
+    assert listed.json[1] == r.json  # the list shows each key as PUT and POST answer it
+    _conforms(client, listed)
+
+
+def test_the_attachments_of_an_event_that_does_not_exist_are_404(client, env):
+    key = project_key(env["project"]).public_key
+    event_id = uuid.uuid4().hex  # an envelope with an attachment and no event: Sentry's API has no such event
+    body = b"\n".join([json.dumps({"event_id": event_id}).encode(),
+                       json.dumps({"type": "attachment", "filename": "a.txt", "length": 3}).encode(), b"abc"])
+    assert client.post(f"/api/{env['project'].id}/envelope/?sentry_key={key}", data=body).status_code == 200
+    for unknown in (event_id, uuid.uuid4().hex):
+        r = client.get(f"/api/0/projects/acme/backend/events/{unknown}/attachments/", headers=env["headers"])
+        assert r.status_code == 404 and r.json["detail"] == "The requested resource does not exist."
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "501", "100000"])
+def test_a_deliveries_limit_out_of_its_range_is_400(client, signed, limit):
+    """Out of range was clamped silently while "abc" got "Must be a number from 1 to 500"."""
+    r = client.get(f"/api/0/organizations/acme/deliveries/?limit={limit}", headers=signed["headers"])
+    assert r.status_code == 400 and r.json["errors"] == {"limit": ["Must be a number from 1 to 500."]}
+
+
+def test_a_request_entry_serves_query_and_cookies_as_pairs_like_headers(client, env):
+    """Relay parses ``query_string`` and ``cookies`` (a string or an object) into pairs, as Sentry's API
+    serves them: the SDKs send ``"a=1&b=2"`` and ``{"session": "x"}`` or ``"session=x; theme=dark"``."""
+    shapes = [("a=1&b=&c=%20x", "session=x; theme=dark", [["a", "1"], ["b", ""], ["c", " x"]],
+               [["session", "x"], ["theme", "dark"]]),
+              ({"a": "1"}, {"session": "x"}, [["a", "1"]], [["session", "x"]]),
+              ([["a", "1"]], [["session", "x"]], [["a", "1"]], [["session", "x"]])]
+    for query, cookies, want_query, want_cookies in shapes:
+        event = {"message": "req", "request": {"url": "https://shop.example.com/", "query_string": query,
+                                               "cookies": cookies}}
+        r = store_event(client, env, event)
+        path = f"/api/0/projects/acme/backend/events/{r.json['id']}/"
+        served = client.get(path, headers=env["headers"]).json
+        request = next(e["data"] for e in served["entries"] if e["type"] == "request")
+        assert (request["query"], request["cookies"]) == (want_query, want_cookies), query

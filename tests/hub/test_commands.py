@@ -120,3 +120,18 @@ def test_outbox_retry_takes_only_a_failed_or_dead_row(app, factories):
     assert (row.status, row.attempts) == ("done", 1)  # the row was not reset
     missing = app.test_cli_runner().invoke(args=["outbox", "retry", "nope"])
     assert missing.exit_code == 1 and "no outbox row nope" in missing.output
+
+
+def test_hub_replay_exits_1_when_the_replay_fails(client, signed, run_jobs):
+    """A script's ``hub replay ID && ...`` must not go on after a replay the hub answered with an error."""
+    ok = post(client, {"delivery": "ok", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    assert ok.status_code == 200
+    assert post(client, {"delivery": "boom", "key": "APP-1", "boom": True}).status_code == 500
+    run_jobs()
+    db.session.expire_all()
+    ok, boom = db.session.scalars(select(m.WebhookDelivery.id).order_by(m.WebhookDelivery.id)).all()
+    runner = client.application.test_cli_runner()
+    replayed = runner.invoke(args=["replay", str(ok)])
+    assert replayed.exit_code == 0 and replayed.output.startswith("200 "), replayed.output
+    failed = runner.invoke(args=["replay", str(boom)])
+    assert failed.output.startswith("500 ") and failed.exit_code == 1, failed.output

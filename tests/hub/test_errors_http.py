@@ -67,3 +67,12 @@ def test_a_view_lets_the_error_rise(client, factories):
     assert again.status_code == 409
     assert again.json == {"detail": "That user is already a member of this organization.",
                           "errors": {"email": ["Already a member."]}}
+
+
+def test_a_wrong_method_on_the_api_names_the_allowed_ones(client, env):
+    """RFC 9110: a 405 carries ``Allow``; the JSON answer kept the words and lost the header."""
+    r = client.get("/api/0/organizations/acme/deliveries/1/replay/", headers=env["headers"])
+    assert r.status_code == 405 and r.json == {"detail": "Method not allowed.", "errors": {}}
+    assert set(r.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    r = client.delete("/api/0/organizations/acme/issues/1/tags/", headers=env["headers"])
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
