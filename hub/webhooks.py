@@ -125,12 +125,13 @@ def _release(provider: str, key: str, delivery_id: int | None) -> None:
         m.WebhookClaim.provider == provider, m.WebhookClaim.dedupe_key == key, owner))
 
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 V1_METHODS = ("GET", "HEAD", "POST")
 
 
-@bp.route("/extensions/<provider>/", defaults={"endpoint": ""}, methods=METHODS)
-@bp.route("/extensions/<provider>/<path:endpoint>", methods=METHODS)
+@bp.route("/extensions/<provider>/", defaults={"endpoint": ""}, methods=METHODS,
+          provide_automatic_options=False)
+@bp.route("/extensions/<provider>/<path:endpoint>", methods=METHODS, provide_automatic_options=False)
 def extension(provider: str, endpoint: str) -> Response:
     hub = current_app.extensions["hub"]
     if provider not in hub.providers():
@@ -142,11 +143,11 @@ def extension(provider: str, endpoint: str) -> Response:
         found = table.match(endpoint, request.method)
         if isinstance(found, NoMatch):
             if found.status == 405:
-                return _json_error(405, "Method not allowed.", headers={"Allow": ", ".join(found.allow)})
+                return _not_allowed(found.allow)
             return _json_error(404, "Not found.")
         route, params, limit = found.route, found.params, found.route.max_bytes
     elif request.method not in V1_METHODS:  # on_webhook is offered GET and POST, as in v1
-        return _json_error(405, "Method not allowed.", headers={"Allow": "GET, HEAD, POST"})
+        return _not_allowed(("GET", "HEAD", "POST"))
     too_large = f"Request body too large (limit {_size(limit)})."
     if (request.content_length or 0) > limit:
         return _json_error(413, too_large)
@@ -175,6 +176,14 @@ def extension(provider: str, endpoint: str) -> Response:
         dedupe=lambda key: _claim(provider, key, delivery_id), user=user_snapshot(current_user()),
     )
     return dispatch(provider, endpoint, hub_request, delivery_id)
+
+
+def _not_allowed(allow: tuple[str, ...]) -> Response:
+    """A 405 naming the path's methods; an ``OPTIONS`` the path's routes do not declare is answered
+    with them (204), not with every method the blueprint takes."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers={"Allow": ", ".join((*allow, "OPTIONS"))})
+    return _json_error(405, "Method not allowed.", headers={"Allow": ", ".join(allow)})
 
 
 def _size(limit: int) -> str:

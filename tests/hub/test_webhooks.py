@@ -254,7 +254,8 @@ def test_an_inbound_built_wrong_is_a_recorded_500_and_nothing_of_it_is_kept(clie
     failed = db.session.scalars(select(m.WebhookDelivery)).one()
     assert failed.outcome == "error" and failed.error.startswith("TypeError: ")
     assert count(m.InboundChange) == 0
-    assert post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1}).status_code == 200
+    right = {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1}
+    assert post(client, right).status_code == 200
     run_jobs()
     assert group(signed["group_id"]).status == "resolved"
 
