@@ -427,9 +427,10 @@ def _current_delivery() -> int | None:
 
 def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> str:
     """A delivery's life in one word: received (changes pending), then applied when any change
-    applied, else the first change's state; v1 deliveries keep their recorded outcome."""
+    applied, else the first change's state; failed when its handler raised (outcome ``error``);
+    other deliveries without changes keep their recorded outcome (v1: processed, rejected, ...)."""
     if not changes:
-        return delivery.outcome
+        return "failed" if delivery.outcome == "error" else delivery.outcome
     states = [c.state for c in changes]
     if "pending" in states:
         return "received"

@@ -39,8 +39,9 @@ class DeliveryOut(Schema):
     method = fields.Str()
     endpoint = fields.Str()
     statusCode = fields.Int(allow_none=True)
-    state = fields.Str(metadata={"description": "received, applied, duplicate, stale, echo, skipped, failed; "
-                                                "v1 deliveries: processed, rejected, error, unhandled"})
+    state = fields.Str(metadata={"description": "received, applied, duplicate, stale, echo, skipped, failed "
+                                                "(a change failed, or the handler raised: outcome error); "
+                                                "v1 deliveries: processed, rejected, unhandled"})
     outcome = fields.Str()
     error = fields.Str(allow_none=True)
     dedupeKey = fields.Str(allow_none=True)

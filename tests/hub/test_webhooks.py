@@ -237,6 +237,8 @@ def test_a_handler_raising_is_a_recorded_500_and_other_deliveries_go_on(client, 
     assert "broke" not in r.get_data(as_text=True)
     failed = db.session.scalars(select(m.WebhookDelivery)).one()
     assert failed.outcome == "error" and "RuntimeError: the handler broke" in failed.error
+    shown = client.get(f"/api/0/organizations/acme/deliveries/{failed.id}/", headers=signed["headers"]).json
+    assert shown["state"] == "failed" and shown["error"] == failed.error
     r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1})
     assert r.status_code == 200  # the failed delivery did not keep its key
     run_jobs()
