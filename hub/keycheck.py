@@ -44,8 +44,7 @@ def verify_keys(app: Flask) -> None:
         try:
             if not inspect(db.engine).has_table(m.KeyCheck.__tablename__):
                 return
-            wrong = [setting for name, setting in CHECKED.items()
-                     if not _holds(name, str(app.config[setting]))]
+            wrong = _wrong({name: str(app.config[setting]) for name, setting in CHECKED.items()})
         except SQLAlchemyError as e:
             db.session.rollback()
             logger.warning("keys.check-skipped", extra={"error": type(e).__name__})
@@ -88,21 +87,31 @@ def _matches(name: str, key: str, value: str) -> bool:
     return hmac.compare_digest(value, _check_value(name, key))
 
 
-def _holds(name: str, key: str) -> bool:
-    row = db.session.get(m.KeyCheck, name)
-    if row is None:
-        if name == "encryption" and not _reads_stored_secrets(key):
-            return False  # a database from before key checks, written with another key
-        db.session.add(m.KeyCheck(name=name, value=_check_value(name, key)))
+def _wrong(keys: dict[str, str]) -> list[str]:
+    """The settings whose key is not the database's. The missing check values are written in one
+    commit: two processes with different keys starting at once never each store one of the two
+    values (each would then refuse the other's, and neither would start)."""
+    rows = _stored(keys)
+    refused = set()
+    missing = [name for name in keys if name not in rows]
+    if "encryption" in missing and not _reads_stored_secrets(keys["encryption"]):
+        refused.add("encryption")  # a database from before key checks, written with another key
+        missing.remove("encryption")
+    if missing:
+        db.session.add_all([m.KeyCheck(name=name, value=_check_value(name, keys[name])) for name in missing])
         try:
             db.session.commit()
-            return True
-        except IntegrityError:  # a process starting at the same time wrote it first: compare with theirs
+            rows.update({name: _check_value(name, keys[name]) for name in missing})
+        except IntegrityError:  # a process starting at the same time wrote them first: compare with theirs
             db.session.rollback()
-            row = db.session.get(m.KeyCheck, name)
-            if row is None:  # pragma: no cover - a row is never deleted outside tests
-                return True
-    return _matches(name, key, row.value)
+            rows = _stored(keys)
+    return [CHECKED[name] for name in keys
+            if name in refused or (name in rows and not _matches(name, keys[name], rows[name]))]
+
+
+def _stored(keys: dict[str, str]) -> dict[str, str]:
+    rows = db.session.scalars(select(m.KeyCheck).where(m.KeyCheck.name.in_(keys)))
+    return {row.name: row.value for row in rows}
 
 
 def _reads_stored_secrets(key: str) -> bool:
