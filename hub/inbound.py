@@ -55,8 +55,7 @@ def order_key(occurred_at: float | None, received_ms: float, sequence: int) -> s
 
 
 def _values(change: t.Change, *, integration_id: int, delivery_id: int | None) -> dict[str, Any]:
-    if not isinstance(change, t.CHANGE_TYPES):
-        raise TypeError(f"not a hub.types change: {type(change).__name__}")
+    _check(change)
     data = {f.name: getattr(change, f.name) for f in dataclasses.fields(change) if f.name != "ticket"}
     return dict(
         delivery_id=delivery_id, integration_id=integration_id, kind=change.kind,
@@ -90,13 +89,15 @@ def rows_of(result: t.Inbound) -> list[dict[str, Any]]:
     rows = []
     for change in result.changes:
         values = _values(change, integration_id=integration_id, delivery_id=None)
-        _check(change)
         values["data"], values["activity_ids"] = fastjson.dumps(values["data"]), "[]"
         rows.append(values)
     return rows
 
 
 def _check(change: t.Change) -> None:
+    """What a change's row needs of it, the one check for every path that records changes."""
+    if not isinstance(change, t.CHANGE_TYPES):
+        raise TypeError(f"not a hub.types change: {type(change).__name__}")
     ticket, when = change.ticket, change.occurred_at
     if not isinstance(ticket, t.Ticket) or not isinstance(ticket.key, str) or not ticket.key:
         raise TypeError(f"{type(change).__name__}.ticket must be a Ticket with a key (text)")

@@ -100,8 +100,7 @@ def _wrong(keys: dict[str, str]) -> list[str]:
     if missing:
         db.session.add_all([m.KeyCheck(name=name, value=_check_value(name, keys[name])) for name in missing])
         try:
-            db.session.commit()
-            rows.update({name: _check_value(name, keys[name]) for name in missing})
+            db.session.commit()  # ours now: only the values stored before are compared below
         except IntegrityError:  # a process starting at the same time wrote them first: compare with theirs
             db.session.rollback()
             rows = _stored(keys)
