@@ -9,20 +9,26 @@ woken the moment the holder lets go. Other writers still meet the busy timeout, 
 PostgreSQL locks rows, not the database: there this is a no-op.
 
 SQLite's own WAL checkpoint runs inside a commit, with the turn held (every writer waiting out its
-fsyncs): so every :data:`CHECKPOINT_EVERY` turns a process runs a PASSIVE checkpoint once it has let
-the turn go, and SQLite's own waits for ten times SQLite's default (``wal_autocheckpoint=10000`` pages,
-in ``hub.app``): a backstop for a hub whose writes never take the turn.
+fsyncs): so every :data:`CHECKPOINT_EVERY` turns a process asks its checkpoint thread for a PASSIVE
+checkpoint, which runs once the turn is let go and keeps no request waiting for its fsyncs (tens of
+milliseconds, a few of them CPU); SQLite's own waits for ten times SQLite's default
+(``wal_autocheckpoint=10000`` pages, in ``hub.app``): a backstop for a hub whose writes never take the turn.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.engine import Engine
+
 from hub.extensions import db
+
+logger = logging.getLogger("hub.writelock")
 
 #: Turns a process takes between two checkpoints: a webhook's ack writes about ten WAL pages, so
 #: a few thousand pages (SQLite's own default is 1000; a checkpoint costs its fsyncs whatever its size).
@@ -74,11 +80,45 @@ def serialized() -> Iterator[None]:
         _turns += 1
         due = _turns % CHECKPOINT_EVERY == 0
     if due:
-        checkpoint()
+        checkpoints.ask(db.engine)
 
 
-def checkpoint() -> None:
+def checkpoint(engine: Engine | None = None) -> None:
     """Copy what the WAL holds into the database file, without waiting for readers or blocking the
     next writer (PASSIVE); what a reader still needs is copied next time."""
-    with db.engine.connect() as connection:
+    with (engine or db.engine).connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+class _Checkpoints:
+    """The process's checkpoint thread: asked after a turn, it checkpoints on a pooled connection of
+    its own while requests and jobs go on (started on the first ask in each process, after a fork)."""
+
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        self._start = threading.Lock()
+        self._pid = 0
+        self._engine: Engine | None = None
+        self.done = 0  #: checkpoints run by this process (a test waits on it)
+
+    def ask(self, engine: Engine) -> None:
+        self._engine = engine
+        if self._pid != os.getpid():
+            with self._start:
+                if self._pid != os.getpid():
+                    threading.Thread(target=self._run, name="hub-wal-checkpoint", daemon=True).start()
+                    self._pid = os.getpid()
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            try:
+                checkpoint(self._engine)
+            except Exception as e:  # a busy or closed database: SQLite's own checkpoint is the backstop
+                logger.warning("writelock.checkpoint-failed", extra={"error": type(e).__name__})
+            self.done += 1
+
+
+checkpoints = _Checkpoints()

@@ -4,6 +4,7 @@ turn is let go, not inside a commit with every other writer waiting."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from sqlalchemy import insert
@@ -34,8 +35,18 @@ def test_sqlites_own_checkpoint_waits_far_longer_than_the_hubs(sqlite_file):
     assert value == 10000
 
 
+def _checkpointed_since(done: int) -> bool:
+    """Whether the process's checkpoint thread finished a checkpoint since it had done ``done``."""
+    for _ in range(300):
+        if writelock.checkpoints.done > done:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_every_so_many_turns_the_wal_is_copied_into_the_database_file(sqlite_file, monkeypatch):
     monkeypatch.setattr(writelock, "CHECKPOINT_EVERY", 50)
+    done = writelock.checkpoints.done
     for n in range(50):  # up to the turn where the previous checkpoint happened
         _turn(n)
         if writelock._turns % 50 == 0:
@@ -43,9 +54,12 @@ def test_every_so_many_turns_the_wal_is_copied_into_the_database_file(sqlite_fil
     if sqlite_file is None:  # PostgreSQL: the rows are written, no file to checkpoint
         assert db.session.query(m.WebhookClaim).count() == n + 1
         return
+    assert _checkpointed_since(done)
     written = os.stat(sqlite_file).st_mtime_ns
     for n in range(100, 149):
         _turn(n)
     assert os.stat(sqlite_file).st_mtime_ns == written  # 49 turns: the rows are in the WAL only
-    _turn(149)  # the 50th: checkpointed once the turn was let go
+    done = writelock.checkpoints.done
+    _turn(149)  # the 50th: checkpointed by the process's checkpoint thread once the turn was let go
+    assert _checkpointed_since(done)
     assert os.stat(sqlite_file).st_mtime_ns > written
