@@ -320,8 +320,13 @@ def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | 
     try:
         claimed = {r.id for r in db.session.connection().execute(
             _CLAIM_ROWS, {"ids": [row.id for row, _, _ in ready], "now": utcnow()})}
-        results = [(row, _apply_claimed_one(row, integration, change))
-                   for row, integration, change in ready if row.id in claimed]  # else another worker took it
+        with sync.shared_reads():
+            results = [(row, _apply_claimed_one(row, integration, change))
+                       for row, integration, change in ready if row.id in claimed]  # else another worker took it
+        if results:  # every change's outcome in one driver call (psycopg pipelines it: one round trip)
+            db.session.connection().execute(_SETTLE_ROW, [{
+                "change_id": row.id, "state": result.state, "reason": result.reason,
+                "activity_ids": result.activity_ids} for row, result in results])
         db.session.commit()
     except OperationalError:
         raise
@@ -341,17 +346,11 @@ def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | 
 def _apply_claimed_one(
     row: Row[*tuple[Any, ...]], integration: m.Integration | None, change: t.Change
 ) -> sync.Applied:
-    """Apply one claimed change and record what it did."""
+    """Apply one claimed change; the caller records what it did (for the whole chunk at once)."""
     logs.bind(delivery=row.delivery_id, integration=row.integration_id)
     if integration is None or integration.status != "active":
-        result = sync.Applied("skipped", "integration not active")
-    else:
-        result = sync.apply(integration, change, row.order_key)
-    db.session.connection().execute(_SETTLE_ROW, {
-        "change_id": row.id, "state": result.state, "reason": result.reason,
-        "activity_ids": result.activity_ids,
-    })
-    return result
+        return sync.Applied("skipped", "integration not active")
+    return sync.apply(integration, change, row.order_key)
 
 
 def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -66,10 +68,37 @@ _SYNCING = (
 )
 
 
+_READS = "hub_sync_reads"
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within the block (one transaction applying several changes), the orgs' sync settings and
+    status mappings are read once per integration and ticket project, not once per change: a chunk
+    of a busy ticket's changes then costs the statements that write, and little else. A setting
+    changed meanwhile applies from the next transaction on."""
+    db.session.info[_READS] = {}
+    try:
+        yield
+    finally:
+        db.session.info.pop(_READS, None)
+
+
+def _shared(key: tuple[Any, ...], read: Any) -> Any:
+    """``read()``, or what it gave earlier in the same :func:`shared_reads` block."""
+    reads: dict[tuple[Any, ...], Any] | None = db.session.info.get(_READS)
+    if reads is None:
+        return read()
+    if key not in reads:
+        reads[key] = read()
+    return reads[key]
+
+
 def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...]]]:
     """The org integrations (``id``, ``organization_id``, ``config``) of this integration that are
     installed, active and have ``key`` on. Columns, not entities: every applied change asks."""
-    rows = db.session.connection().execute(_SYNCING, {"integration_id": integration_id}).all()
+    rows = _shared(("syncing", integration_id), lambda: db.session.connection().execute(
+        _SYNCING, {"integration_id": integration_id}).all())
     return [oi for oi in rows if (oi.config or {}).get(key)]
 
 
@@ -223,12 +252,11 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
     pairs = _fresh(pairs, "status_order", order_key)
     if not pairs:
         return Applied("stale", "a newer status change was applied")
-    mappings = {
+    oi_ids = sorted(oi.id for oi in org_integrations.values())
+    mappings: dict[int, Row[Any]] = _shared(("mappings", *oi_ids, change.ticket.project_id), lambda: {
         mp.organization_integration_id: mp
-        for mp in db.session.connection().execute(
-            _MAPPINGS,
-            {"oi_ids": [oi.id for oi in org_integrations.values()], "project": change.ticket.project_id})
-    }
+        for mp in db.session.connection().execute(_MAPPINGS, {"oi_ids": oi_ids, "project": change.ticket.project_id})
+    })
     by_target: dict[str, list[m.Group]] = {}
     reasons: list[str] = []
     echoed = False
