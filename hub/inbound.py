@@ -320,9 +320,9 @@ def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | 
     try:
         claimed = {r.id for r in db.session.connection().execute(
             _CLAIM_ROWS, {"ids": [row.id for row, _, _ in ready], "now": utcnow()})}
-        with sync.shared_reads():
+        with sync.shared_reads():  # what is not claimed, another worker took
             results = [(row, _apply_claimed_one(row, integration, change))
-                       for row, integration, change in ready if row.id in claimed]  # else another worker took it
+                       for row, integration, change in ready if row.id in claimed]
         if results:  # every change's outcome in one driver call (psycopg pipelines it: one round trip)
             db.session.connection().execute(_SETTLE_ROW, [{
                 "change_id": row.id, "state": result.state, "reason": result.reason,

@@ -252,10 +252,10 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
     pairs = _fresh(pairs, "status_order", order_key)
     if not pairs:
         return Applied("stale", "a newer status change was applied")
-    oi_ids = sorted(oi.id for oi in org_integrations.values())
-    mappings: dict[int, Row[Any]] = _shared(("mappings", *oi_ids, change.ticket.project_id), lambda: {
+    oi_ids, project = sorted(oi.id for oi in org_integrations.values()), change.ticket.project_id
+    mappings: dict[int, Row[Any]] = _shared(("mappings", *oi_ids, project), lambda: {
         mp.organization_integration_id: mp
-        for mp in db.session.connection().execute(_MAPPINGS, {"oi_ids": oi_ids, "project": change.ticket.project_id})
+        for mp in db.session.connection().execute(_MAPPINGS, {"oi_ids": oi_ids, "project": project})
     })
     by_target: dict[str, list[m.Group]] = {}
     reasons: list[str] = []

@@ -185,3 +185,41 @@ def test_one_ticket_linked_from_two_orgs_follows_each_orgs_settings(client, sign
     run_jobs()
     assert group(signed["group_id"]).status == "resolved"
     assert group(other_group.id).status == "unresolved"
+
+
+def test_a_chunk_of_changes_reads_the_orgs_settings_once_and_a_new_setting_applies_to_the_next(
+        app, client, signed, run_jobs, factories):
+    from sqlalchemy import event as sa_event
+
+    groups = [signed["group_id"]]
+    for n in range(2, 6):
+        other = factories.group(signed["project"], message=f"Error {n}")
+        factories.link(other, signed["signed"], f"APP-{n}")
+        groups.append(other.id)
+    db.session.commit()
+    for n in range(1, 6):
+        post(client, {"delivery": f"close-{n}", "key": f"APP-{n}", "state": "closed", "updated_ms": 10})
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        statements.append(sql)
+
+    sa_event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        run_jobs()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", seen)
+    assert [group(g).status for g in groups] == ["resolved"] * 5
+    assert [c.state for c in changes()] == ["applied"] * 5
+    assert len([s for s in statements if "FROM organization_integrations" in s]) == 1  # the chunk's one read
+    assert len([s for s in statements if "FROM integration_external_projects" in s]) == 1
+    settled = [s for s in statements if s.startswith("UPDATE inbound_changes SET state=") and "reason=" in s]
+    assert len(settled) == 1  # the chunk's outcomes in one driver call
+
+    r = client.put(f"/api/0/organizations/acme/integrations/{signed['signed'].id}/",
+                   json={"config": {**SYNC, "sync_status_reverse": False}}, headers=signed["headers"])
+    assert r.status_code == 200
+    post(client, {"delivery": "open-1", "key": "APP-1", "state": "open", "updated_ms": 20})
+    run_jobs()
+    assert changes()[-1].state == "skipped" and changes()[-1].reason == "status sync off"
+    assert group(groups[0]).status == "resolved"
