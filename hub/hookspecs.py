@@ -70,6 +70,9 @@ def provider_info() -> dict[str, Any]:
         (``{org}`` in a URL becomes the org's slug, a path is on the hub), "fields": [{"name",
         "label", "type": "text"|"textarea"|"password", "required"?: bool, "help"?: str}]}``;
         ``fields`` are the ``metadata`` keys of the by-hand install (``POST .../integrations/``).
+        Optional ``channel_pattern``: a regular expression every channel id of an alert rule's
+        action for this provider must match in full (else the rule is a 400), e.g. Discord's
+        snowflakes ``"[0-9]{1,20}"``.
 
     **Called**: once, when the app is created; two plugins claiming one key stop the start-up.
     **Result**: a list, one entry per plugin.

@@ -79,7 +79,7 @@ STATUS_HINTS = {
     405: "check the base URL",
     409: "it reported a conflict",
     413: "the request was too large",
-    429: "rate limited, retried later",
+    429: "rate limited: try again later",
 }
 PROVIDER_TEXT_LOGGED = 1000  # characters of a provider's error body kept in the log
 
@@ -99,7 +99,7 @@ def status_hint(status: int) -> str:
     if status in STATUS_HINTS:
         return STATUS_HINTS[status]
     if status >= 500:
-        return "a server error, retried later"
+        return "a server error: try again later"
     return "an unexpected answer"
 
 

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from hub import models as m
 from hub import snapshots, upserts
@@ -267,12 +267,13 @@ def mark_needs_attention(integration_id: str | int, organization_id: str | int |
 
 
 def mark_healthy(integration_id: str | int, organization_id: str | int) -> None:
-    """A call went through: an attachment that needed attention is active again; commits."""
+    """A call went through: an attachment that needed attention is active again, and the provider's
+    last error (kept by a failed call that left it active) is cleared; commits."""
+    oi = m.OrganizationIntegration
     db.session.execute(
-        update(m.OrganizationIntegration)
-        .where(m.OrganizationIntegration.integration_id == int(integration_id),
-               m.OrganizationIntegration.organization_id == int(organization_id),
-               m.OrganizationIntegration.status == "needs_attention")
+        update(oi)
+        .where(oi.integration_id == int(integration_id), oi.organization_id == int(organization_id),
+               or_(oi.status == "needs_attention", and_(oi.status == "active", oi.error.is_not(None))))
         .values(status="active", error=None)
         .execution_options(synchronize_session="fetch")
     )

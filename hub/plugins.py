@@ -240,6 +240,14 @@ def _validate_providers(pm: pluggy.PluginManager, records: dict[str, PluginRecor
             record.provider = {"key": key, "name": info["name"], "features": list(info.get("features", ()))}
             if isinstance(info.get("install"), dict):  # optional: how the web page offers installing it
                 record.provider["install"] = info["install"]
+        pattern = info.get("channel_pattern")
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as e:
+                raise PluginStartupError(f"plugin {impl.plugin_name!r}: channel_pattern: {e}") from e
+            if record is not None and record.provider is not None:
+                record.provider["channel_pattern"] = str(pattern)
 
 
 def _collect_settings(pm: pluggy.PluginManager, records: dict[str, PluginRecord]) -> None:

@@ -332,6 +332,8 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
     issues.record_activity(group, "create_issue", actor=current_user(), data={
         "new": data["action"] == "create", "provider": integration.provider, "key": ext.key, "url": ext.url,
         "title": ext.title, "integrationId": str(oi.integration_id)})
+    if oi.error or oi.status == "needs_attention":  # the provider answered: its last error is over
+        oi.error, oi.status = None, "active"
     try:
         db.session.commit()
     except IntegrityError as e:

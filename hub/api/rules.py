@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app, jsonify
@@ -65,6 +66,13 @@ def _check_actions(org: m.Organization, actions: list[dict[str, Any]]) -> None:
     if mute:
         raise ApiAbort(400, "That integration cannot post alerts.",
                        {"actions": [f"Integration {x} ({installed[x]}) cannot post messages." for x in mute]})
+    wrong = [a for a in actions
+             if not re.fullmatch(providers[installed[a["integrationId"]]].get("channel_pattern") or ".*",
+                                 a["channelId"])]
+    if wrong:
+        raise ApiAbort(400, "Not a channel id of that integration.",
+                       {"actions": [f"{a['channelId']!r} is not a {installed[a['integrationId']]} channel id."
+                                    for a in wrong]})
 
 
 def _get_rule(project: m.Project, rule_id: str) -> m.AlertRule:

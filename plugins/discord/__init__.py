@@ -12,7 +12,7 @@ from plugins.discord import install, invites, notifications, tasks, webhooks
 @hookimpl
 def provider_info() -> dict[str, Any]:
     return {"key": "discord", "name": "Discord", "features": ["notifications", "chat-actions"],
-            "install": install.INSTALL_INFO}
+            "install": install.INSTALL_INFO, "channel_pattern": r"[0-9]{1,20}"}
 
 
 @hookimpl

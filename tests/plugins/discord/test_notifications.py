@@ -291,12 +291,17 @@ def test_a_channel_id_never_steers_the_bots_path(client, factories, run_jobs, re
     helper), so a channel id cannot send the bot's token to another Discord route."""
     import requests_mock as rm
 
+    from hub import models as m
+    from hub.extensions import db
+
     s = factories.setup()
     integration = factories.integration(s["org"], "discord", GUILD_ID, name="Acme Server")
-    r = client.post("/api/0/projects/acme/backend/rules/", headers=s["headers"], json={
-        "name": "x", "conditions": [{"id": "every_event"}],
-        "actions": [{"integrationId": str(integration.id), "channelId": "../../guilds/1/bans/2?x=#"}]})
-    assert r.status_code == 201, r.json
+    # The API refuses such a channel id (test_a_rule_naming_no_discord_channel_is_400): a rule stored
+    # before that check still sends nothing but Discord's own route.
+    db.session.add(m.AlertRule(project_id=s["project"].id, name="x", conditions=[{"id": "every_event"}],
+                               actions=[{"integrationId": str(integration.id),
+                                         "channelId": "../../guilds/1/bans/2?x=#"}]))
+    db.session.commit()
     requests_mock.register_uri(rm.ANY, rm.ANY, status_code=404,
                                json={"message": "Unknown Channel", "code": 10003})
 
@@ -305,3 +310,28 @@ def test_a_channel_id_never_steers_the_bots_path(client, factories, run_jobs, re
 
     [sent] = requests_mock.request_history
     assert sent.url == f"{API}/channels/..%2F..%2Fguilds%2F1%2Fbans%2F2%3Fx%3D%23/messages"
+
+
+@pytest.mark.parametrize("channel_id", ["../../x", "general", "#alerts", "1" * 21, "12 34"])
+def test_a_rule_naming_no_discord_channel_is_400(client, hub, requests_mock, channel_id):
+    """A Discord channel id is a snowflake: a rule naming anything else is refused, not stored to
+    send requests Discord's API refuses (the path's channel_id) for every alert."""
+    from sqlalchemy import func, select
+
+    from hub import models as m
+    from hub.extensions import db
+
+    r = client.post("/api/0/projects/acme/backend/rules/", headers=hub["headers"], json={
+        "name": "Wrong channel", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(hub["integration_id"]), "channelId": channel_id}]})
+    assert r.status_code == 400 and r.json["detail"] == "Not a channel id of that integration."
+    assert r.json["errors"] == {"actions": [f"{channel_id!r} is not a discord channel id."]}
+    assert db.session.scalar(select(func.count()).select_from(m.AlertRule)) == 1  # the fixture's rule only
+    [rule] = client.get("/api/0/projects/acme/backend/rules/", headers=hub["headers"]).json
+    r = client.put(f"/api/0/projects/acme/backend/rules/{rule['id']}/", headers=hub["headers"], json={
+        "name": "Wrong channel", "conditions": [{"id": "every_event"}],
+        "actions": [{"integrationId": str(hub["integration_id"]), "channelId": channel_id}]})
+    assert r.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(m.AlertRule, int(rule["id"])).actions[0]["channelId"] == CHANNEL_ID
+    assert requests_mock.request_history == []

@@ -194,6 +194,47 @@ def test_create_refused_by_jira_is_400_per_field(client, env, requests_mock):
     assert "Specify a valid issue type" in item["error"]
 
 
+@pytest.mark.parametrize(("status", "hint"), [(500, "a server error"), (429, "rate limited")])
+def test_a_failed_create_does_not_promise_a_retry(client, env, requests_mock, status, hint):
+    """Nothing retries a call made in a request: the answer tells the user to try again instead."""
+    gid = new_issue(client, env["headers"])
+    requests_mock.post(f"{SITE}/rest/api/3/issue", status_code=status, json={})
+    r = client.post(f"/api/0/organizations/acme/issues/{gid}/external-issues/",
+                    json={"integrationId": str(env["jira"].id), "action": "create",
+                          "fields": {"project": "10100", "issuetype": "1"}}, headers=env["headers"])
+    assert r.status_code == 400
+    assert r.json["detail"] == f"Jira answered {status} ({hint}: try again later)"
+    assert len(requests_mock.request_history) == 1 and db.session.scalar(select(m.ExternalIssue)) is None
+
+
+def test_a_providers_error_is_cleared_once_jira_answers_again(client, env, requests_mock, run_jobs):
+    """A failed create leaves Jira's words on the integration; the next call that goes through (a
+    link in the API, an outbound job) clears them: they were shown for good, Jira working again."""
+    gid = new_issue(client, env["headers"])
+    url = f"/api/0/organizations/acme/issues/{gid}/external-issues/"
+    requests_mock.post(f"{SITE}/rest/api/3/issue", status_code=500, text="<h1>Internal Server Error</h1>")
+    r = client.post(url, json={"integrationId": str(env["jira"].id), "action": "create",
+                               "fields": {"project": "10100", "issuetype": "1"}}, headers=env["headers"])
+    assert r.status_code == 400 and "Internal Server Error" not in str(r.json)
+    status, error = _integration_status(client, env)
+    assert status == "active" and "Internal Server Error" in error
+    requests_mock.get(ISSUE_URL, json=jira_issue())
+    r = client.post(url, json={"integrationId": str(env["jira"].id), "action": "link",
+                               "externalIssue": "APP-123"}, headers=env["headers"])
+    assert r.status_code == 201, r.json
+    assert _integration_status(client, env) == ("active", None)
+    oi = db.session.scalar(select(m.OrganizationIntegration))
+    oi.error = "Jira answered 500 earlier"
+    db.session.commit()
+    _map(client, env)
+    requests_mock.get(TRANSITIONS_URL, json=TRANSITIONS)
+    requests_mock.post(TRANSITIONS_URL, status_code=204)
+    _resolve(client, env, gid)
+    run_jobs()
+    assert [e.status for e in _outbox("sync_status_outbound")] == ["done"]
+    assert _integration_status(client, env) == ("active", None)
+
+
 # -- status (FLOWS §6) --------------------------------------------------------------------------
 
 
