@@ -221,9 +221,9 @@ def deliveries_prune(days: int) -> None:
 @click.argument("delivery_id", type=int)
 @with_appcontext
 def replay(delivery_id: int) -> None:
-    """Re-apply one stored delivery.
+    """Re-apply one stored delivery, recorded as a new delivery (replay of ID); ID keeps what it did.
 
-    A delivery that recorded changes (inbound v2) has them applied again: re-checked are the
+    A delivery that recorded changes (inbound v2) has copies of them applied: re-checked are the
     integration (still installed and active), the out-of-order and echo guards and the orgs'
     sync settings as they are now; not re-checked is the signature (the changes were recorded
     from a verified request, and the body is not parsed again). Any other delivery is re-run

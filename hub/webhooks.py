@@ -413,8 +413,9 @@ def to_response(result: WebhookResponse) -> Response:
 
 
 def replay(delivery_id: int) -> Response:
-    """``hub replay``: a v2 delivery's recorded changes are applied again (:func:`hub.inbound.replay`);
-    any other delivery is re-run exactly as it came, recorded as a new delivery."""
+    """``hub replay``: recorded as a new delivery (``replay_of`` the original), which keeps what it did.
+    A v2 delivery's recorded changes are copied to it and applied (:func:`hub.inbound.replay`); any
+    other delivery is re-run exactly as it came."""
     from werkzeug.datastructures import Headers, MultiDict
 
     original = db.session.get(m.WebhookDelivery, delivery_id)
@@ -423,8 +424,9 @@ def replay(delivery_id: int) -> Response:
     table = current_app.extensions["hub"].routes(original.provider)
     recorded = inbound.changes_by_delivery([original.id])[original.id]
     if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
-        rows = inbound.replay(original.id)
-        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": original.id,
+        copy, rows = inbound.replay(original.id)
+        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id,
+                                                 "replayOf": original.id,
                                                  "changes": [inbound.describe_change(r) for r in rows]}))
     secrets = decrypt_json(original.secret_headers, default={})
     endpoint = secrets.get("endpoint", original.endpoint)
@@ -441,11 +443,7 @@ def replay(delivery_id: int) -> Response:
         form=form, body=body,
         base_url=current_app.config["HUB_BASE_URL"], replayed=True,
     )
-    copy = m.WebhookDelivery(
-        provider=original.provider, endpoint=original.endpoint, method=original.method,
-        query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
-        body=original.body, outcome="received", replay_of=original.id,
-    )
+    copy = inbound.copy_delivery(original)
     db.session.add(copy)
     db.session.commit()
     if table is not None:

@@ -114,8 +114,9 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
 @doc(
     "/api/0/organizations/{org}/deliveries/{id}/replay/",
     "post",
-    "Apply a delivery's recorded changes again (re-checks the integration, the guards and the org's settings "
-    "as they are now; not the signature)",
+    "Apply a delivery's recorded changes again: recorded as a new delivery (replayOf: this one) with "
+    "copies of its changes, which are applied; this delivery keeps what it did. Re-checks the integration, "
+    "the guards and the org's settings as they are now; not the signature. Answers the new delivery",
     response=DeliveryOut,
 )
 @authenticated
@@ -125,10 +126,8 @@ def replay_delivery(org_slug: str, delivery_id: str) -> Any:
         raise ApiAbort(
             400, "This delivery recorded no changes to apply.", {"delivery": ["Nothing to replay."]}
         )
-    changes = inbound.replay(row.id)
+    replayed, changes = inbound.replay(row.id)
     from hub.jobs import flush
 
     flush()
-    replayed = db.session.get(m.WebhookDelivery, row.id)
-    assert replayed is not None  # the row read above, in this session
     return jsonify(inbound.describe(replayed, changes))
