@@ -300,9 +300,11 @@ def _rate_limited(e: RateLimited) -> Any:
 
 
 def _event_data(raw: dict[str, Any], source_size: int, fallback_event_id: Any = None) -> dict[str, Any]:
-    """The normalized event (a 400 for a broken one), made before the transaction's first write."""
+    """The normalized event (a 400 for a broken one), made before the transaction's first write.
+    ``{{auto}}`` addresses become the client's as the request came (after HUB_PROXY_FIX's ProxyFix)."""
     try:
-        return from_sdk(raw, fallback_event_id=fallback_event_id, source_size=source_size)
+        return from_sdk(raw, fallback_event_id=fallback_event_id, source_size=source_size,
+                        client_ip=request.remote_addr)
     except EventError as e:
         raise ApiAbort(400, "Invalid event.", {e.field: [e.message]}) from e
     except RecursionError as e:
