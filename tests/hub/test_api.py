@@ -701,3 +701,33 @@ def test_a_request_entry_serves_query_and_cookies_as_pairs_like_headers(client, 
         served = client.get(path, headers=env["headers"]).json
         request = next(e["data"] for e in served["entries"] if e["type"] == "request")
         assert (request["query"], request["cookies"]) == (want_query, want_cookies), query
+
+
+def test_a_browser_request_with_only_a_referer_is_checked_against_the_allowed_origins(client, env):
+    """As Sentry and Relay: no Origin (or the privacy "null") → the Referer's scheme://host[:port] is the
+    origin, allowed or refused like an Origin, on both SDK endpoints."""
+    client.put("/api/0/projects/acme/backend/", headers=env["headers"],
+               json={"allowedDomains": ["https://shop.example.com", "*.example.org", "http://localhost:3000"]})
+    pid, key = env["project"].id, project_key(env["project"]).public_key
+    envelope = b'{}\n{"type": "event"}\n{"message": "from an envelope"}\n'
+    for headers, ok in (
+        ({"Referer": "https://shop.example.com/checkout?step=2#pay"}, True),
+        ({"Referer": "https://shop.example.com:443/"}, True),
+        ({"Referer": "https://a.example.org/"}, True),
+        ({"Referer": "http://localhost:3000/dev"}, True),
+        ({"Origin": "null", "Referer": "https://a.example.org/"}, True),
+        ({"Referer": "https://evil.example/shop.example.com"}, False),
+        ({"Referer": "https://shop.example.com:8443/"}, False),
+        ({"Referer": "http://shop.example.com/"}, False),
+        ({"Origin": "null", "Referer": "https://evil.example/"}, False),
+        ({"Origin": "https://shop.example.com", "Referer": "https://evil.example/"}, True),  # Origin first
+    ):
+        for r in (store_event(client, env, {"message": "x"}, headers=headers),
+                  client.post(f"/api/{pid}/envelope/?sentry_key={key}", data=envelope, headers=headers)):
+            assert r.status_code == (200 if ok else 403), (headers, r.json)
+            if not ok:
+                origin = headers["Referer"].split("/")[0] + "//" + headers["Referer"].split("/")[2]
+                why = f"{origin} is not an allowed origin of this project."
+                assert r.json == {"detail": "Invalid origin.", "errors": {"origin": [why]}}
+                assert r.headers["X-Sentry-Error"] == "Invalid origin."
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 12  # only the allowed ones
