@@ -425,6 +425,10 @@ def _current_delivery() -> int | None:
 
 # -- reading ----------------------------------------------------------------------------------
 
+#: How many deliveries one listing shows: ``hub deliveries --limit`` and the API's ``?limit=`` take the
+#: same range (out of it is refused, not clamped) and the same default.
+LIST_MIN, LIST_MAX, LIST_DEFAULT = 1, 500, 50
+
 
 def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> str:
     """A delivery's life in one word: received (changes pending), then applied when any change
