@@ -731,3 +731,53 @@ def test_a_browser_request_with_only_a_referer_is_checked_against_the_allowed_or
                 assert r.json == {"detail": "Invalid origin.", "errors": {"origin": [why]}}
                 assert r.headers["X-Sentry-Error"] == "Invalid origin."
     assert db.session.scalar(select(func.count()).select_from(m.Event)) == 12  # only the allowed ones
+
+
+def test_one_key_is_served_as_the_list_shows_it_to_whoever_may_list_them(client, env, factories):
+    r = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"],
+                    json={"name": "Browser", "rateLimit": {"window": 60, "count": 10}})
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
+    member = {"Authorization": f"Bearer {factories.token(env['member'])}"}
+    for key in listed:
+        for headers in (env["headers"], member):
+            one = client.get(f"/api/0/projects/acme/backend/keys/{key['id']}/", headers=headers)
+            assert one.status_code == 200 and one.json == key
+    assert listed[1] == r.json
+    one = client.get(f"/api/0/projects/acme/backend/keys/{r.json['id']}/", headers=env["headers"])
+    _conforms(client, one)
+    other = factories.setup("globex", email="g@example.com")
+    for path, headers in ((f"/api/0/projects/acme/backend/keys/{r.json['id']}/", other["headers"]),
+                          (f"/api/0/projects/globex/{other['project'].slug}/keys/{r.json['id']}/",
+                           other["headers"]),  # not that project's key
+                          ("/api/0/projects/acme/backend/keys/999/", env["headers"]),
+                          ("/api/0/projects/acme/backend/keys/nope/", env["headers"])):
+        missing = client.get(path, headers=headers)
+        assert missing.status_code == 404
+        assert missing.json["detail"] == "The requested resource does not exist."
+    assert client.get(f"/api/0/projects/acme/backend/keys/{r.json['id']}/").status_code == 401
+    paths = client.get("/api/0/openapi.json").json["paths"]["/api/0/projects/{org}/{project}/keys/{key_id}/"]
+    assert {"get", "put", "delete"} <= set(paths) and "204" in paths["delete"]["responses"]
+
+
+def test_a_deleted_key_stops_authenticating_and_only_admins_delete_one(client, env, factories):
+    new = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"], json={"name": "New"}).json
+    old = project_key(env["project"])
+    assert store_event(client, env, {"message": "before"}, key=old.public_key).status_code == 200
+    url = f"/api/0/projects/acme/backend/keys/{old.id}/"
+    member = {"Authorization": f"Bearer {factories.token(env['member'])}"}
+    assert client.delete(url, headers=member).status_code == 403
+
+    r = client.delete(url, headers=env["headers"])
+
+    assert r.status_code == 204 and r.get_data() == b""
+    r = store_event(client, env, {"message": "after"}, key=old.public_key)
+    assert r.status_code == 401 and r.json["detail"] == "Invalid DSN key for this project."
+    envelope = b'{}\n{"type": "event"}\n{"message": "after"}\n'
+    assert client.post(f"/api/{env['project'].id}/envelope/?sentry_key={old.public_key}",
+                       data=envelope).status_code == 401
+    assert store_event(client, env, {"message": "new key"}, key=new["public"]).status_code == 200
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
+    assert [k["id"] for k in listed] == [new["id"]]
+    assert client.get(url, headers=env["headers"]).status_code == 404
+    assert client.delete(url, headers=env["headers"]).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 2
