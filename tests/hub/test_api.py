@@ -70,7 +70,7 @@ def test_events_group_by_fingerprint_and_dedupe(client, env):
     fp = post_event(client, h, message="another message", fingerprint=["custom"])
     assert fp["groupId"] == other["groupId"]
     issue = client.get(f"/api/0/organizations/acme/issues/{first['groupId']}/", headers=h).json
-    assert issue["count"] == 2  # the repeated event_id was not counted twice
+    assert issue["count"] == "2"  # the repeated event_id was not counted twice
     assert issue["shortId"] == "BACKEND-1" and issue["culprit"] == "app.views"
     assert set(issue) >= {
         "id",
@@ -781,3 +781,20 @@ def test_a_deleted_key_stops_authenticating_and_only_admins_delete_one(client, e
     assert client.get(url, headers=env["headers"]).status_code == 404
     assert client.delete(url, headers=env["headers"]).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(m.Event)) == 2
+
+
+def test_an_issues_count_is_served_as_a_string_as_sentry_and_the_openapi_document_say(client, env):
+    h = env["headers"]
+    first = post_event(client, h, event_id="a" * 32, culprit="app.views")
+    post_event(client, h, event_id="b" * 32, culprit="app.views")
+    url = f"/api/0/organizations/acme/issues/{first['groupId']}/"
+    one = client.get(url, headers=h)
+    assert one.json["count"] == "2"
+    listed = client.get("/api/0/organizations/acme/issues/", headers=h)
+    assert [i["count"] for i in listed.json] == ["2"]
+    changed = client.put(url, headers=h, json={"status": "resolved"})
+    assert changed.json["count"] == "2"
+    for response in (one, listed):
+        _conforms(client, response)
+    schema = client.get("/api/0/openapi.json").json["components"]["schemas"]["IssueOut"]
+    assert schema["properties"]["count"]["type"] == "string"
