@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from hub import inbound
 from hub import models as m
 from hub.extensions import current_app_object, db
 
@@ -167,7 +168,9 @@ def _require_redis() -> None:
 @click.group(invoke_without_command=True)
 @click.option("--failed", is_flag=True,
               help="Only deliveries answered with an error, or with a failed change.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=inbound.LIST_DEFAULT, show_default=True,
+              type=click.IntRange(inbound.LIST_MIN, inbound.LIST_MAX),
+              help="How many, newest first (the API's ?limit= range).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document: each delivery with its changes.")
 @click.pass_context
 @with_appcontext
@@ -176,8 +179,6 @@ def deliveries(ctx: click.Context, failed: bool, limit: int, as_json: bool) -> N
     duplicate / stale / echo / skipped / failed) and, per change, its outcome and activities."""
     if ctx.invoked_subcommand:
         return
-    from hub import inbound
-
     query = select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc()).limit(limit)
     if failed:
         failed_changes = select(m.InboundChange.delivery_id).where(m.InboundChange.state == "failed")
@@ -221,9 +222,9 @@ def deliveries_prune(days: int) -> None:
 @click.argument("delivery_id", type=int)
 @with_appcontext
 def replay(delivery_id: int) -> None:
-    """Re-apply one stored delivery.
+    """Re-apply one stored delivery, recorded as a new delivery (replay of ID); ID keeps what it did.
 
-    A delivery that recorded changes (inbound v2) has them applied again: re-checked are the
+    A delivery that recorded changes (inbound v2) has copies of them applied: re-checked are the
     integration (still installed and active), the out-of-order and echo guards and the orgs'
     sync settings as they are now; not re-checked is the signature (the changes were recorded
     from a verified request, and the body is not parsed again). Any other delivery is re-run

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import IO
 
 import brotli
@@ -46,7 +47,7 @@ def decompress(chunks: Iterable[bytes], encoding: str, cap: int) -> bytes:
     if encoding in ("gzip", "x-gzip"):
         return _inflate(chunks, zlib.MAX_WBITS | 16, cap)
     if encoding == "deflate":
-        return _inflate(chunks, zlib.MAX_WBITS, cap)  # zlib-wrapped, as HTTP means it (RFC 9110)
+        return _deflate(chunks, cap)
     if encoding == "br":
         return _unbrotli(chunks, cap)
     raise BadEncoding(f"unsupported Content-Encoding {encoding!r}")
@@ -59,6 +60,29 @@ def _collect(chunks: Iterable[bytes], cap: int) -> bytes:
         if len(out) > cap:
             raise BodyTooLarge(f"more than {cap} bytes")
     return bytes(out)
+
+
+def _deflate(chunks: Iterable[bytes], cap: int) -> bytes:
+    """``deflate`` as HTTP means it (zlib-wrapped, RFC 9110) or as some clients send it (raw RFC 1951,
+    no header), told apart by the first two bytes, as browsers and curl do; still incremental."""
+    pending = iter(chunks)
+    head = b""
+    for chunk in pending:
+        head += chunk
+        if len(head) >= 2:
+            break
+    wbits = zlib.MAX_WBITS if _zlib_header(head) else -zlib.MAX_WBITS
+    return _inflate(chain((head,), pending), wbits, cap)
+
+
+def _zlib_header(head: bytes) -> bool:
+    """Whether ``head`` opens a zlib stream (RFC 1950): method 8 (deflate), a window of at most 32 KiB
+    and the header's check bits. A raw stream cannot start so: its first block would be a stored one
+    with padding bits set, which no encoder writes."""
+    if len(head) < 2:
+        return False
+    cmf, flg = head[0], head[1]
+    return cmf & 0x0F == 8 and cmf >> 4 <= 7 and (cmf << 8 | flg) % 31 == 0
 
 
 def _inflate(chunks: Iterable[bytes], wbits: int, cap: int) -> bytes:

@@ -31,7 +31,7 @@ from hub import fastjson, logs, snapshots, sync, upserts, writelock
 from hub import models as m
 from hub import types as t
 from hub.driver import DriverStatement
-from hub.errors import ApiError, HubError, PluginError, RetryLater
+from hub.errors import ApiError, HubError, NotFound, PluginError, RetryLater
 from hub.extensions import current_app_object, db
 from hub.models.base import utcnow
 
@@ -424,6 +424,10 @@ def _current_delivery() -> int | None:
 
 # -- reading ----------------------------------------------------------------------------------
 
+#: How many deliveries one listing shows: ``hub deliveries --limit`` and the API's ``?limit=`` take the
+#: same range (out of it is refused, not clamped) and the same default.
+LIST_MIN, LIST_MAX, LIST_DEFAULT = 1, 500, 50
+
 
 def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> str:
     """A delivery's life in one word: received (changes pending), then applied when any change
@@ -488,20 +492,43 @@ def changes_by_delivery(delivery_ids: Sequence[int]) -> dict[int, list[m.Inbound
     return out
 
 
-def replay(delivery_id: int) -> list[m.InboundChange]:
-    """``hub replay`` of a v2 delivery: its recorded changes are applied again (pending once more).
+def copy_delivery(original: m.WebhookDelivery, **values: Any) -> m.WebhookDelivery:
+    """A new delivery row replaying ``original`` (``replay_of``), so the log stays a true history:
+    the original keeps what it did, the replay shows what it does now."""
+    return m.WebhookDelivery(
+        provider=original.provider, endpoint=original.endpoint, method=original.method,
+        query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
+        body=original.body, outcome="received", replay_of=original.id, **values,
+    )
+
+
+def replay(delivery_id: int) -> tuple[m.WebhookDelivery, list[m.InboundChange]]:
+    """``hub replay`` of a v2 delivery: a new delivery (``replay_of`` the original) with copies of the
+    recorded changes, applied now; the original's changes keep their state, reason and activities.
 
     Re-verified: the integration is still installed and active, and each change passes the
-    out-of-order and echo guards and the orgs' sync settings as they are now. Not re-verified:
-    the signature (the changes were recorded from a verified request; the body is not re-parsed).
+    out-of-order and echo guards and the orgs' sync settings as they are now (a copy keeps its
+    original's place in the ticket's event order, so it is never newer than what came after it).
+    Not re-verified: the signature (the changes were recorded from a verified request; the body is
+    not re-parsed).
     """
-    rows = list(db.session.scalars(select(m.InboundChange).where(m.InboundChange.delivery_id == delivery_id)
-                                   .order_by(m.InboundChange.id)))
-    for row in rows:
-        row.state, row.reason, row.error, row.attempts, row.not_before = "pending", None, None, 0, None
-        row.activity_ids = []
+    original = db.session.get(m.WebhookDelivery, delivery_id)
+    if original is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    recorded = changes_by_delivery([delivery_id])[delivery_id]
+    copy = copy_delivery(original, integration_id=original.integration_id, status_code=200)
+    db.session.add(copy)
+    db.session.flush()
+    rows = [m.InboundChange(
+        delivery_id=copy.id, integration_id=r.integration_id, kind=r.kind, ticket_key=r.ticket_key,
+        ticket_id=r.ticket_id, data=dict(r.data or {}), occurred_at=r.occurred_at, order_key=r.order_key,
+        state="pending", attempts=0, activity_ids=[],
+    ) for r in recorded]
+    db.session.add_all(rows)
     db.session.commit()
+    copy_id = copy.id
     for row_id in [r.id for r in rows]:
         apply_one(row_id)
-    return list(db.session.scalars(select(m.InboundChange).where(m.InboundChange.delivery_id == delivery_id)
-                                   .order_by(m.InboundChange.id)))
+    replayed = db.session.get(m.WebhookDelivery, copy_id)
+    assert replayed is not None  # written above
+    return replayed, changes_by_delivery([copy_id])[copy_id]

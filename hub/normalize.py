@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import uuid
 from itertools import islice
 from typing import Any
@@ -430,16 +431,55 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
     return {"values": out}
 
 
-def user(value: Any, meta: Meta) -> dict[str, Any] | None:
+#: What an SDK sends for "the address this request came from" (Relay resolves it to the client's).
+AUTO_IP = "{{auto}}"
+#: The largest number a JSON double holds exactly: a user id beyond it cannot be written out as sent.
+MAX_EXACT_FLOAT = float(1 << 53)
+
+
+def user(value: Any, meta: Meta, client_ip: str | None = None) -> dict[str, Any] | None:
+    """Relay's user: ``id`` as text (a number is the user's id all the same), ``ip_address`` of
+    ``{{auto}}`` the address the request came from."""
     data = _obj(value, "user")
-    return databag(data, meta, ("user",)) if data else None
+    if not data:
+        return None
+    bag: dict[str, Any] = databag(data, meta, ("user",))
+    if "id" in bag:
+        user_id = lenient_string(bag.pop("id"), meta, ("user", "id"))
+        if user_id is not None:
+            bag["id"] = user_id
+    if client_ip and bag.get("ip_address") == AUTO_IP:
+        bag["ip_address"] = client_ip
+    return bag
 
 
-def request(value: Any, meta: Meta) -> dict[str, Any] | None:
+def lenient_string(value: Any, meta: Meta, path: tuple[Any, ...]) -> str | None:
+    """Relay's ``LenientString`` (Python's ``str(x)``): a number becomes its digits (a float within a
+    double's exact range truncated, as Relay does), a boolean ``True``/``False``; anything else is
+    dropped with a note."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and abs(value) < MAX_EXACT_FLOAT:
+            return str(math.trunc(value))
+        meta.invalid(path, value, "expected a number with JSON precision")
+        return None
+    meta.invalid(path, value, "expected a primitive value")
+    return None
+
+
+def request(value: Any, meta: Meta, client_ip: str | None = None) -> dict[str, Any] | None:
     data = _obj(value, "request")
     if not data:
         return None
     bag: dict[str, Any] = databag(data, meta, ("request",))
+    env = bag.get("env")
+    if client_ip and isinstance(env, dict) and env.get("REMOTE_ADDR") == AUTO_IP:  # as Relay resolves it
+        env["REMOTE_ADDR"] = client_ip
     return bag
 
 
@@ -449,10 +489,12 @@ def normalize(
     received: dt.datetime | None = None,
     fallback_event_id: Any = None,
     source_size: int | None = None,
+    client_ip: str | None = None,
 ) -> dict[str, Any]:
     """The event as stored (Sentry's JSON with ``_meta``); :class:`EventError` for a broken structure.
 
     ``source_size``: the length of the JSON ``event`` was parsed from, when known (see :func:`_fit`).
+    ``client_ip``: the address the request came from, for ``{{auto}}`` (Relay's inference).
     """
     received = received or dt.datetime.now(dt.UTC)
     meta = Meta()
@@ -504,7 +546,7 @@ def normalize(
     if crumbs:
         out["breadcrumbs"] = crumbs
     for key, build in (("user", user), ("request", request)):
-        value = build(event.get(key), meta)
+        value = build(event.get(key), meta, client_ip)
         if value:
             out[key] = value
     out["tags"] = tags(event.get("tags"), meta)

@@ -106,13 +106,16 @@ def from_sdk(
     fallback_event_id: Any = None,
     received: dt.datetime | None = None,
     source_size: int | None = None,
+    client_ip: str | None = None,
 ) -> dict[str, Any]:
     """The ``data`` that :func:`hub.ingest.ingest_event` takes, for an SDK event (EventError: 400).
 
     ``source_size``: the bytes of JSON ``raw`` was parsed from (a small event is not measured).
+    ``client_ip``: the address the SDK's request came from (``{{auto}}`` becomes it).
     """
     event = normalize.normalize(
-        raw, received=received, fallback_event_id=fallback_event_id, source_size=source_size
+        raw, received=received, fallback_event_id=fallback_event_id, source_size=source_size,
+        client_ip=client_ip,
     )
     legacy_message, legacy_culprit = legacy_fields(raw)
     culprit = (

@@ -37,7 +37,7 @@ from hub.http import is_secret_header
 from hub.models.base import utcnow
 from hub.routes import NoMatch
 from hub.snapshots import user as user_snapshot
-from hub.types import Inbound, WebhookRequest, WebhookResponse
+from hub.types import Inbound, Integration, WebhookRequest, WebhookResponse
 
 logger = logging.getLogger("hub.webhooks")
 bp = Blueprint("webhooks", __name__)
@@ -244,6 +244,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     hub_request, claimed = _v2_request(provider, body, params)
     error: str | None = None
     result: Any = None
+    verified: Any = None
     rows: list[dict[str, Any]] = []
     with driver.own_connection() as connection:
         try:
@@ -264,7 +265,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
         return response
     response = to_response(result)
     delivery = _delivery_row(provider, endpoint, body)
-    _record_answer(delivery, response, result, hub_request, error)
+    _record_answer(delivery, response, result, hub_request, error, _identified(verified))
     db.session.add(delivery)
     if hub_request.dedupe_key and claimed.get("key"):
         if response.status_code >= 400 or result.retry:
@@ -331,14 +332,30 @@ def _wake_or_apply() -> None:
 
 
 def _record_answer(delivery: m.WebhookDelivery, response: Response, result: WebhookResponse,
-                   hub_request: WebhookRequest, error: str | None) -> None:
-    """What a synchronous answer (v1, or a v2 ``WebhookResponse``) tells the delivery log."""
+                   hub_request: WebhookRequest, error: str | None, integration_id: int | None = None) -> None:
+    """What a synchronous answer (v1, a v2 ``WebhookResponse`` or a handler's error) tells the delivery
+    log; ``integration_id``: the one the verifier identified (else the one bound while handling)."""
     delivery.status_code = response.status_code
     delivery.dedupe_key = hub_request.dedupe_key
-    bound = logs.context().get("integration")
-    delivery.integration_id = bound if isinstance(bound, int) else None
+    delivery.integration_id = integration_id if integration_id is not None else _bound_integration()
     delivery.error = inputs.strip_nul(error)
     delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
+
+
+def _identified(verified: Any) -> int | None:
+    """The integration a v2 verifier identified: the one it returned, else the one its lookup bound
+    (``services.get_integration``), so its org's admins see the delivery however it ended."""
+    if isinstance(verified, Integration):
+        try:
+            return int(verified.id)
+        except (TypeError, ValueError):
+            pass
+    return _bound_integration()
+
+
+def _bound_integration() -> int | None:
+    bound = logs.context().get("integration")
+    return bound if isinstance(bound, int) else None
 
 
 def _outcome(status: int, duplicate: bool) -> str:
@@ -413,8 +430,9 @@ def to_response(result: WebhookResponse) -> Response:
 
 
 def replay(delivery_id: int) -> Response:
-    """``hub replay``: a v2 delivery's recorded changes are applied again (:func:`hub.inbound.replay`);
-    any other delivery is re-run exactly as it came, recorded as a new delivery."""
+    """``hub replay``: recorded as a new delivery (``replay_of`` the original), which keeps what it did.
+    A v2 delivery's recorded changes are copied to it and applied (:func:`hub.inbound.replay`); any
+    other delivery is re-run exactly as it came."""
     from werkzeug.datastructures import Headers, MultiDict
 
     original = db.session.get(m.WebhookDelivery, delivery_id)
@@ -423,8 +441,9 @@ def replay(delivery_id: int) -> Response:
     table = current_app.extensions["hub"].routes(original.provider)
     recorded = inbound.changes_by_delivery([original.id])[original.id]
     if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
-        rows = inbound.replay(original.id)
-        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": original.id,
+        copy, rows = inbound.replay(original.id)
+        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id,
+                                                 "replayOf": original.id,
                                                  "changes": [inbound.describe_change(r) for r in rows]}))
     secrets = decrypt_json(original.secret_headers, default={})
     endpoint = secrets.get("endpoint", original.endpoint)
@@ -441,11 +460,7 @@ def replay(delivery_id: int) -> Response:
         form=form, body=body,
         base_url=current_app.config["HUB_BASE_URL"], replayed=True,
     )
-    copy = m.WebhookDelivery(
-        provider=original.provider, endpoint=original.endpoint, method=original.method,
-        query_string=original.query_string, headers=original.headers, secret_headers=original.secret_headers,
-        body=original.body, outcome="received", replay_of=original.id,
-    )
+    copy = inbound.copy_delivery(original)
     db.session.add(copy)
     db.session.commit()
     if table is not None:
@@ -459,8 +474,10 @@ def _replay_v2(table: Any, endpoint: str, hub_request: WebhookRequest, copy: m.W
         raise NotFound(f"no route answers {hub_request.method} {endpoint} any more")
     hub_request.params = found.params
     error = None
+    verified: Any = None
     try:
-        result = found.route.handle(hub_request, found.route.verify(hub_request))
+        verified = found.route.verify(hub_request)
+        result = found.route.handle(hub_request, verified)
     except Exception as e:
         db.session.rollback()
         result, error = _error_response(e, endpoint)
@@ -475,6 +492,7 @@ def _replay_v2(table: Any, endpoint: str, hub_request: WebhookRequest, copy: m.W
         return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id}))
     response = to_response(result)
     copy = db.session.merge(copy)
+    copy.integration_id = _identified(verified)
     copy.status_code, copy.error = response.status_code, inputs.strip_nul(error)
     copy.outcome = result.outcome or _outcome(response.status_code, False)
     db.session.commit()

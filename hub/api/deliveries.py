@@ -56,7 +56,7 @@ def _org_integration_ids(org: m.Organization) -> list[int]:
 
 
 def org_deliveries(org: m.Organization, *, ticket: str | None = None, integration_id: int | None = None,
-                   limit: int = 50) -> list[dict[str, Any]]:
+                   limit: int = inbound.LIST_DEFAULT) -> list[dict[str, Any]]:
     """The deliveries of the org's integrations, newest first (by ticket key: those that named it)."""
     ids = _org_integration_ids(org)
     if integration_id is not None:
@@ -88,11 +88,12 @@ def list_deliveries(org_slug: str) -> Any:
     org = get_org(org_slug, roles=ADMINS)
     integration = request.args.get("integration")
     try:
-        limit = int(request.args.get("limit", 50))
+        limit = int(request.args.get("limit", inbound.LIST_DEFAULT))
     except (TypeError, ValueError):
         limit = 0
-    if not 1 <= limit <= 500:  # out of range is refused like a word, not clamped silently
-        raise ApiAbort(400, "Invalid query parameter.", {"limit": ["Must be a number from 1 to 500."]})
+    if not inbound.LIST_MIN <= limit <= inbound.LIST_MAX:  # out of range is refused like a word, not clamped
+        raise ApiAbort(400, "Invalid query parameter.",
+                       {"limit": [f"Must be a number from {inbound.LIST_MIN} to {inbound.LIST_MAX}."]})
     integration_id = parse_id(integration) if integration else None
     if integration and integration_id is None:
         raise ApiAbort(400, "Invalid query parameter.", {"integration": ["Must be an integration id."]})
@@ -114,8 +115,9 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
 @doc(
     "/api/0/organizations/{org}/deliveries/{id}/replay/",
     "post",
-    "Apply a delivery's recorded changes again (re-checks the integration, the guards and the org's settings "
-    "as they are now; not the signature)",
+    "Apply a delivery's recorded changes again: recorded as a new delivery (replayOf: this one) with "
+    "copies of its changes, which are applied; this delivery keeps what it did. Re-checks the integration, "
+    "the guards and the org's settings as they are now; not the signature. Answers the new delivery",
     response=DeliveryOut,
 )
 @authenticated
@@ -125,10 +127,8 @@ def replay_delivery(org_slug: str, delivery_id: str) -> Any:
         raise ApiAbort(
             400, "This delivery recorded no changes to apply.", {"delivery": ["Nothing to replay."]}
         )
-    changes = inbound.replay(row.id)
+    replayed, changes = inbound.replay(row.id)
     from hub.jobs import flush
 
     flush()
-    replayed = db.session.get(m.WebhookDelivery, row.id)
-    assert replayed is not None  # the row read above, in this session
     return jsonify(inbound.describe(replayed, changes))

@@ -49,7 +49,7 @@ def issue_json(group: m.Group, links: list[m.ExternalIssue] | None = None) -> di
              "key": x.key, "url": x.url, "title": x.title}
             for x in links
         ],
-        "count": group.times_seen,
+        "count": str(group.times_seen),  # Sentry serves an issue's count as a string
         "firstSeen": iso(group.first_seen),
         "lastSeen": iso(group.last_seen),
         "permalink": snapshots.group_url(org_slug, group.id),

@@ -72,6 +72,27 @@ def create_key(org_slug: str, project_slug: str) -> Any:
     return jsonify(key_json(key)), 201
 
 
+def _project_key(project: m.Project, key_id: str) -> m.ProjectKey:
+    """The project's key by id; another project's, or none, is a 404."""
+    key = db.session.scalar(
+        select(m.ProjectKey).where(
+            m.ProjectKey.project_id == project.id, m.ProjectKey.id == (parse_id(key_id) or -1)
+        )
+    )
+    if key is None:
+        raise ApiAbort(404, "The requested resource does not exist.")
+    return key
+
+
+@bp.get("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
+@doc("/api/0/projects/{org}/{project}/keys/{key_id}/", "get", "One client key (DSN), as the list shows it",
+     response=es.KeyDetailOut)
+@authenticated
+def get_key(org_slug: str, project_slug: str, key_id: str) -> Any:
+    """Sentry's key details: whoever may list the project's keys may read one of them."""
+    return jsonify(key_json(_project_key(get_project(get_org(org_slug), project_slug), key_id)))
+
+
 @bp.put("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
 @doc(
     "/api/0/projects/{org}/{project}/keys/{key_id}/",
@@ -82,17 +103,23 @@ def create_key(org_slug: str, project_slug: str) -> Any:
 )
 @authenticated
 def update_key(org_slug: str, project_slug: str, key_id: str) -> Any:
-    project = get_project(get_org(org_slug, roles=ADMINS), project_slug)
-    key = db.session.scalar(
-        select(m.ProjectKey).where(
-            m.ProjectKey.project_id == project.id, m.ProjectKey.id == (parse_id(key_id) or -1)
-        )
-    )
-    if key is None:
-        raise ApiAbort(404, "The requested resource does not exist.")
+    key = _project_key(get_project(get_org(org_slug, roles=ADMINS), project_slug), key_id)
     _apply(key, parse_body(es.KeyUpdate()))
     db.session.commit()
     return jsonify(key_json(key))
+
+
+@bp.delete("/projects/<org_slug>/<project_slug>/keys/<key_id>/")
+@doc("/api/0/projects/{org}/{project}/keys/{key_id}/", "delete",
+     "Delete a client key: SDKs using its DSN are refused from the next request (401)", status=204)
+@authenticated
+def delete_key(org_slug: str, project_slug: str, key_id: str) -> Any:
+    """Sentry's key deletion (owners and admins, as adding and changing one): the SDK door reads the
+    key on every request, so no process accepts it once this commits."""
+    key = _project_key(get_project(get_org(org_slug, roles=ADMINS), project_slug), key_id)
+    db.session.delete(key)
+    db.session.commit()
+    return "", 204
 
 
 @bp.put("/projects/<org_slug>/<project_slug>/")

@@ -223,7 +223,7 @@ class IssueOut(Schema):
     project = fields.Dict()
     assignedTo = fields.Nested(AssigneeOut, allow_none=True)
     externalIssues = fields.List(fields.Nested(ExternalIssueOut))
-    count = fields.String()
+    count = fields.String(metadata={"description": "events seen, a string as Sentry serves it"})
     firstSeen = fields.String()
     lastSeen = fields.String()
     permalink = fields.String()

@@ -184,9 +184,38 @@ def origin_allowed(project: m.Project | SdkProject, origin: str) -> bool:
     return False
 
 
-def _check_origin(project: SdkProject) -> None:
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of_url(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL (a default port left out, as a browser's Origin
+    does); ``None`` for anything else."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" if port in (None, DEFAULT_PORTS[scheme]) else f"{scheme}://{shown}:{port}"
+
+
+def request_origin() -> str | None:
+    """The origin a request came from, as Sentry and Relay read it: its ``Origin``, else (none, or the
+    privacy ``null``) its ``Referer``'s origin, so a browser that sends only a Referer is checked too."""
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and not origin_allowed(project, origin):
+    if origin and origin != "null":
+        return origin
+    return origin_of_url(request.headers.get("Referer"))
+
+
+def _check_origin(project: SdkProject) -> None:
+    origin = request_origin()
+    if origin and not origin_allowed(project, origin):
         raise ApiAbort(
             403, "Invalid origin.", {"origin": [f"{origin} is not an allowed origin of this project."]}
         )
@@ -300,9 +329,11 @@ def _rate_limited(e: RateLimited) -> Any:
 
 
 def _event_data(raw: dict[str, Any], source_size: int, fallback_event_id: Any = None) -> dict[str, Any]:
-    """The normalized event (a 400 for a broken one), made before the transaction's first write."""
+    """The normalized event (a 400 for a broken one), made before the transaction's first write.
+    ``{{auto}}`` addresses become the client's as the request came (after HUB_PROXY_FIX's ProxyFix)."""
     try:
-        return from_sdk(raw, fallback_event_id=fallback_event_id, source_size=source_size)
+        return from_sdk(raw, fallback_event_id=fallback_event_id, source_size=source_size,
+                        client_ip=request.remote_addr)
     except EventError as e:
         raise ApiAbort(400, "Invalid event.", {e.field: [e.message]}) from e
     except RecursionError as e:

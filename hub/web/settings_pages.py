@@ -670,7 +670,7 @@ def _ledger_action(
             abort(404)
         if result.ok:
             states = ", ".join(c["state"] for c in result.data.get("changes", [])) or "nothing"
-            flash(f"Delivery {result.data['id']} replayed: {states}.", "ok")
+            flash(f"Delivery {result.data['replayOf']} replayed as #{result.data['id']}: {states}.", "ok")
         else:
             _flash_result(result, "")
     elif form.get("form") == "retry":

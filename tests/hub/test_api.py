@@ -70,7 +70,7 @@ def test_events_group_by_fingerprint_and_dedupe(client, env):
     fp = post_event(client, h, message="another message", fingerprint=["custom"])
     assert fp["groupId"] == other["groupId"]
     issue = client.get(f"/api/0/organizations/acme/issues/{first['groupId']}/", headers=h).json
-    assert issue["count"] == 2  # the repeated event_id was not counted twice
+    assert issue["count"] == "2"  # the repeated event_id was not counted twice
     assert issue["shortId"] == "BACKEND-1" and issue["culprit"] == "app.views"
     assert set(issue) >= {
         "id",
@@ -701,3 +701,100 @@ def test_a_request_entry_serves_query_and_cookies_as_pairs_like_headers(client, 
         served = client.get(path, headers=env["headers"]).json
         request = next(e["data"] for e in served["entries"] if e["type"] == "request")
         assert (request["query"], request["cookies"]) == (want_query, want_cookies), query
+
+
+def test_a_browser_request_with_only_a_referer_is_checked_against_the_allowed_origins(client, env):
+    """As Sentry and Relay: no Origin (or the privacy "null") → the Referer's scheme://host[:port] is the
+    origin, allowed or refused like an Origin, on both SDK endpoints."""
+    client.put("/api/0/projects/acme/backend/", headers=env["headers"],
+               json={"allowedDomains": ["https://shop.example.com", "*.example.org", "http://localhost:3000"]})
+    pid, key = env["project"].id, project_key(env["project"]).public_key
+    envelope = b'{}\n{"type": "event"}\n{"message": "from an envelope"}\n'
+    for headers, ok in (
+        ({"Referer": "https://shop.example.com/checkout?step=2#pay"}, True),
+        ({"Referer": "https://shop.example.com:443/"}, True),
+        ({"Referer": "https://a.example.org/"}, True),
+        ({"Referer": "http://localhost:3000/dev"}, True),
+        ({"Origin": "null", "Referer": "https://a.example.org/"}, True),
+        ({"Referer": "https://evil.example/shop.example.com"}, False),
+        ({"Referer": "https://shop.example.com:8443/"}, False),
+        ({"Referer": "http://shop.example.com/"}, False),
+        ({"Origin": "null", "Referer": "https://evil.example/"}, False),
+        ({"Origin": "https://shop.example.com", "Referer": "https://evil.example/"}, True),  # Origin first
+    ):
+        for r in (store_event(client, env, {"message": "x"}, headers=headers),
+                  client.post(f"/api/{pid}/envelope/?sentry_key={key}", data=envelope, headers=headers)):
+            assert r.status_code == (200 if ok else 403), (headers, r.json)
+            if not ok:
+                origin = headers["Referer"].split("/")[0] + "//" + headers["Referer"].split("/")[2]
+                why = f"{origin} is not an allowed origin of this project."
+                assert r.json == {"detail": "Invalid origin.", "errors": {"origin": [why]}}
+                assert r.headers["X-Sentry-Error"] == "Invalid origin."
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 12  # only the allowed ones
+
+
+def test_one_key_is_served_as_the_list_shows_it_to_whoever_may_list_them(client, env, factories):
+    r = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"],
+                    json={"name": "Browser", "rateLimit": {"window": 60, "count": 10}})
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
+    member = {"Authorization": f"Bearer {factories.token(env['member'])}"}
+    for key in listed:
+        for headers in (env["headers"], member):
+            one = client.get(f"/api/0/projects/acme/backend/keys/{key['id']}/", headers=headers)
+            assert one.status_code == 200 and one.json == key
+    assert listed[1] == r.json
+    one = client.get(f"/api/0/projects/acme/backend/keys/{r.json['id']}/", headers=env["headers"])
+    _conforms(client, one)
+    other = factories.setup("globex", email="g@example.com")
+    for path, headers in ((f"/api/0/projects/acme/backend/keys/{r.json['id']}/", other["headers"]),
+                          (f"/api/0/projects/globex/{other['project'].slug}/keys/{r.json['id']}/",
+                           other["headers"]),  # not that project's key
+                          ("/api/0/projects/acme/backend/keys/999/", env["headers"]),
+                          ("/api/0/projects/acme/backend/keys/nope/", env["headers"])):
+        missing = client.get(path, headers=headers)
+        assert missing.status_code == 404
+        assert missing.json["detail"] == "The requested resource does not exist."
+    assert client.get(f"/api/0/projects/acme/backend/keys/{r.json['id']}/").status_code == 401
+    paths = client.get("/api/0/openapi.json").json["paths"]["/api/0/projects/{org}/{project}/keys/{key_id}/"]
+    assert {"get", "put", "delete"} <= set(paths) and "204" in paths["delete"]["responses"]
+
+
+def test_a_deleted_key_stops_authenticating_and_only_admins_delete_one(client, env, factories):
+    new = client.post("/api/0/projects/acme/backend/keys/", headers=env["headers"], json={"name": "New"}).json
+    old = project_key(env["project"])
+    assert store_event(client, env, {"message": "before"}, key=old.public_key).status_code == 200
+    url = f"/api/0/projects/acme/backend/keys/{old.id}/"
+    member = {"Authorization": f"Bearer {factories.token(env['member'])}"}
+    assert client.delete(url, headers=member).status_code == 403
+
+    r = client.delete(url, headers=env["headers"])
+
+    assert r.status_code == 204 and r.get_data() == b""
+    r = store_event(client, env, {"message": "after"}, key=old.public_key)
+    assert r.status_code == 401 and r.json["detail"] == "Invalid DSN key for this project."
+    envelope = b'{}\n{"type": "event"}\n{"message": "after"}\n'
+    assert client.post(f"/api/{env['project'].id}/envelope/?sentry_key={old.public_key}",
+                       data=envelope).status_code == 401
+    assert store_event(client, env, {"message": "new key"}, key=new["public"]).status_code == 200
+    listed = client.get("/api/0/projects/acme/backend/keys/", headers=env["headers"]).json
+    assert [k["id"] for k in listed] == [new["id"]]
+    assert client.get(url, headers=env["headers"]).status_code == 404
+    assert client.delete(url, headers=env["headers"]).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(m.Event)) == 2
+
+
+def test_an_issues_count_is_served_as_a_string_as_sentry_and_the_openapi_document_say(client, env):
+    h = env["headers"]
+    first = post_event(client, h, event_id="a" * 32, culprit="app.views")
+    post_event(client, h, event_id="b" * 32, culprit="app.views")
+    url = f"/api/0/organizations/acme/issues/{first['groupId']}/"
+    one = client.get(url, headers=h)
+    assert one.json["count"] == "2"
+    listed = client.get("/api/0/organizations/acme/issues/", headers=h)
+    assert [i["count"] for i in listed.json] == ["2"]
+    changed = client.put(url, headers=h, json={"status": "resolved"})
+    assert changed.json["count"] == "2"
+    for response in (one, listed):
+        _conforms(client, response)
+    schema = client.get("/api/0/openapi.json").json["components"]["schemas"]["IssueOut"]
+    assert schema["properties"]["count"]["type"] == "string"

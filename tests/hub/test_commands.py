@@ -104,6 +104,23 @@ def test_hub_deliveries_json_shows_each_change(client, signed, run_jobs):
     assert "skipped" in text and "applied" in text and "activities" in text
 
 
+def test_hub_deliveries_takes_the_limits_the_api_takes(client, signed):
+    """``--limit`` 0, negative or over the API's 500 is refused with the range named (exit 2), not an
+    empty or unbounded listing; the bounds are the API's ``?limit=``."""
+    for n in range(3):
+        post(client, {"delivery": f"d{n}", "key": "APP-1", "state": "closed", "updated_ms": n})
+    runner = client.application.test_cli_runner()
+    for limit in ("0", "-1", "501"):
+        out = runner.invoke(args=["deliveries", "--limit", limit])
+        assert out.exit_code == 2, out.output
+        assert f"Invalid value for '--limit': {limit} is not in the range 1<=x<=500." in out.output
+        api = client.get(f"/api/0/organizations/acme/deliveries/?limit={limit}", headers=signed["headers"])
+        assert api.status_code == 400 and api.json["errors"] == {"limit": ["Must be a number from 1 to 500."]}
+    out = runner.invoke(args=["deliveries", "--json", "--limit", "2"])
+    assert out.exit_code == 0 and len(json.loads(out.output)) == 2
+    assert len(json.loads(runner.invoke(args=["deliveries", "--json", "--limit", "500"]).output)) == 3
+
+
 def test_outbox_retry_takes_only_a_failed_or_dead_row(app, factories):
     s = factories.setup()
     done = m.OutboxEntry(kind="sync_status_outbound", organization_id=s["org"].id, payload={},

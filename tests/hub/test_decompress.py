@@ -119,3 +119,47 @@ def test_decompressed_limit_is_configurable(make_app):
             headers={"Content-Encoding": "gzip"},
         )
         assert r.status_code == 200
+
+
+def _raw_deflate(data: bytes, level: int = 6) -> bytes:
+    packer = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)  # RFC 1951: no zlib header
+    return packer.compress(data) + packer.flush()
+
+
+def test_deflate_is_taken_zlib_wrapped_or_raw_on_both_endpoints(client, env):
+    """``Content-Encoding: deflate`` is zlib-wrapped as HTTP defines it, but some clients send raw
+    deflate: both are read; a truncated raw stream is a 400 and stores nothing."""
+    for pack in (zlib.compress, _raw_deflate, lambda b: _raw_deflate(b, 0)):  # level 0: stored blocks
+        message = f"deflated {uuid.uuid4().hex}"
+        body = pack(_envelope(_event_item({"message": message})))
+        r = _post(client, env, body, {"Content-Encoding": "deflate"})
+        assert r.status_code == 200, r.json
+        assert db.session.scalar(select(m.Event.message).where(m.Event.event_id == r.json["id"])) == message
+        r = client.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}",
+                        data=pack(json.dumps({"message": message + " stored"}).encode()),
+                        headers={"Content-Encoding": "deflate", "Content-Type": "application/json"})
+        assert r.status_code == 200, r.json
+        assert db.session.scalar(select(m.Event.message).where(m.Event.event_id == r.json["id"])) == (
+            message + " stored")
+    stored = _count(m.Event)
+    body = _raw_deflate(_envelope(_event_item({"message": "x" * 5000, "extra": {"n": uuid.uuid4().hex}})))
+    r = _post(client, env, body[: len(body) // 2], {"Content-Encoding": "deflate"})
+    assert r.status_code == 400 and "truncated" in r.json["detail"]
+    r = _post(client, env, b"\xff\xff not deflate", {"Content-Encoding": "deflate"})
+    assert r.status_code == 400 and "corrupt" in r.json["detail"]
+    assert _count(m.Event) == stored
+
+
+def test_raw_deflate_bomb_is_413(client, env):
+    r = _post(client, env, _raw_deflate(b"\0" * (300 * MiB), 1), {"Content-Encoding": "deflate"})
+    assert r.status_code == 413 and _count(m.Event) == 0
+
+
+def test_deflate_is_told_apart_however_the_body_is_split():
+    from hub.decompress import decompress
+
+    data = b"an event " * 1000
+    for packed in (zlib.compress(data), _raw_deflate(data)):
+        chunks = [packed[:1], packed[1:2], packed[2:]]
+        assert decompress(iter(chunks), "deflate", len(data)) == data
+        assert decompress(iter([packed[i:i + 1] for i in range(len(packed))]), "deflate", len(data)) == data

@@ -4,6 +4,8 @@ a failed lookup retried, a replay applied again."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from hub import models as m
@@ -79,6 +81,47 @@ def test_replay_applies_the_recorded_changes_again(client, signed, run_jobs):
     assert group(signed["group_id"]).status == "resolved"
     help_text = client.application.test_cli_runner().invoke(args=["replay", "--help"]).output
     assert "signature" in help_text and "re-checked" in help_text
+
+
+def test_replay_records_a_new_delivery_and_the_original_keeps_what_it_did(client, signed, run_jobs):
+    """The delivery log is a history: a replay is a delivery of its own (``replayOf``), with copies of
+    the recorded changes; the original's changes keep their state, reason and activities."""
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    run_jobs()
+    [original] = changes()
+    first_activities = list(original.activity_ids)
+    assert original.state == "applied" and len(first_activities) == 1
+    client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"status": "unresolved"},
+               headers=signed["headers"])
+    delivery_id = original.delivery_id
+
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+
+    assert out.exit_code == 0 and out.output.startswith("200"), out.output
+    answer = json.loads(out.output.split(" ", 1)[1])
+    assert answer["replayOf"] == delivery_id and answer["delivery"] != delivery_id
+    assert group(signed["group_id"]).status == "resolved"
+    shown = client.get(f"/api/0/organizations/acme/deliveries/{delivery_id}/", headers=signed["headers"]).json
+    assert (shown["state"], shown["replayOf"]) == ("applied", None)
+    assert [(c["state"], c["reason"], c["activityIds"]) for c in shown["changes"]] == [
+        ("applied", None, [str(a) for a in first_activities])]
+    replay = client.get(f"/api/0/organizations/acme/deliveries/{answer['delivery']}/",
+                        headers=signed["headers"]).json
+    assert (replay["state"], replay["replayOf"], replay["integrationId"]) == (
+        "applied", delivery_id, str(signed["signed"].id))
+    [copy] = replay["changes"]
+    assert (copy["kind"], copy["ticket"]["key"], copy["data"]["status_id"]) == ("status", "APP-1", "closed")
+    assert copy["activityIds"] and copy["activityIds"] != shown["changes"][0]["activityIds"]
+
+    # the API's replay (the sync ledger's button) does the same: a new delivery, the original as it was
+    r = client.post(f"/api/0/organizations/acme/deliveries/{delivery_id}/replay/", headers=signed["headers"])
+    assert r.status_code == 200 and r.json["replayOf"] == delivery_id
+    assert r.json["id"] not in (delivery_id, answer["delivery"])
+    assert [c["state"] for c in r.json["changes"]] == ["skipped"]  # resolved already: nothing to do now
+    listed = client.get("/api/0/organizations/acme/deliveries/", headers=signed["headers"]).json
+    assert [(d["id"], d["replayOf"]) for d in listed] == [
+        (r.json["id"], delivery_id), (answer["delivery"], delivery_id), (delivery_id, None)]
+    assert listed[2]["changes"] == shown["changes"]
 
 
 # -- a batch: one transaction, each change on its own --------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from hub import models as m
 from hub import normalize
 from hub.extensions import db
-from tests.support.sdk import MiB, _count, _key, _stored_event
+from tests.support.sdk import MiB, _count, _envelope, _event_item, _key, _stored_event
 
 
 def test_nul_characters_are_removed_from_events(client, env):
@@ -221,3 +221,54 @@ def test_breadcrumb_times_as_sdks_send_them_and_impossible_ones_left_out():
     out = normalize.normalize({"message": "m", "breadcrumbs": {"values": crumbs}})
     times = [crumb.get("timestamp") for crumb in out["breadcrumbs"]["values"]]
     assert times == [sent, 1767225600.0, 1767225600.0, None, None, None, None]
+
+
+def _served_user(client, env, event_id: str) -> Any:
+    r = client.get(f"/api/0/projects/acme/backend/events/{event_id}/", headers=env["headers"])
+    assert r.status_code == 200
+    return r.json["user"]
+
+
+def test_user_ip_auto_is_the_client_address_and_a_numeric_user_id_is_text(client, env):
+    """Relay's inference: ``{{auto}}`` is the address the SDK's request came from (a forwarded address
+    is not trusted without HUB_PROXY_FIX); a user id sent as a number is the same id, as text."""
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    event = {"message": "x", "user": {"id": 42, "ip_address": "{{auto}}", "email": "a@example.com"},
+             "request": {"url": "https://shop.example/", "env": {"REMOTE_ADDR": "{{auto}}"}}}
+    r = client.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}", json=event,
+                    headers={"X-Forwarded-For": "198.51.100.9"})
+    assert r.status_code == 200
+    assert _served_user(client, env, r.json["id"]) == {
+        "id": "42", "ip_address": "203.0.113.7", "email": "a@example.com"}
+    assert _stored_event().data["request"]["env"] == {"REMOTE_ADDR": "203.0.113.7"}
+
+    envelope = _envelope(_event_item({"event_id": uuid.uuid4().hex, "message": "y",
+                                      "user": {"id": 7.0, "ip_address": "{{auto}}"}}))
+    r = client.post(f"/api/{env['project'].id}/envelope/?sentry_key={_key(env)}", data=envelope)
+    assert r.status_code == 200
+    assert _served_user(client, env, r.json["id"]) == {"id": "7", "ip_address": "203.0.113.7"}
+
+    kept = {"message": "z", "user": {"id": "u-1", "ip_address": "192.0.2.1"}}
+    r = client.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}", json=kept)
+    assert _served_user(client, env, r.json["id"]) == {"id": "u-1", "ip_address": "192.0.2.1"}
+
+
+def test_user_ip_auto_behind_a_trusted_proxy_is_the_forwarded_client_address(make_app, client, env):
+    behind = make_app(HUB_PROXY_FIX="1").test_client()
+    behind.environ_base["REMOTE_ADDR"] = "10.0.0.2"  # the proxy
+    r = behind.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}",
+                    json={"message": "x", "user": {"ip_address": "{{auto}}"}},
+                    headers={"X-Forwarded-For": "203.0.113.8"})
+    assert r.status_code == 200
+    assert _served_user(client, env, r.json["id"]) == {"ip_address": "203.0.113.8"}
+
+
+def test_a_user_id_that_is_no_primitive_or_past_a_doubles_precision_is_dropped_with_a_note():
+    out = normalize.normalize({"message": "x", "user": {"id": {"nested": 1}, "email": "a@example.com"}})
+    assert out["user"] == {"email": "a@example.com"}
+    reason = out["_meta"]["user"]["id"][""]["err"]
+    assert reason == [["invalid_data", {"reason": "expected a primitive value"}]]
+    out = normalize.normalize({"message": "x", "user": {"id": 1e300}})
+    assert "user" not in out and out["_meta"]["user"]["id"][""]["val"] == 1e300
+    assert normalize.normalize({"user": {"id": True}})["user"] == {"id": "True"}  # Python's str(), as Relay
+    assert normalize.normalize({"user": {"ip_address": "{{auto}}"}})["user"] == {"ip_address": "{{auto}}"}

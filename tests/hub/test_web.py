@@ -515,14 +515,20 @@ def test_the_sync_ledger_of_a_ticket_shows_deliveries_and_jobs_and_replays_and_r
     assert "status of <strong>SITE-9</strong>" in page and ">applied</span>" in page
     assert "upstream timeout" in page and "dddddddd" in page and "eeeeeeee" not in page
 
-    # replay: the recorded change is applied again through today's guards (it changes nothing now)
+    # replay: a new delivery whose copy of the change is applied through today's guards (it changes
+    # nothing now); the original keeps what it did
     r = client.post(url, data={"form": "replay", "delivery": str(delivery.id), "csrf_token": token})
     assert r.status_code == 302 and r.location.endswith(f"?ticket={ext.id}")
     page = _text(client.get(r.location))
-    assert f"Delivery {delivery.id} replayed:" in page
     db.session.expire_all()
+    replay = db.session.scalar(db.select(m.WebhookDelivery).where(m.WebhookDelivery.replay_of == delivery.id))
+    assert f"Delivery {delivery.id} replayed as #{replay.id}:" in page
+    assert f"(replay of #{delivery.id})" in page
     assert db.session.scalar(
         db.select(m.InboundChange.state).where(m.InboundChange.delivery_id == delivery.id)
+    ) == "applied"
+    assert db.session.scalar(
+        db.select(m.InboundChange.state).where(m.InboundChange.delivery_id == replay.id)
     ) in (
         "skipped",
         "stale",

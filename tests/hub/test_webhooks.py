@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hub import WebhookResponse, hookimpl
+from hub import Inbound, Route, StatusChange, Ticket, Unverified, WebhookResponse, hookimpl, services
 from hub import models as m
 from hub.extensions import db
 from hub.webhooks import public_body, public_query
 from tests.hub.conftest import tracker_webhook
 from tests.support.inbound import changes, count, group, post
+from tests.support.signed_tracker import sign
 
 
 def test_unknown_provider_is_404(client, env):
@@ -277,3 +278,106 @@ def test_a_redelivery_is_200_and_has_no_second_effect(client, signed, run_jobs):
         d.outcome for d in db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))
     ]
     assert outcomes == ["received", "duplicate"]
+
+
+class Remembering:
+    """A v2 plugin whose verifier remembers the integration it found for a site (a per-process cache,
+    as jira_server keeps the tokens it verified): a later request is identified without a lookup
+    (``remember=False``: a lookup each time).
+    ``POST hooks/<site>/`` signed like the signed tracker's; ``{"boom": true}`` raises in the handler,
+    ``{"answer": true}`` is answered synchronously, anything else is a status change of APP-1."""
+
+    KEY = "remembering"
+
+    def __init__(self, remember: bool = True) -> None:
+        self.known: dict[str, Any] = {}
+        self.remember = remember
+
+    @hookimpl
+    def provider_info(self) -> dict[str, Any]:
+        return {"key": self.KEY, "name": "Remembering tracker", "features": ["issue-sync", "status-sync"]}
+
+    @hookimpl
+    def webhook_routes(self) -> list[Route]:
+        return [Route("hooks/<site>/", ("POST",), verify=self.verify, handle=self.handle)]
+
+    def verify(self, request: Any) -> Any:
+        site = request.params["site"]
+        if site not in self.known or not self.remember:
+            self.known[site] = services.get_integration(self.KEY, site)
+        integration = self.known[site]
+        secret = str(integration.metadata.get("secret", "")) if integration else ""
+        if not secret or request.headers.get("X-Signature") != sign(secret, request.body):
+            raise Unverified("Bad signature.")
+        return integration
+
+    def handle(self, request: Any, integration: Any) -> Inbound | WebhookResponse:
+        body = request.json()
+        if body.get("boom"):
+            raise RuntimeError("the handler broke")
+        if body.get("answer"):
+            return WebhookResponse(json={"ok": True})
+        change = StatusChange(ticket=Ticket(key="APP-1"), status_id="closed", category="done")
+        return Inbound(integration=integration, changes=(change,), dedupe_key=body.get("delivery"))
+
+
+def _remembering(register_plugin, factories, env, remember=True):
+    register_plugin(Remembering(remember))
+    integration = factories.integration(env["org"], Remembering.KEY, "site-r", {"secret": "r-secret"})
+    db.session.commit()
+    return integration
+
+
+def _post_remembering(client, payload):
+    body = json.dumps(payload).encode()
+    return client.post(f"/extensions/{Remembering.KEY}/hooks/site-r/", data=body,
+                       headers={"Content-Type": "application/json", "X-Signature": sign("r-secret", body)})
+
+
+def _listed(client, headers):
+    r = client.get("/api/0/organizations/acme/deliveries/", headers=headers)
+    assert r.status_code == 200
+    return {d["id"]: d for d in r.json}
+
+
+def test_a_failed_or_answered_delivery_is_the_org_s_when_its_verifier_identified_the_integration(
+        client, env, factories, register_plugin):
+    """The org's admins see every delivery of their integration, however it ended, even when the
+    verifier found the integration without a lookup of this request's."""
+    integration = _remembering(register_plugin, factories, env)
+    assert _post_remembering(client, {"delivery": "d1"}).status_code == 200  # the verifier looks it up once
+    assert _post_remembering(client, {"boom": True}).status_code == 500
+    assert _post_remembering(client, {"answer": True}).status_code == 200
+
+    listed = _listed(client, env["headers"])
+
+    assert [(d["state"], d["integrationId"]) for d in listed.values()] == [  # newest first
+        ("processed", str(integration.id)), ("failed", str(integration.id)),
+        ("received", str(integration.id))]
+    for delivery_id in listed:
+        r = client.get(f"/api/0/organizations/acme/deliveries/{delivery_id}/", headers=env["headers"])
+        assert r.status_code == 200 and r.json["integrationId"] == str(integration.id)
+
+
+def test_a_replay_that_fails_or_is_answered_is_listed_under_its_integration(
+        client, env, factories, register_plugin):
+    """``hub replay`` of a delivery whose handler raised (or answered synchronously) records a new
+    delivery; it is the integration's as the original is, so the org's API lists it and finds it."""
+    integration = _remembering(register_plugin, factories, env, remember=False)
+    assert _post_remembering(client, {"boom": True}).status_code == 500
+    assert _post_remembering(client, {"answer": True}).status_code == 200
+    failed, answered = sorted(_listed(client, env["headers"]))
+    runner = client.application.test_cli_runner()
+
+    assert runner.invoke(args=["replay", str(failed)]).exit_code == 1  # it raises again
+    assert runner.invoke(args=["replay", str(answered)]).exit_code == 0
+
+    listed = _listed(client, env["headers"])
+    replays = {d["replayOf"]: d for d in listed.values() if d["replayOf"]}
+    assert replays[failed]["state"] == "failed" and replays[answered]["outcome"] == "processed"
+    for replay in replays.values():
+        assert replay["integrationId"] == str(integration.id)
+        url = f"/api/0/organizations/acme/deliveries/{replay['id']}/"
+        assert client.get(url, headers=env["headers"]).status_code == 200
+        r = client.post(url + "replay/", headers=env["headers"])  # found: it recorded nothing to apply
+        assert r.status_code == 400 and r.json["detail"] == "This delivery recorded no changes to apply."
