@@ -229,16 +229,17 @@ def replay(delivery_id: int) -> None:
     sync settings as they are now; not re-checked is the signature (the changes were recorded
     from a verified request, and the body is not parsed again). Any other delivery is re-run
     exactly as it came: its signature is checked again, a freshness window is not.
+    A delivery whose changes are still pending is not replayed (the worker applies them once).
     Exits 1 when the hub answers the replay with an error.
     """
-    from hub.errors import NotFound
+    from hub.errors import Conflict, NotFound
     from hub.jobs import flush
     from hub.webhooks import replay as replay_delivery
 
     with current_app.test_request_context(f"/replay/{delivery_id}"):
         try:
             response = replay_delivery(delivery_id)
-        except NotFound as e:
+        except (NotFound, Conflict) as e:
             raise click.ClickException(str(e)) from e
         flush()
     click.echo(f"{response.status_code} {response.get_data(as_text=True)[:500]}")
@@ -248,7 +249,8 @@ def replay(delivery_id: int) -> None:
 
 @click.group(invoke_without_command=True)
 @click.option("--failed", is_flag=True, help="Only failed and dead rows.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500),
+              help="How many, newest first.")
 @click.pass_context
 @with_appcontext
 def outbox(ctx: click.Context, failed: bool, limit: int) -> None:

@@ -31,7 +31,7 @@ from hub import fastjson, logs, snapshots, sync, upserts, writelock
 from hub import models as m
 from hub import types as t
 from hub.driver import DriverStatement
-from hub.errors import ApiError, HubError, NotFound, PluginError, RetryLater
+from hub.errors import ApiError, Conflict, HubError, NotFound, PluginError, RetryLater
 from hub.extensions import current_app_object, db
 from hub.models.base import utcnow
 
@@ -510,12 +510,16 @@ def replay(delivery_id: int) -> tuple[m.WebhookDelivery, list[m.InboundChange]]:
     out-of-order and echo guards and the orgs' sync settings as they are now (a copy keeps its
     original's place in the ticket's event order, so it is never newer than what came after it).
     Not re-verified: the signature (the changes were recorded from a verified request; the body is
-    not re-parsed).
+    not re-parsed). A delivery with changes still pending is refused (:class:`~hub.errors.Conflict`):
+    its copies would apply now and the worker would apply the originals too.
     """
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
     recorded = changes_by_delivery([delivery_id])[delivery_id]
+    if any(r.state == "pending" for r in recorded):  # copies applied now, the originals later: twice
+        raise Conflict(f"Delivery {delivery_id}'s changes are still pending: the worker applies them; "
+                       "replay it once they are settled.", {"delivery": ["Changes still pending."]})
     copy = copy_delivery(original, integration_id=original.integration_id, status_code=200)
     db.session.add(copy)
     db.session.flush()

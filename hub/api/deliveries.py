@@ -117,7 +117,8 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
     "post",
     "Apply a delivery's recorded changes again: recorded as a new delivery (replayOf: this one) with "
     "copies of its changes, which are applied; this delivery keeps what it did. Re-checks the integration, "
-    "the guards and the org's settings as they are now; not the signature. Answers the new delivery",
+    "the guards and the org's settings as they are now; not the signature. Answers the new delivery; "
+    "409 while this delivery's changes are still pending (the worker applies them once)",
     response=DeliveryOut,
 )
 @authenticated

@@ -152,3 +152,12 @@ def test_hub_replay_exits_1_when_the_replay_fails(client, signed, run_jobs):
     assert replayed.exit_code == 0 and replayed.output.startswith("200 "), replayed.output
     failed = runner.invoke(args=["replay", str(boom)])
     assert failed.output.startswith("500 ") and failed.exit_code == 1, failed.output
+
+
+def test_hub_outbox_refuses_a_limit_outside_1_to_500(app):
+    runner = app.test_cli_runner()
+    for limit in ("0", "-1", "501"):
+        out = runner.invoke(args=["outbox", "--limit", limit])
+        assert out.exit_code == 2, out.output
+        assert f"Invalid value for '--limit': {limit} is not in the range 1<=x<=500." in out.output
+    assert runner.invoke(args=["outbox", "--limit", "1"]).exit_code == 0

@@ -124,6 +124,25 @@ def test_replay_records_a_new_delivery_and_the_original_keeps_what_it_did(client
     assert listed[2]["changes"] == shown["changes"]
 
 
+
+def test_a_delivery_whose_changes_are_pending_is_not_replayed_until_the_worker_settled_them(
+        client, signed, run_jobs):
+    """A replay then would apply its copies now and the worker the originals later: twice."""
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 2})
+    [pending] = changes()
+    assert pending.state == "pending"
+    out = client.application.test_cli_runner().invoke(args=["replay", str(pending.delivery_id)])
+    assert out.exit_code == 1 and "still pending" in out.output, out.output
+    r = client.post(f"/api/0/organizations/acme/deliveries/{pending.delivery_id}/replay/",
+                    headers=signed["headers"])
+    assert r.status_code == 409 and "still pending" in r.json["detail"]
+    assert count(m.WebhookDelivery) == 1 and len(changes()) == 1  # nothing recorded, nothing applied
+    run_jobs()
+    assert [c.state for c in changes()] == ["applied"]
+    r = client.post(f"/api/0/organizations/acme/deliveries/{pending.delivery_id}/replay/",
+                    headers=signed["headers"])
+    assert r.status_code == 200 and r.json["replayOf"] == pending.delivery_id
+
 # -- a batch: one transaction, each change on its own --------------------------------------------
 
 
