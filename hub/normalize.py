@@ -12,6 +12,7 @@ object) is bad input, raised as :class:`EventError` (a 400): nothing of such an 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import math
 import uuid
@@ -433,24 +434,37 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
 
 #: What an SDK sends for "the address this request came from" (Relay resolves it to the client's).
 AUTO_IP = "{{auto}}"
+MAX_USER_ID = 128  # Relay's user.id
 #: The largest number a JSON double holds exactly: a user id beyond it cannot be written out as sent.
 MAX_EXACT_FLOAT = float(1 << 53)
 
 
 def user(value: Any, meta: Meta, client_ip: str | None = None) -> dict[str, Any] | None:
-    """Relay's user: ``id`` as text (a number is the user's id all the same), ``ip_address`` of
-    ``{{auto}}`` the address the request came from."""
+    """Relay's user: ``id`` as text (a number is the user's id all the same) of at most 128
+    characters, ``ip_address`` of ``{{auto}}`` the address the request came from; an ``ip_address``
+    that is no address is dropped with a note."""
     data = _obj(value, "user")
     if not data:
         return None
     bag: dict[str, Any] = databag(data, meta, ("user",))
     if "id" in bag:
-        user_id = lenient_string(bag.pop("id"), meta, ("user", "id"))
+        user_id = text(lenient_string(bag.pop("id"), meta, ("user", "id")), MAX_USER_ID, meta, ("user", "id"))
         if user_id is not None:
             bag["id"] = user_id
     if client_ip and bag.get("ip_address") == AUTO_IP:
         bag["ip_address"] = client_ip
+    address = bag.get("ip_address")
+    if address is not None and address != AUTO_IP and not _is_ip(address):
+        meta.invalid(("user", "ip_address"), bag.pop("ip_address"), "expected an ip address")
     return bag
+
+
+def _is_ip(value: Any) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return isinstance(value, str)
 
 
 def lenient_string(value: Any, meta: Meta, path: tuple[Any, ...]) -> str | None:

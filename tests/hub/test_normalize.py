@@ -253,6 +253,21 @@ def test_user_ip_auto_is_the_client_address_and_a_numeric_user_id_is_text(client
     assert _served_user(client, env, r.json["id"]) == {"id": "u-1", "ip_address": "192.0.2.1"}
 
 
+
+def test_a_user_ip_that_is_no_address_is_dropped_with_a_note_and_a_long_id_trimmed(client, env):
+    event = {"message": "x", "user": {"id": "u" * 300, "ip_address": "not-an-ip", "email": "a@example.com"}}
+    r = client.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}", json=event)
+    assert r.status_code == 200
+    served = _served_user(client, env, r.json["id"])
+    assert served == {"id": "u" * 125 + "...", "email": "a@example.com"}
+    meta = _stored_event().data["_meta"]["user"]
+    assert meta["ip_address"][""]["err"][0][1] == {"reason": "expected an ip address"}
+    assert meta["id"][""]["len"] == 300
+    for kept in ("2001:db8::1", "192.0.2.1"):
+        r = client.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}",
+                        json={"message": kept, "user": {"ip_address": kept}})
+        assert _served_user(client, env, r.json["id"]) == {"ip_address": kept}
+
 def test_user_ip_auto_behind_a_trusted_proxy_is_the_forwarded_client_address(make_app, client, env):
     behind = make_app(HUB_PROXY_FIX="1").test_client()
     behind.environ_base["REMOTE_ADDR"] = "10.0.0.2"  # the proxy
