@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import math
 import os
-import threading
 import time
 import zlib
 from collections.abc import Iterable, Sequence
@@ -27,7 +26,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from hub import fastjson, logs, snapshots, sync, upserts, writelock
+from hub import background, fastjson, logs, snapshots, sync, upserts, writelock
 from hub import models as m
 from hub import types as t
 from hub.driver import DriverStatement
@@ -175,34 +174,23 @@ WAKE_PENDING_FOR = 0.02
 
 
 class _Waker:
-    """A thread of the process's own that gets a worker to apply what was recorded: the request only
+    """Gets a worker to apply what was recorded, from a thread of the process's own: the request only
     raises a flag (no Redis call in the ack); the thread makes one ``SET NX`` and, when no wake is
-    pending, enqueues the apply job. Started in each process on its first delivery (after a fork)."""
+    pending, enqueues the apply job, at most every :data:`WAKE_PENDING_FOR` seconds."""
 
     def __init__(self) -> None:
-        self._due = threading.Event()
-        self._lock = threading.Lock()
-        self._pid = 0
         self._app: Flask | None = None
+        self._thread = background.Signalled("hub-inbound-waker", self._wake, pause=WAKE_PENDING_FOR)
 
     def __call__(self) -> None:
         self._app = current_app_object()
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    threading.Thread(target=self._run, name="hub-inbound-waker", daemon=True).start()
-                    self._pid = os.getpid()
-        self._due.set()
+        self._thread.ask()
 
-    def _run(self) -> None:
-        while True:
-            self._due.wait()
-            self._due.clear()
-            app = self._app
-            if app is not None:
-                with app.app_context():
-                    _wake_now()
-            time.sleep(WAKE_PENDING_FOR)
+    def _wake(self) -> None:
+        app = self._app
+        if app is not None:
+            with app.app_context():
+                _wake_now()
 
 
 def _wake_now() -> None:

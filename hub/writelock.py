@@ -26,6 +26,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
 
+from hub import background
 from hub.extensions import db
 
 logger = logging.getLogger("hub.writelock")
@@ -95,30 +96,23 @@ class _Checkpoints:
     its own while requests and jobs go on (started on the first ask in each process, after a fork)."""
 
     def __init__(self) -> None:
-        self._due = threading.Event()
-        self._start = threading.Lock()
-        self._pid = 0
         self._engine: Engine | None = None
-        self.done = 0  #: checkpoints run by this process (a test waits on it)
+        self._thread = background.Signalled("hub-wal-checkpoint", self._checkpoint)
+
+    @property
+    def done(self) -> int:
+        """Checkpoints this process ran (a test waits on it)."""
+        return self._thread.done
 
     def ask(self, engine: Engine) -> None:
         self._engine = engine
-        if self._pid != os.getpid():
-            with self._start:
-                if self._pid != os.getpid():
-                    threading.Thread(target=self._run, name="hub-wal-checkpoint", daemon=True).start()
-                    self._pid = os.getpid()
-        self._due.set()
+        self._thread.ask()
 
-    def _run(self) -> None:
-        while True:
-            self._due.wait()
-            self._due.clear()
-            try:
-                checkpoint(self._engine)
-            except Exception as e:  # a busy or closed database: SQLite's own checkpoint is the backstop
-                logger.warning("writelock.checkpoint-failed", extra={"error": type(e).__name__})
-            self.done += 1
+    def _checkpoint(self) -> None:
+        try:
+            checkpoint(self._engine)
+        except Exception as e:  # a busy or closed database: SQLite's own checkpoint is the backstop
+            logger.warning("writelock.checkpoint-failed", extra={"error": type(e).__name__})
 
 
 checkpoints = _Checkpoints()
