@@ -18,7 +18,7 @@ from hub.auth import current_user
 from hub.errors import ApiError, ApiNotFound, ApiUnauthorized, PluginError
 from hub.extensions import db
 from hub.ingest import ingest_event, resolution_details
-from hub.integrations import mark_needs_attention
+from hub.integrations import mark_healthy, mark_needs_attention
 from hub.models.base import MAX_ID, iso, parse_id
 
 MAX_LIMIT = 100
@@ -332,13 +332,13 @@ def create_external_issue(org_slug: str, issue_id: str) -> Any:
     issues.record_activity(group, "create_issue", actor=current_user(), data={
         "new": data["action"] == "create", "provider": integration.provider, "key": ext.key, "url": ext.url,
         "title": ext.title, "integrationId": str(oi.integration_id)})
-    if oi.error or oi.status == "needs_attention":  # the provider answered: its last error is over
-        oi.error, oi.status = None, "active"
     try:
         db.session.commit()
     except IntegrityError as e:
         db.session.rollback()
         raise ApiAbort(400, "That issue is already linked") from e
+    if oi.error or oi.status == "needs_attention":  # the provider answered: its last error is over
+        mark_healthy(oi.integration_id, oi.organization_id)
     return jsonify({"id": str(ext.id), "key": ext.key, "url": ext.url, "title": ext.title,
                     "integrationId": str(ext.integration_id), "provider": integration.provider}), 201
 
