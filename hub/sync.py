@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -84,7 +84,7 @@ def shared_reads() -> Iterator[None]:
         db.session.info.pop(_READS, None)
 
 
-def _shared(key: tuple[Any, ...], read: Any) -> Any:
+def _shared(key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
     """``read()``, or what it gave earlier in the same :func:`shared_reads` block."""
     reads: dict[tuple[Any, ...], Any] | None = db.session.info.get(_READS)
     if reads is None:
