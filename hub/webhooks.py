@@ -26,7 +26,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.engine import Connection
 
-from hub import driver, fastjson, inbound, inputs, jobs, logs, security, upserts, writelock
+from hub import driver, fastjson, groupcommit, inbound, inputs, jobs, logs, security, upserts, writelock
 from hub import models as m
 from hub.auth import current_user
 from hub.crypto import decrypt_json, encrypt_json
@@ -302,9 +302,8 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
     values = {**_delivery_values(provider, endpoint, body), "status_code": response.status_code,
               "dedupe_key": key, "integration_id": integration_id, "date_received": utcnow()}
     values["headers"] = fastjson.dumps(values["headers"])
-    session_busy = db.session.registry.has() and db.session().in_transaction()
-    connection = db.session.connection() if session_busy else own
-    with writelock.serialized():
+
+    def record(connection: Connection) -> tuple[int, bool]:  # on whichever thread leads the group
         row = _INSERT_DELIVERY.first(values, connection)
         assert row is not None
         delivery_id = int(row[0])
@@ -313,10 +312,14 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
             _MARK_DUPLICATE.rows({"delivery_id": delivery_id}, connection)
         else:
             inbound.insert_rows(rows, delivery_id=delivery_id, connection=connection)
-        if session_busy:
+        return delivery_id, duplicate
+
+    if db.session.registry.has() and db.session().in_transaction():  # the handler's ORM work commits with it
+        with writelock.serialized():
+            delivery_id, duplicate = record(db.session.connection())
             db.session.commit()
-        else:
-            connection.commit()
+    else:
+        delivery_id, duplicate = groupcommit.acks.write(record, own)
     if duplicate:
         already = WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id})
         return to_response(already), True
