@@ -1,6 +1,7 @@
 """Webhook ack throughput: signed Jira Server and Jira Cloud ``issue_updated`` against bare Flask.
 
-All run under the same gunicorn (``-w 2 --threads 4``) and are driven by the same ``wrk -t2 -c32``;
+All run under the same gunicorn (``-w 2 --threads 4``, the hub's ``gunicorn.conf.py``) and are driven
+by the same ``wrk -t2 -c32``;
 it prints requests/s, latency percentiles and non-2xx counts of each, and the ratio of each to the
 bare endpoint. Every request body differs (its timestamp and assignee), so none is a redelivery:
 each one is verified (Jira Server: the token in the URL; Jira Cloud: a Connect JWT with its query
@@ -118,9 +119,9 @@ def cloud_token(seconds: int) -> str:
 
 def serve(app_spec: str, cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b",
-                             f"127.0.0.1:{port}", app_spec], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                             "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}", app_spec],
+                            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
