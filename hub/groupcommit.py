@@ -130,5 +130,5 @@ def _write_all(batch: list[_Write[object]], connection: Connection) -> None:
             write.result, write.error = None, e
 
 
-#: The process's group for the webhook acks' records.
-acks = Group()
+#: The process's group: the webhook acks' records and the SDK's common events.
+writes = Group()

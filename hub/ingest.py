@@ -286,6 +286,14 @@ def ingest_event(project: ProjectRef, data: dict[str, Any], found: Found | None 
     return IngestResult(event.event_id, event_pk, group_id, is_new=is_new, is_regression=is_regression)
 
 
+def is_known(data: dict[str, Any], found: Found) -> bool:
+    """Whether the event can take :func:`ingest_known`: its issue, release and environment exist and
+    its project has no alert rules (what the lookup found says; the writes check the issue again)."""
+    release, environment = data.get("release"), data.get("environment")
+    return not (found.group_id is None or found.has_rules or (release and found.release_id is None)
+                or (environment and found.environment_id is None))
+
+
 def ingest_known(project: ProjectRef, data: dict[str, Any], found: Found,
                  connection: Connection) -> IngestResult | None:
     """The common SDK event on ``connection``, without the ORM session: an event of an issue that
@@ -296,9 +304,7 @@ def ingest_known(project: ProjectRef, data: dict[str, Any], found: Found,
     issue that may regress; rules to fire): the caller then rolls ``connection`` back and takes
     :func:`ingest_event`, which does the same writes and the rest. The caller holds the writer's
     turn and commits."""
-    release, environment = data.get("release"), data.get("environment")
-    if (found.group_id is None or found.has_rules or (release and found.release_id is None)
-            or (environment and found.environment_id is None)):
+    if not is_known(data, found) or found.group_id is None:
         return None
     event = _EventRow.of(data)
     inserted = _event_driver().first(event.values(project.id, found.group_id), connection)

@@ -319,7 +319,7 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
             delivery_id, duplicate = record(db.session.connection())
             db.session.commit()
     else:
-        delivery_id, duplicate = groupcommit.acks.write(record, own)
+        delivery_id, duplicate = groupcommit.writes.write(record, own)
     if duplicate:
         already = WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id})
         return to_response(already), True

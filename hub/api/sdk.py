@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub import driver, fastjson, sdk_quota, writelock
+from hub import driver, fastjson, groupcommit, sdk_quota, writelock
 from hub import models as m
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
@@ -30,7 +30,7 @@ from hub.decompress import BadEncoding, BodyTooLarge, decompress, read_chunks
 from hub.driver import DriverStatement
 from hub.envelope import Envelope, EnvelopeError, Item, parse, parse_header
 from hub.extensions import db
-from hub.ingest import Found, ingest_event, ingest_known, look_up
+from hub.ingest import Found, ingest_event, ingest_known, is_known, look_up
 from hub.models.base import parse_id
 from hub.normalize import EventError
 from hub.queue import redis_problem
@@ -425,16 +425,27 @@ def store(project_id: str) -> Any:
 
 
 def _store_known(project: SdkProject, data: dict[str, Any], found: Found, own: Connection) -> str | None:
-    """The common event (:func:`hub.ingest.ingest_known`) stored and committed on the request's own
-    connection, in the writer's turn: no ORM session begun, flushed, committed or closed. ``None``
-    (nothing written) when the event needs :func:`hub.ingest.ingest_event`'s whole path."""
-    with writelock.serialized():
-        result = ingest_known(project, data, found, own)
-        if result is None:
-            own.rollback()
-            return None
-        own.commit()
-    return result.event_id
+    """The common event (:func:`hub.ingest.ingest_known`) stored and committed with the other writes
+    of the process that come meanwhile (:mod:`hub.groupcommit`): no ORM session begun, flushed,
+    committed or closed. ``None`` (nothing written) when the event needs
+    :func:`hub.ingest.ingest_event`'s whole path."""
+    if not is_known(data, found):
+        return None
+
+    def write(connection: Connection) -> str:
+        result = ingest_known(project, data, found, connection)
+        if result is None:  # the issue changed meanwhile: undo the event's row too
+            raise _NotKnown
+        return result.event_id
+
+    try:
+        return groupcommit.writes.write(write, own)
+    except _NotKnown:
+        return None
+
+
+class _NotKnown(Exception):
+    """The issue turned out resolved or gone in the writer's turn (nothing of the event is kept)."""
 
 
 @bp.post("/api/<project_id>/envelope/")
