@@ -56,6 +56,11 @@ def _fd(path: str) -> int:
     return _files[key]
 
 
+def taken_in_turn() -> bool:
+    """Whether writers take turns here (a SQLite file); not on PostgreSQL, nor in memory."""
+    return _lock_path() is not None
+
+
 @contextmanager
 def serialized() -> Iterator[None]:
     """Hold SQLite's turn to write for the block (re-entrant in a thread); nothing on PostgreSQL."""
