@@ -113,6 +113,11 @@ def wait_up(url: str) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
+#: Envelopes made per second of a run: each run sends event ids never sent before (a resent id is an
+#: SDK's retry, which the hub answers without storing anything).
+FRESH_PER_SECOND = 600
+
+
 def load(url: str, bodies: list[bytes], seconds: float, concurrency: int) -> tuple[float, int]:
     """Requests per second over ``seconds`` with ``concurrency`` client threads; and the non-200 count."""
     counter = {"ok": 0, "bad": 0, "next": 0}
@@ -187,7 +192,8 @@ def run(args: argparse.Namespace, workdir: Path, database_url: str) -> None:
     dsn = json.loads(boot.stdout.strip().splitlines()[-1])["dsn"]
     key, project_id = dsn.split("//", 1)[1].split("@", 1)[0], dsn.rstrip("/").rsplit("/", 1)[-1]
 
-    bodies = [envelope(i) for i in range(2000)]
+    per_run = int(args.seconds * FRESH_PER_SECOND)  # more than the hub answers: no event id comes twice
+    bodies = [envelope(i) for i in range(50 + per_run * args.runs)]
     size = sum(len(b) for b in bodies) / len(bodies)
     gunicorn = [
         sys.executable,
@@ -220,7 +226,8 @@ def run(args: argparse.Namespace, workdir: Path, database_url: str) -> None:
             load(servers[name], bodies[:50], 1.0, args.concurrency)  # warm-up
         ratios = []
         for i in range(args.runs):
-            results = {name: load(url, bodies, args.seconds, args.concurrency)
+            fresh = bodies[50 + per_run * i:50 + per_run * (i + 1)]
+            results = {name: load(url, fresh, args.seconds, args.concurrency)
                        for name, url in servers.items()}
             ratios.append(results["hub"][0] / results["bare Flask"][0])
             rates = [f"{name} {rate:.1f} requests/s ({bad} non-200)" for name, (rate, bad) in results.items()]

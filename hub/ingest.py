@@ -300,16 +300,20 @@ def ingest_known(project: ProjectRef, data: dict[str, Any], found: Found,
     exists and is not resolved, whose release and environment exist, in a project without alert
     rules. Its two writes are :func:`ingest_event`'s (the event, then the issue's counter).
 
-    ``None`` when the event is not that case (a new issue, release or environment; a retry; an
-    issue that may regress; rules to fire): the caller then rolls ``connection`` back and takes
+    A retry (the event id stored before) writes nothing and answers the stored event, ``duplicate``.
+    ``None`` when the event is not that case (a new issue, release or environment; an issue that
+    may regress; rules to fire): the caller then rolls ``connection`` back and takes
     :func:`ingest_event`, which does the same writes and the rest. The caller holds the writer's
     turn and commits."""
     if not is_known(data, found) or found.group_id is None:
         return None
     event = _EventRow.of(data)
     inserted = _event_driver().first(event.values(project.id, found.group_id), connection)
-    if inserted is None:
-        return None
+    if inserted is None:  # stored before (a retry): nothing written, nothing counted
+        stored = connection.execute(select(m.Event.id, m.Event.group_id).where(
+            m.Event.project_id == project.id, m.Event.event_id == event.event_id)).one()
+        return IngestResult(event.event_id, stored.id, stored.group_id, is_new=False, is_regression=False,
+                            duplicate=True)
     counted = _count_driver().first({"group_pk": found.group_id, "seen": utcnow()}, connection)
     if counted is None or counted[0] == "resolved":  # gone meanwhile, or a possible regression
         return None
