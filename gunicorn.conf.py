@@ -12,3 +12,10 @@ beside the first instead of failing with "address in use".
 """
 
 reuse_port = True
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    """Name the addresses once more: with a socket per worker, gunicorn's own "Listening at:" line
+    (written before any worker binds) lists none."""
+    urls = [b if b.startswith(("unix:", "fd://")) else f"http://{b}" for b in server.cfg.bind]
+    server.log.info("Listening at: %s (%s), a socket per worker", ",".join(urls), server.pid)
