@@ -11,10 +11,12 @@ worker. A side effect to know: a second gunicorn started on the same port with t
 beside the first instead of failing with "address in use".
 """
 
+from typing import Any
+
 reuse_port = True
 
 
-def when_ready(server):  # type: ignore[no-untyped-def]
+def when_ready(server: Any) -> None:
     """Name the addresses once more: with a socket per worker, gunicorn's own "Listening at:" line
     (written before any worker binds) lists none."""
     urls = [b if b.startswith(("unix:", "fd://")) else f"http://{b}" for b in server.cfg.bind]
