@@ -175,6 +175,34 @@ def test_a_change_that_raises_is_failed_and_the_others_in_its_batch_apply(client
     assert [c.state for c in changes()] == ["failed", "applied", "failed"]
 
 
+def test_a_ticket_another_worker_is_applying_is_left_to_a_later_sweep(client, signed, hub_database_url):
+    from sqlalchemy import create_engine, text
+
+    from hub import inbound
+
+    post(client, {"delivery": "a", "key": "APP-1", "state": "closed", "updated_ms": 1})
+    post(client, {"delivery": "b", "key": "APP-2", "state": "closed", "updated_ms": 1})
+    integration_id = changes()[0].integration_id
+    db.session.remove()
+    other = create_engine(hub_database_url)  # another worker, in the middle of applying APP-1
+    with other.connect() as worker:
+        postgres = other.dialect.name == "postgresql"
+        if postgres:
+            worker.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                           {"k": inbound._ticket_lock_key(integration_id, "APP-1")})
+        settled = inbound.apply_pending()
+        worker.rollback()
+    other.dispose()
+    if postgres:  # APP-1 waits for a sweep of its own; APP-2 (linked to nothing) is settled meanwhile
+        assert settled == 1 and [c.state for c in changes()] == ["pending", "skipped"]
+        assert group(signed["group_id"]).status == "unresolved"
+        assert inbound.apply_pending() == 1
+    else:  # SQLite: the write turn lets one worker apply at a time, so no ticket is another's
+        assert settled == 2
+    assert [c.state for c in changes()] == ["applied", "skipped"]
+    assert group(signed["group_id"]).status == "resolved"
+
+
 # -- waking a worker ------------------------------------------------------------------------------
 
 
