@@ -49,7 +49,7 @@ def apply(integration: m.Integration, change: t.Change, order_key: str) -> Appli
     elif isinstance(change, t.TicketMoved):
         result = _moved(integration, change)
     elif isinstance(change, t.CommentAdded):
-        result = _comment(integration, change)
+        result = _comment(integration, change, order_key)
     else:
         result = Applied("skipped", f"unknown change {type(change).__name__}")
     result.activity_ids = list(db.session.info.pop("hub_new_activity_ids", []))
@@ -362,15 +362,33 @@ def _moved(integration: m.Integration, change: t.TicketMoved) -> Applied:
     return Applied("skipped", "not linked" if not tickets else "no change")
 
 
-def _comment(integration: m.Integration, change: t.CommentAdded) -> Applied:
+def _comment(integration: m.Integration, change: t.CommentAdded, order_key: str) -> Applied:
     _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_comments", "comment")
     if skipped:
         return skipped
+    noted = _noted(integration, change, order_key, [g.id for g, _ in pairs])
+    pairs = [(g, ext) for g, ext in pairs if g.id not in noted]
+    if not pairs:  # a replay's copy: posting it again would notify and sync it twice
+        return Applied("skipped", "comment already noted")
     author = _user_by_email(change.author_email)
     members = issues.project_member_ids([author.id], {g.project_id for g, _ in pairs}) if author else set()
     for group, _ in pairs:
         actor = author if author and (author.id, group.project_id) in members else None
         issues.add_note(group, change.text, actor=actor, integration=integration,
                         extra={"author": change.author_name or change.author_email or "",
-                               "commentId": change.comment_id})
+                               "commentId": change.comment_id, "orderKey": order_key})
     return Applied("applied", groups=[g for g, _ in pairs])
+
+
+def _noted(integration: m.Integration, change: t.CommentAdded, order_key: str,
+           group_ids: list[int]) -> set[int]:
+    """The issues that hold this comment already, as a note from this integration: the same change
+    (its ``orderKey``, which a replay's copy keeps) or the same provider comment (``commentId``)."""
+    data = m.Activity.data
+    same = data["orderKey"].as_string() == order_key
+    if change.comment_id:
+        same = or_(same, data["commentId"].as_string() == change.comment_id)
+    return set(db.session.scalars(
+        select(m.Activity.group_id).where(
+            m.Activity.group_id.in_(group_ids), m.Activity.type == "note",
+            data["integration_id"].as_string() == str(integration.id), same)))

@@ -125,6 +125,38 @@ def test_replay_records_a_new_delivery_and_the_original_keeps_what_it_did(client
 
 
 
+def test_replaying_an_applied_comment_notes_it_once_and_posts_it_once(
+        client, signed, run_jobs, factories, requests_mock):
+    """A replay must not repeat what is done: the copy of an applied comment is skipped, so the
+    issue keeps one note and the alert's thread gets one reply, whichever door replays it."""
+    from tests.hub.conftest import TRACKER
+
+    factories.parent(group(signed["group_id"]), signed["tracker"], "C-ONCALL", "alert-1")
+    requests_mock.post(f"{TRACKER}/messages", json={"id": "reply-1"})
+    post(client, {"delivery": "c1", "key": "APP-1", "comment": "Rolled back the deploy",
+                  "author": "dev@example.com", "updated_ms": 5})
+    run_jobs()
+    assert [r.json() for r in requests_mock.request_history] == [
+        {"channel": "C-ONCALL", "text": "dev@example.com note " + group(signed["group_id"]).short_id,
+         "thread": "alert-1"}]
+    [original] = changes()
+    assert original.state == "applied"
+
+    out = client.application.test_cli_runner().invoke(args=["replay", str(original.delivery_id)])
+    assert out.exit_code == 0 and out.output.startswith("200"), out.output
+    r = client.post(f"/api/0/organizations/acme/deliveries/{original.delivery_id}/replay/",
+                    headers=signed["headers"])
+    assert r.status_code == 200
+    assert [(c["state"], c["reason"]) for c in r.json["changes"]] == [("skipped", "comment already noted")]
+    run_jobs()
+
+    assert [(c.state, c.reason) for c in changes()] == [
+        ("applied", None), ("skipped", "comment already noted"), ("skipped", "comment already noted")]
+    assert count(m.Activity, m.Activity.type == "note") == 1
+    assert requests_mock.call_count == 1  # no second reply in the thread
+    assert count(m.OutboxEntry, m.OutboxEntry.kind == "notify_activity") == 1
+
+
 def test_a_delivery_whose_changes_are_pending_is_not_replayed_until_the_worker_settled_them(
         client, signed, run_jobs):
     """A replay then would apply its copies now and the worker the originals later: twice."""
