@@ -208,7 +208,8 @@ def main() -> None:
           f"{args.rate:.0f}/s for {args.seconds:.0f} s")
     print(f"  sent {sent} in {elapsed:.2f} s from the schedule's start to the last ack "
           f"({sent / elapsed:.1f}/s achieved), non-2xx {failed}; the latest send left "
-          f"{late:.1f} ms after its due time; the sender's CPU {cpu / max(sent, 1) * 1000:.2f} ms per delivery")
+          f"{late:.1f} ms after its due time; the sender's CPU {cpu / max(sent, 1) * 1000:.2f} ms "
+          "per delivery")
     print(f"  ack latency     p50 {statistics.median(acks):7.1f} ms  p99 {percentile(acks, 99):7.1f} ms")
     print(f"  ack -> applied  p50 {statistics.median(applied) if applied else float('nan'):7.1f} ms  "
           f"p99 {percentile(applied, 99):7.1f} ms  max {max(applied) if applied else float('nan'):7.1f} ms")
