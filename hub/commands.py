@@ -232,9 +232,9 @@ def replay(delivery_id: int) -> None:
     A delivery whose changes are still pending is not replayed (the worker applies them once).
     Exits 1 when the hub answers the replay with an error.
     """
+    from hub.dispatch import replay as replay_delivery
     from hub.errors import Conflict, NotFound
     from hub.jobs import flush
-    from hub.webhooks import replay as replay_delivery
 
     with current_app.test_request_context(f"/replay/{delivery_id}"):
         try:

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from hub.api import ApiAbort
+from hub.dispatch import public_endpoint
 from hub.errors import (
     ApiError,
     Conflict,
@@ -28,7 +29,6 @@ from hub.errors import (
     ValidationError,
 )
 from hub.extensions import db
-from hub.webhooks import public_endpoint
 
 logger = logging.getLogger("hub.errors")
 JSON_PREFIXES = ("/api/", "/extensions/", "/healthz")

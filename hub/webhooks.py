@@ -18,26 +18,33 @@ import base64
 import hashlib
 import json
 import logging
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
 
 from hub import driver, fastjson, groupcommit, inbound, inputs, jobs, logs, security, upserts, writelock
 from hub import models as m
 from hub.auth import current_user
-from hub.crypto import decrypt_json, encrypt_json
+from hub.crypto import encrypt_json
+from hub.dispatch import (
+    dispatch,
+    error_response,
+    identified,
+    public_endpoint,
+    record_answer,
+    release,
+    to_response,
+)
 from hub.driver import DriverStatement
-from hub.errors import HubError, NotFound, PluginError, Unverified, ValidationError
 from hub.extensions import db
 from hub.http import is_secret_header
 from hub.models.base import utcnow
 from hub.routes import NoMatch
 from hub.snapshots import user as user_snapshot
-from hub.types import Inbound, Integration, WebhookRequest, WebhookResponse
+from hub.types import Inbound, WebhookRequest, WebhookResponse
 
 logger = logging.getLogger("hub.webhooks")
 bp = Blueprint("webhooks", __name__)
@@ -50,11 +57,6 @@ def _json_error(status: int, detail: str, errors: dict[str, Any] | None = None,
     return Response(json.dumps({"detail": detail, "errors": errors or {}}), status=status,
                     mimetype="application/json", headers=headers)
 
-
-def public_endpoint(endpoint: str) -> str:
-    """The endpoint as the delivery log shows it: long path segments (a per-integration secret
-    token, a signed link) are redacted; the real one is kept encrypted for ``hub replay``."""
-    return "/".join("[redacted]" if len(part) >= 32 else part for part in endpoint.split("/"))
 
 
 #: Query parameters that carry a credential: a Connect page's ``jwt``, an OAuth ``code``/``state``,
@@ -116,13 +118,6 @@ def _claim(provider: str, key: str, delivery_id: int) -> bool:
     db.session.commit()
     return not claimed
 
-
-def _release(provider: str, key: str, delivery_id: int | None) -> None:
-    """Give a failed delivery's key back, so a redelivery is handled again."""
-    owner = (m.WebhookClaim.delivery_id.is_(None) if delivery_id is None
-             else m.WebhookClaim.delivery_id == delivery_id)
-    db.session.execute(delete(m.WebhookClaim).where(
-        m.WebhookClaim.provider == provider, m.WebhookClaim.dedupe_key == key, owner))
 
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -256,7 +251,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
             rows = inbound.rows_of(result) if isinstance(result, Inbound) else []
         except Exception as e:
             db.session.rollback()
-            result, error = _error_response(e, endpoint)
+            result, error = error_response(e, endpoint)
         if isinstance(result, Inbound):
             response, duplicate = _record_inbound(provider, endpoint, body, result, rows, connection)
     if isinstance(result, Inbound):
@@ -265,11 +260,11 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
         return response
     response = to_response(result)
     delivery = _delivery_row(provider, endpoint, body)
-    _record_answer(delivery, response, result, hub_request, error, _identified(verified))
+    record_answer(delivery, response, result, hub_request, error, identified(verified))
     db.session.add(delivery)
     if hub_request.dedupe_key and claimed.get("key"):
         if response.status_code >= 400 or result.retry:
-            _release(provider, hub_request.dedupe_key, None)
+            release(provider, hub_request.dedupe_key, None)
     db.session.commit()
     return response
 
@@ -334,63 +329,6 @@ def _wake_or_apply() -> None:
         jobs.apply_inbound()
 
 
-def _record_answer(delivery: m.WebhookDelivery, response: Response, result: WebhookResponse,
-                   hub_request: WebhookRequest, error: str | None, integration_id: int | None = None) -> None:
-    """What a synchronous answer (v1, a v2 ``WebhookResponse`` or a handler's error) tells the delivery
-    log; ``integration_id``: the one the verifier identified (else the one bound while handling)."""
-    delivery.status_code = response.status_code
-    delivery.dedupe_key = hub_request.dedupe_key
-    delivery.integration_id = integration_id if integration_id is not None else _bound_integration()
-    delivery.error = inputs.strip_nul(error)
-    delivery.outcome = result.outcome or _outcome(response.status_code, hub_request.duplicate)
-
-
-def _identified(verified: Any) -> int | None:
-    """The integration a v2 verifier identified: the one it returned, else the one its lookup bound
-    (``services.get_integration``), so its org's admins see the delivery however it ended."""
-    if isinstance(verified, Integration):
-        try:
-            return int(verified.id)
-        except (TypeError, ValueError):
-            pass
-    return _bound_integration()
-
-
-def _bound_integration() -> int | None:
-    bound = logs.context().get("integration")
-    return bound if isinstance(bound, int) else None
-
-
-def _outcome(status: int, duplicate: bool) -> str:
-    if duplicate:
-        return "duplicate"
-    if status >= 500:
-        return "error"
-    if status == 404:
-        return "unhandled"
-    if status >= 400:
-        return "rejected"
-    return "processed"
-
-
-def _error_response(e: Exception, endpoint: str) -> tuple[WebhookResponse, str]:
-    """A handler's or verifier's exception as the answer (the hub's words, never a stack trace)."""
-    if isinstance(e, Unverified):
-        logger.info("webhook.unverified", extra={"reason": e.detail})
-    if isinstance(e, ValidationError | PluginError):
-        detail = e.detail if isinstance(e, ValidationError) else e.message
-        return WebhookResponse(status=getattr(e, "status_code", 400),
-                               json={"detail": detail, "errors": e.errors}), detail
-    if isinstance(e, NotFound):
-        return WebhookResponse(status=404, json={"detail": str(e) or "Not found.", "errors": {}}), str(e)
-    if isinstance(e, HubError):
-        return WebhookResponse(status=400, json={"detail": str(e), "errors": {}}), str(e)
-    error_id = uuid.uuid4().hex[:12]
-    logger.exception("webhook.plugin-error",  # the endpoint as the delivery log shows it: no URL token
-                     extra={"error_id": error_id, "endpoint": public_endpoint(endpoint)})
-    return (WebhookResponse(status=500, json={"detail": f"Internal error ({error_id}).", "errors": {}}),
-            f"{type(e).__name__}: {e}"[:2000])
-
 
 def _form_expired() -> Response:
     detail = "This form has expired or did not come from this hub's page: reload the page and try again."
@@ -399,104 +337,3 @@ def _form_expired() -> Response:
     page = render_template("error.html", code=400, heading="Form expired", message=detail)
     return Response(page, status=400)
 
-
-def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery_id: int) -> Response:
-    """Run ``on_webhook`` and record what happened on the delivery row."""
-    hub = current_app.extensions["hub"]
-    logs.bind(delivery=delivery_id)
-    error: str | None = None
-    try:
-        result = hub.hook.on_webhook(provider=provider, endpoint=endpoint, request=hub_request)
-        if result is None:
-            result = WebhookResponse(status=404, json={"detail": "Not found.", "errors": {}})
-    except Exception as e:
-        db.session.rollback()
-        result, error = _error_response(e, endpoint)
-    response = to_response(result)
-    delivery = db.session.get(m.WebhookDelivery, delivery_id)
-    if delivery is not None:
-        _record_answer(delivery, response, result, hub_request, error)
-        if hub_request.dedupe_key and (response.status_code >= 400 or result.retry):
-            _release(provider, hub_request.dedupe_key, delivery_id)
-        db.session.commit()
-    return response
-
-
-def to_response(result: WebhookResponse) -> Response:
-    headers = dict(result.headers or {})
-    if result.json is not None:
-        return Response(
-            json.dumps(result.json), status=result.status, headers=headers, mimetype="application/json"
-        )
-    body = result.body.encode() if isinstance(result.body, str) else result.body
-    return Response(body, status=result.status, headers=headers)
-
-
-def replay(delivery_id: int) -> Response:
-    """``hub replay``: recorded as a new delivery (``replay_of`` the original), which keeps what it did.
-    A v2 delivery's recorded changes are copied to it and applied (:func:`hub.inbound.replay`); any
-    other delivery is re-run exactly as it came."""
-    from werkzeug.datastructures import Headers, MultiDict
-
-    original = db.session.get(m.WebhookDelivery, delivery_id)
-    if original is None:
-        raise NotFound(f"delivery {delivery_id} not found")
-    table = current_app.extensions["hub"].routes(original.provider)
-    recorded = inbound.changes_by_delivery([original.id])[original.id]
-    if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
-        copy, rows = inbound.replay(original.id)
-        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id,
-                                                 "replayOf": original.id,
-                                                 "changes": [inbound.describe_change(r) for r in rows]}))
-    secrets = decrypt_json(original.secret_headers, default={})
-    endpoint = secrets.get("endpoint", original.endpoint)
-    headers = Headers(list({**original.headers, **secrets.get("headers", {})}.items()))
-    query_string = secrets.get("query_string", original.query_string)
-    body = base64.b64decode(secrets["body"]) if secrets.get("body") else original.body
-    form = None
-    if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        form = inputs.strip_nul_multidict(MultiDict(pairs))
-    hub_request = WebhookRequest(
-        method=original.method, path=f"/extensions/{original.provider}/{endpoint}", headers=headers,
-        query=inputs.strip_nul_multidict(MultiDict(parse_qsl(query_string, keep_blank_values=True))),
-        form=form, body=body,
-        base_url=current_app.config["HUB_BASE_URL"], replayed=True,
-    )
-    copy = inbound.copy_delivery(original)
-    db.session.add(copy)
-    db.session.commit()
-    if table is not None:
-        return _replay_v2(table, endpoint, hub_request, copy)
-    return dispatch(original.provider, endpoint, hub_request, copy.id)
-
-
-def _replay_v2(table: Any, endpoint: str, hub_request: WebhookRequest, copy: m.WebhookDelivery) -> Response:
-    found = table.match(endpoint, hub_request.method)
-    if isinstance(found, NoMatch):
-        raise NotFound(f"no route answers {hub_request.method} {endpoint} any more")
-    hub_request.params = found.params
-    error = None
-    verified: Any = None
-    try:
-        verified = found.route.verify(hub_request)
-        result = found.route.handle(hub_request, verified)
-    except Exception as e:
-        db.session.rollback()
-        result, error = _error_response(e, endpoint)
-    if isinstance(result, Inbound):
-        changes = inbound.add_changes(result.changes, integration_id=int(result.integration.id),
-                                      delivery_id=copy.id)
-        copy.integration_id, copy.status_code = int(result.integration.id), 200
-        db.session.commit()
-        for change_id in [c.id for c in changes]:
-            inbound.apply_one(change_id)
-        jobs.flush()
-        return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id}))
-    response = to_response(result)
-    copy = db.session.merge(copy)
-    copy.integration_id = _identified(verified)
-    copy.status_code, copy.error = response.status_code, inputs.strip_nul(error)
-    copy.outcome = result.outcome or _outcome(response.status_code, False)
-    db.session.commit()
-    return response

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from hub import inbound
+from hub import dispatch, inbound
 from hub import models as m
 from hub.api.core import ApiAbort, authenticated, bp, get_org
 from hub.api.docs import doc
@@ -115,20 +115,24 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
 @doc(
     "/api/0/organizations/{org}/deliveries/{id}/replay/",
     "post",
-    "Apply a delivery's recorded changes again: recorded as a new delivery (replayOf: this one) with "
-    "copies of its changes, which are applied; this delivery keeps what it did. Re-checks the integration, "
-    "the guards and the org's settings as they are now; not the signature. Answers the new delivery; "
+    "Replay a delivery as `hub replay` does, recorded as a new delivery (replayOf: this one); this "
+    "delivery keeps what it did. One that recorded changes has copies of them applied (re-checked: the "
+    "integration, the guards and the org's settings as they are now; not the signature); any other (a "
+    "handler that failed, a synchronous answer) is re-run as it came, its signature checked again. "
+    "Answers the new delivery; "
     "409 while this delivery's changes are still pending (the worker applies them once)",
     response=DeliveryOut,
 )
 @authenticated
 def replay_delivery(org_slug: str, delivery_id: str) -> Any:
     row = _delivery(get_org(org_slug, roles=ADMINS), delivery_id)
-    if not inbound.changes_by_delivery([row.id])[row.id]:
-        raise ApiAbort(
-            400, "This delivery recorded no changes to apply.", {"delivery": ["Nothing to replay."]}
-        )
-    replayed, changes = inbound.replay(row.id)
+    if inbound.changes_by_delivery([row.id])[row.id]:
+        replayed, changes = inbound.replay(row.id)
+    else:  # nothing recorded (a v2 handler that raised, a synchronous answer): run again, as `hub replay`
+        copy_id, _ = dispatch.rerun(row)
+        db.session.expire_all()
+        replayed = db.session.get_one(m.WebhookDelivery, copy_id)
+        changes = inbound.changes_by_delivery([copy_id])[copy_id]
     from hub.jobs import flush
 
     flush()

@@ -669,7 +669,7 @@ def _ledger_action(
         if result.status == 404:
             abort(404)
         if result.ok:
-            states = ", ".join(c["state"] for c in result.data.get("changes", [])) or "nothing"
+            states = ", ".join(c["state"] for c in result.data.get("changes", [])) or result.data["state"]
             flash(f"Delivery {result.data['replayOf']} replayed as #{result.data['id']}: {states}.", "ok")
         else:
             _flash_result(result, "")

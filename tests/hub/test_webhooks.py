@@ -292,6 +292,7 @@ class Remembering:
     def __init__(self, remember: bool = True) -> None:
         self.known: dict[str, Any] = {}
         self.remember = remember
+        self.broken = False  # every handle raises, as a plugin's bug would until it is fixed
 
     @hookimpl
     def provider_info(self) -> dict[str, Any]:
@@ -313,7 +314,7 @@ class Remembering:
 
     def handle(self, request: Any, integration: Any) -> Inbound | WebhookResponse:
         body = request.json()
-        if body.get("boom"):
+        if body.get("boom") or self.broken:
             raise RuntimeError("the handler broke")
         if body.get("answer"):
             return WebhookResponse(json={"ok": True})
@@ -379,5 +380,34 @@ def test_a_replay_that_fails_or_is_answered_is_listed_under_its_integration(
         assert replay["integrationId"] == str(integration.id)
         url = f"/api/0/organizations/acme/deliveries/{replay['id']}/"
         assert client.get(url, headers=env["headers"]).status_code == 200
-        r = client.post(url + "replay/", headers=env["headers"])  # found: it recorded nothing to apply
-        assert r.status_code == 400 and r.json["detail"] == "This delivery recorded no changes to apply."
+        r = client.post(url + "replay/", headers=env["headers"])  # re-run as it came, as `hub replay` does
+        assert r.status_code == 200
+        assert (r.json["replayOf"], r.json["state"]) == (replay["id"], replay["state"])
+
+
+def test_the_api_replays_a_delivery_whose_handler_raised_through_its_route_again(
+        client, env, factories, register_plugin):
+    """A v2 handler that raised recorded no changes; once the plugin is fixed, the ledger's Replay (the
+    API) runs the stored request through verify and handle again, as ``hub replay`` does, and what
+    the handler returns now is applied on the new delivery; the original stays failed."""
+    plugin = Remembering()
+    register_plugin(plugin)
+    integration = factories.integration(env["org"], Remembering.KEY, "site-r", {"secret": "r-secret"},
+                                        config={"sync_status_reverse": True})
+    issue = factories.group(env["project"])
+    factories.link(issue, integration, "APP-1")
+    plugin.broken = True
+    assert _post_remembering(client, {"delivery": "d1"}).status_code == 500
+    [failed] = _listed(client, env["headers"]).values()
+    assert (failed["state"], failed["changes"]) == ("failed", [])
+    plugin.broken = False
+
+    r = client.post(f"/api/0/organizations/acme/deliveries/{failed['id']}/replay/", headers=env["headers"])
+
+    assert r.status_code == 200, r.json
+    assert (r.json["replayOf"], r.json["state"], r.json["statusCode"]) == (failed["id"], "applied", 200)
+    assert [(c["kind"], c["state"]) for c in r.json["changes"]] == [("status", "applied")]
+    db.session.expire_all()
+    assert db.session.get(m.Group, issue.id).status == "resolved"
+    listed = _listed(client, env["headers"])
+    assert listed[failed["id"]]["state"] == "failed" and listed[r.json["id"]]["replayOf"] == failed["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from hub.webhooks import replay
+from hub.dispatch import replay
 from tests.plugins.slack.helpers import (
     RESPONSE_URL,
     SLACK_USER,
