@@ -434,6 +434,9 @@ def breadcrumbs(value: Any, meta: Meta) -> dict[str, Any] | None:
 
 #: What an SDK sends for "the address this request came from" (Relay resolves it to the client's).
 AUTO_IP = "{{auto}}"
+#: Platforms whose SDKs run on the user's own device (a browser, an Apple app): Relay fills a missing
+#: ``user.ip_address`` with the address the request came from, as if it were ``{{auto}}``.
+INFER_IP_PLATFORMS = frozenset({"javascript", "cocoa", "objc"})
 MAX_USER_ID = 128  # Relay's user.id
 #: The largest number a JSON double holds exactly: a user id beyond it cannot be written out as sent.
 MAX_EXACT_FLOAT = float(1 << 53)
@@ -563,6 +566,8 @@ def normalize(
         value = build(event.get(key), meta, client_ip)
         if value:
             out[key] = value
+    if client_ip and out["platform"] in INFER_IP_PLATFORMS and not (out.get("user") or {}).get("ip_address"):
+        out["user"] = {**(out.get("user") or {}), "ip_address": client_ip}
     out["tags"] = tags(event.get("tags"), meta)
     for key in DATABAGS:
         if event.get(key) is not None:

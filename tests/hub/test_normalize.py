@@ -254,6 +254,28 @@ def test_user_ip_auto_is_the_client_address_and_a_numeric_user_id_is_text(client
 
 
 
+def test_a_browser_or_apple_event_without_a_user_ip_gets_the_client_address(client, env):
+    """Relay's inference for SDKs on the user's device (javascript, cocoa, objc): no ``ip_address``
+    is ``{{auto}}``; a server platform's event keeps no address it did not send."""
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    url = f"/api/{env['project'].id}/store/?sentry_key={_key(env)}"
+    for platform in ("javascript", "cocoa", "objc"):
+        r = client.post(url, json={"message": platform, "platform": platform, "user": {"id": "u-1"}})
+        assert r.status_code == 200
+        assert _served_user(client, env, r.json["id"]) == {"id": "u-1", "ip_address": "203.0.113.7"}
+    r = client.post(url, json={"message": "no user", "platform": "javascript"})
+    assert _served_user(client, env, r.json["id"]) == {"ip_address": "203.0.113.7"}
+    sent = {"ip_address": "192.0.2.1"}
+    r = client.post(url, json={"message": "sent", "platform": "javascript", "user": sent})
+    assert _served_user(client, env, r.json["id"]) == sent
+    envelope = _envelope(_event_item({"event_id": uuid.uuid4().hex, "message": "y", "platform": "cocoa"}))
+    r = client.post(f"/api/{env['project'].id}/envelope/?sentry_key={_key(env)}", data=envelope)
+    assert r.status_code == 200
+    assert _served_user(client, env, r.json["id"]) == {"ip_address": "203.0.113.7"}
+    r = client.post(url, json={"message": "server", "platform": "python", "user": {"id": "u-2"}})
+    assert _served_user(client, env, r.json["id"]) == {"id": "u-2"}
+
+
 def test_a_user_ip_that_is_no_address_is_dropped_with_a_note_and_a_long_id_trimmed(client, env):
     event = {"message": "x", "user": {"id": "u" * 300, "ip_address": "not-an-ip", "email": "a@example.com"}}
     r = client.post(f"/api/{env['project'].id}/store/?sentry_key={_key(env)}", json=event)
