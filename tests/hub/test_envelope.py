@@ -4,6 +4,7 @@ nothing.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import time
@@ -52,13 +53,18 @@ def test_hub_envelope_parser_is_linear():
     """Four times the items take about four times as long (quadratic parsing would take sixteen)."""
     from hub.envelope import parse
 
-    def best_time(n: int) -> float:
+    def best_time(n: int) -> float:  # the best of five, the collector off (its passes land anywhere)
         body = b"{}\n" + b'{"type":"session","length":2}\n{}\n' * n
         runs = []
-        for _ in range(3):
-            started = time.perf_counter()
-            assert len(parse(body, max_items=n).items) == n
-            runs.append(time.perf_counter() - started)
+        for _ in range(5):
+            gc.collect()
+            gc.disable()
+            try:
+                started = time.perf_counter()
+                assert len(parse(body, max_items=n).items) == n
+                runs.append(time.perf_counter() - started)
+            finally:
+                gc.enable()
         return min(runs)
 
     small, large = best_time(10_000), best_time(40_000)
