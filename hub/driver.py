@@ -26,12 +26,17 @@ _own: ContextVar[Connection | None] = ContextVar("hub_driver_own_connection", de
 
 
 @contextmanager
-def own_connection() -> Iterator[Connection]:
+def own_connection(*, autocommit: bool = False) -> Iterator[Connection]:
     """A connection of the block's own, outside the ORM session, its transaction begun: for a path
     that needs only driver statements (a webhook's verify, then its record), where the session's
     begin, commit and teardown cost about as much as the statements. What the block does not
-    commit (``connection.commit()``) is rolled back when it ends."""
+    commit (``connection.commit()``) is rolled back when it ends.
+
+    ``autocommit``: on PostgreSQL each statement commits alone (no ``BEGIN`` and ``COMMIT`` round
+    trips), for a block that reads, then writes in one statement; SQLite keeps its transaction."""
     with db.engine.connect() as connection:
+        if autocommit and connection.dialect.name == "postgresql":  # reset when the pool takes it back
+            connection.execution_options(isolation_level="AUTOCOMMIT")
         connection.begin()
         yield connection
 

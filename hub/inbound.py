@@ -123,6 +123,61 @@ def insert_rows(rows: Sequence[dict[str, Any]], *, delivery_id: int,
     ], connection)
 
 
+#: The ack's whole record on PostgreSQL as one statement, so it is one round trip and atomic with no
+#: transaction of its own (the ack's connection is in autocommit there): a delivery id is drawn, the
+#: dedupe key claimed for it, the delivery written (``duplicate`` when the claim found the key taken)
+#: and, only when claimed, its changes (one array per column, so one statement for any number).
+#: The claim's foreign key to the delivery is checked at the end of the statement, once both exist.
+_RECORD_AT_ONCE = DriverStatement(lambda dialect: text("""
+WITH drawn AS (SELECT nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS id),
+claimed AS (
+  INSERT INTO webhook_claims (provider, dedupe_key, delivery_id, date_claimed)
+  SELECT :provider, :dedupe_key, drawn.id, :date_received FROM drawn
+  ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING delivery_id),
+delivery AS (
+  INSERT INTO webhook_deliveries (id, provider, endpoint, method, query_string, headers, secret_headers, body,
+                                  outcome, status_code, dedupe_key, integration_id, date_received)
+  SELECT drawn.id, :provider, :endpoint, :method, :query_string, CAST(:headers AS JSONB), :secret_headers,
+         :body, CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN :outcome ELSE 'duplicate' END, :status_code,
+         :dedupe_key, :integration_id, :date_received FROM drawn
+  RETURNING id, outcome),
+changes AS (
+  INSERT INTO inbound_changes (delivery_id, integration_id, kind, ticket_key, ticket_id, data, occurred_at,
+                               state, attempts, activity_ids, order_key, date_created)
+  SELECT claimed.delivery_id, :integration_id, v.kind, v.ticket_key, v.ticket_id, CAST(v.data AS JSONB),
+         v.occurred_at, 'pending', 0, CAST('[]' AS JSONB),
+         v.order_when || '.' || lpad((claimed.delivery_id * 1000 + v.place - 1)::text, 16, '0'),
+         :date_received
+  FROM claimed, unnest(CAST(:kinds AS TEXT[]), CAST(:ticket_keys AS TEXT[]), CAST(:ticket_ids AS TEXT[]),
+                       CAST(:datas AS TEXT[]), CAST(:occurred_ats AS DOUBLE PRECISION[]),
+                       CAST(:order_whens AS TEXT[])) WITH ORDINALITY
+       AS v(kind, ticket_key, ticket_id, data, occurred_at, order_when, place))
+SELECT id, outcome = 'duplicate' FROM delivery
+""").bindparams(bindparam("date_received", type_=m.WebhookDelivery.__table__.c.date_received.type),
+                bindparam("body", type_=m.WebhookDelivery.__table__.c.body.type)))
+
+
+def record_at_once(delivery: dict[str, Any], rows: Sequence[dict[str, Any]],
+                   connection: Connection) -> tuple[int, bool]:
+    """PostgreSQL: claim ``delivery["dedupe_key"]``, write the delivery and (when claimed) its change
+    rows (:func:`rows_of`) in one statement; ``(delivery id, duplicate)``. The order keys are those
+    :func:`insert_rows` gives (the delivery's id, then the change's place)."""
+    received = time.time() * 1000
+    whens = [f"{max(0, int(r['occurred_at'] if r['occurred_at'] is not None else received)):015d}"
+             for r in rows]
+    row = _RECORD_AT_ONCE.first({
+        **{k: delivery[k] for k in ("provider", "endpoint", "method", "query_string", "headers",
+                                    "secret_headers", "body", "outcome", "status_code", "dedupe_key",
+                                    "integration_id", "date_received")},
+        "kinds": [r["kind"] for r in rows], "ticket_keys": [r["ticket_key"] for r in rows],
+        "ticket_ids": [r["ticket_id"] for r in rows], "datas": [r["data"] for r in rows],
+        "occurred_ats": [None if r["occurred_at"] is None else float(r["occurred_at"]) for r in rows],
+        "order_whens": whens,
+    }, connection)
+    assert row is not None  # the delivery is always written
+    return int(row[0]), bool(row[1])
+
+
 def from_row(row: m.InboundChange | Row[*tuple[Any, ...]]) -> t.Change:
     data = dict(row.data or {})
     ticket = t.Ticket(

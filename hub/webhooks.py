@@ -241,7 +241,7 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     result: Any = None
     verified: Any = None
     rows: list[dict[str, Any]] = []
-    with driver.own_connection() as connection:
+    with driver.own_connection(autocommit=True) as connection:
         try:
             with driver.on(connection):
                 verified = route.verify(hub_request)
@@ -299,6 +299,8 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
     values["headers"] = fastjson.dumps(values["headers"])
 
     def record(connection: Connection) -> tuple[int, bool]:  # on whichever thread leads the group
+        if connection.dialect.name == "postgresql":  # one statement: atomic on an autocommit connection
+            return inbound.record_at_once(values, rows, connection)
         row = _INSERT_DELIVERY.first(values, connection)
         assert row is not None
         delivery_id = int(row[0])

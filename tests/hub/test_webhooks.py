@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from hub import Inbound, Route, StatusChange, Ticket, Unverified, WebhookResponse, hookimpl, services
 from hub import models as m
@@ -278,6 +279,46 @@ def test_a_redelivery_is_200_and_has_no_second_effect(client, signed, run_jobs):
         d.outcome for d in db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id))
     ]
     assert outcomes == ["received", "duplicate"]
+
+
+def test_a_delivery_s_changes_are_recorded_in_its_order_with_their_keys(client, signed):
+    """Every change of a delivery is recorded with what a worker needs: its kind and values, the
+    integration, and an order key of its event time (else the arrival time), then the delivery's id
+    and the change's place in it. On PostgreSQL the claim and the whole record are one statement."""
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        statements.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        payload = {"delivery": "d1", "key": "APP-2", "id": "10002", "project": "10000",
+                   "moved_from": "APP-1", "state": "closed", "assignee": "bob@example.org",
+                   "comment": "Fixed.", "updated_ms": 1234567}
+        before = time.time() * 1000
+        r = post(client, payload)
+        r2 = post(client, {"delivery": "d2", "key": "APP-2", "state": "open"})
+        after = time.time() * 1000
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert r.status_code == 200 and r.json == {"detail": "accepted"} and r2.status_code == 200
+    first, second = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id)).all()
+    assert (first.outcome, first.dedupe_key, first.status_code) == ("received", "d1", 200)
+    rows = changes()
+    assert [(c.delivery_id, c.kind, c.ticket_key, c.ticket_id, c.state) for c in rows] == [
+        *[(first.id, k, "APP-2", "10002", "pending") for k in ("moved", "status", "assignee", "comment")],
+        (second.id, "status", "APP-2", "", "pending")]
+    assert [c.order_key for c in rows[:4]] == [f"{1234567:015d}.{first.id * 1000 + i:016d}" for i in range(4)]
+    when, sequence = rows[4].order_key.split(".")
+    assert before - 1 <= int(when) <= after and sequence == f"{second.id * 1000:016d}"
+    assert rows[0].data["old_key"] == "APP-1" and rows[0].data["project_id"] == "10000"
+    assert rows[2].data["email"] == "bob@example.org" and rows[2].data["assign"] is True
+    assert rows[3].data["text"] == "Fixed." and rows[1].occurred_at == 1234567 and rows[4].occurred_at is None
+    assert {c.integration_id for c in rows} == {first.integration_id} and first.integration_id is not None
+    assert all(c.activity_ids == [] and c.attempts == 0 for c in rows)
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    if db.engine.dialect.name == "postgresql":
+        assert len(writes) == 2 and all(s.lstrip().startswith("WITH drawn") for s in writes)
 
 
 class Remembering:
