@@ -414,14 +414,14 @@ def store(project_id: str) -> Any:
             raw = _json_object(body, "event")
             if raw.get("type") == "transaction":
                 sdk_quota.count_outcome(project.id, "transaction", "accepted")
-                return jsonify({"id": _event_id(raw.get("event_id"))})
+                return _stored(_event_id(raw.get("event_id")))
             _rate_limit(key, 1)
             data = _event_data(raw, len(body))
             found = look_up(project, data)
         stored = _store_known(project, data, found, own)
     if stored is None:
         stored = _once(project, data["event_id"], lambda: ingest_event(project, data, found).event_id)
-    return jsonify({"id": stored})
+    return _stored(stored)
 
 
 def _store_known(project: SdkProject, data: dict[str, Any], found: Found, own: Connection) -> str | None:
@@ -482,7 +482,13 @@ def envelope(project_id: str) -> Any:
     for reason, quantity in dropped.items():
         sdk_quota.count_outcome(project.id, "attachment", reason, quantity)
         logger.info("sdk.attachment-dropped", extra={"reason": reason, "quantity": quantity})
-    return jsonify({"id": stored_id})
+    return _stored(stored_id)
+
+
+def _stored(event_id: str | None) -> Any:
+    """Relay's answer: the event's id, or ``{}`` when the request held no event (a session, a client
+    report, a transaction sent without an id)."""
+    return jsonify({"id": event_id} if event_id else {})
 
 
 def _read_envelope(project_id: str) -> tuple[SdkKey, Envelope, list[dict[str, Any]], list[Found]]:

@@ -182,11 +182,11 @@ def test_client_reports_sessions_and_transactions_are_accepted(client, env):
     ]
     for item in reports:
         r = client.post(f"/api/{pid}/envelope/", data=_envelope(item, header=header))
-        assert r.status_code == 200, (item, r.json)
+        assert r.status_code == 200 and r.json == {}, (item, r.json)  # no event: no id, as Relay answers
     r = client.post(
         f"/api/{pid}/store/?sentry_key={_key(env)}", json={"type": "transaction", "transaction": "/x"}
     )
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json == {}
     assert _count(m.Event) == 0
     from hub.sdk_quota import outcomes
 
