@@ -157,21 +157,27 @@ def _interactive_message(integration: Integration, payload: dict[str, Any]) -> W
     return _issue_action(_interaction(integration, payload, rule_id=_rule(issue)), issue, intent)
 
 
+_DIALOG_BLOCKS = {messages.RESOLVE_DIALOG: messages.RESOLVE_TYPE, messages.ARCHIVE_DIALOG: messages.ARCHIVE_TYPE}
+
+
 def _view_submission(integration: Integration, payload: dict[str, Any]) -> WebhookResponse:
+    """A modal's submission. The dialog is the view's ``callback_id``, else the one its metadata names,
+    else the one whose option was chosen: Sentry's own resolve modal (a submission its users' tools
+    replay) has no callback id and a select under block and action ids of Slack's making."""
     view = obj(payload.get("view"))
-    callback_id = view.get("callback_id")
-    block = {
-        messages.RESOLVE_DIALOG: messages.RESOLVE_TYPE,
-        messages.ARCHIVE_DIALOG: messages.ARCHIVE_TYPE,
-    }.get(str(callback_id))
-    if block is None:
-        return error(400, "Unknown dialog.", {"callback_id": ["Not a dialog of ours."]})
     metadata = _json_object(view.get("private_metadata"))
+    values = obj(obj(view.get("state")).get("values"))
+    dialog = next((d for d in (view.get("callback_id"), (metadata or {}).get("dialog")) if d in _DIALOG_BLOCKS),
+                  None)
+    choice = _chosen(values, _DIALOG_BLOCKS[dialog]) if dialog else _chosen(values, None)
+    if dialog is None and view.get("callback_id") in (None, ""):
+        dialog = next((d for d in _DIALOG_BLOCKS if _dialog_intent(d, choice) is not None), None)
+    if dialog is None:
+        return error(400, "Unknown dialog.", {"callback_id": ["Not a dialog of ours."]})
+    block = _DIALOG_BLOCKS[dialog]
     if metadata is None:
         return error(400, "The dialog does not name an issue.", {"private_metadata": ["Not valid JSON."]})
-    values = obj(obj(view.get("state")).get("values"))
-    choice = obj(obj(obj(values.get(block)).get(block)).get("selected_option")).get("value")
-    intent = _dialog_intent(str(callback_id), choice)
+    intent = _dialog_intent(dialog, choice)
     if intent is None:
         return ok({"response_action": "errors", "errors": {block: "Choose an option."}})
     interaction = _interaction(
@@ -233,6 +239,19 @@ def parse_intent(action_id: str, value: Any) -> Intent | None:
     if action_id in (messages.RESOLVE_DIALOG, messages.ARCHIVE_DIALOG):
         return Intent("dialog", action_id)
     return None
+
+
+def _chosen(values: dict[str, Any], block: str | None) -> Any:
+    """The option chosen in a modal's state: under our block and action ids, else (``block`` None, or
+    nothing there) the one select of the view, whatever Slack named it."""
+    if block is not None:
+        mine = obj(obj(obj(values.get(block)).get(block)).get("selected_option")).get("value")
+        if mine is not None:
+            return mine
+    chosen = [obj(action.get("selected_option")).get("value") for element in values.values()
+              if isinstance(element, dict) for action in element.values() if isinstance(action, dict)]
+    chosen = [c for c in chosen if c is not None]
+    return chosen[0] if len(chosen) == 1 else None
 
 
 def _dialog_intent(dialog: str, choice: Any) -> Intent | None:
@@ -341,6 +360,7 @@ def _open_dialog(interaction: Interaction, group: Group, intent: Intent) -> Webh
         "issue": int(group.id) if group.id.isdigit() else group.id,
         "orig_response_url": interaction.response_url,
         "channel_id": interaction.channel_id,
+        "dialog": intent.value,
     }
     if interaction.rule_id is not None:
         metadata["rule"] = interaction.rule_id

@@ -251,6 +251,7 @@ def test_archive_dialog_opens_a_modal_then_the_submission_archives(
         "issue": int(env["group_id"]),
         "orig_response_url": RESPONSE_URL,
         "channel_id": "C07ONCALL",
+        "dialog": "archive_dialog",
         "rule": "7",
         "message_ts": "1795170600.004200",
     }
@@ -293,6 +294,34 @@ def test_resolve_submission_in_the_next_release(client, env, factories, slack, r
     assert r.status_code == 200
     data = issue(client, env, env["group_id"])
     assert (data["status"], data["statusDetails"]) == ("resolved", {"inNextRelease": True})
+
+
+@pytest.mark.parametrize("callback_id", [None, ""])
+def test_a_submission_without_our_callback_id_is_known_by_its_choice(
+    client, env, factories, slack, requests_mock, callback_id
+):
+    """A modal built elsewhere (Sentry's own resolve modal): no callback id, the select under block and
+    action ids Slack made up. The chosen option says which dialog it was; the metadata names the issue."""
+    _link(factories, env)
+    requests_mock.post(RESPONSE_URL, text="ok")
+    submission = load("view_submission_resolve")
+    meta = json.loads(submission["view"]["private_metadata"])
+    submission["view"]["private_metadata"] = json.dumps({**meta, "issue": int(env["group_id"])})
+    if callback_id is None:
+        del submission["view"]["callback_id"]
+    else:
+        submission["view"]["callback_id"] = callback_id
+    option = {"text": {"type": "plain_text", "text": "In the next release"}, "value": "resolved:inNextRelease"}
+    submission["view"]["state"]["values"] = {"x9Q+": {"static_select-action": {
+        "type": "static_select", "selected_option": option}}}
+    r = slack.action(submission)
+    assert r.status_code == 200 and r.data == b""
+    data = issue(client, env, env["group_id"])
+    assert (data["status"], data["statusDetails"]) == ("resolved", {"inNextRelease": True})
+
+    submission["view"]["callback_id"] = "somebody_elses_dialog"  # a view of another app's: not ours
+    r = slack.action(submission)
+    assert r.status_code == 400 and r.json["errors"] == {"callback_id": ["Not a dialog of ours."]}
 
 
 def test_submission_without_a_choice_answers_errors(client, env, factories, slack, requests_mock):
