@@ -157,7 +157,10 @@ def _interactive_message(integration: Integration, payload: dict[str, Any]) -> W
     return _issue_action(_interaction(integration, payload, rule_id=_rule(issue)), issue, intent)
 
 
-_DIALOG_BLOCKS = {messages.RESOLVE_DIALOG: messages.RESOLVE_TYPE, messages.ARCHIVE_DIALOG: messages.ARCHIVE_TYPE}
+_DIALOG_BLOCKS = {
+    messages.RESOLVE_DIALOG: messages.RESOLVE_TYPE,
+    messages.ARCHIVE_DIALOG: messages.ARCHIVE_TYPE,
+}
 
 
 def _view_submission(integration: Integration, payload: dict[str, Any]) -> WebhookResponse:
@@ -167,8 +170,8 @@ def _view_submission(integration: Integration, payload: dict[str, Any]) -> Webho
     view = obj(payload.get("view"))
     metadata = _json_object(view.get("private_metadata"))
     values = obj(obj(view.get("state")).get("values"))
-    dialog = next((d for d in (view.get("callback_id"), (metadata or {}).get("dialog")) if d in _DIALOG_BLOCKS),
-                  None)
+    named = (view.get("callback_id"), (metadata or {}).get("dialog"))
+    dialog = next((d for d in named if isinstance(d, str) and d in _DIALOG_BLOCKS), None)
     choice = _chosen(values, _DIALOG_BLOCKS[dialog]) if dialog else _chosen(values, None)
     if dialog is None and view.get("callback_id") in (None, ""):
         dialog = next((d for d in _DIALOG_BLOCKS if _dialog_intent(d, choice) is not None), None)

@@ -311,7 +311,8 @@ def test_a_submission_without_our_callback_id_is_known_by_its_choice(
         del submission["view"]["callback_id"]
     else:
         submission["view"]["callback_id"] = callback_id
-    option = {"text": {"type": "plain_text", "text": "In the next release"}, "value": "resolved:inNextRelease"}
+    option = {"text": {"type": "plain_text", "text": "In the next release"},
+              "value": "resolved:inNextRelease"}
     submission["view"]["state"]["values"] = {"x9Q+": {"static_select-action": {
         "type": "static_select", "selected_option": option}}}
     r = slack.action(submission)
