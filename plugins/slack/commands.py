@@ -14,8 +14,11 @@ logger = logging.getLogger("hub.plugins.slack")
 
 
 def handle(request: WebhookRequest) -> WebhookResponse:
-    """Answer a (verified) slash command with an ephemeral message."""
-    form = request.form
+    """Answer a (verified) slash command with an ephemeral message; Slack's certificate check
+    (``ssl_check=1``, sent to a command's URL with no command in it) with an empty 200."""
+    form = request.form or {}
+    if form.get("ssl_check") == "1":
+        return WebhookResponse(status=200, body=b"")
     if not form.get("team_id") or not form.get("user_id"):
         return error(400, "Missing team_id or user_id.", {"team_id": ["Required."], "user_id": ["Required."]})
     integration = integration_for_team(form.get("team_id"))

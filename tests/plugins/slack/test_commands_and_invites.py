@@ -47,6 +47,17 @@ def test_unlink_command_and_page(client, slack, env, factories):
     assert "link-identity" in r.json["text"]  # unlinked: asked to link again
 
 
+def test_slack_s_certificate_check_is_an_empty_200_once_signed(slack, client, env, requests_mock):
+    """Slack posts ``ssl_check=1`` (no team, no user, no command) to a command's URL to check the
+    certificate; signed, it is answered 200 with nothing in it and nothing else happens."""
+    r = slack.post("commands/", b"token=legacy&ssl_check=1")
+    assert r.status_code == 200 and r.data == b""
+    assert requests_mock.request_history == []
+    unsigned = client.post("/extensions/slack/commands/", data=b"token=legacy&ssl_check=1",
+                           content_type="application/x-www-form-urlencoded")
+    assert unsigned.status_code == 401
+
+
 def test_command_from_unknown_team_is_403(slack, env):
     assert slack.command("help", team="T9999").status_code == 403
 
