@@ -8,6 +8,7 @@ times faster, which is most of what parsing a delivery costs.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -130,10 +131,7 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
     """Check a webhook body; raises ``ValidationError`` (400) when it is not an issue event."""
     if not isinstance(payload, dict):
         raise ValidationError("The body must be a JSON object.")
-    try:  # not strict: a timestamp may come as a numeric string, as Jira Server's plugins send it
-        data = msgspec.convert(payload, _IssueUpdated, strict=False)
-    except msgspec.ValidationError as e:
-        raise _invalid(str(e)) from None
+    data, payload = _readable(payload)
     issue, issue_fields = data.issue, data.issue.issue_fields
     assignee, status = issue_fields.assignee, issue_fields.status
     raw_items = ((payload.get("changelog") or {}).get("items") or []) if data.changelog else []
@@ -154,6 +152,47 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
         items=items,
         issue=dict(payload["issue"]),
     )
+
+
+#: How many unreadable optional fields one body may have before it is refused as no issue event.
+MAX_UNREADABLE = 32
+
+
+def _readable(payload: dict[str, Any]) -> tuple[_IssueUpdated, dict[str, Any]]:
+    """The body as the hub reads it, and the body without the optional fields it could not read.
+
+    Only a body with no readable ``issue.key`` is refused (FLOWS §4.1). An optional field of another
+    type than Jira's (a ``timestamp`` written as a date, as some Jira Server plugins send it; a status
+    id given as a number) is left out, as if absent: the delivery's other changes still apply, and an
+    unreadable time falls back to ``issue.fields.updated``, then to the arrival."""
+    for _ in range(MAX_UNREADABLE):
+        try:  # not strict: a timestamp may come as a numeric string, as Jira Server's plugins send it
+            return msgspec.convert(payload, _IssueUpdated, strict=False), payload
+        except msgspec.ValidationError as e:
+            refused = _invalid(str(e))
+            path = next(iter(refused.errors), "")
+            if path in ("issue", "issue.key", "_schema"):
+                raise refused from None
+            payload = copy.deepcopy(payload)  # the caller's body is left as it came
+            if not _drop(payload, path):
+                raise refused from None
+    raise _invalid("Too many fields of the wrong type.")
+
+
+def _drop(payload: dict[str, Any], path: str) -> bool:
+    """Remove the field at ``path`` (``a.b.0.c``); ``False`` when there is none to remove."""
+    *parents, name = path.split(".")
+    node: Any = payload
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else (
+            node.get(part) if isinstance(node, dict) else None)
+    if isinstance(node, dict) and name in node:
+        del node[name]
+        return True
+    if isinstance(node, list) and name.isdigit() and int(name) < len(node):
+        del node[int(name)]
+        return True
+    return False
 
 
 def _invalid(message: str) -> ValidationError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from hub import WebhookResponse, services
 from hub.types import WebhookRequest
@@ -16,7 +18,7 @@ logger = logging.getLogger("hub.plugins.slack")
 def handle(request: WebhookRequest) -> WebhookResponse:
     """Answer a (verified) slash command with an ephemeral message; Slack's certificate check
     (``ssl_check=1``, sent to a command's URL with no command in it) with an empty 200."""
-    form = request.form or {}
+    form: Mapping[str, Any] = request.form or {}
     if form.get("ssl_check") == "1":
         return WebhookResponse(status=200, body=b"")
     if not form.get("team_id") or not form.get("user_id"):

@@ -303,15 +303,47 @@ def test_discord_assign_to_a_user_id_beyond_the_column_changes_nothing(client, s
     assert counts() == before
 
 
-@pytest.mark.parametrize("timestamp", ["1" + "0" * 309, "1e309", "-5"])
-def test_a_jira_timestamp_out_of_range_is_a_400(client, s, timestamp):
-    before = counts()
+#: issue.fields.updated of the payloads (2026-11-20T08:20:00.000+0000), in ms: the time an unreadable
+#: timestamp falls back to.
+FIELDS_UPDATED_MS = 1_795_162_800_000
+
+
+@pytest.mark.parametrize("timestamp", ["1" + "0" * 309, "1e309", "-5", '"2023-01-01T10:00:00.000+0000"',
+                                       '{"ms": 1}', "true"])
+def test_a_jira_timestamp_that_is_no_time_is_ignored_and_the_change_recorded(client, s, timestamp):
+    """Only a body with no issue.key is refused (FLOWS 4.1): a timestamp out of range, or written as
+    a date (as some Jira Server plugins do), is left out and the event time is the issue's updated."""
     body = json.dumps(jira_payload("issue_updated_status_done"))
     assert '"timestamp": ' in body
     body = body.replace('"timestamp": ', f'"timestamp": {timestamp}, "was": ', 1)
     r = send_webhook(client, body.encode())
-    assert r.status_code == 400, r.json
-    assert "timestamp" in r.json["errors"]
+    assert r.status_code == 200, r.json
+    (change,) = db.session.scalars(select(m.InboundChange)).all()
+    assert (change.kind, change.ticket_key, change.occurred_at) == ("status", "APP-123", FIELDS_UPDATED_MS)
+    assert change.data["status_id"] == "10001"
+
+
+@pytest.mark.parametrize("where, value", [
+    (("issue", "fields", "status", "id"), 10001), (("issue", "fields", "assignee"), "jess"),
+    (("changelog", "items"), "status"), (("issue", "fields"), [1, 2]), (("issue", "fields", "updated"), 7),
+])
+def test_an_optional_jira_field_of_another_type_is_left_out_not_a_400(client, s, where, value):
+    payload = jira_payload("issue_updated_status_done")
+    node = payload
+    for name in where[:-1]:
+        node = node[name]
+    node[where[-1]] = value
+    r = send_webhook(client, payload)
+    assert r.status_code == 200, r.json
+    assert last_delivery().status_code == 200
+
+
+def test_a_jira_issue_key_of_another_type_is_still_a_400(client, s):
+    payload = jira_payload("issue_updated_status_done")
+    payload["issue"]["key"] = ["APP-123"]
+    before = counts()
+    r = send_webhook(client, payload)
+    assert r.status_code == 400 and r.json["detail"] == "The payload has no issue.key."
     assert counts() == before
 
 
