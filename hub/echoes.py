@@ -3,8 +3,10 @@
 When the hub queues an outbound status or assignee change for a ticket it notes the value on
 the ticket's row (in the same transaction). An inbound change carrying a noted value is that
 echo: it and every older note are consumed and the change does nothing. So hub close → hub
-reopen → the provider's late "closed" ends reopened, as the user last set it. Notes expire
-(``TTL``) so a change that never echoes cannot hide a real one for long.
+reopen → the provider's late "closed" ends reopened, as the user last set it. A change made at the
+provider (one no note matches) voids the field's notes (:func:`settle`): an echo still on its way is
+older than that change and goes stale, and one that is newer is the ticket's state, to be applied.
+Notes also expire (``TTL``), so a change that never echoes cannot hide a real one for long.
 """
 
 from __future__ import annotations
@@ -39,3 +41,12 @@ def consume(ext: m.ExternalIssue, field: str, value: str) -> bool:
             ext.expected_echoes = notes
             return True
     return False
+
+
+def settle(ext: m.ExternalIssue, field: str) -> None:
+    """A change of ``field`` made at the provider was applied: the hub's notes of it are void (an echo
+    that never came must not swallow the provider's next change to the noted value)."""
+    notes = dict(ext.expected_echoes or {})
+    if notes.get(field):
+        notes[field] = []
+        ext.expected_echoes = notes

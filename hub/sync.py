@@ -265,6 +265,7 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
         if target and echoes.consume(ext, "status", target):
             echoed = True
             continue
+        echoes.settle(ext, "status")
         if target == "resolved" and group.status == "ignored":
             reasons.append("ignored issue stays ignored")
             continue
@@ -306,6 +307,7 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
         if echoes.consume(ext, "assignee", value):
             echoed = True
         else:
+            echoes.settle(ext, "assignee")
             live.append((group, ext))
     if not live:
         return _outcome([], echoed, [])
