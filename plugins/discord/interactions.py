@@ -20,7 +20,7 @@ from plugins.discord import messages as msg
 
 logger = logging.getLogger("hub.plugins.discord")
 
-PING, APPLICATION_COMMAND, MESSAGE_COMPONENT = 1, 2, 3
+PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
 KEY = "discord"
 
 
@@ -43,13 +43,19 @@ def handle_interaction(request: WebhookRequest, verified: None) -> WebhookRespon
     kind = payload["type"]
     if kind == PING:
         return _answer({"type": msg.PONG})
+    if kind == AUTOCOMPLETE:  # the hub's commands take no options: nothing to suggest
+        return _answer({"type": msg.AUTOCOMPLETE_RESULT, "data": {"choices": []}})
+    if kind == MODAL_SUBMIT:  # the hub opens no Discord modal: answered, so Discord shows no failure
+        return _answer(msg.ephemeral(msg.NOT_OUR_FORM))
     if kind not in (APPLICATION_COMMAND, MESSAGE_COMPONENT):
-        return _error(400, f"Unsupported interaction type {kind}.", {"type": ["Expected 1, 2 or 3."]})
+        return _error(400, f"Unsupported interaction type {kind}.", {"type": ["Expected 1 to 5."]})
     if request.already_processed(f"interaction:{payload['id']}" if payload.get("id") else None):
         return _answer(msg.ephemeral("This interaction was already handled."))
+    if kind == APPLICATION_COMMAND and str(_obj(payload.get("data")).get("name") or "") == "help":
+        return _answer(msg.ephemeral(msg.HELP))  # help needs no installation (a DM, a server without the hub)
     integration = _integration(payload)
     if integration is None:
-        return _answer(msg.ephemeral(msg.NOT_INSTALLED))
+        return _answer(msg.ephemeral(msg.NOT_INSTALLED if payload.get("guild_id") else msg.NOT_IN_A_SERVER))
     if kind == APPLICATION_COMMAND:
         return _answer(handle_command(integration, payload))
     return _answer(handle_component(integration, payload))

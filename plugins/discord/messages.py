@@ -16,6 +16,7 @@ from hub.types import Activity, Group, Rule, User
 PONG = 1
 CHANNEL_MESSAGE_WITH_SOURCE = 4
 UPDATE_MESSAGE = 7
+AUTOCOMPLETE_RESULT = 8
 EPHEMERAL = 1 << 6  # message flag: only the clicking user sees it
 
 # https://discord.com/developers/docs/interactions/message-components#component-object-component-types
@@ -41,6 +42,8 @@ ASSIGNEE_UPDATED = "Assignee has been updated."
 INVALID_ISSUE = "Invalid issue ID."
 UNKNOWN_ACTION = "Unknown action."
 NOT_INSTALLED = "Integration Hub is not installed in this Discord server. An organization admin can add it."
+NOT_IN_A_SERVER = "Use this command in a Discord server where Integration Hub is installed."
+NOT_OUR_FORM = "This form is not Integration Hub's."
 NOT_A_MEMBER = (
     "You are not a member of the organization that owns this issue. "
     "If you linked the wrong account, use /unlink and then /link."

@@ -98,6 +98,35 @@ def test_unknown_interaction_type_is_a_400(client, discord):
     assert r.status_code == 400
 
 
+def test_autocomplete_and_a_modal_submission_are_answered_not_failed(client, discord):
+    """The hub's commands take no options and it opens no modal, but Discord shows "interaction
+    failed" for any answer but a 200 of its types: an empty list of choices, an ephemeral reply."""
+    auto = {**command("help", interaction_id="1298471659000000201"), "type": 4}
+    r = post_interaction(client, auto)
+    assert r.status_code == 200 and r.json == {"type": 8, "data": {"choices": []}}
+    modal = {**command("help", interaction_id="1298471659000000202"), "type": 5,
+             "data": {"custom_id": "someone_elses_form", "components": []}}
+    r = post_interaction(client, modal)
+    assert r.status_code == 200 and r.json["type"] == 4 and r.json["data"]["flags"] == EPHEMERAL
+    assert r.json["data"]["content"] == "This form is not Integration Hub's."
+
+
+def test_help_needs_no_installation_and_a_dm_is_told_where_commands_work(client, discord):
+    for guild in ("1199999999999999999", None):
+        sent = command("help", interaction_id=f"12984716590000003{0 if guild else 1}0")
+        if guild is None:
+            sent.pop("guild_id")
+        else:
+            sent["guild_id"] = guild
+        r = post_interaction(client, sent)
+        assert r.status_code == 200 and "/link" in r.json["data"]["content"], r.json
+    dm = command("link", interaction_id="1298471659000000320")
+    dm.pop("guild_id")
+    r = post_interaction(client, dm)
+    assert r.status_code == 200 and r.json["data"]["flags"] == EPHEMERAL
+    assert r.json["data"]["content"] == "Use this command in a Discord server where Integration Hub is installed."
+
+
 def test_unknown_guild_gets_not_installed(client, discord):
     r = post_interaction(client, component(f"resolve:{discord['group'].id}", guild_id="1199999999999999999"))
     assert r.status_code == 200
