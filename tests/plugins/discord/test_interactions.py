@@ -124,7 +124,8 @@ def test_help_needs_no_installation_and_a_dm_is_told_where_commands_work(client,
     dm.pop("guild_id")
     r = post_interaction(client, dm)
     assert r.status_code == 200 and r.json["data"]["flags"] == EPHEMERAL
-    assert r.json["data"]["content"] == "Use this command in a Discord server where Integration Hub is installed."
+    assert r.json["data"]["content"] == (
+        "Use this command in a Discord server where Integration Hub is installed.")
 
 
 def test_unknown_guild_gets_not_installed(client, discord):
