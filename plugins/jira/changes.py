@@ -74,7 +74,7 @@ def changes_of(event: IssueUpdated) -> list[Change]:
         old_key = moves[-1].raw.get("fromString")
         changes.append(TicketMoved(ticket=ticket, occurred_at=when,
                                    old_key=str(old_key) if old_key else None))
-    if event.changed("assignee"):
+    if event.changed("assignee") and not event.assignee_unreadable:
         person = event.assignee
         if person is None:  # whom it removed is an account id or a user name, not an email: the core knows
             changes.append(AssigneeChange(ticket=ticket, occurred_at=when, assign=False))

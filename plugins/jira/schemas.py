@@ -107,9 +107,16 @@ class IssueUpdated:
     project_id: str | None
     items: list[ChangeItem] = field(default_factory=list)
     issue: dict[str, Any] = field(default_factory=dict)  # the raw ``issue`` object, for the core
+    unreadable: tuple[str, ...] = ()  # the optional fields left out (of another type than Jira's)
 
     def changed(self, name: str) -> list[ChangeItem]:
         return [item for item in self.items if item.field == name]
+
+    @property
+    def assignee_unreadable(self) -> bool:
+        """Whether ``issue.fields.assignee`` was there but unreadable: not the same as ``null``
+        (unassigned), so no assignee change can be told from the delivery."""
+        return any(path in ("issue.fields", "issue.fields.assignee") for path in self.unreadable)
 
 
 def _epoch_ms(value: str | None) -> int | None:
@@ -131,7 +138,7 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
     """Check a webhook body; raises ``ValidationError`` (400) when it is not an issue event."""
     if not isinstance(payload, dict):
         raise ValidationError("The body must be a JSON object.")
-    data, payload = _readable(payload)
+    data, payload, unreadable = _readable(payload)
     issue, issue_fields = data.issue, data.issue.issue_fields
     assignee, status = issue_fields.assignee, issue_fields.status
     raw_items = ((payload.get("changelog") or {}).get("items") or []) if data.changelog else []
@@ -151,6 +158,7 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
         project_id=_text(issue_fields.project.id) if issue_fields.project else None,
         items=items,
         issue=dict(payload["issue"]),
+        unreadable=unreadable,
     )
 
 
@@ -158,24 +166,29 @@ def parse_issue_updated(payload: Any) -> IssueUpdated:
 MAX_UNREADABLE = 32
 
 
-def _readable(payload: dict[str, Any]) -> tuple[_IssueUpdated, dict[str, Any]]:
-    """The body as the hub reads it, and the body without the optional fields it could not read.
+def _readable(payload: dict[str, Any]) -> tuple[_IssueUpdated, dict[str, Any], tuple[str, ...]]:
+    """The body as the hub reads it, the body without the optional fields it could not read, and
+    their paths.
 
     Only a body with no readable ``issue.key`` is refused (FLOWS §4.1). An optional field of another
     type than Jira's (a ``timestamp`` written as a date, as some Jira Server plugins send it; a status
-    id given as a number) is left out, as if absent: the delivery's other changes still apply, and an
-    unreadable time falls back to ``issue.fields.updated``, then to the arrival."""
+    id given as a number) is left out: the delivery's other changes still apply, an unreadable time
+    falls back to ``issue.fields.updated``, then to the arrival, and an unreadable assignee changes
+    no one (:attr:`IssueUpdated.assignee_unreadable`)."""
+    dropped: list[str] = []
     for _ in range(MAX_UNREADABLE):
         try:  # not strict: a timestamp may come as a numeric string, as Jira Server's plugins send it
-            return msgspec.convert(payload, _IssueUpdated, strict=False), payload
+            return msgspec.convert(payload, _IssueUpdated, strict=False), payload, tuple(dropped)
         except msgspec.ValidationError as e:
             refused = _invalid(str(e))
             path = next(iter(refused.errors), "")
             if path in ("issue", "issue.key", "_schema"):
                 raise refused from None
-            payload = copy.deepcopy(payload)  # the caller's body is left as it came
+            if not dropped:
+                payload = copy.deepcopy(payload)  # once: the caller's body is left as it came
             if not _drop(payload, path):
                 raise refused from None
+            dropped.append(path)
     raise _invalid("Too many fields of the wrong type.")
 
 

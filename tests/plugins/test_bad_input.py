@@ -338,6 +338,18 @@ def test_an_optional_jira_field_of_another_type_is_left_out_not_a_400(client, s,
     assert last_delivery().status_code == 200
 
 
+@pytest.mark.parametrize("assignee", ["jess", 7, ["jess"]])
+def test_an_unreadable_jira_assignee_changes_no_one(client, s, assignee):
+    """An assignee Jira would never send (not an object, not null) is not "unassigned": the delivery's
+    assignee change is dropped, its other changes still recorded."""
+    payload = jira_payload("issue_updated_assignee")
+    payload["issue"]["fields"]["assignee"] = assignee
+    payload["changelog"]["items"].append({"field": "status", "fieldtype": "jira", "from": "3", "to": "10001"})
+    r = send_webhook(client, payload)
+    assert r.status_code == 200, r.json
+    assert [c.kind for c in db.session.scalars(select(m.InboundChange))] == ["status"]
+
+
 def test_a_jira_issue_key_of_another_type_is_still_a_400(client, s):
     payload = jira_payload("issue_updated_status_done")
     payload["issue"]["key"] = ["APP-123"]
