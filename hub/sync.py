@@ -265,7 +265,8 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
         if target and echoes.consume(ext, "status", target):
             echoed = True
             continue
-        echoes.settle(ext, "status")
+        if target:  # a status the hub would take (a step within one category voids nothing)
+            echoes.settle(ext, "status")
         if target == "resolved" and group.status == "ignored":
             reasons.append("ignored issue stays ignored")
             continue
