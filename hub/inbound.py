@@ -48,10 +48,19 @@ _BY_KIND: dict[str, type[t.Change]] = {c.kind: c for c in t.CHANGE_TYPES}
 # -- recording (request thread) ---------------------------------------------------------------
 
 
+#: The latest event time an order key holds (15 digits of ms: year 33658); a later one sorts as it.
+LATEST_MS = 10**15 - 1
+
+
+def order_when(occurred_at: float | None, received_ms: float) -> str:
+    """An order key's first part: the provider's event time, else the arrival, in 15 digits."""
+    when = occurred_at if occurred_at is not None else received_ms
+    return f"{min(LATEST_MS, max(0, int(when))):015d}"
+
+
 def order_key(occurred_at: float | None, received_ms: float, sequence: int) -> str:
     """Sorts a ticket's changes: provider event time (else arrival), then arrival (``sequence``)."""
-    when = occurred_at if occurred_at is not None else received_ms
-    return f"{max(0, int(when)):015d}.{sequence:016d}"
+    return f"{order_when(occurred_at, received_ms)}.{sequence:016d}"
 
 
 def _values(change: t.Change, *, integration_id: int, delivery_id: int | None) -> dict[str, Any]:
@@ -163,8 +172,7 @@ def record_at_once(delivery: dict[str, Any], rows: Sequence[dict[str, Any]],
     rows (:func:`rows_of`) in one statement; ``(delivery id, duplicate)``. The order keys are those
     :func:`insert_rows` gives (the delivery's id, then the change's place)."""
     received = time.time() * 1000
-    whens = [f"{max(0, int(r['occurred_at'] if r['occurred_at'] is not None else received)):015d}"
-             for r in rows]
+    whens = [order_when(r["occurred_at"], received) for r in rows]
     row = _RECORD_AT_ONCE.first({
         **{k: delivery[k] for k in ("provider", "endpoint", "method", "query_string", "headers",
                                     "secret_headers", "body", "outcome", "status_code", "dedupe_key",

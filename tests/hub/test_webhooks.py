@@ -321,6 +321,15 @@ def test_a_delivery_s_changes_are_recorded_in_its_order_with_their_keys(client, 
         assert len(writes) == 2 and all(s.lstrip().startswith("WITH drawn") for s in writes)
 
 
+@pytest.mark.parametrize("when", [10**30, -5])
+def test_an_event_time_beyond_the_order_key_sorts_at_its_end_not_a_500(client, signed, when):
+    r = post(client, {"delivery": "far", "key": "APP-1", "state": "closed", "updated_ms": when})
+    assert r.status_code == 200, r.json
+    (change,) = changes()
+    first = "999999999999999" if when > 0 else "000000000000000"
+    assert change.order_key.split(".")[0] == first and len(change.order_key) == 32
+
+
 class Remembering:
     """A v2 plugin whose verifier remembers the integration it found for a site (a per-process cache,
     as jira_server keeps the tokens it verified): a later request is identified without a lookup
