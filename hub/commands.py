@@ -224,12 +224,11 @@ def deliveries_prune(days: int) -> None:
 def replay(delivery_id: int) -> None:
     """Re-apply one stored delivery, recorded as a new delivery (replay of ID); ID keeps what it did.
 
-    A route's delivery that recorded changes (inbound v2) has copies of them applied: re-checked are the
+    A delivery that recorded changes (inbound v2) has copies of them applied: re-checked are the
     integration (still installed and active), the out-of-order and echo guards and the orgs'
     sync settings as they are now; not re-checked is the signature (the changes were recorded
-    from a verified request, and the body is not parsed again). Any other delivery (a v1
-    ``on_webhook`` one among them) is re-run exactly as it came: its signature is checked again,
-    a freshness window is not.
+    from a verified request, and the body is not parsed again). Any other delivery is re-run
+    exactly as it came: its signature is checked again, a freshness window is not.
     A delivery whose changes are still pending is not replayed (the worker applies them once).
     Exits 1 when the hub answers the replay with an error.
     """

@@ -137,20 +137,14 @@ def replay(delivery_id: int) -> Response:
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
-    if copies_changes(original):
+    table = current_app.extensions["hub"].routes(original.provider)
+    recorded = inbound.changes_by_delivery([original.id])[original.id]
+    if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
         copy, rows = inbound.replay(original.id)
         return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id,
                                                  "replayOf": original.id,
                                                  "changes": [inbound.describe_change(r) for r in rows]}))
     return rerun(original)[1]
-
-
-def copies_changes(original: m.WebhookDelivery) -> bool:
-    """Whether a replay of ``original`` copies its recorded changes (a v2 route's delivery that
-    recorded some) rather than re-running it as it came (:func:`rerun`): the one rule of the API's
-    replay and ``hub replay``. A v1 ``on_webhook`` delivery is re-run, as in v1."""
-    table = current_app.extensions["hub"].routes(original.provider)
-    return table is not None and bool(inbound.changes_by_delivery([original.id])[original.id])
 
 
 def rerun(original: m.WebhookDelivery) -> tuple[int, Response]:

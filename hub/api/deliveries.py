@@ -116,10 +116,9 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
     "/api/0/organizations/{org}/deliveries/{id}/replay/",
     "post",
     "Replay a delivery as `hub replay` does, recorded as a new delivery (replayOf: this one); this "
-    "delivery keeps what it did. A route's delivery that recorded changes has copies of them applied "
-    "(re-checked: the integration, the guards and the org's settings as they are now; not the signature); "
-    "any other (a handler that failed, a synchronous answer, a v1 on_webhook delivery) is re-run as it came, "
-    "its signature checked again. "
+    "delivery keeps what it did. One that recorded changes has copies of them applied (re-checked: the "
+    "integration, the guards and the org's settings as they are now; not the signature); any other (a "
+    "handler that failed, a synchronous answer) is re-run as it came, its signature checked again. "
     "Answers the new delivery; "
     "409 while this delivery's changes are still pending (the worker applies them once)",
     response=DeliveryOut,
@@ -127,9 +126,9 @@ def get_delivery(org_slug: str, delivery_id: str) -> Any:
 @authenticated
 def replay_delivery(org_slug: str, delivery_id: str) -> Any:
     row = _delivery(get_org(org_slug, roles=ADMINS), delivery_id)
-    if dispatch.copies_changes(row):
+    if inbound.changes_by_delivery([row.id])[row.id]:
         replayed, changes = inbound.replay(row.id)
-    else:  # nothing recorded (a handler that raised, a synchronous answer, v1): run again, as `hub replay`
+    else:  # nothing recorded (a v2 handler that raised, a synchronous answer): run again, as `hub replay`
         copy_id, _ = dispatch.rerun(row)
         db.session.expire_all()
         replayed = db.session.get_one(m.WebhookDelivery, copy_id)

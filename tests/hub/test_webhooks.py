@@ -52,10 +52,7 @@ def test_bad_token_rejected_and_recorded(client, env):
     assert "tracker" in out.output and "rejected" in out.output
 
 
-@pytest.mark.parametrize("how", ["cli", "api"])
-def test_replay_reprocesses_a_stored_delivery(client, env, factories, how):
-    """A v1 ``on_webhook`` delivery (its changes recorded by the v1 inbound hooks) is re-run as it came,
-    its token checked again, by ``hub replay`` and the API alike."""
+def test_replay_reprocesses_a_stored_delivery(client, env, factories):
     group = factories.group(env["project"])
     factories.link(group, env["tracker"], "TR-1")
     tracker_webhook(client, {"key": "TR-1", "status": "closed", "category": "done"})
@@ -63,12 +60,8 @@ def test_replay_reprocesses_a_stored_delivery(client, env, factories, how):
         f"/api/0/organizations/acme/issues/{group.id}/", json={"status": "unresolved"}, headers=env["headers"]
     )
     delivery_id = db.session.scalar(select(m.WebhookDelivery.id))
-    if how == "cli":
-        out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
-        assert out.stdout.startswith("200"), out.output  # the answer on stdout; log lines go to stderr
-    else:
-        r = client.post(f"/api/0/organizations/acme/deliveries/{delivery_id}/replay/", headers=env["headers"])
-        assert r.status_code == 200 and r.json["replayOf"] == delivery_id, r.json
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+    assert out.stdout.startswith("200"), out.output  # the answer on stdout; log lines go to stderr
     db.session.expire_all()
     assert db.session.get(m.Group, group.id).status == "resolved"
     copy = db.session.scalars(select(m.WebhookDelivery).order_by(m.WebhookDelivery.id.desc())).first()
