@@ -224,7 +224,8 @@ def deliveries_prune(days: int) -> None:
 def replay(delivery_id: int) -> None:
     """Re-apply one stored delivery, recorded as a new delivery (replay of ID); ID keeps what it did.
 
-    A delivery that recorded changes (inbound v2) has copies of them applied: re-checked are the
+    A delivery that recorded changes (a v2 route's, or a v1 inbound hook's) has copies of them
+    applied, as the API's replay does: re-checked are the
     integration (still installed and active), the out-of-order and echo guards and the orgs'
     sync settings as they are now; not re-checked is the signature (the changes were recorded
     from a verified request, and the body is not parsed again). Any other delivery is re-run

@@ -132,14 +132,14 @@ def to_response(result: WebhookResponse) -> Response:
 
 def replay(delivery_id: int) -> Response:
     """``hub replay``: recorded as a new delivery (``replay_of`` the original), which keeps what it did.
-    A v2 delivery's recorded changes are copied to it and applied (:func:`hub.inbound.replay`); any
-    other delivery is re-run exactly as it came (:func:`rerun`)."""
+    A delivery's recorded changes (a v2 route's, or a v1 inbound hook's) are copied to it and applied
+    (:func:`hub.inbound.replay`), as the API's replay does; any other delivery is re-run exactly as it
+    came (:func:`rerun`)."""
     original = db.session.get(m.WebhookDelivery, delivery_id)
     if original is None:
         raise NotFound(f"delivery {delivery_id} not found")
-    table = current_app.extensions["hub"].routes(original.provider)
     recorded = inbound.changes_by_delivery([original.id])[original.id]
-    if recorded and table is not None:  # a v1 on_webhook delivery is re-run as it came, as in v1
+    if recorded:  # as the API's replay: recorded changes (a v1 hook's too) are re-applied, not re-derived
         copy, rows = inbound.replay(original.id)
         return to_response(WebhookResponse(json={"detail": "replayed", "delivery": copy.id,
                                                  "replayOf": original.id,
