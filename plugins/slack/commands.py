@@ -11,40 +11,16 @@ from hub.types import WebhookRequest
 from plugins.slack import messages
 from plugins.slack.identity import identity_url
 from plugins.slack.request import error, integration_for_team, unknown_team
-from plugins.slack.request import verify as verify_signature
 
 logger = logging.getLogger("hub.plugins.slack")
 
 
-#: What :func:`verify` returns for Slack's certificate check.
-SSL_CHECK = "ssl_check"
-
-
-def is_ssl_check(request: WebhookRequest) -> bool:
-    """Slack's certificate check: ``ssl_check=1`` posted to a command's URL, with no command in it."""
-    return request.form is not None and request.form.get("ssl_check") == "1"
-
-
-def verify(request: WebhookRequest) -> str | None:
-    """The command route's verifier: Slack's signature (:func:`plugins.slack.request.verify`), except
-    for Slack's certificate check, which Slack sends unsigned and bolt answers before any check. It
-    is answered with an empty 200 and does nothing, so it needs no proof: :data:`SSL_CHECK`."""
-    if is_ssl_check(request) and not request.headers.get("X-Slack-Signature"):
-        return SSL_CHECK
-    verify_signature(request)
-    return None
-
-
-def ssl_checked() -> WebhookResponse:
-    return WebhookResponse(status=200, body=b"")
-
-
 def handle(request: WebhookRequest) -> WebhookResponse:
-    """Answer a (verified) slash command with an ephemeral message; Slack's certificate check (signed
-    too, should Slack sign it) with an empty 200."""
+    """Answer a (verified) slash command with an ephemeral message; Slack's certificate check
+    (``ssl_check=1`` at the command's URL, no command in it) with an empty 200."""
     form: Mapping[str, Any] = request.form or {}
-    if is_ssl_check(request):
-        return ssl_checked()
+    if form.get("ssl_check") == "1":
+        return WebhookResponse(status=200, body=b"")
     if not form.get("team_id") or not form.get("user_id"):
         return error(400, "Missing team_id or user_id.", {"team_id": ["Required."], "user_id": ["Required."]})
     integration = integration_for_team(form.get("team_id"))

@@ -1,9 +1,7 @@
 """The Slack endpoints under ``/extensions/slack/``, as data (inbound v2).
 
 Slack's own requests (interactions, slash commands, the Events API) are verified by their v0
-signature (:func:`plugins.slack.request.verify`) before anything is parsed, but for Slack's certificate
-check (``ssl_check=1`` at the command URL), which Slack sends unsigned: it gets an empty 200 and does
-nothing (:func:`plugins.slack.commands.verify`). The OAuth install and
+signature (:func:`plugins.slack.request.verify`) before anything is parsed. The OAuth install and
 the identity pages are opened by a person's browser, which Slack does not sign: they prove
 themselves (the install's signed ``state`` and login; the link pages' signed, expiring token and
 login), so their verifier is ``hub.routes.public``.
@@ -32,21 +30,12 @@ def _once(name: str, handle: Callable[[WebhookRequest], WebhookResponse]) -> Cal
     return handler
 
 
-_answer_command = _once("commands/", commands.handle)
-
-
-def _command(request: WebhookRequest, verified: str | None) -> WebhookResponse:
-    if verified == commands.SSL_CHECK:
-        return commands.ssl_checked()  # nothing claimed, recorded as answered: Slack checks again later
-    return _answer_command(request, verified)
-
-
 def routes() -> list[Route]:
     return [
         # Interactions are answered synchronously (Slack waits 3 s); the message redraw is a job.
         Route("action/", ("POST",), verify=verify, handle=_once("action/", actions.handle), name="action"),
-        # Slack's certificate check comes unsigned here: its verifier lets it through to an empty 200.
-        Route("commands/", ("POST",), verify=commands.verify, handle=_command, name="commands"),
+        Route("commands/", ("POST",), verify=verify, handle=_once("commands/", commands.handle),
+              name="commands"),
         # event/ answers url_verification every time, then claims the event id itself.
         Route("event/", ("POST",), verify=verify, handle=lambda request, _: events.handle(request),
               name="event"),
