@@ -286,15 +286,15 @@ def run(args: argparse.Namespace, workdir: Path, database_url: str) -> None:
             wait_up(f"http://127.0.0.1:{port}/")
             servers[name] = f"http://127.0.0.1:{port}/api/{project_id}/envelope/?sentry_key={key}"
             load(servers[name], bodies[:50], 1.0, args.concurrency)  # warm-up
+        def measure(name: str, url: str, fresh: list[bytes]) -> tuple[float, int]:
+            if args.client == "wrk":
+                return load_wrk(url, fresh, args.seconds, args.concurrency, workdir, stores=name == "hub")
+            return load(url, fresh, args.seconds, args.concurrency)
+
         ratios = []
         for i in range(args.runs):
             fresh = bodies[50 + per_run * i:50 + per_run * (i + 1)]
-            if args.client == "wrk":
-                results = {name: load_wrk(url, fresh, args.seconds, args.concurrency, workdir, name == "hub")
-                           for name, url in servers.items()}
-            else:
-                results = {name: load(url, fresh, args.seconds, args.concurrency)
-                           for name, url in servers.items()}
+            results = {name: measure(name, url, fresh) for name, url in servers.items()}
             ratios.append(results["hub"][0] / results["bare Flask"][0])
             rates = [f"{name} {rate:.1f} requests/s ({bad} non-200)" for name, (rate, bad) in results.items()]
             print(f"run {i + 1}: {'; '.join(rates)}; ratio hub / bare Flask: {ratios[-1]:.2f}", flush=True)

@@ -93,8 +93,6 @@ def handle_command(integration: Integration, payload: dict[str, Any]) -> dict[st
     name = str(data.get("name") or "")
     discord_user = _discord_user(payload)
     user_id = str(discord_user.get("id") or "")
-    if name == "help":
-        return msg.ephemeral(msg.HELP)
     if not user_id:
         return msg.ephemeral("Could not tell who you are; try again from a server channel.")
     if name == "link":

@@ -197,8 +197,7 @@ def _drop(payload: dict[str, Any], path: str) -> bool:
     *parents, name = path.split(".")
     node: Any = payload
     for part in parents:
-        node = node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else (
-            node.get(part) if isinstance(node, dict) else None)
+        node = _child(node, part)
     if isinstance(node, dict) and name in node:
         del node[name]
         return True
@@ -206,6 +205,15 @@ def _drop(payload: dict[str, Any], path: str) -> bool:
         del node[int(name)]
         return True
     return False
+
+
+def _child(node: Any, part: str) -> Any:
+    """``node``'s field or item named ``part`` (a list's index as digits), else ``None``."""
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return node[int(part)]
+    return None
 
 
 def _invalid(message: str) -> ValidationError:

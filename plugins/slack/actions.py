@@ -172,7 +172,7 @@ def _view_submission(integration: Integration, payload: dict[str, Any]) -> Webho
     values = obj(obj(view.get("state")).get("values"))
     named = (view.get("callback_id"), (metadata or {}).get("dialog"))
     dialog = next((d for d in named if isinstance(d, str) and d in _DIALOG_BLOCKS), None)
-    choice = _chosen(values, _DIALOG_BLOCKS[dialog]) if dialog else _chosen(values, None)
+    choice = _chosen(values, _DIALOG_BLOCKS.get(dialog) if dialog else None)
     if dialog is None and view.get("callback_id") in (None, ""):
         dialog = next((d for d in _DIALOG_BLOCKS if _dialog_intent(d, choice) is not None), None)
     if dialog is None:
