@@ -6,7 +6,9 @@ it prints requests/s, latency percentiles and non-2xx counts of each, and the ra
 bare endpoint. Every request body differs (its timestamp and assignee), so none is a redelivery:
 each one is verified (Jira Server: the token in the URL; Jira Cloud: a Connect JWT with its query
 hash in ``Authorization``), claimed, parsed and recorded with its change (the worker, not running
-here, would apply it: the ack is what is measured).
+here, would apply it: the ack is what is measured). A third endpoint, the floor, is bare Flask plus
+one durable insert on the same database: what any ack that records its delivery before answering
+could reach on this machine (its ratio is printed too; it is no target).
 
 Run: ``python bench/webhook_ack.py [--duration 10] [--database-url URL]``; needs ``wrk`` and
 ``redis-server`` on PATH (or ``--redis-url``). SQLite by default (a throwaway file).
@@ -39,6 +41,37 @@ app = Flask("bare")
 @app.post("/")
 def ack():
     return jsonify({"ok": True, "n": len(request.get_json(force=True))})
+'''
+#: The floor: bare Flask plus the one thing an ack cannot skip, a durable write (one row, committed
+#: before the answer, on the bench's database through its driver, no ORM). Not part of any target:
+#: it says how much of bare Flask's throughput any ack that records its delivery can reach here.
+FLOOR_APP = '''
+import json, os, threading
+import sqlalchemy as sa
+from flask import Flask, jsonify, request
+app = Flask("floor")
+engine = sa.create_engine(os.environ["BENCH_FLOOR_URL"])
+mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+INSERT = f"INSERT INTO bench_floor (body, k) VALUES ({mark}, {mark})"
+local = threading.local()
+
+def connection():
+    if getattr(local, "connection", None) is None:
+        local.connection = engine.raw_connection()
+        if engine.dialect.name == "sqlite":
+            local.connection.execute("PRAGMA busy_timeout=15000")
+            local.connection.execute("PRAGMA synchronous=NORMAL")
+    return local.connection
+
+@app.post("/")
+def ack():
+    body = request.get_data()
+    key = str(json.loads(body)["timestamp"])
+    c = connection()
+    cursor = c.cursor()
+    cursor.execute(INSERT, (body.decode(), key))
+    c.commit()
+    return jsonify({"detail": "accepted"})
 '''
 LUA = r'''
 local counter = 0
@@ -117,6 +150,20 @@ def cloud_token(seconds: int) -> str:
                        "qsh": query_string_hash("POST", CLOUD_PATH, "")}, CLOUD_SECRET, algorithm="HS256")
 
 
+def prepare_floor(database_url: str) -> None:
+    """The floor's table, in the bench's database (WAL on SQLite, as the hub's)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        connection.exec_driver_sql("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, body TEXT, k TEXT)"
+                                   if engine.dialect.name == "sqlite" else
+                                   "CREATE TABLE bench_floor (id BIGSERIAL PRIMARY KEY, body TEXT, k TEXT)")
+    engine.dispose()
+
+
 def serve(app_spec: str, cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
@@ -174,7 +221,9 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         path = prepare(database_url, redis_url, str(workdir / "instance"))
+        prepare_floor(database_url)
         (workdir / "bare_app.py").write_text(BARE_APP)
+        (workdir / "floor_app.py").write_text(FLOOR_APP)
         template = payload_template().replace("\\", "\\\\").replace("'", "\\'")
         header = f"TEMPLATE = '{template}'\n"
         (workdir / "hub.lua").write_text(header + "AUTH = ''\n" + LUA)
@@ -183,12 +232,15 @@ def main() -> None:
         env = {**os.environ, "HUB_ASYNC": "1"}
         bare, bare_url = serve("bare_app:app", workdir, env)
         procs.append(bare)
+        floor, floor_url = serve("floor_app:app", workdir, {**env, "BENCH_FLOOR_URL": database_url})
+        procs.append(floor)
         hub, hub_url = serve("wsgi:app", ROOT, env)
         procs.append(hub)
         results = {
             "bare flask": wrk(bare_url + "/", args.duration, workdir / "bare.lua"),
             "jira_server issue_updated": wrk(hub_url + path, args.duration, workdir / "hub.lua"),
             "jira (Cloud) issue_updated": wrk(hub_url + CLOUD_PATH, args.duration, workdir / "cloud.lua"),
+            "floor (bare + one insert)": wrk(floor_url + "/", args.duration, workdir / "bare.lua"),
         }
     finally:
         for proc in procs:
@@ -204,7 +256,7 @@ def main() -> None:
     for name, r in results.items():
         print(f"  {name:28} {r['rps']:9.1f} req/s  p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  "
               f"non-2xx {r['non2xx']}  socket errors {r['socket_errors']}")
-    for name in ("jira_server issue_updated", "jira (Cloud) issue_updated"):
+    for name in ("jira_server issue_updated", "jira (Cloud) issue_updated", "floor (bare + one insert)"):
         print(f"  ratio {name} / bare: {results[name]['rps'] / results['bare flask']['rps']:.3f}")
 
 

@@ -32,6 +32,8 @@ def test_the_webhook_ack_bench_prints_the_ratio():
         out
     )  # every delivery verified and recorded
     assert re.search(r"jira \(Cloud\) issue_updated .* non-2xx 0 ", out), out
+    assert re.search(r"floor \(bare \+ one insert\) .* non-2xx 0 ", out), out  # the floor wrote every row
+    assert re.search(r"ratio floor \(bare \+ one insert\) / bare: [\d.]+", out), out
 
 
 def test_the_end_to_end_bench_applies_everything():
