@@ -141,7 +141,7 @@ _RECORD_AT_ONCE = DriverStatement(lambda dialect: text("""
 WITH drawn AS (SELECT nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS id),
 claimed AS (
   INSERT INTO webhook_claims (provider, dedupe_key, delivery_id, date_claimed)
-  SELECT :provider, :dedupe_key, drawn.id, :date_received FROM drawn
+  SELECT :provider, :claim_key, drawn.id, :date_received FROM drawn
   ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING delivery_id),
 delivery AS (
   INSERT INTO webhook_deliveries (id, provider, endpoint, method, query_string, headers, secret_headers, body,
@@ -168,7 +168,7 @@ SELECT id, outcome = 'duplicate' FROM delivery
 
 def record_at_once(delivery: dict[str, Any], rows: Sequence[dict[str, Any]],
                    connection: Connection) -> tuple[int, bool]:
-    """PostgreSQL: claim ``delivery["dedupe_key"]``, write the delivery and (when claimed) its change
+    """PostgreSQL: claim ``delivery["claim_key"]``, write the delivery and (when claimed) its change
     rows (:func:`rows_of`) in one statement; ``(delivery id, duplicate)``. The order keys are those
     :func:`insert_rows` gives (the delivery's id, then the change's place)."""
     received = time.time() * 1000
@@ -176,7 +176,7 @@ def record_at_once(delivery: dict[str, Any], rows: Sequence[dict[str, Any]],
     row = _RECORD_AT_ONCE.first({
         **{k: delivery[k] for k in ("provider", "endpoint", "method", "query_string", "headers",
                                     "secret_headers", "body", "outcome", "status_code", "dedupe_key",
-                                    "integration_id", "date_received")},
+                                    "claim_key", "integration_id", "date_received")},
         "kinds": [r["kind"] for r in rows], "ticket_keys": [r["ticket_key"] for r in rows],
         "ticket_ids": [r["ticket_id"] for r in rows], "datas": [r["data"] for r in rows],
         "occurred_ats": [None if r["occurred_at"] is None else float(r["occurred_at"]) for r in rows],

@@ -94,12 +94,28 @@ def _shared(key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
     return reads[key]
 
 
+_ONLY_ORG = "hub_sync_only_org"
+
+
+@contextmanager
+def only_org(org_id: int) -> Iterator[None]:
+    """Within the block, changes apply to this org's links only: an org's replay of a delivery from
+    an integration it shares with other orgs changes nothing of theirs."""
+    db.session.info[_ONLY_ORG] = org_id
+    try:
+        yield
+    finally:
+        db.session.info.pop(_ONLY_ORG, None)
+
+
 def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...]]]:
     """The org integrations (``id``, ``organization_id``, ``config``) of this integration that are
-    installed, active and have ``key`` on. Columns, not entities: every applied change asks."""
+    installed, active and have ``key`` on (within :func:`only_org`: that org's). Columns, not
+    entities: every applied change asks."""
     rows = _shared(("syncing", integration_id), lambda: db.session.connection().execute(
         _SYNCING, {"integration_id": integration_id}).all())
-    return [oi for oi in rows if (oi.config or {}).get(key)]
+    only = db.session.info.get(_ONLY_ORG)
+    return [oi for oi in rows if (oi.config or {}).get(key) and only in (None, oi.organization_id)]
 
 
 def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *,
@@ -354,6 +370,9 @@ def _moved(integration: m.Integration, change: t.TicketMoved) -> Applied:
     known = m.ExternalIssue.external_id == change.ticket.id
     if change.old_key:
         known = or_(known, and_(m.ExternalIssue.key == change.old_key, m.ExternalIssue.external_id.is_(None)))
+    only = db.session.info.get(_ONLY_ORG)
+    if only is not None:
+        known = and_(known, m.ExternalIssue.organization_id == only)
     tickets = db.session.scalars(
         select(m.ExternalIssue).where(m.ExternalIssue.integration_id == integration.id, known)).all()
     moved = sum(1 for ext in tickets if ext.key != change.ticket.key and _rekey(ext, change.ticket.id,

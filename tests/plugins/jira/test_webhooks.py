@@ -370,6 +370,44 @@ def test_one_ticket_linked_from_two_orgs_follows_each_orgs_settings(client, env,
     assert services.get_integration("jira", env["jira"].external_id) is not None
 
 
+def test_an_org_sharing_the_integration_sees_and_replays_only_what_concerns_its_own_issues(
+        client, env, factories, requests_mock, run_jobs):
+    gid = _linked(client, env, requests_mock)
+    other = factories.setup("globex", email="owner@globex.example")
+    factories.member(other["org"], "jess@example.com", projects=[other["project"]], name="Jess")
+    factories.integration(other["org"], "jira", env["jira"].external_id,
+                          config={"sync_assignee_inbound": True})
+    theirs = factories.group(other["project"])
+    factories.link(theirs, env["jira"], "APP-999")  # another ticket of the same site
+    ledger = "/api/0/organizations/globex/deliveries/"
+
+    assert_accepted(send_webhook(client, payload("issue_updated_assignee")))  # APP-123: acme's only
+    run_jobs()
+    [ours] = client.get("/api/0/organizations/acme/deliveries/", headers=env["headers"]).json
+    assert ours["state"] == "applied" and ours["changes"][0]["activityIds"]
+    assert client.get(ledger, headers=other["headers"]).json == []
+    assert client.get(f"{ledger}{ours['id']}/", headers=other["headers"]).status_code == 404
+    client.put(f"/api/0/organizations/acme/issues/{gid}/", json={"assignedTo": None}, headers=env["headers"])
+    r = client.post(f"{ledger}{ours['id']}/replay/", headers=other["headers"])
+    assert r.status_code == 404
+    assert _issue(client, env["headers"], gid)["assignedTo"] is None  # globex cannot re-assign acme's issue
+
+    factories.link(theirs, env["jira"], "APP-123")  # now both orgs link the ticket
+    r = client.post(f"{ledger}{ours['id']}/replay/", headers=other["headers"])
+    assert r.status_code == 200, r.json
+    assert _issue(client, env["headers"], gid)["assignedTo"] is None  # acme's issue: untouched
+    their_url = f"/api/0/organizations/globex/issues/{theirs.id}/"
+    their_issue = client.get(their_url, headers=other["headers"]).json
+    assert their_issue["assignedTo"]["email"] == "jess@example.com"
+    [replayed, original] = client.get(ledger, headers=other["headers"]).json
+    assert replayed["replayOf"] == original["id"] == ours["id"]
+    theirs_activity = client.get(f"/api/0/organizations/globex/issues/{theirs.id}/activities/",
+                                 headers=other["headers"]).json
+    assigned = [a["id"] for a in theirs_activity if a["type"] == "assigned"]
+    assert replayed["changes"][0]["activityIds"] == assigned
+    assert original["changes"][0]["activityIds"] == []  # acme's activity is not shown to globex
+
+
 # -- bodies -----------------------------------------------------------------------------------
 
 

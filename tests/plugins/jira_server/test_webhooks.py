@@ -13,7 +13,7 @@ import pytest
 
 from hub import services
 from tests.plugins.jira.conftest import assert_accepted, deliveries, recorded_changes
-from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, link, new_issue
+from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, install, link, mock_install, new_issue
 from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, ASSIGNEE_NAME, issue_assigned
 
 
@@ -69,6 +69,33 @@ def test_redelivery_has_no_second_effect(client, linked, run_jobs):
     assert again.status_code == 200 and again.json["detail"] == "Already processed."
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
     assert [d["state"] for d in deliveries(client)] == ["applied", "duplicate"]
+
+
+def test_a_webhook_identifier_is_one_site_s_another_jira_may_send_the_same(
+        client, linked, requests_mock, metadata, run_jobs):
+    """Jira numbers its webhooks per site: the same ``X-Atlassian-Webhook-Identifier`` from a second
+    Jira is another delivery, not a duplicate (nor can one tenant's Jira claim another's ids)."""
+    other_url = "https://other-jira.example.org"
+    mock_install(requests_mock, base_url=other_url, webhook_id=8)
+    r = install(client, linked["headers"], {**metadata, "base_url": other_url}, external_id="other-jira:hub")
+    assert r.status_code == 201, r.json
+    register = [q for q in requests_mock.request_history if q.url == f"{other_url}/rest/webhooks/1.0/webhook"]
+    other_path = register[-1].json()["url"][len("http://hub.test"):]
+    same_id = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": "4242"}
+
+    first = client.post(linked["webhook_path"], data=json.dumps(issue_assigned()), headers=same_id)
+    second = client.post(other_path, data=json.dumps(issue_assigned(timestamp=1_795_171_300_000)),
+                         headers=same_id)
+    retry_body = json.dumps(issue_assigned(timestamp=1_795_171_400_000))
+    retried = client.post(linked["webhook_path"], data=retry_body, headers=same_id)
+
+    assert_accepted(first)
+    assert_accepted(second)
+    assert retried.status_code == 200 and retried.json["detail"] == "Already processed."  # the first's retry
+    run_jobs()
+    logged = {(d["integrationId"], d["state"]) for d in deliveries(client)}
+    assert logged == {(linked["integration_id"], "applied"), (r.json["id"], "skipped"),
+                      (linked["integration_id"], "duplicate")}, logged
 
 
 def test_unassign(client, linked, run_jobs):
