@@ -114,8 +114,8 @@ def dispatch(provider: str, endpoint: str, hub_request: WebhookRequest, delivery
     delivery = db.session.get(m.WebhookDelivery, delivery_id)
     if delivery is not None:
         record_answer(delivery, response, result, hub_request, error)
-        if hub_request.dedupe_key and (response.status_code >= 400 or result.retry):
-            release(provider, hub_request.dedupe_key, delivery_id)
+        if hub_request.claim_key and (response.status_code >= 400 or result.retry):
+            release(provider, hub_request.claim_key, delivery_id)
         db.session.commit()
     return response
 

@@ -6,6 +6,7 @@ by accident, and what a hook sees is exactly the documented attributes (CONTRACT
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,19 @@ class InviteRequest:
     requester: User | None
 
 
+def at_most_128(key: str) -> str:
+    """A dedupe key as its column holds it: a longer (provider-chosen) one is kept as its SHA-256."""
+    if len(key) <= 128:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def claim_key(integration_id: Any, key: str) -> str:
+    """The key a delivery claims: ``key`` within one integration (a provider's delivery id is
+    unique within one site, not across the hub's accounts), or ``key`` itself when none is known."""
+    return key if integration_id is None else at_most_128(f"{integration_id}:{key}")
+
+
 class WebhookRequest:
     """An inbound request to ``/extensions/{provider}/{endpoint}``, as a plugin sees it.
 
@@ -160,6 +174,8 @@ class WebhookRequest:
         #: A v2 route's path variables (``{"token": ...}`` for ``"issue-updated/<token>/"``).
         self.params: dict[str, str] = dict(params or {})
         self.dedupe_key: str | None = None
+        #: The key actually claimed: ``dedupe_key``, scoped to an integration when one was given.
+        self.claim_key: str | None = None
         self.duplicate = False
         self._dedupe = dedupe
 
@@ -168,7 +184,7 @@ class WebhookRequest:
         store them); raises ``ValueError`` when it is not JSON (or nested deeper than the decoder goes)."""
         return loads(self.body)
 
-    def already_processed(self, key: str | None = None) -> bool:
+    def already_processed(self, key: str | None = None, *, integration: Integration | None = None) -> bool:
         """Claim this key (default: the body's hash) for this delivery; ``True`` when another has it.
 
         Call it after verifying the request and before any effect. The claim is atomic and
@@ -176,16 +192,18 @@ class WebhookRequest:
         later, exactly one gets ``False`` and acts. The core gives the key back when this
         delivery fails (answered 4xx/5xx, raised, or ``WebhookResponse(retry=True)``), so a
         redelivery is handled again. Replays are never duplicates.
-        """
-        import hashlib
 
+        ``integration``: the account the delivery came to, when the provider's id is unique only
+        within one site (most delivery ids are). The claim is then that integration's, the same
+        scope an :class:`Inbound`'s ``dedupe_key`` is claimed in, so a route that answers some
+        deliveries at once and returns others as ``Inbound`` sees one claim per id.
+        """
         key = strip_nul(key) if key else None
-        if key and len(key) > 128:  # the column's width; a long (provider-chosen) id is kept as its hash
-            key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-        self.dedupe_key = key or hashlib.sha256(self.body).hexdigest()
+        self.dedupe_key = at_most_128(key) if key else hashlib.sha256(self.body).hexdigest()
+        self.claim_key = claim_key(integration.id if integration is not None else None, self.dedupe_key)
         if self.replayed or self._dedupe is None:
             return False
-        self.duplicate = self._dedupe(self.dedupe_key)
+        self.duplicate = self._dedupe(self.claim_key)
         return self.duplicate
 
 

@@ -44,7 +44,7 @@ from hub.http import is_secret_header
 from hub.models.base import utcnow
 from hub.routes import NoMatch
 from hub.snapshots import user as user_snapshot
-from hub.types import Inbound, WebhookRequest, WebhookResponse
+from hub.types import Inbound, WebhookRequest, WebhookResponse, at_most_128, claim_key
 
 logger = logging.getLogger("hub.webhooks")
 bp = Blueprint("webhooks", __name__)
@@ -262,9 +262,9 @@ def _v2(provider: str, endpoint: str, route: Any, params: dict[str, str], body: 
     delivery = _delivery_row(provider, endpoint, body)
     record_answer(delivery, response, result, hub_request, error, identified(verified))
     db.session.add(delivery)
-    if hub_request.dedupe_key and claimed.get("key"):
+    if hub_request.claim_key and claimed.get("key"):
         if response.status_code >= 400 or result.retry:
-            release(provider, hub_request.dedupe_key, None)
+            release(provider, hub_request.claim_key, None)
     db.session.commit()
     return response
 
@@ -289,14 +289,13 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
     """Claim, then record the delivery and its changes: one transaction, committed before the
     answer. On ``own`` (the request's connection) unless the handler began ORM work, which then
     commits with the record. Returns the answer, and whether the delivery was a duplicate."""
-    key = _at_most_128(result.dedupe_key or hashlib.sha256(body).hexdigest())
+    key = at_most_128(result.dedupe_key or hashlib.sha256(body).hexdigest())
     response = to_response(result.response or WebhookResponse(json={"detail": "accepted"}))
     integration_id = int(result.integration.id)
-    # A provider's delivery id is unique within one site, not across the hub's integrations: the claim
-    # is the integration's, so a second site (or a tenant's own signed deliveries) cannot take another's.
-    claim_key = _at_most_128(f"{integration_id}:{key}")
+    # The claim is the integration's: another site (or a tenant's own signed deliveries) cannot take it.
+    claimed_as = claim_key(integration_id, key)
     values = {**_delivery_values(provider, endpoint, body), "status_code": response.status_code,
-              "dedupe_key": key, "claim_key": claim_key, "integration_id": integration_id,
+              "dedupe_key": key, "claim_key": claimed_as, "integration_id": integration_id,
               "date_received": utcnow()}
     values["headers"] = fastjson.dumps(values["headers"])
 
@@ -306,7 +305,7 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
         row = _INSERT_DELIVERY.first(values, connection)
         assert row is not None
         delivery_id = int(row[0])
-        duplicate = not inbound.claim_fast(provider, claim_key, delivery_id, connection)
+        duplicate = not inbound.claim_fast(provider, claimed_as, delivery_id, connection)
         if duplicate:
             _MARK_DUPLICATE.rows({"delivery_id": delivery_id}, connection)
         else:
@@ -323,13 +322,6 @@ def _record_inbound(provider: str, endpoint: str, body: bytes, result: Inbound, 
         already = WebhookResponse(json={"detail": "Already processed.", "delivery": delivery_id})
         return to_response(already), True
     return response, False
-
-
-def _at_most_128(key: str) -> str:
-    """A dedupe key as its column holds it: a longer one is kept as its SHA-256."""
-    if len(key) <= 128:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _wake_or_apply() -> None:

@@ -36,13 +36,17 @@ def handle(request: WebhookRequest) -> WebhookResponse | Inbound:
     kind = str(event.get("type") or "")
     event_id = str(body.get("event_id") or "") or None
     lifecycle = kind in UNINSTALL_EVENTS or kind == "tokens_revoked"
-    if lifecycle and request.already_processed(event_id):  # before the lookup: a retry finds it disabled
-        return duplicate("event/")
-    integration = integration_for_team(body.get("team_id"))
+    integration = integration_for_team(body.get("team_id"), disabled_too=lifecycle)
     if integration is None:
         return unknown_team(body.get("team_id"))
     if not lifecycle:
         return Inbound(integration=integration, changes=(), dedupe_key=event_id)
+    # Claimed in the integration's scope, as the Inbound above is, before the status is read: a
+    # retry of the uninstall finds its claim (200), whatever the first one did to the integration.
+    if request.already_processed(event_id, integration=integration):
+        return duplicate("event/")
+    if integration.status == "disabled":
+        return unknown_team(body.get("team_id"))
     if kind in UNINSTALL_EVENTS:
         services.disable_integration(integration.id)
         logger.info("slack.uninstalled", extra={"integration": integration.id})

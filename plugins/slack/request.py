@@ -86,12 +86,12 @@ def parse_payload(request: WebhookRequest) -> dict[str, Any] | WebhookResponse:
     return payload
 
 
-def integration_for_team(team_id: Any) -> Integration | None:
-    """The active Slack integration of a workspace, or ``None``."""
+def integration_for_team(team_id: Any, *, disabled_too: bool = False) -> Integration | None:
+    """The active Slack integration of a workspace (or a disabled one, when asked), or ``None``."""
     if not team_id or not isinstance(team_id, str):
         return None
     integration = services.get_integration("slack", team_id)
-    if integration is None or integration.status == "disabled":
+    if integration is None or (integration.status == "disabled" and not disabled_too):
         return None
     return integration
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import time
 
+from hub import models as m
 from hub.dispatch import replay
+from hub.extensions import db
 from tests.plugins.slack.helpers import (
     RESPONSE_URL,
     SLACK_USER,
@@ -92,8 +94,6 @@ def test_redelivered_body_has_no_second_effect(client, env, factories, slack, re
 
 def test_replay_skips_only_the_time_window(app, client, env, factories, requests_mock):
     """``hub replay`` re-runs an old delivery: its signature still counts, its age does not."""
-    from hub import models as m
-    from hub.extensions import db
 
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     requests_mock.post(RESPONSE_URL, text="ok")
@@ -114,8 +114,6 @@ def test_replay_skips_only_the_time_window(app, client, env, factories, requests
 
 
 def test_replay_with_a_forged_signature_is_still_refused(app, client, env, factories):
-    from hub import models as m
-    from hub.extensions import db
 
     factories.identity(env["integration"], SLACK_USER, env["jess"])
     body = form_body(block_actions(env["group"].id))
@@ -175,6 +173,21 @@ def test_app_uninstalled_event_disables_the_integration(client, slack, env):
     assert r.status_code == 200
     listed = client.get("/api/0/organizations/acme/integrations/", headers=env["headers"]).json
     assert [(i["provider"], i["status"]) for i in listed] == [("slack", "disabled")]
+
+
+def test_a_retried_uninstall_is_answered_200_and_its_event_id_is_taken_for_any_later_body(app, slack, env):
+    uninstall = {"type": "event_callback", "team_id": "T07HB2Q4Z", "event_id": "Ev7",
+                 "event": {"type": "app_uninstalled"}}
+    assert slack.event(uninstall).status_code == 200
+    # Slack's retry of the uninstall finds the integration disabled and its own claim: 200, nothing more
+    assert slack.event(uninstall, headers={"X-Slack-Retry-Num": "1"}).status_code == 200
+    mention = {**uninstall, "event": {"type": "app_mention"}}
+    assert slack.event(mention).status_code == 403  # a disabled workspace's other events are refused
+    with app.app_context():
+        outcomes = db.session.execute(db.select(m.WebhookDelivery.outcome, m.WebhookDelivery.status_code)
+                                      .where(m.WebhookDelivery.provider == "slack")
+                                      .order_by(m.WebhookDelivery.id)).all()
+    assert [tuple(row) for row in outcomes] == [("processed", 200), ("duplicate", 200), ("rejected", 403)]
 
 
 def test_unknown_endpoint_is_404(client):
