@@ -6,7 +6,8 @@ echo: it and every older note are consumed and the change does nothing. So hub c
 reopen → the provider's late "closed" ends reopened, as the user last set it. A change made at the
 provider (one no note matches) voids the field's notes (:func:`settle`): an echo still on its way is
 older than that change and goes stale, and one that is newer is the ticket's state, to be applied.
-Notes also expire (``TTL``), so a change that never echoes cannot hide a real one for long.
+A job that ends without sending (skipped, failed, dead) withdraws its note (:func:`withdraw`): no
+echo is coming. Notes also expire (``TTL``), so a change that never echoes cannot hide a real one for long.
 """
 
 from __future__ import annotations
@@ -50,3 +51,16 @@ def settle(ext: m.ExternalIssue, field: str) -> None:
     if notes.get(field):
         notes[field] = []
         ext.expected_echoes = notes
+
+
+def withdraw(ext: m.ExternalIssue, field: str, value: str) -> None:
+    """The newest note of ``value`` is void: the job that was to send it ended without sending."""
+    notes = dict(ext.expected_echoes or {})
+    pending = list(notes.get(field) or [])
+    wanted = value.lower()
+    for index in range(len(pending) - 1, -1, -1):
+        if pending[index][0] == wanted:
+            del pending[index]
+            notes[field] = pending
+            ext.expected_echoes = notes
+            return

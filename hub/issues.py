@@ -346,7 +346,6 @@ def change_assignee(
                     "sync_assignee_outbound"
                 ):
                     continue
-                ext.synced_assignee_id = user.id if user else None  # what the ticket will say
                 echoes.expect(ext, "assignee", user.email if user else "")
                 add_outbox(
                     "sync_assignee_outbound",

@@ -23,7 +23,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import CursorResult, and_, or_, select, update
 
-from hub import inbound, integrations, logs, snapshots
+from hub import echoes, inbound, integrations, logs, snapshots
 from hub import models as m
 from hub.crypto import decrypt_json
 from hub.errors import (
@@ -204,6 +204,8 @@ def run_outbox(outbox_id: str) -> str:
     row is settled; called directly (inline mode, the CLI) it returns the state.
     """
     result = _run_outbox(outbox_id)
+    if result in ("skipped", "failed", "dead"):
+        _nothing_sent(outbox_id)
     if result in ("failed", "dead") and get_current_job() is not None:
         row = db.session.get(m.OutboxEntry, outbox_id)
         raise OutboxJobFailed(f"outbox {outbox_id} {result}: {row.last_error if row else ''}")
@@ -298,6 +300,24 @@ def _retry(outbox_id: str, seconds: float | None, error: str) -> str:
     return "retry"
 
 
+def _nothing_sent(outbox_id: str) -> None:
+    """A status or assignee job that ended without sending withdraws its echo note: nothing will come
+    back, and the ticket's next real change to that value must apply."""
+    entry = db.session.get(m.OutboxEntry, outbox_id)
+    if entry is None or entry.kind not in ("sync_status_outbound", "sync_assignee_outbound"):
+        return
+    p = entry.payload
+    ext = db.session.get(m.ExternalIssue, p["external_issue_id"], with_for_update=True)
+    if ext is None:
+        return
+    if entry.kind == "sync_status_outbound":
+        echoes.withdraw(ext, "status", "resolved" if p["is_resolved"] else "unresolved")
+    else:
+        user = db.session.get(m.User, p["user_id"]) if p.get("user_id") else None
+        echoes.withdraw(ext, "assignee", user.email if user else "")
+    db.session.commit()
+
+
 def _healthy_again(outbox_id: str) -> None:
     entry = db.session.get(m.OutboxEntry, outbox_id)
     if entry is not None and entry.integration_id is not None and entry.organization_id is not None:
@@ -360,6 +380,7 @@ def handle_sync_assignee_outbound(p: dict[str, Any]) -> str | None:
         integration=integration, external_issue=snapshots.external_issue(ext),
         user=snapshots.user(user), assign=bool(p["assign"]),
     )
+    ext.synced_assignee_id = user.id if user else None  # what the ticket says now (an unassign's fallback)
     return f"assigned {user.email}" if user else "unassigned"
 
 

@@ -41,6 +41,11 @@ def _outbox(kind):
     ).all()
 
 
+def _ticket():
+    db.session.expire_all()
+    return db.session.scalars(select(m.ExternalIssue)).one()
+
+
 def _map(client, env, resolved="10001", unresolved="10000"):
     r = client.post(
         f"/api/0/organizations/acme/integrations/{env['jira'].id}/external-projects/",
@@ -285,6 +290,8 @@ def test_no_mapping_is_skipped(client, env, linked, requests_mock, run_jobs):
     assert _jira_calls(requests_mock) == [("GET", "/rest/api/3/issue/APP-123")]
     [entry] = _outbox("sync_status_outbound")
     assert (entry.status, entry.outcome) == ("skipped", "no mapping")
+    # nothing was sent, so no echo is coming: Jira's next real move to Done is the user's and applies
+    assert _ticket().expected_echoes == {"status": []}
 
 
 def test_missing_transition_is_skipped_visibly(client, env, linked, requests_mock, run_jobs):
@@ -434,8 +441,12 @@ def test_assign_and_unassign_outbound(client, env, linked, requests_mock, run_jo
     )
     requests_mock.put(f"{ISSUE_URL}/assignee", status_code=204)
     _assign(client, env, linked, "jess@example.com")
+    assert _ticket().synced_assignee_id is None  # queued, not sent: the ticket does not say Jess yet
+    run_jobs()
+    assert _ticket().synced_assignee_id == env["jess"].id
     _assign(client, env, linked, None)
     run_jobs()
+    assert _ticket().synced_assignee_id is None
     assert _jira_calls(requests_mock) == [
         ("GET", "/rest/api/3/user/search?query=jess%40example.com"),
         ("PUT", "/rest/api/3/issue/APP-123/assignee"),
@@ -470,6 +481,8 @@ def test_assignee_not_in_jira_is_skipped(client, env, linked, requests_mock, run
     run_jobs()
     [entry] = _outbox("sync_assignee_outbound")
     assert (entry.status, entry.outcome) == ("skipped", "target not found")
+    ticket = _ticket()
+    assert (ticket.expected_echoes, ticket.synced_assignee_id) == ({"assignee": []}, None)
     assert [c[0] for c in _jira_calls(requests_mock)] == ["GET"]
 
 
