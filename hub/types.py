@@ -132,7 +132,7 @@ def at_most_128(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def claim_key(integration_id: Any, key: str) -> str:
+def claim_key(integration_id: int | str | None, key: str) -> str:
     """The key a delivery claims: ``key`` within one integration (a provider's delivery id is
     unique within one site, not across the hub's accounts), or ``key`` itself when none is known."""
     return key if integration_id is None else at_most_128(f"{integration_id}:{key}")
