@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub import models as m
 from hub import services, snapshots
 from hub.extensions import db
-from tests.hub.conftest import tracker_webhook
+from tests.hub.conftest import TRACKER, tracker_webhook
 from tests.support.inbound import SECRET, SYNC, changes, count, group, post
 from tests.support.live import at_once, gunicorn
 
@@ -94,15 +94,32 @@ def test_an_unassign_naming_nobody_removes_only_whom_the_ticket_last_synced(clie
     assert _assignee(group.id) is None
 
 
-def test_an_unassign_naming_nobody_removes_whom_the_hub_synced_out(client, env, factories):
+def test_an_unassign_naming_nobody_removes_whom_the_hub_synced_out(client, env, factories, run_jobs,
+                                                                   requests_mock):
+    group = factories.group(env["project"])
+    factories.link(group, env["tracker"], "TR-1")
+    issue = f"/api/0/organizations/acme/issues/{group.id}/"
+    requests_mock.put(f"{TRACKER}/issues/TR-1/assignee", json={})
+    r = client.put(issue, json={"assignedTo": "dev@example.com"}, headers=env["headers"])
+    assert r.status_code == 200
+    run_jobs()
+    assert requests_mock.last_request.json() == {"email": "dev@example.com"}
+
+    assert tracker_webhook(client, {"key": "TR-1", "assignee": None}).status_code == 200
+    assert _assignee(group.id) is None
+
+
+def test_an_unassign_naming_nobody_before_the_ticket_heard_of_the_hubs_assignee_keeps_it(
+        client, env, factories, requests_mock):
     group = factories.group(env["project"])
     factories.link(group, env["tracker"], "TR-1")
     issue = f"/api/0/organizations/acme/issues/{group.id}/"
     r = client.put(issue, json={"assignedTo": "dev@example.com"}, headers=env["headers"])
-    assert r.status_code == 200
+    assert r.status_code == 200  # the job that tells the ticket has not run
 
     assert tracker_webhook(client, {"key": "TR-1", "assignee": None}).status_code == 200
-    assert _assignee(group.id) is None
+    assert _assignee(group.id) == "dev@example.com"
+    assert requests_mock.call_count == 0
 
 
 def test_older_event_arriving_after_the_newer_was_applied_is_stale(client, signed, run_jobs):
