@@ -47,7 +47,7 @@ def apply(integration: m.Integration, change: t.Change, order_key: str) -> Appli
     elif isinstance(change, t.AssigneeChange):
         result = _assignee(integration, change, order_key)
     elif isinstance(change, t.TicketMoved):
-        result = _moved(integration, change)
+        result = _moved(integration, change, order_key)
     elif isinstance(change, t.CommentAdded):
         result = _comment(integration, change, order_key)
     else:
@@ -118,10 +118,11 @@ def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...
     return [oi for oi in rows if (oi.config or {}).get(key) and only in (None, oi.organization_id)]
 
 
-def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *,
+def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], order_key: str, *,
             with_assignee: bool = True) -> Pairs:
     """The issues linked to the ticket, locked: by the provider's stable id when it is given (a
-    moved ticket is found under its old key and takes the new one), else by key.
+    moved ticket is found under its old key and takes the new one, unless this change is older
+    than the move), else by key.
 
     The issues' rows are read ``FOR UPDATE`` (PostgreSQL); on SQLite the applying transaction
     holds the write lock already (its claim is a write), so what is read is the latest commit and
@@ -136,7 +137,7 @@ def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], *,
     pairs = cast(Pairs, list(db.session.execute(_linked_statement(bool(ticket.id), with_assignee), params)))
     if ticket.id:
         for ext in {ext for _, ext in pairs}:
-            _rekey(ext, ticket.id, ticket.key)
+            _rekey(ext, ticket.id, ticket.key, order_key)
     return pairs
 
 
@@ -161,25 +162,30 @@ def _linked_statement(by_id: bool, with_assignee: bool) -> Any:
     )
 
 
-def _syncing_links(integration: m.Integration, ticket: t.Ticket, setting: str, field: str, *,
-                   with_assignee: bool = True) -> tuple[dict[int, Row[Any]], Pairs, Applied | None]:
+def _syncing_links(integration: m.Integration, ticket: t.Ticket, setting: str, field: str, order_key: str,
+                   *, with_assignee: bool = True) -> tuple[dict[int, Row[Any]], Pairs, Applied | None]:
     """The orgs with ``setting`` on (by org id) and the issues they link to the ticket, locked;
     or, as the third value, why the change is skipped (the field's sync is off, nothing linked)."""
     syncing = {oi.organization_id: oi for oi in where_should_sync(integration.id, setting)}
     if not syncing:
         return syncing, [], Applied("skipped", f"{field} sync off")
-    pairs = _linked(integration.id, ticket, list(syncing), with_assignee=with_assignee)
+    pairs = _linked(integration.id, ticket, list(syncing), order_key, with_assignee=with_assignee)
     if not pairs:
         return syncing, [], Applied("skipped", "not linked")
     return syncing, pairs, None
 
 
-def _rekey(ext: m.ExternalIssue, external_id: str, key: str) -> bool:
-    """Give a ticket row its stable id and current key; ``False`` when another row of the org has that key."""
+def _rekey(ext: m.ExternalIssue, external_id: str, key: str, order_key: str) -> bool:
+    """Give a ticket row its stable id and the key a change at ``order_key`` saw; ``False`` when
+    the change is older than the row's last rename (its key is the old one: a late event from
+    before a move) or another row of the org has that key."""
     if ext.external_id is None:
         ext.external_id = external_id
     if ext.key == key:
         return True
+    if ext.key_order is not None and order_key < ext.key_order:
+        logger.info("sync.moved-key-stale", extra={"external_issue": ext.id, "key": key})
+        return False
     taken = db.session.scalar(select(m.ExternalIssue.id).where(
         m.ExternalIssue.organization_id == ext.organization_id,
         m.ExternalIssue.integration_id == ext.integration_id, m.ExternalIssue.key == key))
@@ -190,6 +196,7 @@ def _rekey(ext: m.ExternalIssue, external_id: str, key: str) -> bool:
     if ext.url and ext.url.endswith(ext.key):
         ext.url = ext.url[: -len(ext.key)] + key
     ext.key = key
+    ext.key_order = order_key
     return True
 
 
@@ -262,7 +269,7 @@ _MAPPINGS = select(_PROJECTS.c.organization_integration_id, _PROJECTS.c.resolved
 
 def _status(integration: m.Integration, change: t.StatusChange, order_key: str) -> Applied:
     org_integrations, pairs, skipped = _syncing_links(
-        integration, change.ticket, "sync_status_reverse", "status", with_assignee=False)
+        integration, change.ticket, "sync_status_reverse", "status", order_key, with_assignee=False)
     if skipped:
         return skipped
     pairs = _fresh(pairs, "status_order", order_key)
@@ -309,7 +316,8 @@ def _outcome(changed: list[m.Group], echoed: bool, reasons: list[str]) -> Applie
 
 
 def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: str) -> Applied:
-    _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_assignee_inbound", "assignee")
+    _, pairs, skipped = _syncing_links(
+        integration, change.ticket, "sync_assignee_inbound", "assignee", order_key)
     if skipped:
         return skipped
     if change.assign and not change.email:  # never act for a person we cannot name
@@ -364,7 +372,7 @@ def _unassignable(pairs: Pairs, email: str | None) -> dict[int, int | None]:
 # -- moved tickets and comments ---------------------------------------------------------------
 
 
-def _moved(integration: m.Integration, change: t.TicketMoved) -> Applied:
+def _moved(integration: m.Integration, change: t.TicketMoved, order_key: str) -> Applied:
     if not change.ticket.id:
         return Applied("skipped", "the provider gave no stable id")
     known = m.ExternalIssue.external_id == change.ticket.id
@@ -375,17 +383,19 @@ def _moved(integration: m.Integration, change: t.TicketMoved) -> Applied:
         known = and_(known, m.ExternalIssue.organization_id == only)
     tickets = db.session.scalars(
         select(m.ExternalIssue).where(m.ExternalIssue.integration_id == integration.id, known)).all()
-    moved = sum(1 for ext in tickets if ext.key != change.ticket.key and _rekey(ext, change.ticket.id,
-                                                                             change.ticket.key))
+    moved = sum(1 for ext in tickets if ext.key != change.ticket.key and _rekey(
+        ext, change.ticket.id, change.ticket.key, order_key))
     for ext in tickets:
         ext.external_id = ext.external_id or change.ticket.id
     if moved:
         return Applied("applied")
+    if any(ext.key_order is not None and order_key < ext.key_order for ext in tickets):
+        return Applied("stale", "a newer move was applied")
     return Applied("skipped", "not linked" if not tickets else "no change")
 
 
 def _comment(integration: m.Integration, change: t.CommentAdded, order_key: str) -> Applied:
-    _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_comments", "comment")
+    _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_comments", "comment", order_key)
     if skipped:
         return skipped
     noted = _noted(integration, change, order_key, [g.id for g, _ in pairs])

@@ -92,6 +92,9 @@ class ExternalIssue(Model):
     # change applied from the ticket; an older one is stale (compare-and-set).
     status_order: Mapped[str | None] = mapped_column(String(40))
     assignee_order: Mapped[str | None] = mapped_column(String(40))
+    # The order key of the change that last renamed the ticket (a move): an older event's key,
+    # arriving late, does not rename it back.
+    key_order: Mapped[str | None] = mapped_column(String(40))
     # What the hub sent the ticket and expects to come back as an echo:
     # {"status": [["resolved", epoch s], ...], "assignee": [["dana@example.com" | "", epoch s], ...]}
     expected_echoes: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=dict)

@@ -178,6 +178,42 @@ def test_a_moved_ticket_keeps_its_links(client, signed, run_jobs):
     assert group(signed["group_id"]).status == "resolved"
 
 
+def _ticket_key() -> str | None:
+    db.session.expire_all()
+    return db.session.scalar(select(m.ExternalIssue.key))
+
+
+def test_a_late_event_from_before_a_move_applies_and_does_not_rename_the_ticket_back(
+        client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "id": "10001", "state": "open", "updated_ms": 1})
+    run_jobs()
+    post(client, {"delivery": "b", "key": "PLAT-45", "id": "10001", "moved_from": "APP-1", "updated_ms": 5})
+    run_jobs()
+    assert _ticket_key() == "PLAT-45"
+    # sent before the move, delivered after it: still about this ticket, under its old key
+    post(client, {"delivery": "c", "key": "APP-1", "id": "10001", "state": "closed", "updated_ms": 3})
+    run_jobs()
+    assert _ticket_key() == "PLAT-45"
+    assert group(signed["group_id"]).status == "resolved"
+    assert changes()[-1].state == "applied"
+
+
+def test_a_late_move_older_than_the_last_one_is_stale(client, signed, run_jobs):
+    post(client, {"delivery": "a", "key": "APP-1", "id": "10001", "state": "open", "updated_ms": 1})
+    run_jobs()
+    post(client, {"delivery": "c", "key": "OPS-9", "id": "10001", "moved_from": "PLAT-45", "updated_ms": 9})
+    run_jobs()
+    assert _ticket_key() == "OPS-9"
+    post(client, {"delivery": "b", "key": "PLAT-45", "id": "10001", "moved_from": "APP-1", "updated_ms": 5})
+    run_jobs()
+    assert _ticket_key() == "OPS-9"
+    assert (changes()[-1].state, changes()[-1].reason) == ("stale", "a newer move was applied")
+    # a newer move still renames it
+    post(client, {"delivery": "d", "key": "APP-1", "id": "10001", "moved_from": "OPS-9", "updated_ms": 12})
+    run_jobs()
+    assert _ticket_key() == "APP-1"
+
+
 def test_a_comment_becomes_a_note_by_its_author(client, signed, run_jobs):
     post(client, {"delivery": "a", "key": "APP-1", "comment": "Fixed in 1.2", "author": "dev@example.com"})
     run_jobs()
