@@ -307,7 +307,10 @@ def _nothing_sent(outbox_id: str) -> None:
     if entry is None or entry.kind not in ("sync_status_outbound", "sync_assignee_outbound"):
         return
     p = entry.payload
-    ext = db.session.get(m.ExternalIssue, p["external_issue_id"], with_for_update=True)
+    # ``of=``: the row's joined integration is an outer join, which PostgreSQL cannot lock
+    ext = db.session.scalar(select(m.ExternalIssue).where(m.ExternalIssue.id == p["external_issue_id"])
+                            .with_for_update(of=m.ExternalIssue)
+                            .execution_options(populate_existing=True))
     if ext is None:
         return
     if entry.kind == "sync_status_outbound":
