@@ -134,8 +134,11 @@ def complete_change(integration: Integration, change: Change) -> Change | None:
     """Fill in what a recorded change lacks, in the worker, before it is applied.
 
     Called for an :class:`~hub.types.AssigneeChange` with ``account_id`` but no ``email`` (a
-    hidden email) and a :class:`~hub.types.StatusChange` without ``category`` (or with a
-    ``from_status_id`` but no ``from_category``: leaving ``done`` reopens). Look it up at the
+    hidden email; for an unassign, ``account_id`` names whom it removed and ``replaces_email``
+    is what to fill in, so only that user is unassigned) and a :class:`~hub.types.StatusChange`
+    without ``category`` (or with a ``from_status_id`` but no ``from_category``: leaving ``done``
+    reopens). For an unassign, ``None`` keeps the core's fallback (the user last synced with the
+    ticket). Look it up at the
     provider (cache it: :func:`hub.services.cache_get`) and return the completed change
     (``dataclasses.replace``), or ``None`` to apply it as it is.
 

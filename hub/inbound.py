@@ -440,7 +440,8 @@ def _apply_claimed_one(
 def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:
     """Ask the owning plugin for what the payload lacked (a hidden email, a status category)."""
     needs = (
-        isinstance(change, t.AssigneeChange) and change.assign and not change.email and change.account_id
+        isinstance(change, t.AssigneeChange) and change.account_id
+        and not (change.email if change.assign else change.replaces_email)
     ) or (
         isinstance(change, t.StatusChange)
         and (change.category is None or (change.from_status_id and change.from_category is None))

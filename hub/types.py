@@ -276,7 +276,8 @@ class AssigneeChange(Change):
     """The ticket was assigned (``assign=True``) to ``email``, or unassigned.
 
     ``account_id``: the provider's id of the person when the payload hides the email (the worker
-    asks ``complete_change`` for it). An unassign removes ``replaces_email`` when the provider
+    asks ``complete_change`` for it); on an unassign, of whom it removed (``complete_change`` is
+    asked for ``replaces_email``). An unassign removes ``replaces_email`` when the provider
     names whom it removed, else the user the hub last synced with the ticket, never anyone else.
     """
 

@@ -74,10 +74,12 @@ def changes_of(event: IssueUpdated) -> list[Change]:
         old_key = moves[-1].raw.get("fromString")
         changes.append(TicketMoved(ticket=ticket, occurred_at=when,
                                    old_key=str(old_key) if old_key else None))
-    if event.changed("assignee") and not event.assignee_unreadable:
+    assignee_items = event.changed("assignee")
+    if assignee_items and not event.assignee_unreadable:
         person = event.assignee
-        if person is None:  # whom it removed is an account id or a user name, not an email: the core knows
-            changes.append(AssigneeChange(ticket=ticket, occurred_at=when, assign=False))
+        if person is None:  # whom it removed: Cloud's accountId, Server's user key; its email in the worker
+            changes.append(AssigneeChange(ticket=ticket, occurred_at=when, assign=False,
+                                          account_id=assignee_items[-1].from_id))
         else:
             changes.append(AssigneeChange(ticket=ticket, occurred_at=when, assign=True, email=person.email,
                                           account_id=None if person.email else person.account_id))
@@ -102,9 +104,33 @@ def complete_change(integration: Integration, change: Change, client_factory: Cl
     if isinstance(change, AssigneeChange) and change.assign and not change.email and change.account_id:
         email = assignee_email(integration, change.account_id, client_factory)
         return dataclasses.replace(change, email=email) if email else None
+    if (isinstance(change, AssigneeChange) and not change.assign and change.account_id
+            and not change.replaces_email):
+        return _naming_the_removed(integration, change, client_factory)
     if isinstance(change, StatusChange):
         return _with_categories(integration, change, client_factory)
     return None
+
+
+def _naming_the_removed(integration: Integration, change: AssigneeChange,
+                        client_factory: ClientFactory) -> Change | None:
+    """The unassign with the email of whom the changelog says it removed, so the core removes only
+    them. Jira not knowing that user (gone, or the email hidden) leaves it to the core's fallback
+    (the user last synced with the ticket); a retryable failure raises, to be tried again."""
+    user_id = str(change.account_id)
+    cache_key = f"{integration.provider}:changelog-email:{integration.id}:{user_id}"
+    cached = services.cache_get(cache_key)
+    try:
+        email = str(cached) if cached else client_factory(integration).changelog_user_email(user_id)
+    except ApiError as e:
+        if e.retryable:
+            raise
+        logger.info("jira.removed-assignee-unknown", extra={"integration": integration.id, "code": e.code})
+        return None
+    if not email:
+        return None
+    services.cache_set(cache_key, email, ttl=EMAIL_TTL)
+    return dataclasses.replace(change, replaces_email=email)
 
 
 def assignee_email(integration: Integration, account_id: str, client_factory: ClientFactory) -> str | None:

@@ -191,6 +191,10 @@ class JiraClient(BaseApiClient):
         data = self.get(self.EMAIL_URL, params={"accountId": account_id}) or {}
         return data.get("email") or None
 
+    def changelog_user_email(self, user_id: str) -> str | None:
+        """The email of a user a changelog's ``from`` / ``to`` names (Cloud: an accountId)."""
+        return self.get_user_email(user_id)
+
     def get_projects(self) -> list[dict[str, Any]]:
         data = self.get(self._path(self.PROJECTS_URL))
         return [p for p in (data if isinstance(data, list) else []) if isinstance(p, dict)]

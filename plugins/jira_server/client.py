@@ -124,6 +124,14 @@ class JiraServerClient(JiraClient):
     integration_name = "jira_server"
     display_name = "Jira Server"
 
+    USER_URL = "{root}/user"
+
+    def changelog_user_email(self, user_id: str) -> str | None:
+        """A changelog names a Server user by user key (``JIRAUSER10100``; on an older site the
+        key is the user name): its ``emailAddress``, unless the site hides it."""
+        data = self.get(self._path(self.USER_URL), params={"key": user_id}) or {}
+        return (data.get("emailAddress") or None) if isinstance(data, dict) else None
+
 
 def client_for(metadata: Mapping[str, Any], auth: OAuth1 | None = None) -> JiraServerClient:
     """The REST client of an installed Jira Server (or, with ``auth``, one step of the dance)."""

@@ -235,11 +235,73 @@ def test_assignee_who_is_not_a_project_member_changes_nothing(client, env, facto
 
 def test_unassigned_in_jira_unassigns(client, env, requests_mock, run_jobs):
     gid = _linked(client, env, requests_mock)
+    requests_mock.get(f"{SITE}/rest/api/3/user/email",
+                      json={"accountId": JESS_ACCOUNT, "email": "jess@example.com"})
     send_webhook(client, payload("issue_updated_assignee"))
     assert_accepted(send_webhook(client, payload("issue_updated_unassigned")))
+    requests_mock.reset_mock()
     run_jobs()
     assert _issue(client, env["headers"], gid)["assignedTo"] is None
     assert _activity_types(client, env["headers"], gid)[:2] == ["unassigned", "assigned"]
+    # whom the changelog says it removed (its "from"), by email: the hub removes only that user
+    assert [(c.method, c.path, c.qs) for c in _check_calls(requests_mock)] == [
+        ("GET", "/rest/api/3/user/email", {"accountid": [JESS_ACCOUNT]})]
+    [*_, unassign] = recorded_changes(client)
+    assert unassign["data"]["account_id"] == JESS_ACCOUNT
+
+
+STRANGER_ACCOUNT = "712020:9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+
+
+def _reassigned_in_jira_to_a_stranger(client, env, requests_mock, run_jobs):
+    """Jess assigned from Jira (the hub's assignee, synced); then Jira assigns someone the hub
+    does not know (skipped): Jira's assignee is the stranger, the hub's still Jess."""
+    gid = _linked(client, env, requests_mock)
+    assert_accepted(send_webhook(client, payload("issue_updated_assignee")))
+    stranger = payload("issue_updated_assignee", timestamp=ASSIGNED_AT + 60_000)
+    stranger["issue"]["fields"]["assignee"] = {"accountId": STRANGER_ACCOUNT, "displayName": "Robin",
+                                               "emailAddress": "robin@elsewhere.example"}
+    stranger["changelog"]["items"][0].update({"from": JESS_ACCOUNT, "to": STRANGER_ACCOUNT})
+    assert_accepted(send_webhook(client, stranger))
+    run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
+    unassigned = payload("issue_updated_unassigned")
+    unassigned["changelog"]["items"][0]["from"] = STRANGER_ACCOUNT
+    assert_accepted(send_webhook(client, unassigned))
+    return gid
+
+
+def test_an_unassign_in_jira_of_someone_else_keeps_the_hubs_assignee(client, env, requests_mock, run_jobs):
+    requests_mock.get(f"{SITE}/rest/api/3/user/email",
+                      json={"accountId": STRANGER_ACCOUNT, "email": "robin@elsewhere.example"})
+    gid = _reassigned_in_jira_to_a_stranger(client, env, requests_mock, run_jobs)
+    run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
+    assert recorded_changes(client)[-1]["reason"] == "the issue's assignee is someone else"
+    assert requests_mock.last_request.qs == {"accountid": [STRANGER_ACCOUNT.lower()]}
+
+
+def test_an_unassign_whose_removed_user_jira_cannot_name_removes_whom_the_ticket_last_synced(
+        client, env, requests_mock, run_jobs):
+    requests_mock.get(f"{SITE}/rest/api/3/user/email", status_code=404, json={"errorMessages": ["No user"]})
+    gid = _reassigned_in_jira_to_a_stranger(client, env, requests_mock, run_jobs)
+    run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"] is None
+    assert _states(client)[-1] == ("assignee", "applied")
+
+
+def test_an_unassign_lookup_jira_fails_for_now_is_retried(client, env, requests_mock, run_jobs):
+    requests_mock.get(f"{SITE}/rest/api/3/user/email", status_code=503, json={"errorMessages": ["Busy"]})
+    gid = _reassigned_in_jira_to_a_stranger(client, env, requests_mock, run_jobs)
+    run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
+    assert _states(client)[-1] == ("assignee", "pending")
+    requests_mock.get(f"{SITE}/rest/api/3/user/email",
+                      json={"accountId": STRANGER_ACCOUNT, "email": "robin@elsewhere.example"})
+    make_retries_due()
+    run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
+    assert recorded_changes(client)[-1]["reason"] == "the issue's assignee is someone else"
 
 
 def test_hidden_email_is_looked_up_by_the_worker_and_cached(client, env, requests_mock, run_jobs):
@@ -299,6 +361,8 @@ def test_hidden_email_lookup_refused_fails_the_change(client, env, requests_mock
 
 def test_an_older_event_applied_after_a_newer_one_is_stale(client, env, requests_mock, run_jobs):
     gid = _linked(client, env, requests_mock)
+    requests_mock.get(f"{SITE}/rest/api/3/user/email",
+                      json={"accountId": JESS_ACCOUNT, "email": "jess@example.com"})
     assert_accepted(send_webhook(client, payload("issue_updated_unassigned", timestamp=LATER)))
     run_jobs()
     # Delivered late: the assignment happened before the unassignment that was already applied.

@@ -13,7 +13,16 @@ import pytest
 
 from hub import services
 from tests.plugins.jira.conftest import assert_accepted, deliveries, recorded_changes
-from tests.plugins.jira_server.conftest import EXTERNAL_ID, configure, install, link, mock_install, new_issue
+from tests.plugins.jira_server.conftest import (
+    BASE_URL,
+    EXTERNAL_ID,
+    assert_all_signed_and_valid,
+    configure,
+    install,
+    link,
+    mock_install,
+    new_issue,
+)
 from tests.plugins.jira_server.payloads import ASSIGNEE_EMAIL, ASSIGNEE_NAME, issue_assigned
 
 
@@ -98,17 +107,40 @@ def test_a_webhook_identifier_is_one_site_s_another_jira_may_send_the_same(
                       (linked["integration_id"], "duplicate")}, logged
 
 
-def test_unassign(client, linked, run_jobs):
-    assert_accepted(post(client, linked["webhook_path"], issue_assigned()))
-    run_jobs()
+def _unassigned(removed: str = ASSIGNEE_NAME) -> dict:
     payload = issue_assigned()
     payload["issue"]["fields"]["assignee"] = None
     payload["timestamp"] += 1000
-    payload["changelog"]["items"][0].update({"from": ASSIGNEE_NAME, "to": None})
+    payload["changelog"]["items"][0].update({"from": removed, "to": None})
+    return payload
 
-    assert_accepted(post(client, linked["webhook_path"], payload))
+
+def test_unassign(client, linked, requests_mock, run_jobs, rsa_keys):
+    assert_accepted(post(client, linked["webhook_path"], issue_assigned()))
+    run_jobs()
+    requests_mock.get(f"{BASE_URL}/rest/api/2/user",
+                      json={"key": ASSIGNEE_NAME, "name": ASSIGNEE_NAME, "emailAddress": ASSIGNEE_EMAIL})
+
+    assert_accepted(post(client, linked["webhook_path"], _unassigned()))
     run_jobs()
     assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+    [lookup] = requests_mock.request_history  # whom the changelog removed, by user key
+    assert (lookup.method, lookup.path) == ("GET", "/rest/api/2/user")
+    assert lookup.qs == {"key": [ASSIGNEE_NAME.lower()]}
+    assert assert_all_signed_and_valid(requests_mock.request_history, rsa_keys[1]) == 1
+
+
+def test_an_unassign_of_another_user_keeps_the_hubs_assignee(client, linked, requests_mock, run_jobs):
+    assert_accepted(post(client, linked["webhook_path"], issue_assigned()))
+    run_jobs()
+    requests_mock.get(f"{BASE_URL}/rest/api/2/user",
+                      json={"key": "JIRAUSER10100", "name": "robin",
+                            "emailAddress": "robin@elsewhere.example"})
+
+    assert_accepted(post(client, linked["webhook_path"], _unassigned("JIRAUSER10100")))
+    run_jobs()
+    assert issue(client, linked, linked["group_id"])["assignedTo"]["email"] == ASSIGNEE_EMAIL.lower()
+    assert recorded_changes(client)[-1]["reason"] == "the issue's assignee is someone else"
 
 
 def test_unknown_email_changes_nothing(client, linked, run_jobs):

@@ -195,6 +195,14 @@ JIRA_DC = Contract(
             "/rest/api/2", _DC_AUTH, rich_text=string(), user_field="name", user=string(), search="username"
         ),
         Endpoint("GET", "/rest/api/2/myself", _DC_AUTH, "check the credentials at install"),
+        Endpoint(
+            "GET",
+            "/rest/api/2/user",
+            _DC_AUTH,
+            "the email of whom a changelog unassigned (by user key)",
+            query={"key": string(minLength=1, maxLength=255)},
+            required_query=("key",),
+        ),
         # Jira's webhook REST resource (not in the Data Center OpenAPI document; Atlassian's webhook docs)
         Endpoint(
             "POST",
