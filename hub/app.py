@@ -83,6 +83,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 
+    @app.teardown_request
+    def _unbind_request(_error: BaseException | None) -> None:
+        logs.clear()  # what the thread logs next is not this request's
+
     commands.init_app(app)
     keycheck.verify_keys(app)
     return app

@@ -86,6 +86,25 @@ class _HubHandler(logging.StreamHandler[TextIO]):
     _hub = True
 
 
+class CurrentStderr(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (``alembic.ini`` names it).
+
+    A plain ``StreamHandler(sys.stderr)`` made inside ``hub db upgrade`` run by a CLI runner keeps
+    the runner's stream, closed once the command returns: every later record would fail to write.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """``StreamHandler.__init__`` and ``setStream`` assign it; the current stderr wins."""
+
+
 def configure(level: str = "INFO", json_lines: bool = True) -> None:
     """Send the ``hub`` and ``plugins`` loggers to stderr as JSON lines (idempotent)."""
     for name in ("hub", "plugins"):

@@ -50,3 +50,17 @@ def test_no_log_call_uses_a_reserved_record_attribute():
                 offenders += [f"{path.name}:{node.value.lineno} {k.value}" for k in node.value.keys
                               if isinstance(k, ast.Constant) and k.value in reserved]
     assert offenders == []
+
+
+def test_a_hub_db_upgrade_run_in_process_leaves_logging_whole(app, capfd):
+    """``hub db upgrade`` loads alembic.ini's logging config: run by a CLI runner, its handler must not
+    keep the runner's stream (closed afterwards: "--- Logging error ---" on every later record) nor
+    print the hub's records a second time through the root logger."""
+    out = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert out.exit_code == 0, out.output
+    capfd.readouterr()
+    logging.getLogger("alembic.runtime.migration").info("alembic.after")
+    logging.getLogger("hub.test").warning("hub.after")
+    err = capfd.readouterr().err
+    assert "Logging error" not in err
+    assert err.count("alembic.after") == 1 and err.count("hub.after") == 1, err
