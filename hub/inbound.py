@@ -349,7 +349,8 @@ _CLAIM_ROWS = (update(_CHANGES)
                .values(state="applied", attempts=_CHANGES.c.attempts + 1, date_applied=bindparam("now"))
                .returning(_CHANGES.c.id))
 _SETTLE_ROW = update(_CHANGES).where(_CHANGES.c.id == bindparam("change_id")).values(
-    state=bindparam("state"), reason=bindparam("reason"), activity_ids=bindparam("activity_ids"))
+    state=bindparam("state"), reason=bindparam("reason"), activity_ids=bindparam("activity_ids"),
+    outcomes=bindparam("outcomes"))
 
 
 def apply_one(change_id: int) -> bool:
@@ -410,7 +411,9 @@ def _apply_claimed(ready: Sequence[tuple[Row[*tuple[Any, ...]], m.Integration | 
         if results:  # every change's outcome in one driver call (psycopg pipelines it: one round trip)
             db.session.connection().execute(_SETTLE_ROW, [{
                 "change_id": row.id, "state": result.state, "reason": result.reason,
-                "activity_ids": result.activity_ids} for row, result in results])
+                "activity_ids": result.activity_ids,
+                "outcomes": {str(org): list(ended) for org, ended in result.by_org.items()} or None,
+            } for row, result in results])
         db.session.commit()
     except OperationalError:
         raise
@@ -514,13 +517,14 @@ def _current_delivery() -> int | None:
 LIST_MIN, LIST_MAX, LIST_DEFAULT = 1, 500, 50
 
 
-def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> str:
+def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange],
+                   org_id: int | None = None) -> str:
     """A delivery's life in one word: received (changes pending), then applied when any change
     applied, else the first change's state; failed when its handler raised (outcome ``error``);
     other deliveries without changes keep their recorded outcome (v1: processed, rejected, ...)."""
     if not changes:
         return "failed" if delivery.outcome == "error" else delivery.outcome
-    states = [c.state for c in changes]
+    states = [outcome_of(c, org_id)[0] for c in changes]
     if "pending" in states:
         return "received"
     if "failed" in states:
@@ -530,8 +534,10 @@ def delivery_state(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChang
     return states[0]
 
 
-def describe(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) -> dict[str, Any]:
-    """A delivery as ``hub deliveries --json`` and the API show it."""
+def describe(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange],
+             org_id: int | None = None) -> dict[str, Any]:
+    """A delivery as ``hub deliveries --json`` and the API show it (the API as ``org_id`` sees it:
+    each change's state and reason are that org's)."""
     return {
         "id": delivery.id,
         "provider": delivery.provider,
@@ -539,30 +545,43 @@ def describe(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange]) ->
         "method": delivery.method,
         "endpoint": delivery.endpoint,
         "statusCode": delivery.status_code,
-        "state": delivery_state(delivery, changes),
+        "state": delivery_state(delivery, changes, org_id),
         "outcome": delivery.outcome,
         "error": delivery.error,
         "dedupeKey": delivery.dedupe_key,
         "replayOf": delivery.replay_of,
         "dateReceived": m.iso(delivery.date_received),
-        "changes": [describe_change(c) for c in changes],
+        "changes": [describe_change(c, org_id) for c in changes],
     }
 
 
-def describe_change(change: m.InboundChange) -> dict[str, Any]:
-    return {
+def outcome_of(change: m.InboundChange, org_id: int | None) -> tuple[str, str | None]:
+    """``(state, reason)`` of a change for one org: its own when it was settled for several (orgs
+    sharing the integration), else the change's; a change pending or failed is so for every org."""
+    own = (change.outcomes or {}).get(str(org_id)) if org_id is not None else None
+    if own is None or change.state in ("pending", "failed"):
+        return change.state, change.reason
+    return own[0], own[1]
+
+
+def describe_change(change: m.InboundChange, org_id: int | None = None) -> dict[str, Any]:
+    state, reason = outcome_of(change, org_id)
+    described = {
         "id": change.id,
         "kind": change.kind,
         "ticket": {"key": change.ticket_key, "id": change.ticket_id or None},
         "data": change.data,
         "occurredAt": change.occurred_at,
-        "state": change.state,
-        "reason": change.reason,
+        "state": state,
+        "reason": reason,
         "error": change.error,
         "activityIds": [str(a) for a in change.activity_ids or []],
         "attempts": change.attempts,
         "dateApplied": m.iso(change.date_applied) if change.date_applied else None,
     }
+    if org_id is None and change.outcomes:  # the operator's view (hub deliveries): every org's
+        described["outcomes"] = {org: {"state": s, "reason": r} for org, (s, r) in change.outcomes.items()}
+    return described
 
 
 def changes_by_delivery(delivery_ids: Sequence[int]) -> dict[int, list[m.InboundChange]]:

@@ -30,12 +30,42 @@ Pairs = list[tuple[m.Group, m.ExternalIssue]]
 
 @dataclass
 class Applied:
-    """How a change ended: ``applied``, ``stale``, ``echo`` or ``skipped`` (with the reason)."""
+    """How a change ended: ``applied``, ``stale``, ``echo`` or ``skipped`` (with the reason).
+
+    ``by_org`` is how it ended for each org that installs the integration (by org id): orgs sharing a
+    Jira site link the same ticket with their own settings, and each org's delivery log shows its own
+    outcome, not the other org's."""
 
     state: str
     reason: str | None = None
     activity_ids: list[int] = field(default_factory=list)
     groups: list[m.Group] = field(default_factory=list)
+    by_org: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+
+
+#: Of an org's several linked issues, the outcome it sees: any applied, else an echo, and so on
+_RANK = {"applied": 4, "echo": 3, "stale": 2, "skipped": 1}
+
+
+class Tally:
+    """Per org, how a change ended for it: each org starts with why nothing happened to it (its sync
+    is off, it links no such ticket) and each of its linked issues then raises that to the best
+    outcome of any of them."""
+
+    def __init__(self) -> None:
+        self.by_org: dict[int, tuple[str, str | None]] = {}
+        self._rank: dict[int, int] = {}
+
+    def start(self, org_id: int, reason: str) -> None:
+        self.by_org[org_id], self._rank[org_id] = ("skipped", reason), 0
+
+    def note(self, org_id: int, state: str, reason: str | None = None) -> None:
+        if _RANK[state] > self._rank.get(org_id, -1):
+            self.by_org[org_id], self._rank[org_id] = (state, reason), _RANK[state]
+
+    def ended(self, result: Applied) -> Applied:
+        result.by_org = dict(self.by_org)
+        return result
 
 
 def apply(integration: m.Integration, change: t.Change, order_key: str) -> Applied:
@@ -112,10 +142,16 @@ def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...
     """The org integrations (``id``, ``organization_id``, ``config``) of this integration that are
     installed, active and have ``key`` on (within :func:`only_org`: that org's). Columns, not
     entities: every applied change asks."""
+    return [oi for oi in _installed(integration_id) if (oi.config or {}).get(key)]
+
+
+def _installed(integration_id: int) -> list[Row[*tuple[Any, ...]]]:
+    """The org integrations of this integration that are installed and active (within
+    :func:`only_org`: that org's), whatever their settings."""
     rows = _shared(("syncing", integration_id), lambda: db.session.connection().execute(
         _SYNCING, {"integration_id": integration_id}).all())
     only = db.session.info.get(_ONLY_ORG)
-    return [oi for oi in rows if (oi.config or {}).get(key) and only in (None, oi.organization_id)]
+    return [oi for oi in rows if only in (None, oi.organization_id)]
 
 
 def _linked(integration_id: int, ticket: t.Ticket, org_ids: list[int], order_key: str, *,
@@ -163,16 +199,34 @@ def _linked_statement(by_id: bool, with_assignee: bool) -> Any:
 
 
 def _syncing_links(integration: m.Integration, ticket: t.Ticket, setting: str, field: str, order_key: str,
-                   *, with_assignee: bool = True) -> tuple[dict[int, Row[Any]], Pairs, Applied | None]:
+                   tally: Tally, *, with_assignee: bool = True,
+                   ) -> tuple[dict[int, Row[Any]], Pairs, Applied | None]:
     """The orgs with ``setting`` on (by org id) and the issues they link to the ticket, locked;
-    or, as the third value, why the change is skipped (the field's sync is off, nothing linked)."""
-    syncing = {oi.organization_id: oi for oi in where_should_sync(integration.id, setting)}
+    or, as the third value, why the change is skipped (the field's sync is off, nothing linked).
+    ``tally`` starts each installed org at why nothing would happen to it."""
+    syncing: dict[int, Row[Any]] = {}
+    for oi in _installed(integration.id):
+        if (oi.config or {}).get(setting):
+            syncing[oi.organization_id] = oi
+            tally.start(oi.organization_id, "not linked")
+        else:
+            tally.start(oi.organization_id, f"{field} sync off")
     if not syncing:
-        return syncing, [], Applied("skipped", f"{field} sync off")
+        return syncing, [], tally.ended(Applied("skipped", f"{field} sync off"))
     pairs = _linked(integration.id, ticket, list(syncing), order_key, with_assignee=with_assignee)
     if not pairs:
-        return syncing, [], Applied("skipped", "not linked")
+        return syncing, [], tally.ended(Applied("skipped", "not linked"))
     return syncing, pairs, None
+
+
+def _fresh_or_stale(pairs: Pairs, column: str, order_key: str, tally: Tally, why: str) -> Pairs:
+    """:func:`_fresh`, noting the tickets it leaves out as stale for their orgs."""
+    fresh = _fresh(pairs, column, order_key)
+    kept = {ext.id for _, ext in fresh}
+    for _, ext in pairs:
+        if ext.id not in kept:
+            tally.note(ext.organization_id, "stale", why)
+    return fresh
 
 
 def _rekey(ext: m.ExternalIssue, external_id: str, key: str, order_key: str) -> bool:
@@ -268,13 +322,14 @@ _MAPPINGS = select(_PROJECTS.c.organization_integration_id, _PROJECTS.c.resolved
 
 
 def _status(integration: m.Integration, change: t.StatusChange, order_key: str) -> Applied:
+    tally = Tally()
     org_integrations, pairs, skipped = _syncing_links(
-        integration, change.ticket, "sync_status_reverse", "status", order_key, with_assignee=False)
+        integration, change.ticket, "sync_status_reverse", "status", order_key, tally, with_assignee=False)
     if skipped:
         return skipped
-    pairs = _fresh(pairs, "status_order", order_key)
+    pairs = _fresh_or_stale(pairs, "status_order", order_key, tally, STALE_STATUS)
     if not pairs:
-        return Applied("stale", "a newer status change was applied")
+        return tally.ended(Applied("stale", STALE_STATUS))
     oi_ids, project = sorted(oi.id for oi in org_integrations.values()), change.ticket.project_id
     mappings: dict[int, Row[Any]] = _shared(("mappings", *oi_ids, project), lambda: {
         mp.organization_integration_id: mp
@@ -287,28 +342,48 @@ def _status(integration: m.Integration, change: t.StatusChange, order_key: str) 
         target, why = decide(change, mappings.get(org_integrations[ext.organization_id].id))
         if target and echoes.consume(ext, "status", target):
             echoed = True
+            tally.note(ext.organization_id, "echo", ECHO)
             continue
         if target:  # a status the hub would take (a step within one category voids nothing)
             echoes.settle(ext, "status")
         if target == "resolved" and group.status == "ignored":
             reasons.append("ignored issue stays ignored")
+            tally.note(ext.organization_id, "skipped", reasons[-1])
             continue
         if target:
             by_target.setdefault(target, []).append(group)
-        elif why:
-            reasons.append(why)
+        else:
+            if why:
+                reasons.append(why)
+            tally.note(ext.organization_id, "skipped", why or "no change")
     changed: list[m.Group] = []
     for target, groups in by_target.items():
         changed += issues.change_status(groups, target, integration=integration, sync_outbound=False,
                                         locked=True)
-    return _outcome(changed, echoed, reasons)
+    _note_changed(tally, [g for groups in by_target.values() for g in groups], changed, "no change")
+    return tally.ended(_outcome(changed, echoed, reasons))
+
+
+STALE_STATUS = "a newer status change was applied"
+STALE_ASSIGNEE = "a newer assignee change was applied"
+ECHO = "the hub's own change coming back"
+
+
+def _note_changed(tally: Tally, tried: list[m.Group], changed: list[m.Group], otherwise: str) -> None:
+    """Each org's issues that a state change was tried on: applied when it changed, else skipped."""
+    done = {g.id for g in changed}
+    for group in tried:
+        if group.id in done:
+            tally.note(group.organization_id, "applied")
+        else:
+            tally.note(group.organization_id, "skipped", otherwise)
 
 
 def _outcome(changed: list[m.Group], echoed: bool, reasons: list[str]) -> Applied:
     if changed:
         return Applied("applied", groups=changed)
     if echoed:
-        return Applied("echo", "the hub's own change coming back")
+        return Applied("echo", ECHO)
     return Applied("skipped", reasons[0] if reasons else "no change")
 
 
@@ -316,26 +391,30 @@ def _outcome(changed: list[m.Group], echoed: bool, reasons: list[str]) -> Applie
 
 
 def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: str) -> Applied:
+    tally = Tally()
     _, pairs, skipped = _syncing_links(
-        integration, change.ticket, "sync_assignee_inbound", "assignee", order_key)
+        integration, change.ticket, "sync_assignee_inbound", "assignee", order_key, tally)
     if skipped:
         return skipped
     if change.assign and not change.email:  # never act for a person we cannot name
-        return Applied("skipped", "identity unknown")
-    pairs = _fresh(pairs, "assignee_order", order_key)
+        for _, ext in pairs:
+            tally.note(ext.organization_id, "skipped", "identity unknown")
+        return tally.ended(Applied("skipped", "identity unknown"))
+    pairs = _fresh_or_stale(pairs, "assignee_order", order_key, tally, STALE_ASSIGNEE)
     if not pairs:
-        return Applied("stale", "a newer assignee change was applied")
+        return tally.ended(Applied("stale", STALE_ASSIGNEE))
     value = (change.email or "").strip().lower() if change.assign else ""
     echoed = False
     live: Pairs = []
     for group, ext in pairs:
         if echoes.consume(ext, "assignee", value):
             echoed = True
+            tally.note(ext.organization_id, "echo", ECHO)
         else:
             echoes.settle(ext, "assignee")
             live.append((group, ext))
     if not live:
-        return _outcome([], echoed, [])
+        return tally.ended(_outcome([], echoed, []))
     groups = [g for g, _ in live]
     if not change.assign:
         replaces = _unassignable(live, change.replaces_email)
@@ -344,20 +423,24 @@ def _assignee(integration: m.Integration, change: t.AssigneeChange, order_key: s
         for group, ext in live:
             if group in changed:
                 ext.synced_assignee_id = None
-        return _outcome(changed, echoed, ["the issue's assignee is someone else"])
+        why = "the issue's assignee is someone else"
+        _note_changed(tally, groups, changed, why)
+        return tally.ended(_outcome(changed, echoed, [why]))
     user = _user_by_email(change.email)
     members = issues.project_member_ids([user.id], {g.project_id for g in groups}) if user else set()
     eligible = [g for g in groups if user and (user.id, g.project_id) in members]
+    why = "identity unknown" if not user else "not a member of the issue's project"
+    _note_changed(tally, [g for g in groups if g not in eligible], [], why)
     if not user or not eligible:
         logger.warning("sync.assignee-not-found", extra={"external_issue": change.ticket.key,
                                                          "integration": integration.id})
-        why = "identity unknown" if not user else "not a member of the issue's project"
-        return _outcome([], echoed, [why])
+        return tally.ended(_outcome([], echoed, [why]))
     changed = issues.change_assignee(eligible, user, integration=integration, locked=True)
     for group, ext in live:
         if group in eligible:
             ext.synced_assignee_id = user.id
-    return _outcome(changed, echoed, ["no change"])
+    _note_changed(tally, eligible, changed, "no change")
+    return tally.ended(_outcome(changed, echoed, ["no change"]))
 
 
 def _unassignable(pairs: Pairs, email: str | None) -> dict[int, int | None]:
@@ -383,25 +466,39 @@ def _moved(integration: m.Integration, change: t.TicketMoved, order_key: str) ->
         known = and_(known, m.ExternalIssue.organization_id == only)
     tickets = db.session.scalars(
         select(m.ExternalIssue).where(m.ExternalIssue.integration_id == integration.id, known)).all()
-    moved = sum(1 for ext in tickets if ext.key != change.ticket.key and _rekey(
-        ext, change.ticket.id, change.ticket.key, order_key))
+    tally = Tally()
+    for oi in _installed(integration.id):
+        tally.start(oi.organization_id, "not linked")
     for ext in tickets:
+        if ext.key != change.ticket.key and _rekey(ext, change.ticket.id, change.ticket.key, order_key):
+            tally.note(ext.organization_id, "applied")
+        elif ext.key_order is not None and order_key < ext.key_order:
+            tally.note(ext.organization_id, "stale", STALE_MOVE)
+        else:
+            tally.note(ext.organization_id, "skipped", "no change")
         ext.external_id = ext.external_id or change.ticket.id
-    if moved:
-        return Applied("applied")
-    if any(ext.key_order is not None and order_key < ext.key_order for ext in tickets):
-        return Applied("stale", "a newer move was applied")
-    return Applied("skipped", "not linked" if not tickets else "no change")
+    states = {state for state, _ in tally.by_org.values()}
+    if "applied" in states:
+        return tally.ended(Applied("applied"))
+    if "stale" in states:
+        return tally.ended(Applied("stale", STALE_MOVE))
+    return tally.ended(Applied("skipped", "not linked" if not tickets else "no change"))
+
+
+STALE_MOVE = "a newer move was applied"
 
 
 def _comment(integration: m.Integration, change: t.CommentAdded, order_key: str) -> Applied:
-    _, pairs, skipped = _syncing_links(integration, change.ticket, "sync_comments", "comment", order_key)
+    tally = Tally()
+    _, pairs, skipped = _syncing_links(
+        integration, change.ticket, "sync_comments", "comment", order_key, tally)
     if skipped:
         return skipped
     noted = _noted(integration, change, order_key, [g.id for g, _ in pairs])
+    _note_changed(tally, [g for g, _ in pairs if g.id in noted], [], "comment already noted")
     pairs = [(g, ext) for g, ext in pairs if g.id not in noted]
     if not pairs:  # a replay's copy: posting it again would notify and sync it twice
-        return Applied("skipped", "comment already noted")
+        return tally.ended(Applied("skipped", "comment already noted"))
     author = _user_by_email(change.author_email)
     members = issues.project_member_ids([author.id], {g.project_id for g, _ in pairs}) if author else set()
     for group, _ in pairs:
@@ -409,7 +506,8 @@ def _comment(integration: m.Integration, change: t.CommentAdded, order_key: str)
         issues.add_note(group, change.text, actor=actor, integration=integration,
                         extra={"author": change.author_name or change.author_email or "",
                                "commentId": change.comment_id, "orderKey": order_key})
-    return Applied("applied", groups=[g for g, _ in pairs])
+    _note_changed(tally, [g for g, _ in pairs], [g for g, _ in pairs], "")
+    return tally.ended(Applied("applied", groups=[g for g, _ in pairs]))
 
 
 def _noted(integration: m.Integration, change: t.CommentAdded, order_key: str,

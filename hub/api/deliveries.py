@@ -76,7 +76,7 @@ def _the_orgs(org: m.Organization) -> Any:
 def _described(org: m.Organization, rows: list[m.WebhookDelivery]) -> list[dict[str, Any]]:
     """The deliveries as the org sees them: activity ids of other orgs' issues are left out."""
     changes = inbound.changes_by_delivery([d.id for d in rows])
-    out = [inbound.describe(d, changes.get(d.id, [])) for d in rows]
+    out = [inbound.describe(d, changes.get(d.id, []), org.id) for d in rows]
     shown = {int(a) for d in out for c in d["changes"] for a in c["activityIds"]}
     if shown:
         mine = {str(a) for a in db.session.scalars(

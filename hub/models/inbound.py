@@ -43,6 +43,8 @@ class InboundChange(Model):
     reason: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     activity_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    #: How it ended for each org installing the integration: ``{"<org id>": [state, reason]}``
+    outcomes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     date_created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -433,6 +433,21 @@ def test_one_ticket_linked_from_two_orgs_follows_each_orgs_settings(client, env,
     assert shown["status"] == "unresolved" and shown["assignedTo"]["email"] == "jess@example.com"
     assert services.get_integration("jira", env["jira"].external_id) is not None
 
+    # each org's delivery log tells what the change did to its own issues, not the other's
+    def outcomes(org: str, headers: dict[str, str]) -> list[tuple[str, str, str | None]]:
+        [status, assignee] = client.get(f"/api/0/organizations/{org}/deliveries/", headers=headers).json
+        return [(d["state"], d["changes"][0]["state"], d["changes"][0]["reason"]) for d in (assignee, status)]
+
+    assert outcomes("acme", env["headers"]) == [
+        ("skipped", "skipped", "assignee sync off"), ("applied", "applied", None)]
+    assert outcomes("globex", other["headers"]) == [
+        ("applied", "applied", None), ("skipped", "skipped", "status sync off")]
+    out = client.application.test_cli_runner().invoke(args=["deliveries", "--json"])
+    [status, assignee] = json.loads(out.output)
+    ids = {str(env["org"].id): "acme", str(other["org"].id): "globex"}
+    assert {ids[org]: o["state"] for org, o in assignee["changes"][0]["outcomes"].items()} == {
+        "acme": "skipped", "globex": "applied"}
+
 
 def test_an_org_sharing_the_integration_sees_and_replays_only_what_concerns_its_own_issues(
         client, env, factories, requests_mock, run_jobs):
