@@ -243,7 +243,9 @@ def replay(delivery_id: int) -> None:
         except (NotFound, Conflict) as e:
             raise click.ClickException(str(e)) from e
         flush()
-    click.echo(f"{response.status_code} {response.get_data(as_text=True)[:500]}")
+    body = response.get_data(as_text=True)
+    # JSON whole (a replay's changes are what the operator asked for); another body (a page) cut short
+    click.echo(f"{response.status_code} {body if response.is_json else body[:500]}")
     if response.status_code >= 400:  # scripts can tell a failed replay from a done one
         raise click.exceptions.Exit(1)
 

@@ -83,6 +83,21 @@ def test_replay_applies_the_recorded_changes_again(client, signed, run_jobs):
     assert "signature" in help_text and "re-checked" in help_text
 
 
+def test_hub_replay_prints_the_whole_answer_however_many_changes(client, signed, run_jobs):
+    """The answer lists every change (with each org's outcome): a script parses all of it as JSON."""
+    body = {"delivery": "a", "key": "APP-1", "state": "closed", "assignee": "dev@example.com",
+            "comment": "Rolled back the deploy " * 20, "author": "dev@example.com", "updated_ms": 2}
+    post(client, body)
+    run_jobs()
+    delivery_id = db.session.scalar(select(m.WebhookDelivery.id))
+    out = client.application.test_cli_runner().invoke(args=["replay", str(delivery_id)])
+    assert out.exit_code == 0 and len(out.output) > 1000, out.output
+    answer = json.loads(out.output.split(" ", 1)[1])
+    assert [c["kind"] for c in answer["changes"]] == [c.kind for c in changes()[:3]]
+    assert all(c["outcomes"] == {str(signed["org"].id): {"state": c["state"], "reason": c["reason"]}}
+               for c in answer["changes"])
+
+
 def test_replay_records_a_new_delivery_and_the_original_keeps_what_it_did(client, signed, run_jobs):
     """The delivery log is a history: a replay is a delivery of its own (``replayOf``), with copies of
     the recorded changes; the original's changes keep their state, reason and activities."""
