@@ -40,7 +40,8 @@ def test_a_scaffolded_plugin_passes_its_own_end_to_end_tests(tmp_path: Path, hub
     assert package.name == "hub-scaffold-probe"
     site = tmp_path / "site"
     _fake_install(package, site)
-    env = {k: v for k, v in os.environ.items() if k not in ("HUB_TEST_DATABASE_URL", "PYTEST_ADDOPTS")}
+    env = {k: v for k, v in os.environ.items()  # not an xdist worker's either: it is a run of its own
+           if k not in ("HUB_TEST_DATABASE_URL", "PYTEST_ADDOPTS") and not k.startswith("PYTEST_XDIST")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), str(package), env.get("PYTHONPATH")) if p)
     env["HUB_TEST_REDIS_URL"] = hub_redis_url.rsplit("/", 1)[0] + "/14"  # its own Redis database
     result = subprocess.run(

@@ -173,7 +173,8 @@ def test_an_unusable_hub_specs_dir_is_one_clear_line(tmp_path):
 
 
 def test_pytest_stops_with_one_line_when_hub_specs_dir_is_missing(tmp_path):
-    env = {**os.environ, "HUB_SPECS_DIR": str(tmp_path / "no-specs")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
+           "HUB_SPECS_DIR": str(tmp_path / "no-specs")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "tests/support/test_specs.py"],
         cwd=REPO,
