@@ -218,6 +218,18 @@ def make_app(hub_database_url: str, hub_redis_url: str, tmp_path: Any) -> Iterat
     yield factory
     if factory.made:
         _clean(factory.made[0], hub_redis_url)
+    _dispose(factory.made)
+
+
+def _dispose(apps: list[Any]) -> None:
+    """Close the test's apps' pooled connections now, not when they are collected: a PostgreSQL server
+    serves a bounded number of clients, and each app has a pool of its own."""
+    from hub.extensions import db
+
+    for made in apps:
+        with made.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture
