@@ -346,11 +346,12 @@ def change_assignee(
                     "sync_assignee_outbound"
                 ):
                     continue
-                echoes.expect(ext, "assignee", user.email if user else "")
+                noted = user.email if user else ""
+                echoes.expect(ext, "assignee", noted)
                 add_outbox(
                     "sync_assignee_outbound",
                     {"external_issue_id": ext.id, "group_id": group.id, "user_id": user.id if user else None,
-                     "assign": user is not None},
+                     "assign": user is not None, "echo": noted},
                     organization_id=group.organization_id,
                     integration_id=ext.integration_id,
                 )

@@ -316,8 +316,11 @@ def _nothing_sent(outbox_id: str) -> None:
     if entry.kind == "sync_status_outbound":
         echoes.withdraw(ext, "status", "resolved" if p["is_resolved"] else "unresolved")
     else:
-        user = db.session.get(m.User, p["user_id"]) if p.get("user_id") else None
-        echoes.withdraw(ext, "assignee", user.email if user else "")
+        noted = p.get("echo")  # the value noted when queued (the user's email may have changed since)
+        if noted is None:  # a row queued before the note was carried
+            user = db.session.get(m.User, p["user_id"]) if p.get("user_id") else None
+            noted = user.email if user else ""
+        echoes.withdraw(ext, "assignee", noted)
     db.session.commit()
 
 

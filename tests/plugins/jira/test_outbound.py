@@ -486,6 +486,18 @@ def test_assignee_not_in_jira_is_skipped(client, env, linked, requests_mock, run
     assert [c[0] for c in _jira_calls(requests_mock)] == ["GET"]
 
 
+def test_a_skipped_assign_withdraws_its_note_even_when_the_users_email_changed_meanwhile(
+        client, env, linked, requests_mock, run_jobs):
+    requests_mock.get(f"{SITE}/rest/api/3/user/search", json=[])
+    _assign(client, env, linked, "jess@example.com")
+    env["jess"].email = "jess.new@example.com"  # changed between the queueing and the job
+    db.session.commit()
+    run_jobs()
+    [entry] = _outbox("sync_assignee_outbound")
+    assert entry.status == "skipped"
+    assert _ticket().expected_echoes == {"assignee": []}
+
+
 # -- comments (FLOWS §8) ------------------------------------------------------------------------
 
 
