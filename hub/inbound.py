@@ -558,9 +558,11 @@ def describe(delivery: m.WebhookDelivery, changes: Sequence[m.InboundChange],
 def outcome_of(change: m.InboundChange, org_id: int | None) -> tuple[str, str | None]:
     """``(state, reason)`` of a change for one org: its own when it was settled for several (orgs
     sharing the integration), else the change's; a change pending or failed is so for every org."""
-    own = (change.outcomes or {}).get(str(org_id)) if org_id is not None else None
-    if own is None or change.state in ("pending", "failed"):
-        return change.state, change.reason
+    if org_id is None or not change.outcomes or change.state in ("pending", "failed"):
+        return change.state, change.reason  # a row from before per-org outcomes: the one it has
+    own = change.outcomes.get(str(org_id))
+    if own is None:  # settled for other orgs only (another org's replay, an org installed since)
+        return "skipped", "not applied for this org"
     return own[0], own[1]
 
 

@@ -485,6 +485,11 @@ def test_an_org_sharing_the_integration_sees_and_replays_only_what_concerns_its_
     assigned = [a["id"] for a in theirs_activity if a["type"] == "assigned"]
     assert replayed["changes"][0]["activityIds"] == assigned
     assert original["changes"][0]["activityIds"] == []  # acme's activity is not shown to globex
+    # acme sees globex's replay (it links the ticket too), as what it did to acme's issues: nothing
+    acme_ledger = client.get("/api/0/organizations/acme/deliveries/", headers=env["headers"]).json
+    [acmes_view] = [d for d in acme_ledger if d["id"] == replayed["id"]]
+    assert (acmes_view["changes"][0]["state"], acmes_view["changes"][0]["reason"]) == (
+        "skipped", "not applied for this org")
 
 
 # -- bodies -----------------------------------------------------------------------------------
