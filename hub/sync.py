@@ -138,13 +138,6 @@ def only_org(org_id: int) -> Iterator[None]:
         db.session.info.pop(_ONLY_ORG, None)
 
 
-def where_should_sync(integration_id: int, key: str) -> list[Row[*tuple[Any, ...]]]:
-    """The org integrations (``id``, ``organization_id``, ``config``) of this integration that are
-    installed, active and have ``key`` on (within :func:`only_org`: that org's). Columns, not
-    entities: every applied change asks."""
-    return [oi for oi in _installed(integration_id) if (oi.config or {}).get(key)]
-
-
 def _installed(integration_id: int) -> list[Row[*tuple[Any, ...]]]:
     """The org integrations of this integration that are installed and active (within
     :func:`only_org`: that org's), whatever their settings."""
