@@ -93,9 +93,6 @@ class CurrentStderr(logging.StreamHandler[TextIO]):
     the runner's stream, closed once the command returns: every later record would fail to write.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self) -> TextIO:
         return sys.stderr
