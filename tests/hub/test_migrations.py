@@ -26,6 +26,9 @@ def test_a_redelivery_right_after_the_upgrade_to_claims_per_integration_is_still
     from hub import models as m
     from tests.support.inbound import changes, group, post
 
+    def claim_provider() -> str:
+        return db.session.scalars(select(m.WebhookClaim.provider)).one()
+
     payload = {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1000}
     assert post(client, payload).status_code == 200
     run_jobs()
@@ -34,12 +37,15 @@ def test_a_redelivery_right_after_the_upgrade_to_claims_per_integration_is_still
     assert db.session.scalars(select(claim.dedupe_key)).all() == [scoped]
     # the old hub's claim: the bare key, at the revision before 0011
     db.session.execute(update(claim).values(dedupe_key="d1"))
+    hashed = "sha256:" + "0" * 64  # a key too long to keep was claimed as its hash: no twin can be derived
+    db.session.add(m.WebhookClaim(provider=claim_provider(), dedupe_key=hashed,
+                                  delivery_id=db.session.scalars(select(claim.delivery_id)).one()))
     db.session.commit()
     with app.app_context():
         downgrade(revision="0010")
         upgrade()
     db.session.expire_all()
-    assert sorted(db.session.scalars(select(claim.dedupe_key)).all()) == sorted(["d1", scoped])
+    assert sorted(db.session.scalars(select(claim.dedupe_key)).all()) == sorted(["d1", hashed, scoped])
     client.put(f"/api/0/organizations/acme/issues/{signed['group_id']}/", json={"status": "unresolved"},
                headers=signed["headers"])
     r = post(client, payload)

@@ -55,8 +55,8 @@ def upgrade() -> None:
         last = rows[-1].id
         wanted = {}
         for row in rows:
-            if row.dedupe_key.startswith(f"{row.integration_id}:"):
-                continue  # taken scoped already
+            if row.dedupe_key.startswith((f"{row.integration_id}:", "sha256:")):
+                continue  # taken scoped already, or a hash: its scoped twin cannot be derived from it
             wanted[(row.provider, _scoped(row.integration_id, row.dedupe_key))] = row
         if not wanted:
             continue
@@ -66,8 +66,16 @@ def upgrade() -> None:
         missing = [{"provider": provider, "dedupe_key": key, "delivery_id": row.delivery_id,
                     "date_claimed": row.date_claimed}
                    for (provider, key), row in wanted.items() if (provider, key) not in taken]
-        if missing:
-            connection.execute(claims.insert(), missing)
+        if missing:  # a hub still running may claim one meanwhile: that claim stands
+            connection.execute(_insert_missing(connection.dialect.name), missing)
+
+
+def _insert_missing(dialect: str) -> sa.Insert:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(claims).on_conflict_do_nothing(index_elements=["provider", "dedupe_key"])
 
 
 def downgrade() -> None:
