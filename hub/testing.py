@@ -55,20 +55,25 @@ def _xdist_worker() -> tuple[int, int] | None:
 
 
 def _worker_redis_url(url: str) -> str:
-    """The given Redis URL, with a database of this xdist worker's own."""
+    """The given Redis URL, with a database of this xdist worker's own (``/N`` or ``?db=N``, as
+    redis-py reads them; a ``unix://`` socket's database is only ever ``?db=``)."""
     worker = _xdist_worker()
     if worker is None:
         return url
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     index, count = worker
     parts = urlsplit(url)
-    base = int(parts.path.strip("/") or 0)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    in_path = parts.scheme != "unix" and "db" not in query
+    base = int((parts.path.strip("/") if in_path else query.get("db")) or 0)
     db = base * count + index
     if db > 15:
         raise pytest.UsageError(f"HUB_TEST_REDIS_URL's database {base} with -n {count} needs database {db}: "
                                 "use a lower database number or fewer workers")
-    return urlunsplit(parts._replace(path=f"/{db}"))
+    if in_path:
+        return urlunsplit(parts._replace(path=f"/{db}"))
+    return url.split("?", 1)[0] + "?" + urlencode({**query, "db": str(db)})  # urlunsplit drops unix:// 's //
 
 
 def _worker_database_url(url: str) -> str:
@@ -216,9 +221,11 @@ def make_app(hub_database_url: str, hub_redis_url: str, tmp_path: Any) -> Iterat
     """Build an app on the test database and Redis, with config overrides; cleaned after the test."""
     factory = AppFactory(hub_database_url, hub_redis_url, str(tmp_path / "instance"))
     yield factory
-    if factory.made:
-        _clean(factory.made[0], hub_redis_url)
-    _dispose(factory.made)
+    try:
+        if factory.made:
+            _clean(factory.made[0], hub_redis_url)
+    finally:
+        _dispose(factory.made)
 
 
 def _dispose(apps: list[Any]) -> None:

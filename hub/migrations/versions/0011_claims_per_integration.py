@@ -71,10 +71,9 @@ def upgrade() -> None:
 
 
 def _insert_missing(dialect: str) -> sa.Insert:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(claims).on_conflict_do_nothing(index_elements=["provider", "dedupe_key"])
 
 
