@@ -145,7 +145,9 @@ def complete_change(integration: Integration, change: Change) -> Change | None:
     **Called**: in ``hub worker``, on the plugin owning ``integration.provider``.
     **Result**: ``firstresult``.
     **Errors**: ``RetryLater`` / a retryable ``Api*Error`` → tried again later (5 times, then the
-    change is ``failed`` with the error); ``PluginError`` → ``failed`` at once. **Since**: v1.2.
+    change is ``failed`` with the error); ``PluginError`` → ``failed`` at once. A change that means
+    something as it is (an unassign: the core's fallback; a status change naming its target's
+    category) is applied as it is instead of failing. **Since**: v1.2.
     """
 
 

@@ -375,10 +375,16 @@ def apply_many(change_ids: Sequence[int]) -> int:
         if row is None:
             continue
         integration = db.session.get(m.Integration, row.integration_id)
+        change: t.Change | None = None
         try:
-            ready.append((row, integration, _complete(integration, from_row(row))))
+            change = from_row(row)
+            ready.append((row, integration, _complete(integration, change)))
         except (RetryLater, ApiError) as e:
-            settled += _retry_or_fail(change_id, e)
+            if change is not None and _applies_uncompleted(change) and _last_attempt(row.attempts, e):
+                logger.warning("inbound.applied-uncompleted", extra={"change": change_id, "error": str(e)})
+                ready.append((row, integration, change))  # the core's fallback, rather than nothing
+            else:
+                settled += _retry_or_fail(change_id, e)
         except PluginError as e:
             settled += _settle_failed(change_id, f"{type(e).__name__}: {e}")
         except Exception as e:  # a row no change type reads, a bug in complete_change: failed, the rest go on
@@ -454,6 +460,20 @@ def _complete(integration: m.Integration | None, change: t.Change) -> t.Change:
     hub = current_app.extensions["hub"]
     completed = hub.hook.complete_change(integration=snapshots.integration(integration), change=change)
     return completed if isinstance(completed, t.Change) else change
+
+
+def _applies_uncompleted(change: t.Change) -> bool:
+    """What a change means without its completion: an unassign without whom it removed falls back to
+    the user last synced with the ticket; a status change with its target's category still resolves
+    or reopens by it. An assign without an email, or a status without a category, means nothing."""
+    if isinstance(change, t.AssigneeChange):
+        return not change.assign
+    return isinstance(change, t.StatusChange) and change.category is not None
+
+
+def _last_attempt(attempts: int, error: Exception) -> bool:
+    """This failure would fail the change for good (its last attempt, or an error not worth retrying)."""
+    return attempts + 1 >= MAX_ATTEMPTS or not getattr(error, "retryable", True)
 
 
 def _retry_or_fail(change_id: int, error: HubError) -> bool:

@@ -120,17 +120,17 @@ def _naming_the_removed(integration: Integration, change: AssigneeChange,
     user_id = str(change.account_id)
     cache_key = f"{integration.provider}:changelog-email:{integration.id}:{user_id}"
     cached = services.cache_get(cache_key)
+    if cached is not None:  # "" when Jira hid it: asked once per EMAIL_TTL, not per unassign
+        return dataclasses.replace(change, replaces_email=str(cached)) if cached else None
     try:
-        email = str(cached) if cached else client_factory(integration).changelog_user_email(user_id)
+        email = client_factory(integration).changelog_user_email(user_id)
     except ApiError as e:
         if e.retryable:
             raise
         logger.info("jira.removed-assignee-unknown", extra={"integration": integration.id, "code": e.code})
         return None
-    if not email:
-        return None
-    services.cache_set(cache_key, email, ttl=EMAIL_TTL)
-    return dataclasses.replace(change, replaces_email=email)
+    services.cache_set(cache_key, email or "", ttl=EMAIL_TTL)
+    return dataclasses.replace(change, replaces_email=email) if email else None
 
 
 def assignee_email(integration: Integration, account_id: str, client_factory: ClientFactory) -> str | None:

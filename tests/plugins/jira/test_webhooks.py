@@ -304,6 +304,44 @@ def test_an_unassign_lookup_jira_fails_for_now_is_retried(client, env, requests_
     assert recorded_changes(client)[-1]["reason"] == "the issue's assignee is someone else"
 
 
+def test_an_unassign_whose_lookup_never_succeeds_still_applies_as_the_core_falls_back(
+        client, env, requests_mock, run_jobs):
+    """Jira keeps failing the lookup of whom it removed: after the last try the unassign is applied
+    without it (removing whom the ticket last synced), not failed and lost."""
+    from hub.inbound import MAX_ATTEMPTS
+
+    busy = requests_mock.get(f"{SITE}/rest/api/3/user/email", status_code=503,
+                             json={"errorMessages": ["Busy"]})
+    gid = _reassigned_in_jira_to_a_stranger(client, env, requests_mock, run_jobs)
+    run_jobs()
+    for _ in range(MAX_ATTEMPTS - 2):
+        make_retries_due()
+        run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"]["email"] == "jess@example.com"
+    assert _states(client)[-1] == ("assignee", "pending")
+    make_retries_due()
+    run_jobs()
+    assert busy.call_count == MAX_ATTEMPTS
+    assert _issue(client, env["headers"], gid)["assignedTo"] is None
+    assert _states(client)[-1] == ("assignee", "applied")
+
+
+def test_a_hidden_email_whose_lookup_never_succeeds_fails_the_assign(client, env, requests_mock, run_jobs):
+    """An assign means nothing without whom it assigns: after the last try it is failed, with the error."""
+    from hub.inbound import MAX_ATTEMPTS
+
+    gid = _linked(client, env, requests_mock)
+    requests_mock.get(f"{SITE}/rest/api/3/user/email", status_code=503, json={"errorMessages": ["Busy"]})
+    assert_accepted(send_webhook(client, payload("issue_updated_assignee_hidden_email")))
+    run_jobs()
+    for _ in range(MAX_ATTEMPTS - 1):
+        make_retries_due()
+        run_jobs()
+    assert _issue(client, env["headers"], gid)["assignedTo"] is None
+    [change] = deliveries(client)[0]["changes"]
+    assert change["state"] == "failed" and change["attempts"] == MAX_ATTEMPTS and "503" in change["error"]
+
+
 def test_hidden_email_is_looked_up_by_the_worker_and_cached(client, env, requests_mock, run_jobs):
     gid = _linked(client, env, requests_mock)
     requests_mock.get(f"{SITE}/rest/api/3/user/email",

@@ -143,6 +143,23 @@ def test_an_unassign_of_another_user_keeps_the_hubs_assignee(client, linked, req
     assert recorded_changes(client)[-1]["reason"] == "the issue's assignee is someone else"
 
 
+def test_a_site_hiding_whom_an_unassign_removed_is_asked_once(client, linked, requests_mock, run_jobs):
+    """The site hides the user's email: the unassign falls back to whom the ticket last synced, and the
+    answer is cached like an email, so the next unassign of that user does not ask again."""
+    hidden = requests_mock.get(f"{BASE_URL}/rest/api/2/user",
+                               json={"key": ASSIGNEE_NAME, "name": ASSIGNEE_NAME})
+    for step in range(2):
+        assigned = issue_assigned()
+        assigned["timestamp"] += 10_000 * step
+        assert_accepted(post(client, linked["webhook_path"], assigned))
+        unassigned = _unassigned()
+        unassigned["timestamp"] += 10_000 * step
+        assert_accepted(post(client, linked["webhook_path"], unassigned))
+        run_jobs()
+        assert issue(client, linked, linked["group_id"])["assignedTo"] is None
+    assert hidden.call_count == 1
+
+
 def test_unknown_email_changes_nothing(client, linked, run_jobs):
     payload = issue_assigned()
     payload["issue"]["fields"]["assignee"]["emailAddress"] = "stranger@example.org"
