@@ -33,7 +33,7 @@ from hub import types as t
 from hub.driver import DriverStatement
 from hub.errors import ApiError, Conflict, HubError, NotFound, PluginError, RetryLater
 from hub.extensions import current_app_object, db
-from hub.models.base import utcnow
+from hub.models.base import JSONOrNull, utcnow
 
 logger = logging.getLogger("hub.inbound")
 
@@ -350,7 +350,7 @@ _CLAIM_ROWS = (update(_CHANGES)
                .returning(_CHANGES.c.id))
 _SETTLE_ROW = update(_CHANGES).where(_CHANGES.c.id == bindparam("change_id")).values(
     state=bindparam("state"), reason=bindparam("reason"), activity_ids=bindparam("activity_ids"),
-    outcomes=bindparam("outcomes"))
+    outcomes=bindparam("outcomes", type_=JSONOrNull))
 
 
 def apply_one(change_id: int) -> bool:

@@ -62,3 +62,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: The same column type, writing Python ``None`` as SQL ``NULL`` rather than JSON ``null`` (for a
+#: statement's parameter, where ``sqlalchemy.null()`` cannot be passed per row).
+JSONOrNull = JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")

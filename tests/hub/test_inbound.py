@@ -34,6 +34,22 @@ def test_the_ack_records_and_the_worker_applies(client, signed, run_jobs, reques
     assert count(m.OutboxEntry, m.OutboxEntry.kind == "sync_status_outbound") == 0  # never echoed back
 
 
+def test_a_change_that_reached_no_org_stores_no_outcomes(client, signed, run_jobs):
+    """An inactive integration's change is skipped before any org is asked: its ``outcomes`` is SQL
+    NULL (what a report's ``WHERE outcomes IS NULL`` finds), not the JSON value ``null``."""
+    from sqlalchemy import text, update
+
+    db.session.execute(update(m.Integration).where(m.Integration.id == signed["signed"].id)
+                       .values(status="disabled"))
+    db.session.commit()
+    r = post(client, {"delivery": "d1", "key": "APP-1", "state": "closed", "updated_ms": 1000})
+    assert r.status_code == 200
+    run_jobs()
+    [change] = changes()
+    assert (change.state, change.reason, change.outcomes) == ("skipped", "integration not active", None)
+    assert db.session.scalar(text("SELECT count(*) FROM inbound_changes WHERE outcomes IS NULL")) == 1
+
+
 def test_pending_changes_are_applied_in_event_order_not_arrival(client, signed, run_jobs):
     post(client, {"delivery": "new", "key": "APP-1", "state": "closed", "updated_ms": 2000})
     post(client, {"delivery": "old", "key": "APP-1", "state": "open", "updated_ms": 1000})
