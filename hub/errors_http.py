@@ -32,6 +32,28 @@ from hub.extensions import db
 
 logger = logging.getLogger("hub.errors")
 JSON_PREFIXES = ("/api/", "/extensions/", "/healthz")
+#: A refused body up to this size is read to its end before the answer goes out (past it, the server
+#: closes the connection). Above the largest limit a route has (an SDK envelope's 20 MiB).
+DRAIN_MAX = 32 * 1024 * 1024
+
+
+def _drain_refused_body(response: Any) -> Any:
+    """Read what is left of a refused request's body (a 413 on its length, a 401 before parsing)
+    before answering, so that the client can keep using the connection. gunicorn reads at most
+    64 KiB of a body the app left unread and then closes the connection without a
+    ``Connection: close``, which it does not let an app send: a provider's next webhook on that
+    pooled connection would fail."""
+    length = request.content_length
+    if response.status_code < 400 or not length or length > DRAIN_MAX:
+        return response
+    try:
+        if "stream" not in request.__dict__:  # not opened yet: open it past the app's hard stop
+            request.max_content_length = DRAIN_MAX
+        while request.stream.read(64 * 1024):
+            pass
+    except (OSError, ValueError, HTTPException):  # the client went away, or the stream is spent
+        pass
+    return response
 
 
 def _wants_json() -> bool:
@@ -83,6 +105,7 @@ def _hub_error_handler(answer: Callable[[Any], Answer]) -> Callable[[HubError], 
 def init_app(app: Flask) -> None:
     for error_class, answer in HUB_ERRORS.items():
         app.register_error_handler(error_class, _hub_error_handler(answer))
+    app.after_request(_drain_refused_body)
 
     @app.errorhandler(ApiAbort)
     def _api_abort(e: ApiAbort) -> Any:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hub import driver, fastjson, groupcommit, inbound, inputs, jobs, logs, security, upserts, writelock
 from hub import models as m
@@ -143,18 +144,20 @@ def extension(provider: str, endpoint: str) -> Response:
         route, params, limit = found.route, found.params, found.route.max_bytes
     elif request.method not in V1_METHODS:  # on_webhook is offered GET and POST, as in v1
         return _not_allowed(("GET", "HEAD", "POST"))
-    too_large = f"Request body too large (limit {_size(limit)})."
-    if (request.content_length or 0) > limit:
-        return _json_error(413, too_large)
-    body = request.get_data(cache=True)
-    if len(body) > limit:
-        return _json_error(413, too_large)
-    if security.session_post_unconfirmed():  # a plugin page's form acting for the logged-in user
-        return _form_expired()
     nul = inputs.first_nul([("path", endpoint), *request.headers.items()])
     if nul is not None:  # no route or header has one, and the delivery log could not store it
         return _json_error(400, "The URL path and headers must not contain NUL characters.",
                            {nul: ["Must not contain NUL characters."]})
+    if (request.content_length or 0) > limit:
+        return _too_large(provider, endpoint, limit, request.content_length)
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge:  # a body of no announced length, past the app's hard stop
+        return _too_large(provider, endpoint, limit, None)
+    if len(body) > limit:
+        return _too_large(provider, endpoint, limit, len(body))
+    if security.session_post_unconfirmed():  # a plugin page's form acting for the logged-in user
+        return _form_expired()
     logs.bind(provider=provider)
     if route is not None:
         return _v2(provider, endpoint, route, params or {}, body)
@@ -171,6 +174,17 @@ def extension(provider: str, endpoint: str) -> Response:
         dedupe=lambda key: _claim(provider, key, delivery_id), user=user_snapshot(current_user()),
     )
     return dispatch(provider, endpoint, hub_request, delivery_id)
+
+
+def _too_large(provider: str, endpoint: str, limit: int, size: int | None) -> Response:
+    """A 413, logged as a rejected delivery (its body is not kept: it is what was refused)."""
+    delivery = _delivery_row(provider, endpoint, b"")
+    delivery.status_code, delivery.outcome = 413, "rejected"
+    delivery.error = (f"body of {size} bytes over the limit of {limit}" if size is not None
+                      else f"body over the limit of {limit} bytes")
+    db.session.add(delivery)
+    db.session.commit()
+    return _json_error(413, f"Request body too large (limit {_size(limit)}).")
 
 
 def _not_allowed(allow: tuple[str, ...]) -> Response:

@@ -224,10 +224,13 @@ def test_a_processed_delivery_keeps_its_key_even_when_the_plugin_names_its_outco
     assert plugin.effects == 1
 
 
-def test_a_body_over_the_routes_limit_is_413_and_nothing_is_recorded(client, signed):
+def test_a_body_over_the_routes_limit_is_413_logged_as_rejected_without_its_body(client, signed):
     r = post(client, {"delivery": "d1", "key": "APP-1", "pad": "x" * 70_000})
     assert r.status_code == 413 and r.json["detail"] == "Request body too large (limit 64 KiB)."
-    assert count(m.WebhookDelivery) == 0 and count(m.InboundChange) == 0
+    [delivery] = db.session.scalars(select(m.WebhookDelivery)).all()
+    assert (delivery.status_code, delivery.outcome, delivery.body) == (413, "rejected", b"")
+    assert delivery.error == f"body of {r.request.content_length} bytes over the limit of 65536"
+    assert count(m.InboundChange) == 0 and count(m.WebhookClaim) == 0
 
 
 def test_the_verifier_runs_before_the_body_is_parsed(client, signed):
