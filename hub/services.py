@@ -270,16 +270,18 @@ def chat_action(integration: t.Integration, action: t.ChatAction,
     integration) who is a member of that org with a role allowed the action, and an assignee must be
     a member of the issue's project. Linked tickets and other threads follow, the origin recorded.
     """
+    # In FLOWS' order: an unlinked chat user is asked to link first (and learns nothing of the issue).
+    user = get_identity(integration.id, action.actor.user_id)
     group = _group_row(action.group_id)
     oi = _oi(int(integration.id), group.organization_id) if group is not None else None
-    if group is None or oi is None or oi.status == "disabled":
+    found = group is not None and oi is not None and oi.status != "disabled"
+    if user is None:
+        return t.ChatActionResult("link-identity", snapshots.group(group) if found and group else None)
+    if group is None or not found:
         return t.ChatActionResult(
             "not-found", detail="This issue does not belong to an organization that uses this integration."
         )
     snapshot = snapshots.group(group)
-    user = get_identity(integration.id, action.actor.user_id)
-    if user is None:
-        return t.ChatActionResult("link-identity", snapshot)
     role = org_role(user.id, str(group.organization_id))
     if role is None:
         return t.ChatActionResult("not-member", snapshot, user)

@@ -133,10 +133,12 @@ def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[
         return _invite(integration, action, issue_id, discord_user)
     if action not in STATUS_BUTTONS and action not in DIALOGS and action not in SELECTS:
         return msg.ephemeral(msg.UNKNOWN_ACTION)
-    if not issue_id.isascii() or not issue_id.isdigit():
-        return msg.ephemeral(msg.INVALID_ISSUE)
     actor = ChatIdentity(KEY, integration.external_id, str(discord_user.get("id") or ""),
                          str(discord_user.get("global_name") or discord_user.get("username") or ""))
+    if not issue_id.isascii() or not issue_id.isdigit():  # FLOWS' order: the link prompt comes first
+        if services.get_identity(integration.id, actor.user_id) is None:
+            return msg.link_prompt(identity.link_url(integration, discord_user))
+        return msg.ephemeral(msg.INVALID_ISSUE)
     if action in DIALOGS:
         return _dialog(integration, actor, action, issue_id, payload, discord_user)
     if values is not None and action == "assign":

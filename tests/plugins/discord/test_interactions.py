@@ -289,6 +289,14 @@ def test_bad_issue_ids_are_invalid(client, discord, factories):
         assert r.json == {"type": 4, "data": {"content": "Invalid issue ID.", "flags": EPHEMERAL}}, custom_id
 
 
+def test_an_unlinked_user_is_asked_to_link_before_the_issue_id_is_judged(client, discord):
+    """FLOWS §12's order: no linked identity → the link prompt, whatever the custom_id names."""
+    for i, custom_id in enumerate(["resolve:abc", "resolve:999999", f"resolve:{discord['group'].id}"]):
+        r = post_interaction(client, component(custom_id, interaction_id=str(i + 1)))
+        assert r.json["type"] == 4 and r.json["data"]["flags"] == EPHEMERAL, custom_id
+        _link_url(r.json["data"]["content"])
+
+
 def test_custom_id_naming_another_orgs_issue_is_invalid(client, discord, factories):
     link(factories, discord)
     other = factories.setup(org_slug="other", email="other@example.com")
