@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub import fastjson
+from hub import inputs
 
 MAX_ITEMS = 1000  # Relay takes far fewer per envelope in practice; 10,000 empty items is an attack
 
@@ -83,7 +83,7 @@ def _json_object(line: bytes, what: str) -> dict[str, Any]:
     if not line.strip():
         return {}
     try:
-        value = fastjson.loads(line)
+        value = inputs.loads_storable(line)
     except (ValueError, RecursionError) as e:
         raise EnvelopeError(f"{what} is not JSON") from e
     if not isinstance(value, dict):

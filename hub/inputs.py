@@ -11,6 +11,7 @@ allows must not overflow the stack.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -18,6 +19,8 @@ from urllib.parse import SplitResult, urlsplit
 from werkzeug.datastructures import MultiDict
 
 NUL = "\x00"
+#: A JSON escape of a UTF-16 surrogate (``\ud800``-``\udfff``): a lone one decodes to unstorable text.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _unstorable(text: str) -> bool:
@@ -32,10 +35,13 @@ def _unstorable(text: str) -> bool:
     return False
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clean(text: str) -> str:
     text = text.replace(NUL, "")
     if _unstorable(text):
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        text = _LONE_SURROGATE.sub("\ufffd", text)  # one U+FFFD each, as a decoder replaces one
     return text
 
 
@@ -94,6 +100,16 @@ def strip_nul(value: Any) -> Any:
         else:
             parent[slot] = item
     return root[0]
+
+
+def loads_storable(raw: bytes) -> Any:
+    """JSON as :func:`hub.fastjson.loads` reads it, with text every database can store: a lone
+    surrogate escape becomes U+FFFD (and NULs go) in what decoded. Only JSON holding such an escape
+    is walked. Raises ``ValueError`` / ``RecursionError`` as ``loads`` does."""
+    from hub import fastjson
+
+    value = fastjson.loads(raw)
+    return strip_nul(value) if _SURROGATE_ESCAPE.search(raw) else value
 
 
 def strip_nul_multidict(values: MultiDict[str, str]) -> MultiDict[str, str]:

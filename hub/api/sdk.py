@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub import driver, fastjson, groupcommit, sdk_quota, writelock
+from hub import driver, groupcommit, inputs, sdk_quota, writelock
 from hub import models as m
 from hub.api.core import ApiAbort
 from hub.api.docs import build_spec
@@ -292,7 +292,7 @@ def _legacy_store_body(body: bytes) -> bytes:
 
 def _json_object(payload: bytes, what: str, detail: str = "Malformed JSON body.") -> dict[str, Any]:
     try:
-        value = fastjson.loads(payload)
+        value = inputs.loads_storable(payload)
     except (ValueError, RecursionError) as e:
         raise ApiAbort(400, detail, {what: ["Not valid JSON."]}) from e
     if not isinstance(value, dict):
@@ -358,14 +358,20 @@ def _once(project: SdkProject, event_id: str | None, work: Any) -> Any:
         return event_id
 
 
+def _header_text(value: Any, limit: int) -> str | None:
+    """An item header's text as stored: storable (no NUL, no lone surrogate), cut to its column."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return inputs.strip_nul(value)[:limit] or None
+
+
 def _attachment(project: SdkProject, item: Item, event_id: str | None) -> str | None:
     """Store one attachment item; the reason it was dropped otherwise."""
     if len(item.payload) > int(current_app.config["HUB_SDK_MAX_ATTACHMENT"]):
         return "too_large"
     if not event_id:
         return "no_event_id"
-    name = item.headers.get("filename")
-    name = name.replace("\x00", "")[:256] if isinstance(name, str) and name.strip() else "attachment"
+    name = _header_text(item.headers.get("filename"), 256) or "attachment"
     sha1 = hashlib.sha1(item.payload).hexdigest()
     if db.session.scalar(
         select(m.EventAttachment.id).where(
@@ -376,8 +382,8 @@ def _attachment(project: SdkProject, item: Item, event_id: str | None) -> str | 
         )
     ):
         return None  # a retried envelope: already stored
-    mimetype = item.headers.get("content_type")
-    kind = item.headers.get("attachment_type")
+    mimetype = _header_text(item.headers.get("content_type"), 128)
+    kind = _header_text(item.headers.get("attachment_type"), 64)
     db.session.add(
         m.EventAttachment(
             project_id=project.id,
@@ -386,8 +392,8 @@ def _attachment(project: SdkProject, item: Item, event_id: str | None) -> str | 
             size=len(item.payload),
             sha1=sha1,
             content=item.payload,
-            mimetype=mimetype[:128] if isinstance(mimetype, str) and mimetype else "application/octet-stream",
-            type=kind[:64] if isinstance(kind, str) and kind else "event.attachment",
+            mimetype=mimetype or "application/octet-stream",
+            type=kind or "event.attachment",
             date_created=dt.datetime.now(dt.UTC),
         )
     )

@@ -126,6 +126,30 @@ def test_an_attachment_of_one_and_a_half_mib_is_stored_whole(client, env):
     assert att.event_id == eid and att.content == content and att.mimetype == "application/x-dump"
 
 
+def test_lone_surrogates_and_nuls_anywhere_in_an_envelope_are_stored_replaced_not_a_500(client, env):
+    """A lone UTF-16 surrogate escape (``\\ud800``) decodes to text no database driver encodes:
+    in the event's fields, tags, extra keys and the attachment's headers it is replaced, not a 500."""
+    eid = uuid.uuid4().hex
+    event = (b'{"message": "bad \\ud800 x", "release": "r\\udfff", "environment": "e\\uDABC",'
+             b' "tags": {"t": "v\\ud800"}, "extra": {"k\\ud800": 1},'
+             b' "exception": {"values": [{"type": "K\\ud800", "value": "\\udc00"}]}}')
+    body = _envelope(
+        ({"type": "event"}, event),
+        ({"type": "attachment", "filename": "f\ud800.txt", "content_type": "text/\x00plain",
+          "attachment_type": "event.\udc00attachment"}, b"data"),
+        header={"event_id": eid},
+    )
+    r = _post(client, env, body)
+    assert r.status_code == 200, r.json
+    stored = _stored_event()
+    assert stored is not None and stored.event_id == eid
+    assert (stored.data["logentry"]["formatted"], stored.data["release"], stored.data["tags"],
+            stored.data["extra"]) == ("bad \ufffd x", "r\ufffd", [["t", "v\ufffd"]], {"k\ufffd": 1})
+    [att] = db.session.scalars(select(m.EventAttachment)).all()
+    assert (att.name, att.mimetype, att.content) == ("f\ufffd.txt", "text/plain", b"data")
+    assert "\ufffd" in att.type
+
+
 def test_a_repeated_envelope_stores_once(client, env):
     eid = uuid.uuid4().hex
     body = _envelope(
