@@ -16,6 +16,8 @@ import ipaddress
 import json
 import math
 import uuid
+from collections.abc import Callable
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -31,6 +33,7 @@ MAX_SHORT = 200  # culprit, transaction, tag keys and values, release (Relay)
 MAX_NAME = 64  # environment, logger, platform
 MAX_BREADCRUMBS = 100
 MAX_FRAMES = 250
+KEPT_FRAMES = 50  # the innermost frames an event over 1 MiB keeps of each stack trace
 MAX_EXCEPTIONS = 25
 MAX_DEPTH = 8  # databags (extra, frame vars, contexts, request data): deeper is cut
 MAX_ITEMS = 200  # keys or values per databag level
@@ -534,7 +537,10 @@ def normalize(
         fp = event["fingerprint"]
         if not isinstance(fp, list) or any(isinstance(x, dict | list) for x in fp):
             raise EventError("fingerprint", "Must be a list of strings.")
-        out["fingerprint"] = [text(x, MAX_SHORT, meta, ("fingerprint", i)) or "" for i, x in enumerate(fp)]
+        if len(fp) > MAX_ITEMS:
+            meta.trimmed(("fingerprint",), len(fp))
+        out["fingerprint"] = [text(x, MAX_SHORT, meta, ("fingerprint", i)) or ""
+                              for i, x in enumerate(fp[:MAX_ITEMS])]
     entry = logentry(event, meta)
     if entry:
         out["logentry"] = entry
@@ -588,48 +594,118 @@ def _fit(event: dict[str, Any], meta: Meta, source_size: int | None = None) -> N
     ``source_size`` (the bytes of JSON the event was parsed from) spares measuring a small event:
     normalizing never makes JSON more than :data:`MAX_GROWTH` times larger (a float such as ``1e15``
     written out, ``\\u`` escapes of UTF-8, ``true`` as a string), plus a constant for the fields it adds.
+    Each step says how many bytes it removed, so the event is measured again only when the running
+    total says it fits (linear in its size, however many steps). What still does not fit after every
+    step keeps only what names and groups it (:func:`_essentials`).
     """
-
-    def size() -> int:
-        return len(json.dumps(event, separators=(",", ":"), default=str).encode())
-
     if source_size is not None and source_size * MAX_GROWTH + GROWTH_SLACK <= MAX_EVENT_BYTES:
         return
-    if size() <= MAX_EVENT_BYTES:
+    total = _json_size(event)
+    if total <= MAX_EVENT_BYTES:
         return
     for path, drop in _bulky(event):
-        drop()
+        removed = drop()
+        if not removed:
+            continue
         meta.note(path, rem=[["!limit", "x"]])
-        if size() <= MAX_EVENT_BYTES:
-            return
+        total -= removed
+        if total <= MAX_EVENT_BYTES:
+            total = _json_size(event)
+            if total <= MAX_EVENT_BYTES:
+                return
+    _essentials(event)
+    meta.tree.clear()  # its notes name parts that are gone
+    meta.note((), rem=[["!limit", "x"]])
 
 
-def _bulky(event: dict[str, Any]) -> list[tuple[tuple[Any, ...], Any]]:
-    steps: list[tuple[tuple[Any, ...], Any]] = []
-    for i, exc in enumerate((event.get("exception") or {}).get("values") or []):
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+def _pop(container: dict[str, Any], key: str) -> int:
+    """Remove ``key``; the bytes of JSON that took (its key, value, colon and comma)."""
+    if key not in container:
+        return 0
+    return _json_size(key) + _json_size(container.pop(key)) + 2
+
+
+def _pop_context(frame: dict[str, Any]) -> int:
+    return sum(_pop(frame, k) for k in ("pre_context", "post_context", "context_line"))
+
+
+def _cut(container: dict[str, Any], key: str, limit: int) -> int:
+    value = container.get(key)
+    if not isinstance(value, str) or len(value) <= limit:
+        return 0
+    before = _json_size(value)
+    container[key] = value[:limit]
+    return before - _json_size(container[key])
+
+
+def _frames_of(event: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, exc) for i, exc in enumerate((event.get("exception") or {}).get("values") or [])
+            if isinstance(exc, dict)]
+
+
+def _bulky(event: dict[str, Any]) -> list[tuple[tuple[Any, ...], Callable[[], int]]]:
+    steps: list[tuple[tuple[Any, ...], Callable[[], int]]] = []
+    exceptions = _frames_of(event)
+    for i, exc in exceptions:
         for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
             if "vars" in fr:
-                steps.append(
-                    (
-                        ("exception", "values", i, "stacktrace", "frames", j, "vars"),
-                        lambda fr=fr: fr.pop("vars", None),
-                    )
-                )
+                steps.append((("exception", "values", i, "stacktrace", "frames", j, "vars"),
+                              partial(_pop, fr, "vars")))
     for key in ("breadcrumbs", "extra", "request", "modules", "debug_meta", "threads", "contexts"):
         if key in event:
-            steps.append(((key,), lambda key=key: event.pop(key, None)))
-    for i, exc in enumerate((event.get("exception") or {}).get("values") or []):
+            steps.append(((key,), partial(_pop, event, key)))
+    for i, exc in exceptions:
         for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
-            steps.append(
-                (
-                    ("exception", "values", i, "stacktrace", "frames", j),
-                    lambda fr=fr: [fr.pop(k, None) for k in ("pre_context", "post_context", "context_line")],
-                )
-            )
-        steps.append(
-            (
-                ("exception", "values", i, "value"),
-                lambda exc=exc: exc.update(value=(exc.get("value") or "")[:MAX_MESSAGE]),
-            )
-        )
+            steps.append((("exception", "values", i, "stacktrace", "frames", j),
+                          partial(_pop_context, fr)))
+        steps.append((("exception", "values", i, "value"), partial(_cut, exc, "value", MAX_MESSAGE)))
+    for key in ("user", "sdk", "stacktrace"):
+        if key in event:
+            steps.append(((key,), partial(_pop, event, key)))
+    if isinstance(event.get("logentry"), dict):
+        steps.append((("logentry", "params"), partial(_pop, event["logentry"], "params")))
+    for i, exc in exceptions:  # the outermost frames (the innermost, where it failed, are kept)
+        frames = (exc.get("stacktrace") or {}).get("frames")
+        if isinstance(frames, list) and len(frames) > KEPT_FRAMES:
+            steps.append((("exception", "values", i, "stacktrace", "frames"),
+                          partial(_drop_outer_frames, frames)))
     return steps
+
+
+def _drop_outer_frames(frames: list[Any]) -> int:
+    """Keep the :data:`KEPT_FRAMES` innermost frames (the list is outermost first, as Sentry's)."""
+    gone = frames[: len(frames) - KEPT_FRAMES]
+    del frames[: len(gone)]
+    return sum(_json_size(f) + 1 for f in gone)
+
+
+def _essentials(event: dict[str, Any]) -> None:
+    """The event reduced to what names and groups it, each string short: its identity and time, its
+    release and environment, the message, tags, fingerprint, and each exception's type, value and
+    innermost frames' module, function, file and line."""
+    kept = {k: event[k] for k in ("event_id", "level", "timestamp", "received", "platform", "type",
+                                  "start_timestamp", "fingerprint", "tags", *SIMPLE_STRINGS) if k in event}
+    entry = event.get("logentry")
+    if isinstance(entry, dict):
+        kept["logentry"] = {k: entry[k][:MAX_MESSAGE] for k in ("message", "formatted")
+                            if isinstance(entry.get(k), str)}
+    values = []
+    for _, exc in _frames_of(event)[-MAX_EXCEPTIONS:]:
+        item = {k: exc[k][:MAX_SHORT] for k in ("type", "module") if isinstance(exc.get(k), str)}
+        if isinstance(exc.get("value"), str):
+            item["value"] = exc["value"][:MAX_MESSAGE]
+        frames = (exc.get("stacktrace") or {}).get("frames")
+        if isinstance(frames, list):
+            item["stacktrace"] = {"frames": [
+                {k: (f[k][:MAX_SHORT] if isinstance(f[k], str) else f[k])
+                 for k in ("module", "function", "filename", "lineno", "in_app") if k in f}
+                for f in frames[-KEPT_FRAMES:] if isinstance(f, dict)]}
+        values.append(item)
+    if values:
+        kept["exception"] = {"values": values}
+    event.clear()
+    event.update(kept)

@@ -107,6 +107,37 @@ def test_an_event_over_one_mib_is_kept_within_one_mib(client, env):
     assert data["exception"]["values"][0]["stacktrace"]["frames"][0]["function"] == "f0"
 
 
+def _frames_event(exceptions: int, frames: int, width: int) -> dict[str, Any]:
+    return {"exception": {"values": [{"type": f"E{e}", "value": "v", "stacktrace": {"frames": [
+        {"function": f"f{j}" + "x" * width, "module": "m" + "y" * width, "filename": "a" * width,
+         "abs_path": "b" * width, "lineno": j, "in_app": True} for j in range(frames)]}}
+        for e in range(exceptions)]}}
+
+
+@pytest.mark.parametrize("event", [
+    _frames_event(5, 250, 1000), _frames_event(10, 250, 1000), _frames_event(2, 250, 1000),
+    {"message": "x", "user": {f"k{i}": "u" * 16000 for i in range(190)}},
+    {"logentry": {"message": "m %s", "params": ["p" * 16000] * 190}},
+    {"message": "x", "sdk": {"integrations": ["i" * 16000] * 190}},
+    {"message": "x", "fingerprint": ["f" * 250] * 10_000},
+], ids=["5x250-frames", "10x250-frames", "2x250-frames", "user", "logentry-params", "sdk", "fingerprint"])
+def test_any_event_over_one_mib_is_stored_within_one_mib_with_its_innermost_frames(event):
+    """Whatever part is bulky (frames with long names, a user, log params, the SDK's list, a fingerprint
+    of thousands), the stored event is within 1 MiB, noted in ``_meta``, and still names where it
+    failed. The steps are measured incrementally: 10 x 250 long frames (10 MB) once took minutes."""
+    raw = json.dumps(event)
+    out = normalize.normalize(event, source_size=len(raw))
+    assert "_meta" in out
+    assert _stored_size(event) <= normalize.MAX_EVENT_BYTES
+    values = (out.get("exception") or {}).get("values")
+    if values:
+        frames = values[-1]["stacktrace"]["frames"]
+        assert frames[-1]["lineno"] == 249 and frames[-1]["function"].startswith("f249")  # the innermost
+        assert len(frames) == normalize.KEPT_FRAMES
+    if "fingerprint" in event:
+        assert len(out["fingerprint"]) == normalize.MAX_ITEMS
+
+
 @pytest.mark.parametrize(
     "ts",
     [
