@@ -31,6 +31,9 @@ class KeyLimits(Protocol):
     def project_id(self) -> int: ...
 
     @property
+    def public_key(self) -> str: ...
+
+    @property
     def rate_limit_window(self) -> int | None: ...
 
     @property
@@ -59,7 +62,7 @@ def take(key: KeyLimits, events: int = 1) -> Limited | None:
     count, window, scope = limit
     now = int(time.time())
     start = now - now % window
-    name = f"hub:sdk:rl:{scope}:{key.id if scope == 'key' else key.project_id}:{window}:{start}"
+    name = _counter(key, scope, window, start)
     if not state().available():
         return None
     try:
@@ -74,6 +77,29 @@ def take(key: KeyLimits, events: int = 1) -> Limited | None:
         state().mark_down()
         logger.warning("sdk.rate-limit-unavailable")
     return None
+
+
+def give_back(key: KeyLimits, events: int = 1) -> None:
+    """Uncount ``events`` that :func:`take` counted but that were refused (a malformed event): a
+    refused request must not use up the quota. Never raises."""
+    limit = limit_for(key)
+    if limit is None or events <= 0 or not state().available():
+        return
+    _, window, scope = limit
+    now = int(time.time())
+    name = _counter(key, scope, window, now - now % window)
+    try:
+        r = get_redis()
+        if r.exists(name):  # not when the window turned meanwhile: the new one never counted them
+            r.decrby(name, events)
+    except redis.RedisError:
+        state().mark_down()
+
+
+def _counter(key: KeyLimits, scope: str, window: int, start: int) -> str:
+    """A key's counter is named by its public key, never reused (SQLite gives a new key the id of
+    the last one deleted, which would inherit its count)."""
+    return f"hub:sdk:rl:{scope}:{key.public_key if scope == 'key' else key.project_id}:{window}:{start}"
 
 
 def count_outcome(project_id: int, category: str, outcome: str, quantity: int = 1) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +115,7 @@ class SdkKey:
     rate_limit_count: int | None
     organization_id: int
     allowed_origins: str
+    public_key: str = ""  # names its rate-limit counter
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def _authenticate(project_id: str, key: str | None) -> SdkKey:
     row = _KEY.first({"public_key": key})
     if row is None or row[1] != pid:
         raise ApiAbort(401, "Invalid DSN key for this project.")
-    found = SdkKey(*row)
+    found = SdkKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], key)
     if not found.is_active:  # SQLite answers 0 or 1
         raise ApiAbort(403, "This DSN key is disabled.")
     return found
@@ -310,6 +313,17 @@ def _rate_limit(key: SdkKey, events: int) -> None:
         raise RateLimited(limited)
 
 
+@contextlib.contextmanager
+def _given_back_if_refused(key: SdkKey, events: int) -> Iterator[None]:
+    """Counted before parsing (an SDK over its limit is answered 429 without its events being
+    read), uncounted when the events are then refused: only what is stored uses up the quota."""
+    try:
+        yield
+    except BaseException:
+        sdk_quota.give_back(key, events)
+        raise
+
+
 class RateLimited(ApiAbort):
     def __init__(self, limited: sdk_quota.Limited) -> None:
         super().__init__(429, "Rate limit exceeded for this DSN key's project.")
@@ -422,8 +436,9 @@ def store(project_id: str) -> Any:
                 sdk_quota.count_outcome(project.id, "transaction", "accepted")
                 return _stored(_event_id(raw.get("event_id")))
             _rate_limit(key, 1)
-            data = _event_data(raw, len(body))
-            found = look_up(project, data)
+            with _given_back_if_refused(key, 1):
+                data = _event_data(raw, len(body))
+                found = look_up(project, data)
         stored = _store_known(project, data, found, own)
     if stored is None:
         stored = _once(project, data["event_id"], lambda: ingest_event(project, data, found).event_id)
@@ -523,9 +538,10 @@ def _read_envelope(project_id: str) -> tuple[SdkKey, Envelope, list[dict[str, An
     header_event_id = _event_id(env.headers.get("event_id"))
     events = [item for item in env.items if item.type in EVENT_ITEMS]
     _rate_limit(key, len(events))
-    raws = [_json_object(item.payload, "event", "Malformed envelope.") for item in events]
-    datas = [
-        _event_data(raw, len(item.payload), fallback_event_id=header_event_id)
-        for raw, item in zip(raws, events, strict=True)
-    ]
-    return key, env, datas, [look_up(project, data) for data in datas]
+    with _given_back_if_refused(key, len(events)):
+        raws = [_json_object(item.payload, "event", "Malformed envelope.") for item in events]
+        datas = [
+            _event_data(raw, len(item.payload), fallback_event_id=header_event_id)
+            for raw, item in zip(raws, events, strict=True)
+        ]
+        return key, env, datas, [look_up(project, data) for data in datas]

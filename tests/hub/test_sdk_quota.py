@@ -51,3 +51,34 @@ def test_default_project_rate_limit_from_the_environment(make_app):
         statuses = [client.post(f"/api/{project.id}/envelope/?sentry_key={key}", data=body) for _ in range(2)]
         assert [r.status_code for r in statuses] == [200, 429]
         assert statuses[1].headers["X-Sentry-Rate-Limits"].endswith(":project")
+
+
+def _limit(client, env, key_id: int, count: int) -> None:
+    r = client.put(f"/api/0/projects/acme/backend/keys/{key_id}/", headers=env["headers"],
+                   json={"rateLimit": {"window": 3600, "count": count}})
+    assert r.status_code == 200, r.json
+
+
+def test_refused_events_do_not_use_up_the_quota(client, env):
+    """Events refused as malformed (a 400) are not counted: the next good ones are stored."""
+    key = project_key(env["project"])
+    _limit(client, env, key.id, 2)
+    broken = b'{}\n{"type":"event"}\n{"exception":{"values":"not a list"}}\n'
+    for _ in range(3):
+        r = client.post(f"/api/{env['project'].id}/envelope/?sentry_key={key.public_key}", data=broken)
+        assert r.status_code == 400, r.json
+    assert store_event(client, env, {"exception": {"values": "not a list"}}).status_code == 400
+    assert [store_event(client, env, {"message": str(i)}).status_code for i in range(3)] == [200, 200, 429]
+
+
+def test_a_new_key_does_not_inherit_a_deleted_keys_count(client, env):
+    """SQLite gives a new key the id of the last one deleted: its counter is its own all the same."""
+    url = "/api/0/projects/acme/backend/keys/"
+    first = client.post(url, headers=env["headers"], json={"name": "A"}).json
+    _limit(client, env, first["id"], 1)
+    assert [store_event(client, env, {"message": str(i)}, key=first["public"]).status_code
+            for i in range(2)] == [200, 429]
+    assert client.delete(f"{url}{first['id']}/", headers=env["headers"]).status_code == 204
+    second = client.post(url, headers=env["headers"], json={"name": "B"}).json
+    _limit(client, env, second["id"], 1)
+    assert store_event(client, env, {"message": "first of B"}, key=second["public"]).status_code == 200
