@@ -14,10 +14,13 @@ checked second, so issues grouped under version 1 keep receiving their events.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 VERSION = 2
 DEFAULT = "{{ default }}"
+#: Sentry reads the placeholder with or without the spaces (``{{default}}``), in any case.
+_DEFAULT_SPELLING = re.compile(r"\{\{\s*default\s*\}\}", re.IGNORECASE)
 
 
 def fingerprint_hash(parts: list[str]) -> str:
@@ -74,10 +77,10 @@ def hashes(event: dict[str, Any], legacy_message: str, legacy_culprit: str) -> l
     if fingerprint:
         parts: list[str] = []
         for x in fingerprint:
-            parts += default_components(event) if x == DEFAULT else [f"fp:{x}"]
+            parts += default_components(event) if _DEFAULT_SPELLING.fullmatch(x) else [f"fp:{x}"]
         v2 = _v2_hash(parts)
     else:
         v2 = _v2_hash(default_components(event))
-    legacy_fp = [x for x in fingerprint if x != DEFAULT]
+    legacy_fp = [x for x in fingerprint if x != DEFAULT]  # as version 1 read it: its hashes stay
     v1 = fingerprint_hash(legacy_fp if legacy_fp else [legacy_message, legacy_culprit])
     return [v2, v1]

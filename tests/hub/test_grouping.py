@@ -106,3 +106,11 @@ def test_issues_grouped_by_the_first_version_keep_their_events(client, env):
         json={"message": "KeyError: 'user_17'", "culprit": "shop.views in checkout"},
     )
     assert r.status_code == 201 and r.json["groupId"] == str(old.id)
+
+
+def test_the_default_placeholder_is_read_with_or_without_its_spaces(client, env):
+    """``{{default}}`` and ``{{ default }}`` are the same placeholder, as Sentry reads them."""
+    for spelling in ("{{ default }}", "{{default}}", "{{ Default}}"):
+        event = {**_key_error("'x'"), "fingerprint": [spelling, "tenant-1"]}
+        assert store_event(client, env, event).status_code == 200
+    assert [g.times_seen for g in all_groups()] == [3]
