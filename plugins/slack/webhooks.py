@@ -9,6 +9,7 @@ login), so their verifier is ``hub.routes.public``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from hub import WebhookResponse
@@ -20,10 +21,13 @@ from plugins.slack.request import duplicate, verify
 
 
 def _once(name: str, handle: Callable[[WebhookRequest], WebhookResponse]) -> Callable[..., WebhookResponse]:
-    """A synchronous route answered once per body: a redelivery (Slack retries) gets 200, no effect."""
+    """A synchronous route answered once per signed delivery: the same body under the same signature
+    (a client's retry) gets 200 and no effect; the same body signed anew (a user clicking again after
+    linking their account) is a new delivery."""
 
     def handler(request: WebhookRequest, _verified: None) -> WebhookResponse:
-        if request.already_processed():
+        signature = request.headers.get("X-Slack-Signature", "").encode()
+        if request.already_processed(hashlib.sha256(request.body + b"\n" + signature).hexdigest()):
             return duplicate(name)
         return handle(request)
 

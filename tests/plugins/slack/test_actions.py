@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -17,6 +18,7 @@ from tests.plugins.slack.helpers import (
     SLACK_USER,
     activities,
     block_actions,
+    form_body,
     issue,
     load,
     select_action,
@@ -124,6 +126,21 @@ def test_link_page_then_the_action_works(client, env, slack, requests_mock, run_
     run_jobs()
     assert len(_response_posts(requests_mock)) == 2  # the notice, then the redraw
     assert activities(client, env, env["group_id"])[0]["user"]["email"] == "jess@example.com"
+
+
+def test_the_same_click_signed_anew_is_a_new_delivery_and_a_retry_of_one_is_not(
+        client, env, factories, slack, requests_mock):
+    """Once per body *and signature*: the user clicks Resolve unlinked, links, and Slack sends the
+    very same body again signed anew: that acts. The same request sent twice acts once."""
+    requests_mock.post(RESPONSE_URL, text="ok")
+    body = form_body(block_actions(env["group_id"]))
+    now = int(time.time())
+    assert slack.post("action/", body, timestamp=now).json["response_type"] == "ephemeral"  # link first
+    _link(factories, env)
+    assert slack.post("action/", body, timestamp=now).status_code == 200  # a retry of the first: nothing
+    assert issue(client, env, env["group_id"])["status"] == "unresolved"
+    assert slack.post("action/", body, timestamp=now + 2).status_code == 200  # signed anew: acts
+    assert issue(client, env, env["group_id"])["status"] == "resolved"
 
 
 def test_link_by_bearer_token(client, env, factories, slack):
