@@ -43,14 +43,19 @@ def _drain_refused_body(response: Any) -> Any:
     64 KiB of a body the app left unread and then closes the connection without a
     ``Connection: close``, which it does not let an app send: a provider's next webhook on that
     pooled connection would fail."""
-    length = request.content_length
-    if response.status_code < 400 or not length or length > DRAIN_MAX:
+    if response.status_code < 400:
         return response
+    length = request.content_length
     try:
-        if "stream" not in request.__dict__:  # not opened yet: open it past the app's hard stop
-            request.max_content_length = DRAIN_MAX
-        while request.stream.read(64 * 1024):
-            pass
+        if length is None and request.environ.get("wsgi.input_terminated"):  # chunked: the server ends it
+            raw, left = request.environ["wsgi.input"], DRAIN_MAX
+            while left > 0 and (chunk := raw.read(min(left, 64 * 1024))):
+                left -= len(chunk)
+        elif length and length <= DRAIN_MAX:
+            if "stream" not in request.__dict__:  # not opened yet: open it past the app's hard stop
+                request.max_content_length = DRAIN_MAX
+            while request.stream.read(64 * 1024):
+                pass
     except (OSError, ValueError, HTTPException):  # the client went away, or the stream is spent
         pass
     return response
