@@ -74,27 +74,10 @@ def _keys(email: str) -> list[str]:
     return [f"{KEY_PREFIX}account:{account}", f"{KEY_PREFIX}client:{request.remote_addr or '-'}"]
 
 
-def _throttled(keys: list[str]) -> int:
-    """Seconds until the busiest window ends, when any counter reached the limit; else 0."""
-    try:
-        r = queue.get_redis()
-        pipe = r.pipeline()
-        for key in keys:
-            pipe.get(key)
-            pipe.ttl(key)
-        values = pipe.execute()
-    except redis.RedisError:
-        logger.warning("login.throttle-unavailable")
-        return 0
-    waits = [
-        max(int(ttl), 1)
-        for count, ttl in zip(values[::2], values[1::2], strict=True)
-        if count is not None and int(count) >= MAX_FAILURES
-    ]
-    return max(waits, default=0)
-
-
-def _count_failure(keys: list[str]) -> None:
+def _take_attempt(keys: list[str]) -> int:
+    """Count this login as a failure *before* its password is checked (the hash takes a while: a
+    burst of guesses counted afterwards all passed the check); seconds to wait when a counter is
+    past the limit (the attempt is then not counted), else 0."""
     try:
         r = queue.get_redis()
         pipe = r.pipeline()
@@ -102,30 +85,48 @@ def _count_failure(keys: list[str]) -> None:
             pipe.incr(key)
             pipe.ttl(key)
         values = pipe.execute()
-        for key, ttl in zip(keys, values[1::2], strict=True):
+        waits = []
+        for key, count, ttl in zip(keys, values[::2], values[1::2], strict=True):
             if int(ttl) < 0:  # a new window (EXPIRE ... NX needs Redis 7)
                 r.expire(key, WINDOW_SECONDS)
+                ttl = WINDOW_SECONDS
+            if int(count) > MAX_FAILURES:
+                waits.append(max(int(ttl), 1))
+        if waits:
+            undo = r.pipeline()
+            for key in keys:
+                undo.decr(key)
+            undo.execute()
+        return max(waits, default=0)
     except redis.RedisError:
         logger.warning("login.throttle-unavailable")
+        return 0
+
+
+def _forgive(keys: list[str]) -> None:
+    """A good password: the account's counter starts over; the client's loses this attempt."""
+    try:
+        pipe = queue.get_redis().pipeline()
+        pipe.delete(keys[0])
+        pipe.decr(keys[1])
+        pipe.execute()
+    except redis.RedisError:
+        pass
 
 
 def authenticate(email: str, password: str) -> LoginResult:
     """The user whose email and password these are, unless throttled (then ``retry_after``)."""
     email = email.strip().lower()
     keys = _keys(email)
-    wait = _throttled(keys)
+    wait = _take_attempt(keys)
     if wait:
         return LoginResult(retry_after=wait)
     user = db.session.scalar(select(m.User).where(func.lower(m.User.email) == email)) if email else None
     stored = user.password_hash if user is not None and user.password_hash else None
     ok = check_password_hash(stored or _dummy_hash(), password) and stored is not None
     if not ok:
-        _count_failure(keys)
         return LoginResult()
-    try:
-        queue.get_redis().delete(keys[0])  # the account's own counter; the client's keeps counting
-    except redis.RedisError:
-        pass
+    _forgive(keys)
     return LoginResult(user=user)
 
 

@@ -140,3 +140,25 @@ def test_proxy_fix_trusts_the_configured_hops_only(make_app):
     assert (
         _login(direct, "e@example.com", "x", headers={"X-Forwarded-For": "198.51.100.99"}).status_code == 429
     )
+
+
+def test_32_guesses_at_once_check_no_more_than_ten_passwords(
+        app, env, hub_database_url, hub_redis_url, tmp_path):
+    """Each attempt is counted before its password is checked (the hash takes a while): a burst of
+    guesses against a real gunicorn gets ten answers, the rest 429."""
+    from collections import Counter
+
+    import requests
+
+    from tests.support.live import at_once, gunicorn
+
+    _with_password(env["owner"])
+    db.session.remove()
+    with gunicorn(hub_database_url, hub_redis_url, str(tmp_path / "live")) as url:
+        guesses = at_once(32, lambda: requests.post(
+            f"{url}/login", data={"email": "owner@example.com", "password": "wrong"},
+            allow_redirects=False, timeout=60))
+        assert Counter(r.status_code for r in guesses) == {401: 10, 429: 22}
+        right = requests.post(f"{url}/login", data={"email": "owner@example.com", "password": "pw"},
+                              allow_redirects=False, timeout=60)
+        assert right.status_code == 429
