@@ -88,7 +88,7 @@ def public_body(body: bytes, mimetype: str) -> bytes:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
             shown = [(k, _public_value(k, v)) for k, v in pairs]
             return urlencode(shown).encode() if shown != pairs else body
-        if body[:1] in (b"{", b"["):
+        if body.lstrip()[:1] in (b"{", b"["):  # JSON may start with whitespace: still redacted
             data = json.loads(body)
             redacted = logs.redact(data)
             return json.dumps(redacted).encode() if redacted != data else body
@@ -100,7 +100,7 @@ def public_body(body: bytes, mimetype: str) -> bytes:
 def _public_value(key: str, value: str) -> str:
     if logs.redact(value, key) != value:
         return "[redacted]"
-    if value[:1] == "{":
+    if value.lstrip()[:1] in ("{", "["):
         try:
             data = json.loads(value)
         except (ValueError, RecursionError):

@@ -15,6 +15,9 @@ from hub.api.docs import doc
 from hub.extensions import db
 from hub.models.base import iso, parse_id
 
+#: Who may create, replace or delete an alert rule (as the settings page); any member lists them.
+ADMINS = ("owner", "admin")
+
 
 def rule_json(rule: m.AlertRule) -> dict[str, Any]:
     return {"id": str(rule.id), "name": rule.name, "conditions": rule.conditions, "actions": rule.actions,
@@ -37,7 +40,7 @@ def list_rules(org_slug: str, project_slug: str) -> Any:
      response=s.RuleOut, status=201)
 @authenticated
 def create_rule(org_slug: str, project_slug: str) -> Any:
-    org = get_org(org_slug)
+    org = get_org(org_slug, roles=ADMINS)
     project = get_project(org, project_slug)
     data = parse_body(s.RuleCreate())
     _check_actions(org, data["actions"])
@@ -87,7 +90,7 @@ def _get_rule(project: m.Project, rule_id: str) -> m.AlertRule:
      response=s.RuleOut)
 @authenticated
 def update_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
-    org = get_org(org_slug)
+    org = get_org(org_slug, roles=ADMINS)
     rule = _get_rule(get_project(org, project_slug), rule_id)
     data = parse_body(s.RuleCreate())
     _check_actions(org, data["actions"])
@@ -100,7 +103,7 @@ def update_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
 @doc("/api/0/projects/{org}/{project}/rules/{rule_id}/", "delete", "Delete an alert rule", status=204)
 @authenticated
 def delete_rule(org_slug: str, project_slug: str, rule_id: str) -> Any:
-    rule = _get_rule(get_project(get_org(org_slug), project_slug), rule_id)
+    rule = _get_rule(get_project(get_org(org_slug, roles=ADMINS), project_slug), rule_id)
     db.session.delete(rule)
     db.session.commit()
     return "", 204

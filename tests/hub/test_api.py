@@ -55,6 +55,24 @@ def test_member_cannot_add_members(client, env, factories):
     assert r.status_code == 403
 
 
+def test_a_member_lists_alert_rules_but_may_not_create_change_or_delete_them(client, env, factories):
+    """As on the settings page: rules belong to owners and admins."""
+    h = env["headers"]
+    integration_id = str(factories.integration(env["org"], "slack", "T07RULES", {"bot_token": "xoxb-x"}).id)
+    body = {"name": "Alerts", "conditions": [{"id": "every_event"}],
+            "actions": [{"integrationId": integration_id, "channelId": "C1"}]}
+    rule = client.post("/api/0/projects/acme/backend/rules/", json=body, headers=h)
+    assert rule.status_code == 201, rule.json
+    member = {"Authorization": f"Bearer {factories.token(env['member'])}"}
+    url = f"/api/0/projects/acme/backend/rules/{rule.json['id']}/"
+    assert client.get("/api/0/projects/acme/backend/rules/", headers=member).status_code == 200
+    assert client.post("/api/0/projects/acme/backend/rules/", json=body, headers=member).status_code == 403
+    assert client.put(url, json={**body, "name": "Mine"}, headers=member).status_code == 403
+    assert client.delete(url, headers=member).status_code == 403
+    [kept] = client.get("/api/0/projects/acme/backend/rules/", headers=h).json
+    assert kept["name"] == "Alerts"
+
+
 def test_events_group_by_fingerprint_and_dedupe(client, env):
     h = env["headers"]
     first = post_event(client, h, event_id="a" * 32, culprit="app.views")

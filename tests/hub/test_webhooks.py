@@ -138,6 +138,14 @@ def test_secret_fields_of_json_and_form_bodies_are_redacted_but_replayable(clien
     assert replayed.replay_of == first.id and b"s3cr3t" not in replayed.body
 
 
+def test_a_json_body_starting_with_whitespace_has_its_secrets_redacted_too():
+    for lead in (b"\n", b" ", b"\r\n\t"):
+        body = lead + json.dumps({"clientKey": "k-1", "sharedSecret": "s3cr3t-shared"}).encode()
+        assert json.loads(public_body(body, "application/json"))["sharedSecret"] == "[redacted]"
+    form = "payload=" + " " + json.dumps({"type": "block_actions", "token": "verif-tok-1"})
+    assert b"verif-tok-1" not in public_body(form.encode(), "application/x-www-form-urlencoded")
+
+
 def test_bodies_without_secrets_are_kept_byte_for_byte():
     raw = b'{"a":  1, "b": [1,2]}'
     assert public_body(raw, "application/json") == raw
