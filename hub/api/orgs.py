@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, g, jsonify
 from sqlalchemy import select
 
-from hub import issues
+from hub import issues, upserts
 from hub import models as m
 from hub.api import event_schemas as es
 from hub.api import schemas as s
@@ -191,6 +191,13 @@ def create_invite_request(org_slug: str) -> Any:
     data = parse_body(s.InviteRequestCreate())
     user = current_user()
     check_role_grant(g.hub_member.role, data["role"], requesting=True)
+    upserts.lock(m.Organization, [org.id])  # one request per email at a time: 32 identical asks make one
+    if db.session.scalar(select(m.InviteRequest.id).where(
+            m.InviteRequest.organization_id == org.id, m.InviteRequest.status == "pending",
+            m.InviteRequest.email == data["email"].lower())) is not None:
+        db.session.rollback()
+        raise ApiAbort(409, "An invite request for this email is already pending.",
+                       {"email": ["Already requested."]})
     row = m.InviteRequest(organization_id=org.id, email=data["email"].lower(), role=data["role"],
                           requester_id=user.id if user else None, status="pending", organization=org)
     db.session.add(row)

@@ -9,6 +9,7 @@ from flask import current_app, jsonify
 from sqlalchemy import select
 
 from hub import models as m
+from hub import upserts
 from hub.api import schemas as s
 from hub.api.core import ApiAbort, authenticated, bp, get_org, get_project, parse_body
 from hub.api.docs import doc
@@ -44,6 +45,12 @@ def create_rule(org_slug: str, project_slug: str) -> Any:
     project = get_project(org, project_slug)
     data = parse_body(s.RuleCreate())
     _check_actions(org, data["actions"])
+    upserts.lock(m.Project, [project.id])  # 32 identical creates make one rule
+    for other in db.session.scalars(select(m.AlertRule).where(m.AlertRule.project_id == project.id)):
+        if (other.conditions, other.actions) == (data["conditions"], data["actions"]):
+            db.session.rollback()  # as Sentry: an exact duplicate would post every alert twice
+            raise ApiAbort(409, f"This rule is an exact duplicate of {other.name!r} in this project.",
+                           {"actions": ["The same conditions and actions as another rule."]})
     rule = m.AlertRule(
         project_id=project.id, name=data["name"], conditions=data["conditions"], actions=data["actions"]
     )

@@ -123,6 +123,27 @@ def test_identical_member_invites_make_one_member(env, live):
     assert _count(m.User, m.User.email == "new@example.com") == 1
 
 
+@pytest.fixture
+def slack_id(env: dict[str, Any], factories: Any) -> int:
+    integration = factories.integration(env["org"], "slack", "T07RACE", {"bot_token": "xoxb-x"})
+    return int(integration.id)
+
+
+def test_identical_alert_rules_and_invite_requests_make_one_row_each(env, slack_id, live):
+    rule = {"name": "Alerts", "conditions": [{"id": "every_event"}],
+            "actions": [{"integrationId": str(slack_id), "channelId": "C07ONCALL"}]}
+    responses = at_once(N, _send("POST", f"{live}/api/0/projects/acme/backend/rules/", rule, env["headers"]))
+    assert _codes(responses) == {201: 1, 409: N - 1}, [r.text for r in responses if r.status_code >= 500][:3]
+    assert _count(m.AlertRule) == 1
+
+    ask = {"email": "Friend@Example.com", "role": "member"}
+    url = f"{live}/api/0/organizations/acme/invite-requests/"
+    responses = at_once(N, _send("POST", url, ask, env["headers"]))
+    assert _codes(responses) == {201: 1, 409: N - 1}, [r.text for r in responses if r.status_code >= 500][:3]
+    assert _count(m.InviteRequest, m.InviteRequest.email == "friend@example.com") == 1
+    assert _outbox("notify_invite_request") == 1
+
+
 def test_identical_projects_make_one_project(env, live):
     url = f"{live}/api/0/organizations/acme/projects/"
 
