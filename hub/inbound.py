@@ -593,7 +593,9 @@ def describe_change(change: m.InboundChange, org_id: int | None = None) -> dict[
         "kind": change.kind,
         "ticket": {"key": change.ticket_key, "id": change.ticket_id or None},
         "data": change.data,
-        "occurredAt": change.occurred_at,
+        "occurredAt": change.occurred_at,  # the provider's event time, milliseconds since the epoch
+        "dateOccurred": (m.iso(dt.datetime.fromtimestamp(change.occurred_at / 1000, dt.UTC))
+                         if change.occurred_at is not None else None),
         "state": state,
         "reason": reason,
         "error": change.error,

@@ -23,7 +23,9 @@ class ChangeOut(Schema):
     kind = fields.Str(metadata={"description": "status, assignee, moved or comment"})
     ticket = fields.Dict()
     data = fields.Dict()
-    occurredAt = fields.Float(allow_none=True)
+    occurredAt = fields.Float(allow_none=True, metadata={
+        "description": "the provider's event time, milliseconds since the epoch (dateOccurred: ISO)"})
+    dateOccurred = fields.Str(allow_none=True)
     state = fields.Str(metadata={"description": "pending, applied, stale, echo, skipped or failed"})
     reason = fields.Str(allow_none=True)
     error = fields.Str(allow_none=True)

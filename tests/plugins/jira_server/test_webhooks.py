@@ -62,6 +62,7 @@ def test_assignee_set_from_fixture_payload(client, linked, requests_mock, run_jo
     assert requests_mock.request_history == []  # the email was in the payload: no lookup
     [change] = recorded_changes(client)
     assert change["ticket"] == {"key": "APP-1", "id": "10200"} and change["occurredAt"] == 1_795_171_200_000
+    assert change["dateOccurred"] == "2026-11-20T10:40:00.000Z"
     assert change["data"]["project_id"] == "10000" and change["state"] == "applied"
 
 
