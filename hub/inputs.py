@@ -18,9 +18,12 @@ from urllib.parse import SplitResult, urlsplit
 
 from werkzeug.datastructures import MultiDict
 
+from hub import fastjson
+
 NUL = "\x00"
 #: A JSON escape of a UTF-16 surrogate (``\ud800``-``\udfff``): a lone one decodes to unstorable text.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _unstorable(text: str) -> bool:
@@ -33,9 +36,6 @@ def _unstorable(text: str) -> bool:
     except UnicodeEncodeError:  # a lone surrogate
         return True
     return False
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _clean(text: str) -> str:
@@ -106,8 +106,6 @@ def loads_storable(raw: bytes) -> Any:
     """JSON as :func:`hub.fastjson.loads` reads it, with text every database can store: a lone
     surrogate escape becomes U+FFFD (and NULs go) in what decoded. Only JSON holding such an escape
     is walked. Raises ``ValueError`` / ``RecursionError`` as ``loads`` does."""
-    from hub import fastjson
-
     value = fastjson.loads(raw)
     return strip_nul(value) if _SURROGATE_ESCAPE.search(raw) else value
 

@@ -642,14 +642,14 @@ def _cut(container: dict[str, Any], key: str, limit: int) -> int:
     return before - _json_size(container[key])
 
 
-def _frames_of(event: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+def _exceptions_of(event: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return [(i, exc) for i, exc in enumerate((event.get("exception") or {}).get("values") or [])
             if isinstance(exc, dict)]
 
 
 def _bulky(event: dict[str, Any]) -> list[tuple[tuple[Any, ...], Callable[[], int]]]:
     steps: list[tuple[tuple[Any, ...], Callable[[], int]]] = []
-    exceptions = _frames_of(event)
+    exceptions = _exceptions_of(event)
     for i, exc in exceptions:
         for j, fr in enumerate((exc.get("stacktrace") or {}).get("frames") or []):
             if "vars" in fr:
@@ -694,7 +694,7 @@ def _essentials(event: dict[str, Any]) -> None:
         kept["logentry"] = {k: entry[k][:MAX_MESSAGE] for k in ("message", "formatted")
                             if isinstance(entry.get(k), str)}
     values = []
-    for _, exc in _frames_of(event)[-MAX_EXCEPTIONS:]:
+    for _, exc in _exceptions_of(event)[-MAX_EXCEPTIONS:]:
         item = {k: exc[k][:MAX_SHORT] for k in ("type", "module") if isinstance(exc.get(k), str)}
         if isinstance(exc.get("value"), str):
             item["value"] = exc["value"][:MAX_MESSAGE]

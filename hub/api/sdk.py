@@ -115,7 +115,7 @@ class SdkKey:
     rate_limit_count: int | None
     organization_id: int
     allowed_origins: str
-    public_key: str = ""  # names its rate-limit counter
+    public_key: str  # names its rate-limit counter
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _authenticate(project_id: str, key: str | None) -> SdkKey:
     row = _KEY.first({"public_key": key})
     if row is None or row[1] != pid:
         raise ApiAbort(401, "Invalid DSN key for this project.")
-    found = SdkKey(row[0], row[1], row[2], row[3], row[4], row[5], row[6], key)
+    found = SdkKey(*row)
     if not found.is_active:  # SQLite answers 0 or 1
         raise ApiAbort(403, "This DSN key is disabled.")
     return found
@@ -147,7 +147,7 @@ def _key_statement(dialect: str = "") -> Any:
     keys, projects = m.ProjectKey.__table__.c, m.Project.__table__.c
     return (
         select(keys.id, keys.project_id, keys.is_active, keys.rate_limit_window, keys.rate_limit_count,
-               projects.organization_id, projects.allowed_origins)
+               projects.organization_id, projects.allowed_origins, keys.public_key)
         .join_from(m.ProjectKey.__table__, m.Project.__table__, projects.id == keys.project_id)
         .where(keys.public_key == bindparam("public_key"))
     )

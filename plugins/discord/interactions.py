@@ -135,10 +135,9 @@ def handle_component(integration: Integration, payload: dict[str, Any]) -> dict[
         return msg.ephemeral(msg.UNKNOWN_ACTION)
     actor = ChatIdentity(KEY, integration.external_id, str(discord_user.get("id") or ""),
                          str(discord_user.get("global_name") or discord_user.get("username") or ""))
-    if not issue_id.isascii() or not issue_id.isdigit():  # FLOWS' order: the link prompt comes first
-        if services.get_identity(integration.id, actor.user_id) is None:
-            return msg.link_prompt(identity.link_url(integration, discord_user))
-        return msg.ephemeral(msg.INVALID_ISSUE)
+    if not issue_id.isascii() or not issue_id.isdigit():  # the core's checks, in FLOWS' order (link first)
+        viewed = services.chat_action(integration, ChatAction(actor, issue_id, "view"))
+        return _refused(integration, viewed, discord_user) or msg.ephemeral(msg.INVALID_ISSUE)
     if action in DIALOGS:
         return _dialog(integration, actor, action, issue_id, payload, discord_user)
     if values is not None and action == "assign":
